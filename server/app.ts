@@ -1,0 +1,124 @@
+/**
+ * @module createCoordinator: wires the store, engine, HTTP routes and socket namespaces into one
+ * server, without listening. `main.ts` and the tests are its callers.
+ */
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import express, { type RequestHandler } from 'express';
+import { Server } from 'socket.io';
+import type { AdminToServerEvents, ServerToAdminEvents } from '../shared/protocol.ts';
+import { bearerToken, tokenMatches } from './auth.ts';
+import type { Config } from './config.ts';
+import { Engine, type Clock } from './engine/engine.ts';
+import { CoordinatorError } from './errors.ts';
+import { errorHandler, notFound } from './http/errors.ts';
+import { createHealthRouter } from './http/health-routes.ts';
+import { createJobsRouter } from './http/jobs-routes.ts';
+import { createStaticRouter } from './http/static.ts';
+import { createRootLog, subsystem, type Log } from './log.ts';
+import { registerAdminHandlers } from './realtime/admin-handlers.ts';
+import { registerVolunteerHandlers, type VolunteerServer } from './realtime/volunteer-handlers.ts';
+import type { SchedulerOptions } from './scheduling/scheduler.ts';
+import { createSqliteStore } from './store/sqlite-store.ts';
+import type { JobStore } from './store/store.ts';
+
+export interface CoordinatorDeps {
+  config: Config;
+  adminToken: string;
+  /** Defaults to SQLite at `<dataDir>/browsergrid.db`. */
+  store?: JobStore;
+  log?: Log;
+  clock?: Clock;
+  scheduler?: Partial<SchedulerOptions>;
+}
+
+export interface Coordinator {
+  httpServer: HttpServer;
+  io: VolunteerServer;
+  engine: Engine;
+  /** Listens on config.host:config.port (0 picks a free port); resolves with the base URL. */
+  listen(): Promise<string>;
+  /** Stops accepting, disconnects tabs, flushes pending commits, closes the store. */
+  close(): Promise<void>;
+}
+
+export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordinator> {
+  const { config } = deps;
+  const log = deps.log ?? createRootLog(config.logLevel);
+  const store =
+    deps.store ?? createSqliteStore({ filename: path.join(config.dataDir, 'browsergrid.db') });
+  const engine = await Engine.start({
+    store,
+    log: subsystem(log, 'engine'),
+    ...(deps.clock ? { clock: deps.clock } : {}),
+    ...(deps.scheduler ? { scheduler: deps.scheduler } : {}),
+  });
+
+  const requireAdmin: RequestHandler = (req, _res, next) => {
+    if (tokenMatches(deps.adminToken, bearerToken(req.headers.authorization))) next();
+    else {
+      next(
+        new CoordinatorError(
+          'unauthorized',
+          '[http]: this endpoint needs "Authorization: Bearer <admin token>" (printed at first start, kept in the data dir)',
+        ),
+      );
+    }
+  };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(express.json({ limit: config.maxHttpBodyBytes }));
+  app.use(createHealthRouter(engine, requireAdmin));
+  app.use(createJobsRouter(engine, requireAdmin));
+  app.use(createStaticRouter(config.staticDir));
+  app.use(notFound);
+  app.use(errorHandler(subsystem(log, 'http'), config.maxHttpBodyBytes));
+
+  const httpServer = createServer(app);
+  const io: VolunteerServer = new Server(httpServer, {
+    maxHttpBufferSize: config.maxSocketMessageBytes,
+    serveClient: false,
+  });
+  registerVolunteerHandlers(io, engine, subsystem(log, 'realtime'));
+  const stopAdmin = registerAdminHandlers(
+    io.of('/admin') as unknown as import('socket.io').Namespace<
+      AdminToServerEvents,
+      ServerToAdminEvents
+    >,
+    engine,
+    deps.adminToken,
+    subsystem(log, 'admin'),
+  );
+
+  let closed = false;
+  return {
+    httpServer,
+    io,
+    engine,
+    listen: () =>
+      new Promise((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(config.port, config.host, () => {
+          const { port } = httpServer.address() as AddressInfo;
+          const host =
+            config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+          resolve(`http://${host}:${port}`);
+        });
+      }),
+    async close() {
+      if (closed) return;
+      closed = true;
+      stopAdmin();
+      engine.beginShutdown();
+      // io.close() disconnects every socket and closes the HTTP server.
+      await new Promise<void>((resolve) => {
+        io.close(() => resolve());
+        httpServer.closeAllConnections();
+      });
+      await engine.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * @module Admin authentication: the token from the environment, or one generated on first start
+ * and kept in the data dir; compared in constant time.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+export interface AdminToken {
+  token: string;
+  /** True when this start generated it (so it is printed once). */
+  generated: boolean;
+  file?: string;
+}
+
+export function resolveAdminToken(dataDir: string, fromEnv: string | undefined): AdminToken {
+  if (fromEnv) return { token: fromEnv, generated: false };
+  const file = path.join(dataDir, 'admin-token');
+  if (existsSync(file)) return { token: readFileSync(file, 'utf8').trim(), generated: false, file };
+  mkdirSync(dataDir, { recursive: true });
+  const token = randomBytes(24).toString('base64url');
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return { token, generated: true, file };
+}
+
+/** Compares digests so neither the length nor a prefix of the token leaks through timing. */
+export function tokenMatches(expected: string, presented: string | undefined): boolean {
+  if (presented === undefined) return false;
+  const a = createHash('sha256').update(expected).digest();
+  const b = createHash('sha256').update(presented).digest();
+  return timingSafeEqual(a, b);
+}
+
+/** The token in an `Authorization: Bearer <token>` header, if any. */
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
+  return match?.[1];
+}

@@ -1,0 +1,159 @@
+/**
+ * @module The `browsergrid` command line: start the coordinator, or talk to one over REST.
+ * Token: --token, else BROWSERGRID_ADMIN_TOKEN, else the file the coordinator saved in the data dir.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import type { JobSpecInput, JobSummary } from '../shared/job.ts';
+import { startCoordinator } from './main.ts';
+
+interface RemoteOptions {
+  url: string;
+  token?: string;
+  data: string;
+}
+
+const program = new Command('browsergrid').description('Batch computing on browser tabs.');
+
+const remote = (command: Command): Command =>
+  command
+    .addOption(
+      new Option('--url <url>', 'coordinator URL')
+        .env('BROWSERGRID_URL')
+        .default('http://localhost:8080'),
+    )
+    .addOption(new Option('--token <token>', 'admin token').env('BROWSERGRID_ADMIN_TOKEN'))
+    .addOption(
+      new Option('--data <dir>', 'data dir holding the saved admin token')
+        .env('BROWSERGRID_DATA')
+        .default('./data'),
+    );
+
+program
+  .command('start')
+  .description('start the coordinator (PORT, BROWSERGRID_DATA, BROWSERGRID_ADMIN_TOKEN)')
+  .action(async () => {
+    await startCoordinator();
+  });
+
+remote(program.command('submit'))
+  .description('submit a job: a map function file and inputs from a JSON file or a range')
+  .requiredOption('--map <file>', 'file holding the map function source or an ES module')
+  .option('--inputs <file>', 'JSON array of inputs')
+  .option('--range <start:end[:step]>', 'numeric range of inputs instead of a file')
+  .option('--name <name>', 'job name')
+  .option('--chunk-size <n>', 'items per task', toInt)
+  .option('--timeout-ms <n>', 'task timeout', toInt)
+  .option('--max-attempts <n>', 'attempts per task', toInt)
+  .action(async (options: RemoteOptions & Record<string, string | number | undefined>) => {
+    const spec: JobSpecInput = {
+      map: readFileSync(String(options['map']), 'utf8'),
+      inputs: readInputs(
+        options['inputs'] as string | undefined,
+        options['range'] as string | undefined,
+      ),
+      ...(options['name'] ? { name: String(options['name']) } : {}),
+      ...(options['chunkSize'] ? { chunkSize: Number(options['chunkSize']) } : {}),
+      ...(options['timeoutMs'] ? { timeoutMs: Number(options['timeoutMs']) } : {}),
+      ...(options['maxAttempts'] ? { maxAttempts: Number(options['maxAttempts']) } : {}),
+    };
+    const created = await api(options, 'POST', '/api/jobs', spec);
+    process.stdout.write(`${JSON.stringify(created)}\n`);
+  });
+
+remote(program.command('status'))
+  .description('show one job, or all jobs')
+  .argument('[jobId]')
+  .action(async (jobId: string | undefined, options: RemoteOptions) => {
+    const body = await api(options, 'GET', jobId ? `/api/jobs/${jobId}` : '/api/jobs');
+    const jobs = (Array.isArray(body) ? body : [body]) as JobSummary[];
+    for (const job of jobs) {
+      process.stdout.write(
+        `${job.id}  ${job.status.padEnd(9)}  ${job.done}/${job.tasks} tasks done, ${job.failed} failed, ${job.inFlight} in flight  ${job.name ?? ''}\n`,
+      );
+    }
+  });
+
+remote(program.command('results'))
+  .description("print a job's results as NDJSON, in input order")
+  .argument('<jobId>')
+  .action(async (jobId: string, options: RemoteOptions) => {
+    const res = await request(options, 'GET', `/api/jobs/${jobId}/results`);
+    process.stdout.write(await res.text());
+  });
+
+remote(program.command('cancel'))
+  .description('cancel a job')
+  .argument('<jobId>')
+  .action(async (jobId: string, options: RemoteOptions) => {
+    const body = (await api(options, 'DELETE', `/api/jobs/${jobId}`)) as JobSummary;
+    process.stdout.write(`${body.id} ${body.status}\n`);
+  });
+
+function toInt(value: string): number {
+  const n = Number.parseInt(value, 10);
+  if (!Number.isFinite(n)) throw new Error(`expected an integer, got "${value}"`);
+  return n;
+}
+
+function readInputs(file: string | undefined, range: string | undefined): JobSpecInput['inputs'] {
+  if (range) {
+    const [start, end, step] = range.split(':').map((part) => Number.parseInt(part, 10));
+    if (start === undefined || end === undefined || Number.isNaN(start) || Number.isNaN(end)) {
+      throw new Error(`--range: expected start:end[:step], got "${range}"`);
+    }
+    return { range: { start, end, ...(step !== undefined ? { step } : {}) } };
+  }
+  if (!file) throw new Error('give --inputs <file> or --range <start:end>');
+  return JSON.parse(readFileSync(file, 'utf8')) as JobSpecInput['inputs'];
+}
+
+function tokenOf(options: RemoteOptions): string | undefined {
+  if (options.token) return options.token;
+  const file = path.join(options.data, 'admin-token');
+  return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
+}
+
+async function request(
+  options: RemoteOptions,
+  method: string,
+  route: string,
+  body?: unknown,
+): Promise<Response> {
+  const token = tokenOf(options);
+  const res = await fetch(new URL(route, options.url), {
+    method,
+    headers: {
+      ...(token ? { Authorization: `Bearer ${token}` } : {}),
+      ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  if (!res.ok) {
+    const text = await res.text();
+    let message = text;
+    try {
+      const parsed = JSON.parse(text) as { error?: { message?: string } };
+      message = parsed.error?.message ?? text;
+    } catch {
+      // not JSON: print as is
+    }
+    throw new Error(`${method} ${route} failed (${res.status}): ${message}`);
+  }
+  return res;
+}
+
+async function api(
+  options: RemoteOptions,
+  method: string,
+  route: string,
+  body?: unknown,
+): Promise<unknown> {
+  return (await request(options, method, route, body)).json();
+}
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  process.stderr.write(`browsergrid: ${(error as Error).message}\n`);
+  process.exit(1);
+});

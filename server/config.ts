@@ -1,0 +1,47 @@
+/** @module Coordinator settings: environment variables parsed with zod, defaults in one place. */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { DEFAULT_PORT, MAX_HTTP_BODY_BYTES, MAX_SOCKET_MESSAGE_BYTES } from '../shared/limits.ts';
+
+/** The checkout (or installed package) root, whatever the working directory. */
+export const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export const Config = z.object({
+  port: z.coerce.number().int().min(0).max(65535).default(DEFAULT_PORT),
+  host: z.string().default('0.0.0.0'),
+  /** Where the SQLite file and the generated admin token live. */
+  dataDir: z.string().default('./data'),
+  /** Taken from BROWSERGRID_ADMIN_TOKEN, else read from or generated into the data dir. */
+  adminToken: z
+    .string()
+    .min(16, 'BROWSERGRID_ADMIN_TOKEN must be at least 16 characters')
+    .optional(),
+  /** Built pages (vite build output). */
+  staticDir: z.string().default(path.join(PACKAGE_ROOT, 'dist/client')),
+  maxHttpBodyBytes: z.coerce.number().int().positive().default(MAX_HTTP_BODY_BYTES),
+  maxSocketMessageBytes: z.coerce.number().int().positive().default(MAX_SOCKET_MESSAGE_BYTES),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+export type Config = z.infer<typeof Config>;
+
+/** Reads the config from the environment; throws an error naming the bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = Config.safeParse({
+    port: env['PORT'],
+    host: env['HOST'],
+    dataDir: env['BROWSERGRID_DATA'],
+    adminToken: env['BROWSERGRID_ADMIN_TOKEN'] || undefined,
+    staticDir: env['BROWSERGRID_STATIC_DIR'],
+    maxHttpBodyBytes: env['BROWSERGRID_MAX_BODY_BYTES'],
+    maxSocketMessageBytes: env['BROWSERGRID_MAX_MESSAGE_BYTES'],
+    logLevel: env['LOG_LEVEL'],
+  });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(
+      `[config]: ${issue?.path.join('.') ?? 'config'}: ${issue?.message ?? 'invalid'}`,
+    );
+  }
+  return parsed.data;
+}

@@ -1,0 +1,375 @@
+/**
+ * @module The engine applies the scheduler's decisions: it persists state changes through the
+ * group commit, sends dispatches and cancels to tabs through their links, and publishes job
+ * progress. HTTP routes and socket handlers call it; it never parses wire input (they validate)
+ * and never decides (the scheduler does).
+ */
+import { randomUUID } from 'node:crypto';
+import type { JobSpec, JobSummary } from '../../shared/job.ts';
+import { isFinished } from '../../shared/job.ts';
+import type { AssignBatch, CancelBatch, TaskResult } from '../../shared/protocol.ts';
+import { CoordinatorError } from '../errors.ts';
+import { checkMapSource } from '../jobs/map-source.ts';
+import type { Log } from '../log.ts';
+import {
+  Scheduler,
+  type Effect,
+  type ReportVerdict,
+  type SchedulerOptions,
+} from '../scheduling/scheduler.ts';
+import { countItems, countTasks } from '../scheduling/sharder.ts';
+import type { JobEntry } from '../scheduling/state.ts';
+import type { JobStore, StoreChange, StoredJob } from '../store/store.ts';
+import { GroupCommit } from './group-commit.ts';
+
+/** How the engine reaches one connected tab. */
+export interface VolunteerLink {
+  assign(batch: AssignBatch): void;
+  cancel(batch: CancelBatch): void;
+}
+
+export interface Clock {
+  now(): number;
+}
+
+export interface EngineOptions {
+  store: JobStore;
+  log: Log;
+  clock?: Clock;
+  scheduler?: Partial<SchedulerOptions>;
+  /** How often lease deadlines are checked. */
+  expiryTickMs?: number;
+  /** Least time between two progress events of one job. */
+  progressIntervalMs?: number;
+}
+
+export interface EngineCounters {
+  dispatched: number;
+  committed: number;
+  failedTasks: number;
+  duplicates: number;
+  expired: number;
+  dropped: number;
+}
+
+type ProgressListener = (summary: JobSummary) => void;
+
+export class Engine {
+  readonly #store: JobStore;
+  readonly #log: Log;
+  readonly #clock: Clock;
+  readonly #scheduler: Scheduler;
+  readonly #commit: GroupCommit;
+  readonly #links = new Map<string, VolunteerLink>();
+  /** Final summaries of jobs that just left the scheduler, until their last change is durable. */
+  readonly #settling = new Map<string, JobSummary>();
+  readonly #listeners = new Set<ProgressListener>();
+  readonly #dirtyJobs = new Set<string>();
+  #closing = false;
+  readonly #expiryTimer: NodeJS.Timeout;
+  readonly #progressTimer: NodeJS.Timeout;
+  readonly counters: EngineCounters = {
+    dispatched: 0,
+    committed: 0,
+    failedTasks: 0,
+    duplicates: 0,
+    expired: 0,
+    dropped: 0,
+  };
+
+  private constructor(options: EngineOptions) {
+    this.#store = options.store;
+    this.#log = options.log;
+    this.#clock = options.clock ?? { now: () => Date.now() };
+    this.#scheduler = new Scheduler(options.scheduler);
+    this.#commit = new GroupCommit(options.store);
+    this.#expiryTimer = setInterval(() => this.#expire(), options.expiryTickMs ?? 250);
+    this.#progressTimer = setInterval(
+      () => this.#publishProgress(),
+      options.progressIntervalMs ?? 200,
+    );
+    this.#expiryTimer.unref();
+    this.#progressTimer.unref();
+  }
+
+  /** Creates an engine and resumes every unfinished job in the store. */
+  static async start(options: EngineOptions): Promise<Engine> {
+    const engine = new Engine(options);
+    await engine.#restore();
+    return engine;
+  }
+
+  /** Stops reacting to tabs leaving: a coordinator shutting down must not charge their tasks a drop. */
+  beginShutdown(): void {
+    this.#closing = true;
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    clearInterval(this.#expiryTimer);
+    clearInterval(this.#progressTimer);
+    await this.#commit.drain();
+  }
+
+  // ---- jobs -------------------------------------------------------------------------------
+
+  async submit(spec: JobSpec): Promise<{ id: string; tasks: number; items: number }> {
+    checkMapSource(spec.map);
+    const jobId = randomUUID();
+    const items = countItems(spec.inputs);
+    const tasks = countTasks(items, spec.chunkSize);
+    const now = this.#clock.now();
+    // Durable first: no result may commit for a job the store does not have.
+    await this.#store.createJob({ jobId, spec, status: 'queued', items, tasks, createdAt: now });
+    const effects: Effect[] = [];
+    this.#scheduler.addJob(jobId, spec, now, effects);
+    await this.#apply(effects);
+    this.#log.info({ jobId, items, tasks, grid: spec.grid }, '[engine]: job submitted');
+    return { id: jobId, tasks, items };
+  }
+
+  async cancel(jobId: string): Promise<JobSummary> {
+    const summary = await this.summary(jobId);
+    if (isFinished(summary.status)) {
+      throw new CoordinatorError('conflict', `[engine]: job ${jobId} is already ${summary.status}`);
+    }
+    const effects: Effect[] = [];
+    this.#scheduler.cancelJob(jobId, this.#clock.now(), effects);
+    await this.#apply(effects);
+    return this.summary(jobId);
+  }
+
+  async summary(jobId: string): Promise<JobSummary> {
+    const live = this.#scheduler.getJob(jobId);
+    if (live) return liveSummary(live);
+    const settling = this.#settling.get(jobId);
+    if (settling) return settling;
+    const stored = await this.#store.getJob(jobId);
+    if (!stored) throw new CoordinatorError('not_found', `[engine]: no job ${jobId}`);
+    return storedSummary(stored);
+  }
+
+  async list(): Promise<JobSummary[]> {
+    const stored = await this.#store.listJobs();
+    return stored.map((job) => {
+      const live = this.#scheduler.getJob(job.jobId);
+      if (live) return liveSummary(live);
+      return this.#settling.get(job.jobId) ?? storedSummary(job);
+    });
+  }
+
+  /** The job as stored (its spec included), for results export. */
+  async storedJob(jobId: string): Promise<StoredJob> {
+    await this.#commit.drain();
+    const stored = await this.#store.getJob(jobId);
+    if (!stored) throw new CoordinatorError('not_found', `[engine]: no job ${jobId}`);
+    return stored;
+  }
+
+  get store(): JobStore {
+    return this.#store;
+  }
+
+  onProgress(listener: ProgressListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  // ---- tabs -------------------------------------------------------------------------------
+
+  connect(
+    hello: { volunteerId: string; deviceId: string; slots: number; grid?: string },
+    link: VolunteerLink,
+  ): void {
+    this.#links.set(hello.volunteerId, link);
+    const effects: Effect[] = [];
+    this.#scheduler.connect(hello, this.#clock.now(), effects);
+    void this.#applyLogged(effects);
+  }
+
+  /** Whether a live connection already speaks for this tab id. */
+  isConnected(volunteerId: string): boolean {
+    return this.#links.has(volunteerId);
+  }
+
+  /** A link closed. Ignored when a newer link has taken the tab id over (a reload raced its own close). */
+  disconnect(volunteerId: string, link: VolunteerLink): void {
+    if (this.#links.get(volunteerId) !== link) return;
+    this.#links.delete(volunteerId);
+    if (this.#closing) return;
+    const effects: Effect[] = [];
+    this.#scheduler.disconnect(volunteerId, this.#clock.now(), effects);
+    void this.#applyLogged(effects);
+  }
+
+  setSlots(volunteerId: string, slots: number): void {
+    const effects: Effect[] = [];
+    this.#scheduler.setSlots(volunteerId, slots, this.#clock.now(), effects);
+    void this.#applyLogged(effects);
+  }
+
+  /**
+   * Takes a batch of finished copies; resolves with the lease ids the tab may forget, once every
+   * commit among them is durable. Copies refused (another tab's lease) are not in the list.
+   */
+  async report(volunteerId: string, results: readonly TaskResult[]): Promise<string[]> {
+    const effects: Effect[] = [];
+    const forget: string[] = [];
+    const now = this.#clock.now();
+    for (const result of results) {
+      const verdict: ReportVerdict = this.#scheduler.report(volunteerId, result, now, effects);
+      if (verdict === 'foreign-lease') {
+        this.#log.warn(
+          { volunteerId, leaseId: result.leaseId },
+          '[engine]: result for a lease held by another tab refused',
+        );
+        continue;
+      }
+      if (verdict === 'duplicate' || verdict === 'unknown-job') this.counters.duplicates++;
+      forget.push(result.leaseId);
+    }
+    await this.#apply(effects);
+    return forget;
+  }
+
+  get volunteerCount(): number {
+    return this.#links.size;
+  }
+
+  get volunteers() {
+    return this.#scheduler.volunteers;
+  }
+
+  // ---- internals --------------------------------------------------------------------------
+
+  async #restore(): Promise<void> {
+    const now = this.#clock.now();
+    const effects: Effect[] = [];
+    for (const job of await this.#store.unfinishedJobs()) {
+      this.#scheduler.restoreJob(
+        {
+          jobId: job.jobId,
+          seq: job.seq,
+          spec: job.spec,
+          status: job.status,
+          createdAt: job.createdAt,
+          startedAt: job.startedAt,
+          settled: await this.#store.settledTasks(job.jobId),
+          attempts: await this.#store.taskAttempts(job.jobId),
+        },
+        now,
+        effects,
+      );
+      this.#log.info({ jobId: job.jobId }, '[engine]: resumed job from the store');
+    }
+    await this.#apply(effects);
+  }
+
+  #expire(): void {
+    const now = this.#clock.now();
+    const next = this.#scheduler.nextDeadline();
+    if (next === undefined || next > now) return;
+    const effects: Effect[] = [];
+    this.#scheduler.expire(now, effects);
+    void this.#applyLogged(effects);
+  }
+
+  #applyLogged(effects: Effect[]): Promise<void> {
+    return this.#apply(effects).catch((error: unknown) => {
+      this.#log.error({ err: error }, '[engine]: store write failed');
+    });
+  }
+
+  /** Sends messages at once and resolves when the state changes among `effects` are durable. */
+  #apply(effects: readonly Effect[]): Promise<void> {
+    const changes: StoreChange[] = [];
+    const finished: JobSummary[] = [];
+    for (const effect of effects) {
+      switch (effect.type) {
+        case 'dispatch':
+          this.counters.dispatched += effect.tasks.length;
+          this.#links.get(effect.volunteerId)?.assign({ jobs: effect.jobs, tasks: effect.tasks });
+          break;
+        case 'cancel':
+          this.#links
+            .get(effect.volunteerId)
+            ?.cancel({ leaseIds: effect.leaseIds, reason: effect.reason });
+          break;
+        case 'settle':
+          if (effect.status === 'committed') this.counters.committed++;
+          else this.counters.failedTasks++;
+          changes.push({ ...effect, at: this.#clock.now() });
+          this.#dirtyJobs.add(effect.jobId);
+          break;
+        case 'attempt':
+          changes.push(effect);
+          break;
+        case 'job': {
+          changes.push({ type: 'job', jobId: effect.jobId, status: effect.status, at: effect.at });
+          this.#dirtyJobs.add(effect.jobId);
+          if (isFinished(effect.status)) finished.push(liveSummary(effect.job));
+          break;
+        }
+        case 'copy-ended':
+          if (effect.end === 'expired') this.counters.expired++;
+          if (effect.end === 'dropped') this.counters.dropped++;
+          break;
+      }
+    }
+    for (const summary of finished) this.#settling.set(summary.id, summary);
+    if (changes.length === 0) return Promise.resolve();
+    return this.#commit.commit(changes).finally(() => {
+      for (const summary of finished) this.#settling.delete(summary.id);
+    });
+  }
+
+  #publishProgress(): void {
+    if (this.#dirtyJobs.size === 0) return;
+    const jobIds = [...this.#dirtyJobs];
+    this.#dirtyJobs.clear();
+    for (const jobId of jobIds) {
+      void this.summary(jobId).then(
+        (summary) => {
+          for (const listener of this.#listeners) listener(summary);
+        },
+        () => undefined,
+      );
+    }
+  }
+}
+
+export function liveSummary(job: Readonly<JobEntry>): JobSummary {
+  return {
+    id: job.jobId,
+    ...(job.spec.name !== undefined ? { name: job.spec.name } : {}),
+    status: job.status,
+    items: job.items,
+    tasks: job.taskCount,
+    done: job.done,
+    failed: job.failed,
+    inFlight: job.inFlight,
+    priority: job.spec.priority,
+    ...(job.spec.grid !== undefined ? { grid: job.spec.grid } : {}),
+    createdAt: new Date(job.createdAt).toISOString(),
+    ...(job.startedAt !== undefined ? { startedAt: new Date(job.startedAt).toISOString() } : {}),
+    ...(job.finishedAt !== undefined ? { finishedAt: new Date(job.finishedAt).toISOString() } : {}),
+  };
+}
+
+export function storedSummary(job: StoredJob): JobSummary {
+  return {
+    id: job.jobId,
+    ...(job.spec.name !== undefined ? { name: job.spec.name } : {}),
+    status: job.status,
+    items: job.items,
+    tasks: job.tasks,
+    done: job.done,
+    failed: job.failed,
+    inFlight: 0,
+    priority: job.spec.priority,
+    ...(job.spec.grid !== undefined ? { grid: job.spec.grid } : {}),
+    createdAt: new Date(job.createdAt).toISOString(),
+    ...(job.startedAt !== undefined ? { startedAt: new Date(job.startedAt).toISOString() } : {}),
+    ...(job.finishedAt !== undefined ? { finishedAt: new Date(job.finishedAt).toISOString() } : {}),
+  };
+}

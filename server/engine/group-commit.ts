@@ -1,0 +1,60 @@
+/**
+ * @module Group commit: changes queued during one turn of the event loop are written in one
+ * store transaction, and each caller's promise resolves only once its changes are durable. This
+ * is what lets a tab be acknowledged after its result is committed without one transaction per
+ * result.
+ */
+import type { JobStore, StoreChange } from '../store/store.ts';
+
+export class GroupCommit {
+  readonly #store: JobStore;
+  #pending: StoreChange[] = [];
+  #waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
+  #scheduled = false;
+  /** The flush in progress; batches are written one after another, in order. */
+  #flushing: Promise<void> = Promise.resolve();
+  #batches = 0;
+
+  constructor(store: JobStore) {
+    this.#store = store;
+  }
+
+  /** Queues changes; resolves when they are committed. An empty list waits for earlier ones. */
+  commit(changes: readonly StoreChange[]): Promise<void> {
+    for (const change of changes) this.#pending.push(change);
+    const done = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => {
+        this.#flushing = this.#flushing.then(() => this.#flush());
+      });
+    }
+    return done;
+  }
+
+  /** Batches written so far, for metrics. */
+  get batches(): number {
+    return this.#batches;
+  }
+
+  /** Resolves when everything queued so far is written. */
+  async drain(): Promise<void> {
+    if (this.#scheduled) await this.commit([]);
+    await this.#flushing;
+  }
+
+  async #flush(): Promise<void> {
+    this.#scheduled = false;
+    const changes = this.#pending;
+    const waiters = this.#waiters;
+    this.#pending = [];
+    this.#waiters = [];
+    try {
+      await this.#store.apply(changes);
+      this.#batches++;
+      for (const waiter of waiters) waiter.resolve();
+    } catch (error) {
+      for (const waiter of waiters) waiter.reject(error);
+    }
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * @module REST routes for jobs: submit, list, status, NDJSON results in input order, cancel.
+ * Bodies are validated here with the shared schemas; the engine receives typed values.
+ */
+import { Router, type RequestHandler } from 'express';
+import { JobId, JobSpec, type ResultLine } from '../../shared/job.ts';
+import type { Engine } from '../engine/engine.ts';
+import { CoordinatorError } from '../errors.ts';
+import { taskSpan } from '../scheduling/sharder.ts';
+import { describeIssue } from '../realtime/validate.ts';
+
+export function createJobsRouter(engine: Engine, requireAdmin: RequestHandler): Router {
+  const router = Router();
+  router.use('/api/jobs', requireAdmin);
+
+  router.post('/api/jobs', async (req, res) => {
+    if (req.body === undefined || typeof req.body !== 'object' || req.body === null) {
+      throw new CoordinatorError(
+        'invalid_input',
+        '[http]: expected a JSON object body (Content-Type: application/json)',
+      );
+    }
+    const parsed = JobSpec.safeParse(req.body);
+    if (!parsed.success) {
+      const { message, field } = describeIssue(parsed.error);
+      throw new CoordinatorError('invalid_input', `[jobs]: ${message}`, field ? { field } : {});
+    }
+    res.status(201).json(await engine.submit(parsed.data));
+  });
+
+  router.get('/api/jobs', async (_req, res) => {
+    res.json(await engine.list());
+  });
+
+  router.get('/api/jobs/:jobId', async (req, res) => {
+    res.json(await engine.summary(parseJobId(req.params['jobId'])));
+  });
+
+  router.delete('/api/jobs/:jobId', async (req, res) => {
+    res.json(await engine.cancel(parseJobId(req.params['jobId'])));
+  });
+
+  /**
+   * One line per input item, in input order. A running job streams what has settled so far
+   * (`X-Browsergrid-Complete: false`); a cancelled one reports the items it never ran as errors.
+   */
+  router.get('/api/jobs/:jobId/results', async (req, res) => {
+    const jobId = parseJobId(req.params['jobId']);
+    const summary = await engine.summary(jobId);
+    const job = await engine.storedJob(jobId);
+    const complete = summary.status === 'completed' || summary.status === 'failed';
+    res.status(200);
+    res.setHeader('Content-Type', 'application/x-ndjson; charset=utf-8');
+    res.setHeader('X-Browsergrid-Complete', String(complete));
+    res.setHeader('Content-Disposition', `attachment; filename="${jobId}.ndjson"`);
+    const fillGaps = summary.status === 'cancelled';
+    let nextTask = 0;
+    const writeMissing = async (untilTask: number): Promise<void> => {
+      for (; nextTask < untilTask; nextTask++) {
+        const span = taskSpan(job.items, job.spec.chunkSize, nextTask);
+        for (let i = 0; i < span.count; i++) {
+          await write(res, { index: span.start + i, error: 'job cancelled before this item ran' });
+        }
+      }
+    };
+    for await (const { taskIndex, items } of engine.store.results(jobId)) {
+      if (fillGaps) await writeMissing(taskIndex);
+      const { start } = taskSpan(job.items, job.spec.chunkSize, taskIndex);
+      let chunk = '';
+      items.forEach((outcome, i) => {
+        chunk += `${JSON.stringify({ index: start + i, ...outcome } satisfies ResultLine)}\n`;
+      });
+      await writeRaw(res, chunk);
+      nextTask = taskIndex + 1;
+    }
+    if (fillGaps) await writeMissing(job.tasks);
+    res.end();
+  });
+
+  return router;
+}
+
+function parseJobId(raw: string | undefined): string {
+  const parsed = JobId.safeParse(raw);
+  if (!parsed.success) throw new CoordinatorError('not_found', `[jobs]: no job ${String(raw)}`);
+  return parsed.data;
+}
+
+function write(res: import('express').Response, line: ResultLine): Promise<void> {
+  return writeRaw(res, `${JSON.stringify(line)}\n`);
+}
+
+/** Writes with backpressure, so a large export never buffers whole in memory. */
+function writeRaw(res: import('express').Response, chunk: string): Promise<void> {
+  if (res.write(chunk)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onDrain = (): void => {
+      res.off('close', onClose);
+      resolve();
+    };
+    const onClose = (): void => {
+      res.off('drain', onDrain);
+      reject(new Error('[http]: client went away during results download'));
+    };
+    res.once('drain', onDrain);
+    res.once('close', onClose);
+  });
+}

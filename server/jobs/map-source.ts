@@ -1,0 +1,51 @@
+/**
+ * @module Checks job code at submit, so code that cannot compile is refused with a 400 rather
+ * than discovered in a volunteer's tab. The code is parsed (acorn), never run, on the coordinator.
+ */
+import { parse, type Program } from 'acorn';
+import { CoordinatorError } from '../errors.ts';
+
+export type MapSourceKind = 'function' | 'module';
+
+const FUNCTION_TYPES = new Set(['ArrowFunctionExpression', 'FunctionExpression']);
+
+/**
+ * Accepts the source of a function expression (`(x) => x * x`, `async function (x, ctx) {…}`) or
+ * an ES module whose default export is the map function. Throws `map_compile_error` naming `map`.
+ */
+export function checkMapSource(source: string): MapSourceKind {
+  let expressionError: unknown;
+  try {
+    const program = parse(`(${source}\n)`, { ecmaVersion: 'latest', sourceType: 'script' });
+    const statement = program.body[0];
+    if (
+      program.body.length === 1 &&
+      statement?.type === 'ExpressionStatement' &&
+      FUNCTION_TYPES.has(statement.expression.type)
+    ) {
+      return 'function';
+    }
+    expressionError = new Error('it is an expression, but not a function');
+  } catch (error) {
+    expressionError = error;
+  }
+  let program: Program;
+  try {
+    program = parse(source, { ecmaVersion: 'latest', sourceType: 'module' });
+  } catch (moduleError) {
+    const detail = /export|import/.test(source) ? moduleError : expressionError;
+    throw new CoordinatorError(
+      'map_compile_error',
+      `[jobs]: map does not compile: ${(detail as Error).message}`,
+      { field: 'map', cause: detail },
+    );
+  }
+  if (!program.body.some((node) => node.type === 'ExportDefaultDeclaration')) {
+    throw new CoordinatorError(
+      'map_compile_error',
+      '[jobs]: map must be a function expression such as "(x) => x * x", or a module with a default export',
+      { field: 'map' },
+    );
+  }
+  return 'module';
+}

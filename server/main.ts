@@ -1,0 +1,56 @@
+/**
+ * @module `browsergrid start`: the one place that listens. Builds the pages if they are not
+ * built, starts the coordinator on PORT, prints the admin token once, stops cleanly on SIGTERM.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { createCoordinator } from './app.ts';
+import { resolveAdminToken } from './auth.ts';
+import { loadConfig, PACKAGE_ROOT, type Config } from './config.ts';
+import { createRootLog, type Log } from './log.ts';
+
+export async function ensurePagesBuilt(config: Config, log: Log): Promise<void> {
+  if (existsSync(path.join(config.staticDir, 'volunteer', 'index.html'))) return;
+  log.info(
+    { staticDir: config.staticDir },
+    '[main]: pages not built yet; building them (vite build)',
+  );
+  const { build } = await import('vite');
+  await build({
+    configFile: path.join(PACKAGE_ROOT, 'vite.config.ts'),
+    logLevel: 'warn',
+    build: { outDir: config.staticDir, emptyOutDir: true },
+  });
+}
+
+export async function startCoordinator(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const config = loadConfig(env);
+  const log = createRootLog(config.logLevel);
+  await ensurePagesBuilt(config, log);
+  const admin = resolveAdminToken(config.dataDir, config.adminToken);
+  const coordinator = await createCoordinator({ config, adminToken: admin.token, log });
+  const url = await coordinator.listen();
+  log.info({ url, dataDir: path.resolve(config.dataDir) }, '[main]: coordinator listening');
+  if (admin.generated) {
+    // Printed once, on the start that created it; afterwards it is read from the file.
+    process.stdout.write(
+      `\n  Admin token (saved in ${admin.file}):\n\n    ${admin.token}\n\n` +
+        `  Volunteer page: ${url}/\n  Admin page:     ${url}/admin\n\n`,
+    );
+  }
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, '[main]: stopping');
+    coordinator.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error({ err: error }, '[main]: unclean stop');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}

@@ -1,0 +1,38 @@
+/**
+ * @module The `/admin` namespace: admin pages authenticate with the admin token in the
+ * handshake and receive `job:progress` for every job whose counters moved.
+ */
+import type { Namespace } from 'socket.io';
+import type { JobSummary } from '../../shared/job.ts';
+import type { Ack, AdminToServerEvents, ServerToAdminEvents } from '../../shared/protocol.ts';
+import { tokenMatches } from '../auth.ts';
+import type { Engine } from '../engine/engine.ts';
+import { toWireError } from '../errors.ts';
+import type { Log } from '../log.ts';
+
+export function registerAdminHandlers(
+  admin: Namespace<AdminToServerEvents, ServerToAdminEvents>,
+  engine: Engine,
+  adminToken: string,
+  log: Log,
+): () => void {
+  admin.use((socket, next) => {
+    const token: unknown = socket.handshake.auth['token'];
+    if (typeof token === 'string' && tokenMatches(adminToken, token)) next();
+    else next(new Error('[admin]: a valid admin token is required'));
+  });
+  admin.on('connection', (socket) => {
+    socket.on('jobs:subscribe', (ack: unknown) => {
+      if (typeof ack !== 'function') return;
+      const reply = ack as (res: Ack<JobSummary[]>) => void;
+      engine.list().then(
+        (jobs) => reply({ ok: true, data: jobs }),
+        (error: unknown) => {
+          log.error({ err: error }, '[admin]: listing jobs failed');
+          reply({ ok: false, error: toWireError(error) });
+        },
+      );
+    });
+  });
+  return engine.onProgress((summary) => admin.emit('job:progress', summary));
+}

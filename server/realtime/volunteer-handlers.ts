@@ -1,0 +1,96 @@
+/**
+ * @module Socket handlers for volunteer tabs (default namespace): hello, capacity, results,
+ * progress. They validate, translate to engine calls and answer; they decide nothing.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Server, Socket } from 'socket.io';
+import {
+  Capacity,
+  Hello,
+  PROTOCOL_VERSION,
+  ProgressBatch,
+  ResultBatch,
+  type ServerToVolunteerEvents,
+  type VolunteerToServerEvents,
+} from '../../shared/protocol.ts';
+import type { Engine, VolunteerLink } from '../engine/engine.ts';
+import { CoordinatorError } from '../errors.ts';
+import type { Log } from '../log.ts';
+import { withAck } from './validate.ts';
+
+export type VolunteerServer = Server<VolunteerToServerEvents, ServerToVolunteerEvents>;
+type VolunteerSocket = Socket<VolunteerToServerEvents, ServerToVolunteerEvents>;
+
+export function registerVolunteerHandlers(io: VolunteerServer, engine: Engine, log: Log): void {
+  io.on('connection', (socket) => attach(socket, engine, log));
+}
+
+function attach(socket: VolunteerSocket, engine: Engine, log: Log): void {
+  let volunteerId: string | undefined;
+  const link: VolunteerLink = {
+    assign: (batch) => socket.emit('task:assign', batch),
+    cancel: (batch) => socket.emit('task:cancel', batch),
+  };
+  const registered = (): string => {
+    if (volunteerId === undefined) {
+      throw new CoordinatorError('not_registered', '[realtime]: send volunteer:hello first');
+    }
+    return volunteerId;
+  };
+
+  socket.on(
+    'volunteer:hello',
+    withAck(Hello, log, 'volunteer:hello', (hello) => {
+      if (hello.protocolVersion !== PROTOCOL_VERSION) {
+        throw new CoordinatorError(
+          'protocol_mismatch',
+          `[realtime]: protocol ${hello.protocolVersion} is not spoken here (expected ${PROTOCOL_VERSION}); reload the page`,
+        );
+      }
+      if (volunteerId !== undefined) {
+        throw new CoordinatorError('conflict', '[realtime]: this connection already said hello');
+      }
+      // A duplicated browser tab copies sessionStorage, so two live tabs can claim one tab id.
+      volunteerId = engine.isConnected(hello.tabId)
+        ? `${hello.tabId}~${randomBytes(4).toString('hex')}`
+        : hello.tabId;
+      engine.connect(
+        {
+          volunteerId,
+          deviceId: hello.deviceId,
+          slots: hello.slots,
+          ...(hello.grid !== undefined ? { grid: hello.grid } : {}),
+        },
+        link,
+      );
+      log.debug({ volunteerId, slots: hello.slots }, '[realtime]: volunteer connected');
+      return { volunteerId, serverTime: Date.now() };
+    }),
+  );
+
+  socket.on(
+    'volunteer:capacity',
+    withAck(Capacity, log, 'volunteer:capacity', ({ slots }) => {
+      engine.setSlots(registered(), slots);
+      return null;
+    }),
+  );
+
+  socket.on(
+    'task:results',
+    withAck(ResultBatch, log, 'task:results', async (batch) => ({
+      leaseIds: await engine.report(registered(), batch.results),
+    })),
+  );
+
+  socket.on('task:progress', (payload: unknown) => {
+    const parsed = ProgressBatch.safeParse(payload);
+    if (!parsed.success || volunteerId === undefined) {
+      log.warn({ volunteerId }, '[realtime]: malformed task:progress dropped');
+    }
+  });
+
+  socket.on('disconnect', () => {
+    if (volunteerId !== undefined) engine.disconnect(volunteerId, link);
+  });
+}

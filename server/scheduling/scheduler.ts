@@ -1,0 +1,691 @@
+/**
+ * @module The scheduler: every decision about jobs, tasks, copies and tabs, as pure logic over
+ * in-memory state with the time passed in. It never touches sockets or SQL; each call returns
+ * the effects (messages to send, state to persist) for the coordinator to apply.
+ *
+ * Re-dispatch after a failure, redundancy and (later) speculation are one mechanism: a task may
+ * have several live copies (leases), and `settleRule` decides which result commits.
+ */
+import type { ItemOutcome, JobSpec, JobStatus } from '../../shared/job.ts';
+import { canonicalJson } from '../../shared/json.ts';
+import type { Assignment, CancelBatch, JobCode, TaskResult } from '../../shared/protocol.ts';
+import { DeadlineHeap } from './deadline-heap.ts';
+import {
+  DEFAULT_PREFETCH,
+  targetOutstanding,
+  updateEwma,
+  type PrefetchOptions,
+} from './prefetch.ts';
+import { countItems, countTasks, sliceInputs, taskSpan } from './sharder.ts';
+import type { CopyEnd, JobEntry, Lease, TaskEntry, VolunteerEntry } from './state.ts';
+
+export type Effect =
+  | { type: 'dispatch'; volunteerId: string; jobs: JobCode[]; tasks: Assignment[] }
+  | { type: 'cancel'; volunteerId: string; leaseIds: string[]; reason: CancelBatch['reason'] }
+  | {
+      type: 'settle';
+      jobId: string;
+      taskIndex: number;
+      status: 'committed' | 'failed';
+      items: ItemOutcome[];
+      attempts: number;
+    }
+  | { type: 'attempt'; jobId: string; taskIndex: number; attempts: number; drops: number }
+  /** The job's status changed; `job` is its state at that moment (it may have left the scheduler). */
+  | { type: 'job'; jobId: string; status: JobStatus; at: number; job: Readonly<JobEntry> }
+  | { type: 'copy-ended'; lease: Lease; end: CopyEnd; at: number };
+
+/** What happened to one reported result; the tab may forget the lease in every case. */
+export type ReportVerdict =
+  'committed' | 'failed' | 'retrying' | 'voted' | 'duplicate' | 'unknown-job' | 'foreign-lease';
+
+export interface SchedulerOptions {
+  prefetch: PrefetchOptions;
+  /** Slack added to every lease deadline for network and clock jitter. */
+  leaseGraceMs: number;
+  /** Copies lost to departing tabs before a task is given up (a task that crashes tabs). */
+  maxDrops: number;
+  newLeaseId: () => string;
+}
+
+export const DEFAULT_SCHEDULER_OPTIONS: Omit<SchedulerOptions, 'newLeaseId'> = {
+  prefetch: DEFAULT_PREFETCH,
+  leaseGraceMs: 5_000,
+  maxDrops: 10,
+};
+
+/** A job as the store hands it back on restart: what is settled and how many attempts were spent. */
+export interface RestoredJob {
+  jobId: string;
+  seq: number;
+  spec: JobSpec;
+  status: JobStatus;
+  createdAt: number;
+  startedAt?: number;
+  settled: Iterable<{ taskIndex: number; status: 'committed' | 'failed' }>;
+  attempts: Iterable<{ taskIndex: number; attempts: number; drops: number }>;
+}
+
+export class Scheduler {
+  readonly #options: SchedulerOptions;
+  readonly #jobs = new Map<string, JobEntry>();
+  /** Active jobs by priority (desc), then submission order. */
+  #ordered: JobEntry[] = [];
+  /** Round-robin cursor into each priority tier, by priority. */
+  readonly #tierCursor = new Map<number, number>();
+  readonly #leases = new Map<string, Lease>();
+  readonly #volunteers = new Map<string, VolunteerEntry>();
+  /** Tabs left below their target because no work was eligible: refilled when work appears. */
+  readonly #hungry = new Set<string>();
+  readonly #deadlines = new DeadlineHeap();
+  #seq = 0;
+
+  constructor(options: Partial<SchedulerOptions> = {}) {
+    this.#options = {
+      ...DEFAULT_SCHEDULER_OPTIONS,
+      newLeaseId: () => crypto.randomUUID(),
+      ...options,
+    };
+  }
+
+  // ---- jobs -------------------------------------------------------------------------------
+
+  /** Registers a new job; returns its size. Dispatch effects go to tabs waiting for work. */
+  addJob(jobId: string, spec: JobSpec, now: number, effects: Effect[]): JobEntry {
+    const items = countItems(spec.inputs);
+    const job = this.#createEntry(jobId, ++this.#seq, spec, 'queued', now, items);
+    for (let i = 0; i < job.taskCount; i++) job.queue.push(i);
+    this.#activate(job, now, effects);
+    return job;
+  }
+
+  /** Rebuilds an unfinished job from the store after a restart. Leases open at the crash are gone:
+   * their tasks are queued again, and a late result from such a copy still commits if it arrives
+   * first (results are accepted from stale leases), so re-adoption needs no lease bookkeeping. */
+  restoreJob(restored: RestoredJob, now: number, effects: Effect[]): JobEntry {
+    this.#seq = Math.max(this.#seq, restored.seq);
+    const items = countItems(restored.spec.inputs);
+    const job = this.#createEntry(
+      restored.jobId,
+      restored.seq,
+      restored.spec,
+      restored.status,
+      restored.createdAt,
+      items,
+    );
+    job.startedAt = restored.startedAt;
+    for (const { taskIndex, status } of restored.settled) {
+      const task = job.tasks[taskIndex];
+      if (!task || task.status !== 'pending') continue;
+      task.status = status;
+      if (status === 'committed') job.done++;
+      else job.failed++;
+    }
+    for (const { taskIndex, attempts, drops } of restored.attempts) {
+      const task = job.tasks[taskIndex];
+      if (task) Object.assign(task, { attempts, drops });
+    }
+    job.tasks.forEach((task, index) => {
+      if (task.status === 'pending') {
+        task.queued = true;
+        job.queue.push(index);
+      }
+    });
+    if (!this.#finishIfSettled(job, now, effects)) this.#activate(job, now, effects);
+    return job;
+  }
+
+  cancelJob(jobId: string, now: number, effects: Effect[]): boolean {
+    const job = this.#jobs.get(jobId);
+    if (!job) return false;
+    for (const task of job.tasks) {
+      if (task.leases.length > 0) this.#endCopies(task, 'cancelled', now, effects);
+      task.queued = false;
+    }
+    job.inFlight = 0;
+    this.#setStatus(job, 'cancelled', now, effects);
+    this.#deactivate(job);
+    this.#feedHungry(now, effects);
+    return true;
+  }
+
+  getJob(jobId: string): Readonly<JobEntry> | undefined {
+    return this.#jobs.get(jobId);
+  }
+
+  get activeJobs(): readonly Readonly<JobEntry>[] {
+    return this.#ordered;
+  }
+
+  // ---- tabs -------------------------------------------------------------------------------
+
+  /** A tab (re)connects. A tab id seen before keeps its leases: a reloaded tab reclaims them. */
+  connect(
+    hello: { volunteerId: string; deviceId: string; slots: number; grid?: string },
+    now: number,
+    effects: Effect[],
+  ): VolunteerEntry {
+    const existing = this.#volunteers.get(hello.volunteerId);
+    const volunteer: VolunteerEntry = existing ?? {
+      volunteerId: hello.volunteerId,
+      deviceId: hello.deviceId,
+      leases: new Set(),
+      knownJobs: new Set(),
+      slots: 0,
+      tasksDone: 0,
+    };
+    // A new connection has none of the job code the old one received.
+    volunteer.knownJobs = new Set();
+    volunteer.deviceId = hello.deviceId;
+    volunteer.grid = hello.grid;
+    volunteer.slots = hello.slots;
+    this.#volunteers.set(volunteer.volunteerId, volunteer);
+    this.#fill(volunteer, now, effects);
+    return volunteer;
+  }
+
+  /** A tab's connection closed: its copies are lost, their tasks go back to the queue. */
+  disconnect(volunteerId: string, now: number, effects: Effect[]): void {
+    const volunteer = this.#volunteers.get(volunteerId);
+    if (!volunteer) return;
+    this.#volunteers.delete(volunteerId);
+    this.#hungry.delete(volunteerId);
+    const touched = new Set<JobEntry>();
+    for (const leaseId of volunteer.leases) {
+      const lease = this.#leases.get(leaseId);
+      if (!lease) continue;
+      const job = this.#jobs.get(lease.jobId);
+      const task = job?.tasks[lease.taskIndex];
+      this.#dropLease(lease, 'dropped', now, effects);
+      if (!job || !task || task.status !== 'pending') continue;
+      task.drops++;
+      effects.push({
+        type: 'attempt',
+        jobId: job.jobId,
+        taskIndex: lease.taskIndex,
+        attempts: task.attempts,
+        drops: task.drops,
+      });
+      if (task.drops >= this.#options.maxDrops) {
+        this.#giveUp(
+          job,
+          lease.taskIndex,
+          `lost ${task.drops} times to departing tabs`,
+          now,
+          effects,
+        );
+      } else {
+        this.#requeue(job, lease.taskIndex, true);
+      }
+      touched.add(job);
+    }
+    volunteer.leases.clear();
+    if (touched.size > 0) this.#feedHungry(now, effects);
+  }
+
+  setSlots(volunteerId: string, slots: number, now: number, effects: Effect[]): void {
+    const volunteer = this.#volunteers.get(volunteerId);
+    if (!volunteer) return;
+    volunteer.slots = slots;
+    this.#fill(volunteer, now, effects);
+  }
+
+  getVolunteer(volunteerId: string): Readonly<VolunteerEntry> | undefined {
+    return this.#volunteers.get(volunteerId);
+  }
+
+  get volunteers(): IterableIterator<Readonly<VolunteerEntry>> {
+    return this.#volunteers.values();
+  }
+
+  // ---- results ----------------------------------------------------------------------------
+
+  /**
+   * A tab reports a finished copy. Results are accepted from stale leases (expired, dropped,
+   * issued before a restart) while the task is still open: the work is valid, and taking it is
+   * what lets a reconnecting or reloaded tab deliver what it computed offline.
+   */
+  report(volunteerId: string, result: TaskResult, now: number, effects: Effect[]): ReportVerdict {
+    const job = this.#jobs.get(result.jobId);
+    const task = job?.tasks[result.taskIndex];
+    const lease = this.#leases.get(result.leaseId);
+    if (lease && lease.volunteerId !== volunteerId) return 'foreign-lease';
+    if (lease && (lease.jobId !== result.jobId || lease.taskIndex !== result.taskIndex))
+      return 'foreign-lease';
+    const volunteer = this.#volunteers.get(volunteerId);
+    if (volunteer && result.outcome.status === 'ok') {
+      volunteer.ewmaTaskMs = updateEwma(volunteer.ewmaTaskMs, result.durationMs);
+    }
+    if (!job || !task) {
+      if (lease) this.#dropLease(lease, 'superseded', now, effects);
+      this.#refill(volunteer, now, effects);
+      return 'unknown-job';
+    }
+    if (task.status !== 'pending') {
+      if (lease) this.#dropLease(lease, 'superseded', now, effects);
+      this.#refill(volunteer, now, effects);
+      return 'duplicate';
+    }
+    const verdict = this.#settleRule(job, result, lease, volunteer?.deviceId, now, effects);
+    if (volunteer && verdict === 'committed') volunteer.tasksDone++;
+    this.#refill(volunteer, now, effects);
+    return verdict;
+  }
+
+  #settleRule(
+    job: JobEntry,
+    result: TaskResult,
+    lease: Lease | undefined,
+    deviceId: string | undefined,
+    now: number,
+    effects: Effect[],
+  ): ReportVerdict {
+    const task = job.tasks[result.taskIndex] as TaskEntry;
+    const { outcome } = result;
+    const { count } = taskSpan(job.items, job.spec.chunkSize, result.taskIndex);
+    const complete = outcome.status === 'ok' && outcome.items.length === count;
+    const failure =
+      outcome.status === 'error'
+        ? outcome.message
+        : complete
+          ? firstItemError(outcome.items)
+          : `[task]: reported ${outcome.items.length} outcomes for a task of ${count} items`;
+
+    if (failure !== undefined) {
+      // A stale copy's failure was already counted when its lease ended.
+      if (!lease) return 'retrying';
+      this.#dropLease(lease, 'error', now, effects);
+      task.attempts++;
+      task.lastError = failure;
+      effects.push({
+        type: 'attempt',
+        jobId: job.jobId,
+        taskIndex: result.taskIndex,
+        attempts: task.attempts,
+        drops: task.drops,
+      });
+      if (task.attempts >= job.spec.maxAttempts) {
+        const items = complete ? outcome.items : undefined;
+        this.#giveUp(job, result.taskIndex, failure, now, effects, items);
+        return 'failed';
+      }
+      this.#requeue(job, result.taskIndex, true);
+      this.#feedHungry(now, effects);
+      return 'retrying';
+    }
+
+    const items = (outcome as { items: ItemOutcome[] }).items;
+    if (lease) this.#dropLease(lease, 'result', now, effects);
+    if (job.spec.redundancy > 1) {
+      const votes = (task.votes ??= new Map());
+      const key = canonicalJson(items);
+      const vote = votes.get(key) ?? { devices: new Set<string>(), items };
+      votes.set(key, vote);
+      vote.devices.add(deviceId ?? `lease:${result.leaseId}`);
+      if (vote.devices.size < job.spec.redundancy) {
+        this.#requeue(job, result.taskIndex, true);
+        this.#feedHungry(now, effects);
+        return 'voted';
+      }
+    }
+    this.#settle(job, result.taskIndex, 'committed', items, now, effects);
+    return 'committed';
+  }
+
+  // ---- time -------------------------------------------------------------------------------
+
+  /** Ends every copy whose deadline has passed; each counts as a failed attempt. */
+  expire(now: number, effects: Effect[]): void {
+    let expired = false;
+    for (const leaseId of this.#deadlines.popDue(now)) {
+      const lease = this.#leases.get(leaseId);
+      if (!lease || lease.deadline > now) continue;
+      const job = this.#jobs.get(lease.jobId);
+      const task = job?.tasks[lease.taskIndex];
+      this.#dropLease(lease, 'expired', now, effects);
+      effects.push({
+        type: 'cancel',
+        volunteerId: lease.volunteerId,
+        leaseIds: [lease.leaseId],
+        reason: 'expired',
+      });
+      if (!job || !task || task.status !== 'pending') continue;
+      expired = true;
+      task.attempts++;
+      task.lastError = `timed out after ${job.spec.timeoutMs} ms`;
+      effects.push({
+        type: 'attempt',
+        jobId: job.jobId,
+        taskIndex: lease.taskIndex,
+        attempts: task.attempts,
+        drops: task.drops,
+      });
+      if (task.attempts >= job.spec.maxAttempts) {
+        this.#giveUp(job, lease.taskIndex, task.lastError, now, effects);
+      } else {
+        this.#requeue(job, lease.taskIndex, true);
+      }
+    }
+    if (expired) this.#feedHungry(now, effects);
+  }
+
+  /** When the next lease deadline falls, for the coordinator's timer. */
+  nextDeadline(): number | undefined {
+    return this.#deadlines.peek();
+  }
+
+  // ---- internals --------------------------------------------------------------------------
+
+  #createEntry(
+    jobId: string,
+    seq: number,
+    spec: JobSpec,
+    status: JobStatus,
+    createdAt: number,
+    items: number,
+  ): JobEntry {
+    const taskCount = countTasks(items, spec.chunkSize);
+    const tasks: TaskEntry[] = new Array<TaskEntry>(taskCount);
+    for (let i = 0; i < taskCount; i++) {
+      tasks[i] = { status: 'pending', attempts: 0, drops: 0, leases: [], queued: true };
+    }
+    const job: JobEntry = {
+      jobId,
+      seq,
+      spec,
+      items,
+      taskCount,
+      status,
+      tasks,
+      queue: [],
+      queueHead: 0,
+      retry: [],
+      done: 0,
+      failed: 0,
+      inFlight: 0,
+      createdAt,
+    };
+    this.#jobs.set(jobId, job);
+    return job;
+  }
+
+  #activate(job: JobEntry, now: number, effects: Effect[]): void {
+    this.#ordered.push(job);
+    this.#ordered.sort((a, b) => b.spec.priority - a.spec.priority || a.seq - b.seq);
+    this.#finishIfSettled(job, now, effects);
+    this.#feedHungry(now, effects);
+  }
+
+  #deactivate(job: JobEntry): void {
+    this.#jobs.delete(job.jobId);
+    this.#ordered = this.#ordered.filter((entry) => entry !== job);
+  }
+
+  #setStatus(job: JobEntry, status: JobStatus, now: number, effects: Effect[]): void {
+    job.status = status;
+    if (status === 'running') job.startedAt = now;
+    if (status === 'completed' || status === 'failed' || status === 'cancelled')
+      job.finishedAt = now;
+    effects.push({ type: 'job', jobId: job.jobId, status, at: now, job });
+  }
+
+  #finishIfSettled(job: JobEntry, now: number, effects: Effect[]): boolean {
+    if (job.done + job.failed < job.taskCount) return false;
+    if (!this.#jobs.has(job.jobId)) return true;
+    this.#setStatus(job, job.failed > 0 ? 'failed' : 'completed', now, effects);
+    this.#deactivate(job);
+    return true;
+  }
+
+  #settle(
+    job: JobEntry,
+    taskIndex: number,
+    status: 'committed' | 'failed',
+    items: ItemOutcome[],
+    now: number,
+    effects: Effect[],
+  ): void {
+    const task = job.tasks[taskIndex] as TaskEntry;
+    // Invariant: a task settles once; everything after is a duplicate.
+    task.status = status;
+    task.queued = false;
+    task.votes = undefined;
+    if (status === 'committed') job.done++;
+    else job.failed++;
+    const hadCopies = task.leases.length > 0;
+    if (hadCopies) this.#endCopies(task, 'committed', now, effects);
+    effects.push({
+      type: 'settle',
+      jobId: job.jobId,
+      taskIndex,
+      status,
+      items,
+      attempts: task.attempts,
+    });
+    this.#finishIfSettled(job, now, effects);
+    // Tabs whose copies were just cancelled have room again.
+    if (hadCopies) this.#feedHungry(now, effects);
+  }
+
+  #giveUp(
+    job: JobEntry,
+    taskIndex: number,
+    reason: string,
+    now: number,
+    effects: Effect[],
+    items?: ItemOutcome[],
+  ): void {
+    const { count } = taskSpan(job.items, job.spec.chunkSize, taskIndex);
+    const error = `[task]: gave up after ${job.tasks[taskIndex]?.attempts ?? 0} failed attempts: ${reason}`;
+    const outcomes = items ?? Array.from({ length: count }, () => ({ error }));
+    this.#settle(job, taskIndex, 'failed', outcomes, now, effects);
+  }
+
+  /** Ends every live copy of a settled or cancelled task and tells their tabs to stop. */
+  #endCopies(
+    task: TaskEntry,
+    reason: 'committed' | 'cancelled',
+    now: number,
+    effects: Effect[],
+  ): void {
+    const byVolunteer = new Map<string, string[]>();
+    for (const leaseId of [...task.leases]) {
+      const lease = this.#leases.get(leaseId);
+      if (!lease) continue;
+      this.#dropLease(lease, reason === 'committed' ? 'superseded' : 'cancelled', now, effects);
+      const list = byVolunteer.get(lease.volunteerId) ?? [];
+      list.push(leaseId);
+      byVolunteer.set(lease.volunteerId, list);
+      const volunteer = this.#volunteers.get(lease.volunteerId);
+      if (volunteer) this.#hungry.add(volunteer.volunteerId);
+    }
+    for (const [volunteerId, leaseIds] of byVolunteer) {
+      effects.push({ type: 'cancel', volunteerId, leaseIds, reason });
+    }
+  }
+
+  /** Forgets a live copy everywhere it is indexed. Idempotent. */
+  #dropLease(lease: Lease, end: CopyEnd, now: number, effects: Effect[]): void {
+    if (!this.#leases.delete(lease.leaseId)) return;
+    this.#volunteers.get(lease.volunteerId)?.leases.delete(lease.leaseId);
+    const job = this.#jobs.get(lease.jobId);
+    const task = job?.tasks[lease.taskIndex];
+    if (job && task) {
+      const at = task.leases.indexOf(lease.leaseId);
+      if (at >= 0) task.leases.splice(at, 1);
+      if (task.leases.length === 0 && at >= 0) job.inFlight--;
+    }
+    effects.push({ type: 'copy-ended', lease, end, at: now });
+  }
+
+  #requeue(job: JobEntry, taskIndex: number, front: boolean): void {
+    const task = job.tasks[taskIndex] as TaskEntry;
+    if (task.queued || task.status !== 'pending') return;
+    task.queued = true;
+    if (front) job.retry.push(taskIndex);
+    else job.queue.push(taskIndex);
+  }
+
+  #needsCopy(job: JobEntry, task: TaskEntry): boolean {
+    if (task.status !== 'pending') return false;
+    let agreeing = 0;
+    if (task.votes)
+      for (const vote of task.votes.values()) agreeing = Math.max(agreeing, vote.devices.size);
+    return task.leases.length + agreeing < job.spec.redundancy;
+  }
+
+  /** Whether a copy of this task may go to this device: redundancy needs distinct devices. */
+  #eligible(job: JobEntry, task: TaskEntry, volunteer: VolunteerEntry): boolean {
+    if (job.spec.redundancy === 1) return true;
+    for (const leaseId of task.leases) {
+      if (this.#leases.get(leaseId)?.deviceId === volunteer.deviceId) return false;
+    }
+    if (task.votes) {
+      for (const vote of task.votes.values())
+        if (vote.devices.has(volunteer.deviceId)) return false;
+    }
+    return true;
+  }
+
+  /** Takes the next task of `job` that `volunteer` may run, or undefined. Retries come first. */
+  #takeTask(job: JobEntry, volunteer: VolunteerEntry): number | undefined {
+    for (let i = job.retry.length - 1; i >= 0; i--) {
+      const taskIndex = job.retry[i] as number;
+      const task = job.tasks[taskIndex] as TaskEntry;
+      if (!this.#needsCopy(job, task)) {
+        job.retry.splice(i, 1);
+        task.queued = false;
+        continue;
+      }
+      if (!this.#eligible(job, task, volunteer)) continue;
+      job.retry.splice(i, 1);
+      task.queued = false;
+      return taskIndex;
+    }
+    // The first-copy queue only holds tasks with no copy yet, so any tab may take its head;
+    // entries settled or re-filed meanwhile are skipped.
+    while (job.queueHead < job.queue.length) {
+      const taskIndex = job.queue[job.queueHead++] as number;
+      const task = job.tasks[taskIndex] as TaskEntry;
+      if (!task.queued || task.status !== 'pending') continue;
+      if (!this.#eligible(job, task, volunteer)) {
+        job.retry.unshift(taskIndex);
+        continue;
+      }
+      task.queued = false;
+      return taskIndex;
+    }
+    if (job.queueHead > 0 && job.queueHead === job.queue.length) {
+      job.queue = [];
+      job.queueHead = 0;
+    }
+    return undefined;
+  }
+
+  #refill(volunteer: VolunteerEntry | undefined, now: number, effects: Effect[]): void {
+    if (volunteer && this.#volunteers.get(volunteer.volunteerId) === volunteer)
+      this.#fill(volunteer, now, effects);
+  }
+
+  #feedHungry(now: number, effects: Effect[]): void {
+    for (const volunteerId of [...this.#hungry]) {
+      const volunteer = this.#volunteers.get(volunteerId);
+      if (volunteer) this.#fill(volunteer, now, effects);
+      else this.#hungry.delete(volunteerId);
+    }
+  }
+
+  /** Tops a tab up to its target with tasks from the highest-priority jobs it may run,
+   * round-robin across jobs of equal priority, in one dispatch effect. */
+  #fill(volunteer: VolunteerEntry, now: number, effects: Effect[]): void {
+    const target = targetOutstanding(volunteer.slots, volunteer.ewmaTaskMs, this.#options.prefetch);
+    let free = target - volunteer.leases.size;
+    if (free <= 0) {
+      this.#hungry.delete(volunteer.volunteerId);
+      return;
+    }
+    const jobs: JobCode[] = [];
+    const tasks: Assignment[] = [];
+    let index = 0;
+    while (free > 0 && index < this.#ordered.length) {
+      const priority = (this.#ordered[index] as JobEntry).spec.priority;
+      let end = index;
+      while (
+        end < this.#ordered.length &&
+        (this.#ordered[end] as JobEntry).spec.priority === priority
+      )
+        end++;
+      const tier = this.#ordered
+        .slice(index, end)
+        .filter((job) => job.status !== 'cancelled' && job.spec.grid === volunteer.grid);
+      let cursor = this.#tierCursor.get(priority) ?? 0;
+      let idle = 0;
+      while (free > 0 && tier.length > 0 && idle < tier.length) {
+        const job = tier[cursor % tier.length] as JobEntry;
+        cursor = (cursor + 1) % tier.length;
+        const taskIndex = this.#takeTask(job, volunteer);
+        if (taskIndex === undefined) {
+          idle++;
+          continue;
+        }
+        idle = 0;
+        if (!volunteer.knownJobs.has(job.jobId)) {
+          volunteer.knownJobs.add(job.jobId);
+          jobs.push({ jobId: job.jobId, map: job.spec.map, timeoutMs: job.spec.timeoutMs });
+        }
+        tasks.push(this.#lease(job, taskIndex, volunteer, now, effects));
+        // With redundancy a task stays queued until enough copies run on distinct devices.
+        if (this.#needsCopy(job, job.tasks[taskIndex] as TaskEntry))
+          this.#requeue(job, taskIndex, true);
+        free--;
+      }
+      this.#tierCursor.set(priority, cursor);
+      index = end;
+    }
+    if (free > 0) this.#hungry.add(volunteer.volunteerId);
+    else this.#hungry.delete(volunteer.volunteerId);
+    if (tasks.length > 0)
+      effects.push({ type: 'dispatch', volunteerId: volunteer.volunteerId, jobs, tasks });
+  }
+
+  #lease(
+    job: JobEntry,
+    taskIndex: number,
+    volunteer: VolunteerEntry,
+    now: number,
+    effects: Effect[],
+  ): Assignment {
+    const task = job.tasks[taskIndex] as TaskEntry;
+    // The tab runs its copies FIFO on `slots` workers and kills any that outlive timeoutMs, so a
+    // copy queued behind `ahead` others must finish within this bound or the tab is not working.
+    const ahead = Math.floor(volunteer.leases.size / Math.max(1, volunteer.slots));
+    const lease: Lease = {
+      leaseId: this.#options.newLeaseId(),
+      jobId: job.jobId,
+      taskIndex,
+      volunteerId: volunteer.volunteerId,
+      deviceId: volunteer.deviceId,
+      dispatchedAt: now,
+      deadline: now + job.spec.timeoutMs * (ahead + 1) + this.#options.leaseGraceMs,
+    };
+    this.#leases.set(lease.leaseId, lease);
+    this.#deadlines.push(lease.deadline, lease.leaseId);
+    volunteer.leases.add(lease.leaseId);
+    if (task.leases.length === 0) job.inFlight++;
+    task.leases.push(lease.leaseId);
+    if (job.status === 'queued') this.#setStatus(job, 'running', now, effects);
+    const span = taskSpan(job.items, job.spec.chunkSize, taskIndex);
+    return {
+      leaseId: lease.leaseId,
+      jobId: job.jobId,
+      taskIndex,
+      start: span.start,
+      inputs: sliceInputs(job.spec.inputs, span),
+    };
+  }
+}
+
+function firstItemError(items: ItemOutcome[]): string | undefined {
+  for (const item of items) if ('error' in item) return item.error;
+  return undefined;
+}

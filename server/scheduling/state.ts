@@ -1,0 +1,78 @@
+/**
+ * @module The coordinator's hot state: jobs, their tasks, the live copies (leases) of tasks and
+ * the tabs holding them. Plain data, owned and mutated only by the Scheduler.
+ */
+import type { ItemOutcome, JobSpec, JobStatus } from '../../shared/job.ts';
+
+export type TaskStatus = 'pending' | 'committed' | 'failed';
+
+/** Why a copy of a task stopped, recorded on its lease and in the task timeline. */
+export type CopyEnd = 'result' | 'error' | 'expired' | 'dropped' | 'cancelled' | 'superseded';
+
+export interface Vote {
+  /** Devices that sent this exact result (canonical JSON). */
+  devices: Set<string>;
+  items: ItemOutcome[];
+}
+
+export interface TaskEntry {
+  status: TaskStatus;
+  /** Failed attempts: errors and timeouts (not drops). */
+  attempts: number;
+  /** Copies lost because their tab went away. */
+  drops: number;
+  /** Live copies. Invariant: every id here is a key of Scheduler.leases. */
+  leases: string[];
+  /** Whether the task sits in its job's queue waiting for a copy. */
+  queued: boolean;
+  /** Distinct results seen, keyed by canonical JSON; only kept when redundancy > 1. */
+  votes?: Map<string, Vote>;
+  lastError?: string;
+}
+
+export interface JobEntry {
+  jobId: string;
+  /** Submission order, the tie-break after priority. */
+  seq: number;
+  spec: JobSpec;
+  items: number;
+  taskCount: number;
+  status: JobStatus;
+  tasks: TaskEntry[];
+  /** Task indices waiting for a first copy, FIFO from `queueHead`. */
+  queue: number[];
+  queueHead: number;
+  /** Task indices waiting for another copy (retries, redundancy), served before `queue`. */
+  retry: number[];
+  done: number;
+  failed: number;
+  /** Tasks with at least one live copy. */
+  inFlight: number;
+  createdAt: number;
+  startedAt?: number;
+  finishedAt?: number;
+}
+
+export interface Lease {
+  leaseId: string;
+  jobId: string;
+  taskIndex: number;
+  volunteerId: string;
+  deviceId: string;
+  dispatchedAt: number;
+  deadline: number;
+}
+
+export interface VolunteerEntry {
+  volunteerId: string;
+  deviceId: string;
+  grid?: string;
+  slots: number;
+  /** Leases this tab holds, running or queued in the tab. */
+  leases: Set<string>;
+  /** Jobs whose code this connection already received. */
+  knownJobs: Set<string>;
+  /** Moving average of the tab's task run time, once it has reported one. */
+  ewmaTaskMs?: number;
+  tasksDone: number;
+}

@@ -1,0 +1,230 @@
+/**
+ * @module The embedded default store: one SQLite file (better-sqlite3, WAL) under the data dir.
+ * Every `apply` batch is one transaction. WAL with synchronous=NORMAL: a committed transaction
+ * survives a killed process (kill -9), which is the fault model; an OS crash or power loss may
+ * lose the last few batches, which the tabs then resend from IndexedDB or recompute. FULL would
+ * add an fsync per group commit for that case only.
+ */
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import type { JobSpec, JobStatus } from '../../shared/job.ts';
+import { CoordinatorError } from '../errors.ts';
+import type {
+  JobStore,
+  SettledTask,
+  StoreChange,
+  StoredJob,
+  StoredTaskResult,
+  TaskAttempts,
+} from './store.ts';
+
+const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
+const RESULTS_PAGE_ROWS = 500;
+
+interface JobRow {
+  job_id: string;
+  seq: number;
+  spec: string;
+  status: JobStatus;
+  items: number;
+  tasks: number;
+  done: number;
+  failed: number;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+export interface SqliteStoreOptions {
+  /** A file path, or ':memory:'. The parent directory is created if missing. */
+  filename: string;
+}
+
+export function createSqliteStore(options: SqliteStoreOptions): JobStore {
+  if (options.filename !== ':memory:') {
+    mkdirSync(path.dirname(options.filename), { recursive: true });
+  }
+  const db = new Database(options.filename);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+
+  const insertJob = db.prepare<
+    [string, number, string, string, number, number, number, number | null]
+  >(
+    `INSERT INTO jobs (job_id, seq, spec, status, items, tasks, created_at, started_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const nextSeq = db.prepare<[], { seq: number }>(
+    'SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM jobs',
+  );
+  const selectJob = db.prepare<[string], JobRow>('SELECT * FROM jobs WHERE job_id = ?');
+  const selectJobs = db.prepare<[number], JobRow>('SELECT * FROM jobs ORDER BY seq DESC LIMIT ?');
+  const selectUnfinished = db.prepare<[], JobRow>(
+    `SELECT * FROM jobs WHERE status IN ('queued', 'running') ORDER BY seq`,
+  );
+  const insertResult = db.prepare<[string, number, string, string, number, number]>(
+    `INSERT INTO results (job_id, task_index, status, items, attempts, settled_at)
+     VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+  );
+  const countDone = db.prepare<[string]>('UPDATE jobs SET done = done + 1 WHERE job_id = ?');
+  const countFailed = db.prepare<[string]>('UPDATE jobs SET failed = failed + 1 WHERE job_id = ?');
+  const deleteAttempts = db.prepare<[string, number]>(
+    'DELETE FROM task_attempts WHERE job_id = ? AND task_index = ?',
+  );
+  const upsertAttempts = db.prepare<[string, number, number, number]>(
+    `INSERT INTO task_attempts (job_id, task_index, attempts, drops) VALUES (?, ?, ?, ?)
+     ON CONFLICT (job_id, task_index) DO UPDATE SET attempts = excluded.attempts, drops = excluded.drops`,
+  );
+  const setRunning = db.prepare<[number, string]>(
+    `UPDATE jobs SET status = 'running', started_at = COALESCE(started_at, ?)
+     WHERE job_id = ? AND status = 'queued'`,
+  );
+  const setFinished = db.prepare<[string, number, string]>(
+    `UPDATE jobs SET status = ?, finished_at = ? WHERE job_id = ? AND status IN ('queued', 'running')`,
+  );
+  const selectSettled = db.prepare<
+    [string],
+    { task_index: number; status: 'committed' | 'failed' }
+  >('SELECT task_index, status FROM results WHERE job_id = ?');
+  const selectAttempts = db.prepare<
+    [string],
+    { task_index: number; attempts: number; drops: number }
+  >('SELECT task_index, attempts, drops FROM task_attempts WHERE job_id = ?');
+  const selectResultsPage = db.prepare<
+    [string, number, number],
+    { task_index: number; items: string }
+  >(
+    `SELECT task_index, items FROM results WHERE job_id = ? AND task_index > ?
+     ORDER BY task_index LIMIT ?`,
+  );
+
+  const applyBatch = db.transaction((changes: readonly StoreChange[]) => {
+    for (const change of changes) {
+      switch (change.type) {
+        case 'settle': {
+          const inserted = insertResult.run(
+            change.jobId,
+            change.taskIndex,
+            change.status,
+            JSON.stringify(change.items),
+            change.attempts,
+            change.at,
+          );
+          if (inserted.changes === 1) {
+            (change.status === 'committed' ? countDone : countFailed).run(change.jobId);
+            deleteAttempts.run(change.jobId, change.taskIndex);
+          }
+          break;
+        }
+        case 'attempt':
+          upsertAttempts.run(change.jobId, change.taskIndex, change.attempts, change.drops);
+          break;
+        case 'job':
+          if (change.status === 'running') setRunning.run(change.at, change.jobId);
+          else if (change.status !== 'queued')
+            setFinished.run(change.status, change.at, change.jobId);
+          break;
+      }
+    }
+  });
+
+  const createJob = db.transaction((job: Omit<StoredJob, 'seq' | 'done' | 'failed'>): StoredJob => {
+    const seq = (nextSeq.get() as { seq: number }).seq;
+    try {
+      insertJob.run(
+        job.jobId,
+        seq,
+        JSON.stringify(job.spec),
+        job.status,
+        job.items,
+        job.tasks,
+        job.createdAt,
+        job.startedAt ?? null,
+      );
+    } catch (error) {
+      throw new CoordinatorError('conflict', `[store]: job ${job.jobId} already exists`, {
+        cause: error,
+      });
+    }
+    return { ...job, seq, done: 0, failed: 0 };
+  });
+
+  return {
+    async createJob(job) {
+      return createJob(job);
+    },
+    async apply(changes) {
+      if (changes.length > 0) applyBatch(changes);
+    },
+    async getJob(jobId) {
+      const row = selectJob.get(jobId);
+      return row && toStoredJob(row);
+    },
+    async listJobs({ limit = 1000 } = {}) {
+      return selectJobs.all(limit).map(toStoredJob);
+    },
+    async unfinishedJobs() {
+      return selectUnfinished.all().map(toStoredJob);
+    },
+    async settledTasks(jobId): Promise<SettledTask[]> {
+      return selectSettled
+        .all(jobId)
+        .map((row) => ({ taskIndex: row.task_index, status: row.status }));
+    },
+    async taskAttempts(jobId): Promise<TaskAttempts[]> {
+      return selectAttempts
+        .all(jobId)
+        .map((row) => ({ taskIndex: row.task_index, attempts: row.attempts, drops: row.drops }));
+    },
+    async *results(jobId): AsyncIterable<StoredTaskResult> {
+      let after = -1;
+      for (;;) {
+        const page = selectResultsPage.all(jobId, after, RESULTS_PAGE_ROWS);
+        for (const row of page) yield { taskIndex: row.task_index, items: JSON.parse(row.items) };
+        if (page.length < RESULTS_PAGE_ROWS) return;
+        after = (page[page.length - 1] as { task_index: number }).task_index;
+      }
+    },
+    async close() {
+      if (db.open) db.close();
+    },
+  };
+}
+
+function toStoredJob(row: JobRow): StoredJob {
+  return {
+    jobId: row.job_id,
+    seq: row.seq,
+    spec: JSON.parse(row.spec) as JobSpec,
+    status: row.status,
+    items: row.items,
+    tasks: row.tasks,
+    done: row.done,
+    failed: row.failed,
+    createdAt: row.created_at,
+    startedAt: row.started_at ?? undefined,
+    finishedAt: row.finished_at ?? undefined,
+  };
+}
+
+/** Applies the numbered .sql files past the database's user_version, each in a transaction. */
+function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  const files = readdirSync(MIGRATIONS_DIR)
+    .filter((name) => /^\d{3}-.*\.sql$/.test(name))
+    .sort();
+  for (const file of files) {
+    const version = Number.parseInt(file.slice(0, 3), 10);
+    if (version <= current) continue;
+    const sql = readFileSync(path.join(MIGRATIONS_DIR, file), 'utf8');
+    db.transaction(() => {
+      db.exec(sql);
+      db.pragma(`user_version = ${version}`);
+    })();
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * @module The durable record behind the scheduler's memory. One contract for every backend
+ * (test/integration/store-contract.ts runs against each). Writes arrive as batches of changes,
+ * each batch applied in one transaction (the coordinator's group commit).
+ */
+import type { ItemOutcome, JobSpec, JobStatus } from '../../shared/job.ts';
+
+export interface StoredJob {
+  jobId: string;
+  seq: number;
+  spec: JobSpec;
+  status: JobStatus;
+  items: number;
+  tasks: number;
+  done: number;
+  failed: number;
+  createdAt: number;
+  startedAt?: number;
+  finishedAt?: number;
+}
+
+export type StoreChange =
+  | {
+      type: 'settle';
+      jobId: string;
+      taskIndex: number;
+      status: 'committed' | 'failed';
+      items: ItemOutcome[];
+      attempts: number;
+      at: number;
+    }
+  | { type: 'attempt'; jobId: string; taskIndex: number; attempts: number; drops: number }
+  | { type: 'job'; jobId: string; status: JobStatus; at: number };
+
+export interface SettledTask {
+  taskIndex: number;
+  status: 'committed' | 'failed';
+}
+
+export interface TaskAttempts {
+  taskIndex: number;
+  attempts: number;
+  drops: number;
+}
+
+export interface StoredTaskResult {
+  taskIndex: number;
+  items: ItemOutcome[];
+}
+
+export interface JobStore {
+  /** Records a new job (status queued); fails if the id exists. */
+  createJob(job: Omit<StoredJob, 'seq' | 'done' | 'failed'>): Promise<StoredJob>;
+  /**
+   * Applies a batch atomically. A settle for a task already settled is ignored (exactly-once
+   * commit holds even if memory and store ever disagree), and counters move only on a real insert.
+   */
+  apply(changes: readonly StoreChange[]): Promise<void>;
+  getJob(jobId: string): Promise<StoredJob | undefined>;
+  /** Newest first. */
+  listJobs(options?: { limit?: number }): Promise<StoredJob[]>;
+  /** Jobs not finished, oldest first: what a restarted coordinator resumes. */
+  unfinishedJobs(): Promise<StoredJob[]>;
+  settledTasks(jobId: string): Promise<SettledTask[]>;
+  taskAttempts(jobId: string): Promise<TaskAttempts[]>;
+  /** Settled tasks' outcomes in task order, read in pages so a large job never sits in memory. */
+  results(jobId: string): AsyncIterable<StoredTaskResult>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,115 @@
+/** @module Job spec, job summary and per-item outcome schemas: the REST API's body and response types. */
+import { z } from 'zod';
+import { JsonValue } from './json.ts';
+import {
+  DEFAULT_CHUNK_SIZE,
+  DEFAULT_MAX_ATTEMPTS,
+  DEFAULT_TASK_TIMEOUT_MS,
+  MAX_CHUNK_SIZE,
+  MAX_JOB_ITEMS,
+  MAX_MAP_CODE_CHARS,
+  MAX_MAX_ATTEMPTS,
+  MAX_REDUNDANCY,
+  MAX_TASK_TIMEOUT_MS,
+  MIN_TASK_TIMEOUT_MS,
+} from './limits.ts';
+
+export const JobId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected a job id');
+export type JobId = z.infer<typeof JobId>;
+
+/** `{ range: { start, end, step } }` stands for start, start+step, … while < end (like Python's range). */
+export const RangeInputs = z
+  .object({
+    range: z.strictObject({
+      start: z.number().int().safe(),
+      end: z.number().int().safe(),
+      step: z
+        .number()
+        .int()
+        .safe()
+        .refine((step) => step !== 0, 'step must not be 0')
+        .default(1),
+    }),
+  })
+  .strict()
+  .refine((spec) => rangeLength(spec.range) <= MAX_JOB_ITEMS, {
+    message: `a range may hold at most ${MAX_JOB_ITEMS} items`,
+    path: ['range'],
+  });
+export type RangeInputs = z.infer<typeof RangeInputs>;
+
+export const JobInputs = z.union([JsonValue.array().max(MAX_JOB_ITEMS), RangeInputs]);
+export type JobInputs = z.infer<typeof JobInputs>;
+
+export const JobSpec = z.strictObject({
+  name: z.string().trim().min(1).max(200).optional(),
+  /** Source of `(input, ctx) => output` (sync or async), or an ES module whose default export is one. */
+  map: z.string().min(1, 'map must not be empty').max(MAX_MAP_CODE_CHARS),
+  inputs: JobInputs,
+  chunkSize: z.number().int().min(1).max(MAX_CHUNK_SIZE).default(DEFAULT_CHUNK_SIZE),
+  timeoutMs: z
+    .number()
+    .int()
+    .min(MIN_TASK_TIMEOUT_MS)
+    .max(MAX_TASK_TIMEOUT_MS)
+    .default(DEFAULT_TASK_TIMEOUT_MS),
+  maxAttempts: z.number().int().min(1).max(MAX_MAX_ATTEMPTS).default(DEFAULT_MAX_ATTEMPTS),
+  /** Matching results from distinct devices needed before a task's result commits. */
+  redundancy: z.number().int().min(1).max(MAX_REDUNDANCY).default(1),
+  /** Higher runs first; equal priorities share tabs round-robin. */
+  priority: z.number().int().min(-1000).max(1000).default(0),
+  grid: z
+    .string()
+    .regex(/^[A-Za-z0-9-]{1,32}$/, 'expected a grid code')
+    .optional(),
+});
+/** What a client sends (defaults optional). */
+export type JobSpecInput = z.input<typeof JobSpec>;
+/** What the coordinator keeps (defaults filled in). */
+export type JobSpec = z.infer<typeof JobSpec>;
+
+export const JOB_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+export const JobStatus = z.enum(JOB_STATUSES);
+export type JobStatus = z.infer<typeof JobStatus>;
+
+export function isFinished(status: JobStatus): boolean {
+  return status === 'completed' || status === 'failed' || status === 'cancelled';
+}
+
+export const JobCreated = z.object({ id: JobId, tasks: z.number().int(), items: z.number().int() });
+export type JobCreated = z.infer<typeof JobCreated>;
+
+/** `done`, `failed` and `inFlight` count tasks; `items` counts input items. */
+export const JobSummary = z.object({
+  id: JobId,
+  name: z.string().optional(),
+  status: JobStatus,
+  items: z.number().int(),
+  tasks: z.number().int(),
+  done: z.number().int(),
+  failed: z.number().int(),
+  inFlight: z.number().int(),
+  priority: z.number().int(),
+  grid: z.string().optional(),
+  createdAt: z.string(),
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+});
+export type JobSummary = z.infer<typeof JobSummary>;
+
+/** What one input item produced: the map's output, or why it has none. */
+export const ItemOutcome = z.union([
+  z.strictObject({ output: JsonValue }),
+  z.strictObject({ error: z.string().max(4096) }),
+]);
+export type ItemOutcome = z.infer<typeof ItemOutcome>;
+
+/** One line of `GET /api/jobs/:id/results`. */
+export type ResultLine = { index: number } & ItemOutcome;
+
+export function rangeLength(range: { start: number; end: number; step?: number }): number {
+  const step = range.step ?? 1;
+  if (step === 0) return 0;
+  const span = step > 0 ? range.end - range.start : range.start - range.end;
+  return span <= 0 ? 0 : Math.ceil(span / Math.abs(step));
+}

@@ -1,0 +1,28 @@
+/** @module Defaults and hard limits shared by the coordinator, the pages and the SDK. Units are in the names. */
+
+export const DEFAULT_PORT = 8080;
+
+/** Default items per task when a job does not say. One item keeps results fine-grained; dispatch batches tasks anyway. */
+export const DEFAULT_CHUNK_SIZE = 1;
+/** How long one task may run in a tab before its Web Worker is terminated and the attempt counts as failed. */
+export const DEFAULT_TASK_TIMEOUT_MS = 30_000;
+export const MIN_TASK_TIMEOUT_MS = 50;
+export const MAX_TASK_TIMEOUT_MS = 24 * 60 * 60_000;
+/** Failed attempts (map threw, timed out, returned non-JSON) before a task's items are recorded as errors. */
+export const DEFAULT_MAX_ATTEMPTS = 3;
+export const MAX_MAX_ATTEMPTS = 20;
+export const MAX_REDUNDANCY = 10;
+/** Items one job may hold (array or range). */
+export const MAX_JOB_ITEMS = 10_000_000;
+export const MAX_CHUNK_SIZE = 100_000;
+/** Job source code, in UTF-16 code units. */
+export const MAX_MAP_CODE_CHARS = 256 * 1024;
+/** Largest HTTP JSON body accepted by the REST API. */
+export const MAX_HTTP_BODY_BYTES = 64 * 1024 * 1024;
+/** Largest socket.io message accepted from a tab (socket.io's maxHttpBufferSize). */
+export const MAX_SOCKET_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+/** Web Workers a tab may run. */
+export const MAX_SLOTS_PER_TAB = 64;
+/** Results a tab may report in one message. */
+export const MAX_RESULTS_PER_MESSAGE = 1_000;

@@ -1,0 +1,125 @@
+/**
+ * @module The socket protocol between the coordinator and volunteer tabs (default namespace) and
+ * admin pages (`/admin`): every event's name and payload schema, both directions.
+ *
+ * Every copy of a task a tab receives carries its own `leaseId`; results, progress and cancels
+ * name the lease, which makes duplicates and retries idempotent.
+ */
+import { z } from 'zod';
+import { WireError } from './errors.ts';
+import { ItemOutcome, JobId, JobSummary } from './job.ts';
+import { JsonValue } from './json.ts';
+import { MAX_RESULTS_PER_MESSAGE, MAX_SLOTS_PER_TAB } from './limits.ts';
+
+/** Bumped on any incompatible change; a tab speaking another version is refused at hello. */
+export const PROTOCOL_VERSION = 1;
+
+export type Ack<T> = { ok: true; data: T } | { ok: false; error: WireError };
+
+const Id = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'expected an id');
+export const LeaseId = Id;
+export const DeviceId = Id;
+export const TabId = Id;
+
+export const Hello = z.strictObject({
+  protocolVersion: z.number().int(),
+  /** Random, kept in IndexedDB, shared by a browser's tabs. */
+  deviceId: DeviceId,
+  /** Random, kept in sessionStorage: per tab, survives a reload. */
+  tabId: TabId,
+  /** Tasks the tab runs at once (its Web Workers); 0 while paused. */
+  slots: z.number().int().min(0).max(MAX_SLOTS_PER_TAB),
+  grid: z
+    .string()
+    .regex(/^[A-Za-z0-9-]{1,32}$/)
+    .optional(),
+  userAgent: z.string().max(512).optional(),
+});
+export type Hello = z.infer<typeof Hello>;
+
+export const Welcome = z.object({
+  volunteerId: TabId,
+  /** Coordinator's clock (ms since epoch), for tabs that log or compare times. */
+  serverTime: z.number(),
+});
+export type Welcome = z.infer<typeof Welcome>;
+
+export const Capacity = z.strictObject({ slots: z.number().int().min(0).max(MAX_SLOTS_PER_TAB) });
+export type Capacity = z.infer<typeof Capacity>;
+
+/** Job code, sent once per tab per job, before the first of its tasks. */
+export const JobCode = z.object({
+  jobId: JobId,
+  map: z.string(),
+  timeoutMs: z.number().int(),
+});
+export type JobCode = z.infer<typeof JobCode>;
+
+export const Assignment = z.object({
+  leaseId: LeaseId,
+  jobId: JobId,
+  taskIndex: z.number().int().min(0),
+  /** Index of the task's first item in the job's inputs. */
+  start: z.number().int().min(0),
+  inputs: z.array(JsonValue),
+});
+export type Assignment = z.infer<typeof Assignment>;
+
+export const AssignBatch = z.object({ jobs: z.array(JobCode), tasks: z.array(Assignment) });
+export type AssignBatch = z.infer<typeof AssignBatch>;
+
+export const CancelReason = z.enum(['committed', 'cancelled', 'expired']);
+export const CancelBatch = z.object({ leaseIds: z.array(LeaseId), reason: CancelReason });
+export type CancelBatch = z.infer<typeof CancelBatch>;
+
+/**
+ * A finished copy of a task. `ok` carries one outcome per item (an item whose map threw carries
+ * its error); `error` means the copy produced nothing usable (timeout, worker crash).
+ */
+export const TaskResult = z.strictObject({
+  leaseId: LeaseId,
+  jobId: JobId,
+  taskIndex: z.number().int().min(0),
+  durationMs: z.number().min(0).max(1e10),
+  outcome: z.discriminatedUnion('status', [
+    z.strictObject({ status: z.literal('ok'), items: z.array(ItemOutcome) }),
+    z.strictObject({ status: z.literal('error'), message: z.string().max(4096) }),
+  ]),
+});
+export type TaskResult = z.infer<typeof TaskResult>;
+
+export const ResultBatch = z.strictObject({
+  results: z.array(TaskResult).min(1).max(MAX_RESULTS_PER_MESSAGE),
+});
+export type ResultBatch = z.infer<typeof ResultBatch>;
+
+/** Leases the tab may forget: their results are committed or knowingly dropped. */
+export const ResultAck = z.object({ leaseIds: z.array(LeaseId) });
+export type ResultAck = z.infer<typeof ResultAck>;
+
+export const ProgressBatch = z.strictObject({
+  updates: z
+    .array(z.strictObject({ leaseId: LeaseId, fraction: z.number().min(0).max(1) }))
+    .max(MAX_RESULTS_PER_MESSAGE),
+});
+export type ProgressBatch = z.infer<typeof ProgressBatch>;
+
+export interface VolunteerToServerEvents {
+  'volunteer:hello': (hello: Hello, ack: (res: Ack<Welcome>) => void) => void;
+  'volunteer:capacity': (capacity: Capacity, ack: (res: Ack<null>) => void) => void;
+  'task:results': (batch: ResultBatch, ack: (res: Ack<ResultAck>) => void) => void;
+  'task:progress': (batch: ProgressBatch) => void;
+}
+
+export interface ServerToVolunteerEvents {
+  'task:assign': (batch: AssignBatch) => void;
+  'task:cancel': (batch: CancelBatch) => void;
+}
+
+export interface AdminToServerEvents {
+  'jobs:subscribe': (ack: (res: Ack<JobSummary[]>) => void) => void;
+}
+
+export interface ServerToAdminEvents {
+  'job:progress': (summary: JobSummary) => void;
+}
