@@ -1,0 +1,230 @@
+/**
+ * @module The admin page: token once (kept in localStorage), job submission, a live job table
+ * fed by the `/admin` socket namespace, cancel and results download.
+ */
+import { io, type Socket } from 'socket.io-client';
+import type { JobSpecInput, JobSummary } from '../../shared/job.ts';
+import type { Ack, AdminToServerEvents, ServerToAdminEvents } from '../../shared/protocol.ts';
+import { AdminApi, ApiError } from './api.ts';
+
+const TOKEN_KEY = 'browsergrid.adminToken';
+
+function element<T extends HTMLElement>(id: string): T {
+  const found = document.getElementById(id);
+  if (!found) throw new Error(`[admin]: page is missing #${id}`);
+  return found as T;
+}
+
+function showError(id: string, error: unknown): void {
+  const target = element(id);
+  target.hidden = error === undefined;
+  target.textContent =
+    error instanceof Error ? error.message : error === undefined ? '' : String(error);
+}
+
+const jobs = new Map<string, JobSummary>();
+let api: AdminApi | undefined;
+let socket: Socket<ServerToAdminEvents, AdminToServerEvents> | undefined;
+
+/** Accepts a JSON array, or `start..end` / `start..end..step` for a range. */
+export function parseInputs(text: string): JobSpecInput['inputs'] {
+  const range = text.trim().match(/^(-?\d+)\s*\.\.\s*(-?\d+)(?:\s*\.\.\s*(-?\d+))?$/);
+  if (range) {
+    const [, start, end, step] = range;
+    return {
+      range: { start: Number(start), end: Number(end), ...(step ? { step: Number(step) } : {}) },
+    };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new Error(
+      `Inputs: not valid JSON (${(error as Error).message}); give an array like [1, 2, 3] or a range like 0..1000`,
+    );
+  }
+  if (!Array.isArray(parsed))
+    throw new Error('Inputs: expected a JSON array, or a range like 0..1000');
+  return parsed as JobSpecInput['inputs'];
+}
+
+function renderJobs(): void {
+  const body = element<HTMLTableSectionElement>('jobs');
+  const rows = [...jobs.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  body.replaceChildren(
+    ...rows.map((job) => {
+      const tr = document.createElement('tr');
+      tr.dataset['jobId'] = job.id;
+      tr.dataset['status'] = job.status;
+      const cell = (content: string | Node): HTMLTableCellElement => {
+        const td = document.createElement('td');
+        td.append(content);
+        return td;
+      };
+      const name = document.createElement('div');
+      name.textContent = job.name ?? 'untitled';
+      const id = document.createElement('div');
+      id.className = 'muted';
+      id.textContent = job.id;
+      const nameCell = cell(name);
+      nameCell.append(id);
+      const bar = document.createElement('progress');
+      bar.max = Math.max(1, job.tasks);
+      bar.value = job.done + job.failed;
+      const actions = document.createElement('td');
+      if (job.status === 'queued' || job.status === 'running') {
+        const cancel = document.createElement('button');
+        cancel.className = 'secondary cancel';
+        cancel.textContent = 'Cancel';
+        cancel.addEventListener('click', () => void cancelJob(job.id));
+        actions.append(cancel);
+      }
+      const download = document.createElement('button');
+      download.className = 'secondary download';
+      download.textContent = 'Results';
+      download.addEventListener('click', () => void downloadResults(job.id));
+      actions.append(' ', download);
+      tr.append(
+        nameCell,
+        cell(job.status),
+        cell(bar),
+        cell(`${job.done} / ${job.tasks}`),
+        cell(String(job.inFlight)),
+        cell(String(job.failed)),
+        actions,
+      );
+      return tr;
+    }),
+  );
+}
+
+async function cancelJob(jobId: string): Promise<void> {
+  if (!api) return;
+  try {
+    jobs.set(jobId, await api.cancel(jobId));
+    renderJobs();
+  } catch (error) {
+    alert(error instanceof Error ? error.message : String(error));
+  }
+}
+
+async function downloadResults(jobId: string): Promise<void> {
+  if (!api) return;
+  const blob = await api.results(jobId);
+  const link = document.createElement('a');
+  link.href = URL.createObjectURL(blob);
+  link.download = `${jobId}.ndjson`;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+}
+
+function connectLive(token: string): void {
+  socket?.disconnect();
+  const live = element('live');
+  socket = io('/admin', { auth: { token }, transports: ['websocket'] });
+  socket.on('connect', () => {
+    live.textContent = 'live';
+    socket?.emit('jobs:subscribe', (res: Ack<JobSummary[]>) => {
+      if (!res.ok) return;
+      jobs.clear();
+      for (const job of res.data) jobs.set(job.id, job);
+      renderJobs();
+    });
+  });
+  socket.on('disconnect', () => {
+    live.textContent = 'reconnecting…';
+  });
+  socket.on('connect_error', (error) => {
+    live.textContent = `not connected: ${error.message}`;
+  });
+  socket.on('job:progress', (summary) => {
+    jobs.set(summary.id, summary);
+    renderJobs();
+  });
+}
+
+async function login(token: string): Promise<boolean> {
+  const candidate = new AdminApi(token);
+  try {
+    const list = await candidate.list();
+    api = candidate;
+    localStorage.setItem(TOKEN_KEY, token);
+    jobs.clear();
+    for (const job of list) jobs.set(job.id, job);
+    element('submit').hidden = false;
+    element('jobs-card').hidden = false;
+    element('login').hidden = true;
+    renderJobs();
+    connectLive(token);
+    showError('login-error', undefined);
+    return true;
+  } catch (error) {
+    showError(
+      'login-error',
+      error instanceof ApiError && error.status === 401
+        ? new Error('That token was refused.')
+        : error,
+    );
+    return false;
+  }
+}
+
+function readSpec(form: HTMLFormElement): JobSpecInput {
+  const data = new FormData(form);
+  const text = (name: string): string => String(data.get(name) ?? '').trim();
+  const int = (name: string): number | undefined =>
+    text(name) === '' ? undefined : Number(text(name));
+  const spec: JobSpecInput = { map: text('map'), inputs: parseInputs(text('inputs')) };
+  if (text('name')) spec.name = text('name');
+  const chunkSize = int('chunkSize');
+  const timeoutMs = int('timeoutMs');
+  const maxAttempts = int('maxAttempts');
+  const priority = int('priority');
+  if (chunkSize !== undefined) spec.chunkSize = chunkSize;
+  if (timeoutMs !== undefined) spec.timeoutMs = timeoutMs;
+  if (maxAttempts !== undefined) spec.maxAttempts = maxAttempts;
+  if (priority !== undefined) spec.priority = priority;
+  return spec;
+}
+
+element<HTMLFormElement>('token-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  void login(element<HTMLInputElement>('token').value.trim());
+});
+
+element<HTMLFormElement>('job-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const form = event.currentTarget as HTMLFormElement;
+  void (async () => {
+    if (!api) return;
+    try {
+      const created = await api.submit(readSpec(form));
+      showError('submit-error', undefined);
+      jobs.set(created.id, {
+        id: created.id,
+        status: 'queued',
+        items: created.items,
+        tasks: created.tasks,
+        done: 0,
+        failed: 0,
+        inFlight: 0,
+        priority: 0,
+        createdAt: new Date().toISOString(),
+        ...(readSpec(form).name ? { name: readSpec(form).name as string } : {}),
+      });
+      renderJobs();
+    } catch (error) {
+      showError(
+        'submit-error',
+        error instanceof ApiError && error.field
+          ? new Error(`${error.field}: ${error.message}`)
+          : error,
+      );
+    }
+  })();
+});
+
+const saved = localStorage.getItem(TOKEN_KEY);
+if (saved) void login(saved);

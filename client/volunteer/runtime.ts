@@ -1,0 +1,258 @@
+/**
+ * @module The volunteer runtime: one socket.io connection, a pool of Web Workers and the
+ * IndexedDB outbox. It runs what the coordinator assigns, stores each result before sending it,
+ * forgets it only when acknowledged, and resends what is left on every (re)connection.
+ *
+ * No timers drive the hot path (hidden tabs clamp main-thread timers): results are batched per
+ * microtask turn, and work arrives as socket events.
+ */
+import { io, type Socket } from 'socket.io-client';
+import { MAX_RESULTS_PER_MESSAGE } from '../../shared/limits.ts';
+import {
+  PROTOCOL_VERSION,
+  type Ack,
+  type Assignment,
+  type JobCode,
+  type ResultAck,
+  type ServerToVolunteerEvents,
+  type TaskResult,
+  type VolunteerToServerEvents,
+} from '../../shared/protocol.ts';
+import type { Outbox } from './outbox.ts';
+import { WorkerPool } from './worker-pool.ts';
+
+export type ConnectionState = 'stopped' | 'connecting' | 'connected' | 'disconnected';
+
+export interface RuntimeStatus {
+  state: ConnectionState;
+  paused: boolean;
+  cores: number;
+  /** Workers running a task right now. */
+  busy: number;
+  /** Tasks held: running or queued in this tab. */
+  held: number;
+  /** Results computed by this tab and acknowledged by the coordinator. */
+  done: number;
+  /** Results waiting in IndexedDB for an acknowledgement. */
+  unsent: number;
+  jobIds: string[];
+  lastError?: string;
+}
+
+export interface RuntimeOptions {
+  /** Coordinator base URL; the page's origin by default. */
+  url?: string;
+  cores: number;
+  grid?: string;
+  tabId: string;
+  outbox: Outbox;
+  onStatus?: (status: RuntimeStatus) => void;
+}
+
+const RESULT_ACK_TIMEOUT_MS = 30_000;
+
+type VolunteerSocket = Socket<ServerToVolunteerEvents, VolunteerToServerEvents>;
+
+export class VolunteerRuntime {
+  readonly #options: RuntimeOptions;
+  readonly #outbox: Outbox;
+  readonly #pool: WorkerPool;
+  readonly #jobs = new Map<string, JobCode>();
+  /** Leases this tab holds (running or queued in the pool). */
+  readonly #held = new Set<string>();
+  /** Results stored but not yet sent on the current connection. */
+  #toSend: TaskResult[] = [];
+  #flushQueued = false;
+  #socket?: VolunteerSocket;
+  #deviceId?: string;
+  #registered = false;
+  #status: RuntimeStatus;
+
+  constructor(options: RuntimeOptions) {
+    this.#options = options;
+    this.#outbox = options.outbox;
+    this.#pool = new WorkerPool(options.cores);
+    this.#status = {
+      state: 'stopped',
+      paused: false,
+      cores: options.cores,
+      busy: 0,
+      held: 0,
+      done: 0,
+      unsent: 0,
+      jobIds: [],
+    };
+  }
+
+  get status(): RuntimeStatus {
+    return this.#status;
+  }
+
+  async start(): Promise<void> {
+    if (this.#socket) {
+      this.resume();
+      return;
+    }
+    this.#deviceId = await this.#outbox.deviceId();
+    this.#status.unsent = await this.#outbox.count();
+    const socket: VolunteerSocket = this.#options.url
+      ? io(this.#options.url, { transports: ['websocket'] })
+      : io({ transports: ['websocket'] });
+    this.#socket = socket;
+    this.#update({ state: 'connecting' });
+    socket.on('connect', () => void this.#hello());
+    socket.on('disconnect', () => {
+      this.#registered = false;
+      // The coordinator dropped this connection's leases: their tasks run elsewhere now. Results
+      // already computed stay in the outbox and go out on the next connection.
+      this.#pool.cancel([...this.#held]);
+      this.#held.clear();
+      this.#update({ state: 'disconnected' });
+    });
+    socket.on('task:assign', (batch) => this.#onAssign(batch.jobs, batch.tasks));
+    socket.on('task:cancel', (batch) => {
+      this.#pool.cancel(batch.leaseIds);
+      for (const leaseId of batch.leaseIds) this.#held.delete(leaseId);
+      this.#update({});
+    });
+  }
+
+  pause(): void {
+    this.#update({ paused: true });
+    this.#sendCapacity(0);
+  }
+
+  resume(): void {
+    this.#update({ paused: false });
+    this.#sendCapacity(this.#options.cores);
+  }
+
+  setCores(cores: number): void {
+    this.#options.cores = cores;
+    this.#pool.resize(cores);
+    this.#update({ cores });
+    if (!this.#status.paused) this.#sendCapacity(cores);
+  }
+
+  stop(): void {
+    this.#socket?.disconnect();
+    this.#socket = undefined;
+    this.#pool.terminate();
+    this.#update({ state: 'stopped' });
+  }
+
+  async #hello(): Promise<void> {
+    const socket = this.#socket;
+    if (!socket || !this.#deviceId) return;
+    const res = (await socket.emitWithAck('volunteer:hello', {
+      protocolVersion: PROTOCOL_VERSION,
+      deviceId: this.#deviceId,
+      tabId: this.#options.tabId,
+      slots: this.#status.paused ? 0 : this.#options.cores,
+      ...(this.#options.grid ? { grid: this.#options.grid } : {}),
+      userAgent: navigator.userAgent.slice(0, 512),
+    })) as Ack<unknown>;
+    if (!res.ok) {
+      this.#update({ lastError: res.error.message });
+      return;
+    }
+    this.#registered = true;
+    this.#update({ state: 'connected' });
+    // Everything still in the outbox was never acknowledged: send it again, along with results
+    // finished meanwhile and not stored yet.
+    const unsent = new Map((await this.#outbox.all()).map((result) => [result.leaseId, result]));
+    for (const result of this.#toSend) unsent.set(result.leaseId, result);
+    this.#toSend = [...unsent.values()];
+    this.#update({ unsent: this.#toSend.length });
+    this.#scheduleFlush();
+  }
+
+  #sendCapacity(slots: number): void {
+    if (this.#socket?.connected && this.#registered) {
+      this.#socket.emit('volunteer:capacity', { slots }, () => undefined);
+    }
+  }
+
+  #onAssign(jobs: JobCode[], tasks: Assignment[]): void {
+    for (const job of jobs) this.#jobs.set(job.jobId, job);
+    for (const task of tasks) {
+      const job = this.#jobs.get(task.jobId);
+      if (!job) continue;
+      this.#held.add(task.leaseId);
+      void this.#pool
+        .run({
+          key: task.leaseId,
+          jobId: task.jobId,
+          source: job.map,
+          timeoutMs: job.timeoutMs,
+          inputs: task.inputs,
+        })
+        .then((result) => {
+          if (!this.#held.delete(task.leaseId) || !result) return;
+          this.#enqueue({
+            leaseId: task.leaseId,
+            jobId: task.jobId,
+            taskIndex: task.taskIndex,
+            durationMs: Math.round(result.durationMs * 1000) / 1000,
+            outcome: result.outcome,
+          });
+        });
+    }
+    this.#update({
+      jobIds: [...new Set(tasks.map((task) => task.jobId).concat(this.#status.jobIds))].slice(0, 5),
+    });
+  }
+
+  #enqueue(result: TaskResult): void {
+    this.#toSend.push(result);
+    this.#status.unsent++;
+    this.#scheduleFlush();
+  }
+
+  /** Batches every result finished in this turn into one IndexedDB write and one message. */
+  #scheduleFlush(): void {
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    queueMicrotask(() => {
+      this.#flushQueued = false;
+      void this.#flush();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#toSend.length === 0) return;
+    const batch = this.#toSend.splice(0, MAX_RESULTS_PER_MESSAGE);
+    if (this.#toSend.length > 0) this.#scheduleFlush();
+    try {
+      // Stored before sent: if the tab dies between the two, the next start resends it.
+      await this.#outbox.put(batch);
+      const socket = this.#socket;
+      if (!socket?.connected || !this.#registered) return;
+      const res = (await socket
+        .timeout(RESULT_ACK_TIMEOUT_MS)
+        .emitWithAck('task:results', { results: batch })) as Ack<ResultAck>;
+      if (!res.ok) {
+        this.#update({ lastError: res.error.message });
+        return;
+      }
+      await this.#outbox.delete(res.data.leaseIds);
+      this.#update({
+        done: this.#status.done + res.data.leaseIds.length,
+        unsent: Math.max(0, this.#status.unsent - res.data.leaseIds.length),
+      });
+    } catch (error) {
+      // No ack (timeout or disconnect): the results stay in the outbox for the next connection.
+      this.#update({ lastError: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  #update(patch: Partial<RuntimeStatus>): void {
+    this.#status = {
+      ...this.#status,
+      ...patch,
+      busy: this.#pool.busy,
+      held: this.#held.size,
+    };
+    this.#options.onStatus?.(this.#status);
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * @module A pool of task-runner Web Workers, one per chosen core, driven through comlink. Tasks
+ * queue FIFO; a task that outlives its job's timeout gets its worker terminated and replaced, so
+ * runaway job code never costs the tab more than one worker for `timeoutMs`.
+ */
+import { proxy, releaseProxy, wrap, type Remote } from 'comlink';
+import type { ItemOutcome } from '../../shared/job.ts';
+import type { JsonValue } from '../../shared/json.ts';
+import type { TaskRunnerApi } from './task-runner.worker.ts';
+
+export type TaskOutcome =
+  { status: 'ok'; items: ItemOutcome[] } | { status: 'error'; message: string };
+
+export interface PoolTask {
+  /** Identifies the task for cancel. */
+  key: string;
+  jobId: string;
+  source: string;
+  timeoutMs: number;
+  inputs: JsonValue[];
+  onProgress?: (fraction: number) => void;
+}
+
+export interface PoolResult {
+  outcome: TaskOutcome;
+  durationMs: number;
+}
+
+interface Slot {
+  worker: Worker;
+  api: Remote<TaskRunnerApi>;
+  loaded: Set<string>;
+  running?: {
+    task: PoolTask;
+    finish: (result: PoolResult | undefined) => void;
+    timer: ReturnType<typeof setTimeout>;
+  };
+}
+
+interface Queued {
+  task: PoolTask;
+  resolve: (result: PoolResult | undefined) => void;
+}
+
+export type WorkerFactory = () => Worker;
+
+const defaultFactory: WorkerFactory = () =>
+  new Worker(new URL('./task-runner.worker.ts', import.meta.url), {
+    type: 'module',
+    name: 'browsergrid-task-runner',
+  });
+
+export class WorkerPool {
+  readonly #createWorker: WorkerFactory;
+  #slots: Slot[] = [];
+  #queue: Queued[] = [];
+  #size = 0;
+
+  constructor(size: number, createWorker: WorkerFactory = defaultFactory) {
+    this.#createWorker = createWorker;
+    this.resize(size);
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  get busy(): number {
+    return this.#slots.filter((slot) => slot.running).length;
+  }
+
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /** Runs a task when a worker is free. Resolves undefined if the task was cancelled. */
+  run(task: PoolTask): Promise<PoolResult | undefined> {
+    return new Promise((resolve) => {
+      this.#queue.push({ task, resolve });
+      this.#pump();
+    });
+  }
+
+  /** Grows or shrinks the pool; shrinking lets running tasks finish on the workers it retires. */
+  resize(size: number): void {
+    this.#size = size;
+    while (this.#slots.length < size) this.#slots.push(this.#spawn());
+    this.#pump();
+    this.#retireExtra();
+  }
+
+  /** Drops queued tasks and stops running ones with these keys (their promises resolve undefined). */
+  cancel(keys: Iterable<string>): void {
+    const drop = new Set(keys);
+    this.#queue = this.#queue.filter((entry) => {
+      if (!drop.has(entry.task.key)) return true;
+      entry.resolve(undefined);
+      return false;
+    });
+    for (const slot of [...this.#slots]) {
+      if (slot.running && drop.has(slot.running.task.key)) {
+        slot.running.finish(undefined);
+        this.#replace(slot);
+      }
+    }
+    this.#pump();
+  }
+
+  terminate(): void {
+    this.cancel(this.#queue.map((entry) => entry.task.key));
+    for (const slot of this.#slots) {
+      slot.running?.finish(undefined);
+      this.#kill(slot);
+    }
+    this.#slots = [];
+  }
+
+  #spawn(): Slot {
+    const worker = this.#createWorker();
+    return { worker, api: wrap<TaskRunnerApi>(worker), loaded: new Set() };
+  }
+
+  #kill(slot: Slot): void {
+    if (slot.running) clearTimeout(slot.running.timer);
+    slot.api[releaseProxy]();
+    slot.worker.terminate();
+  }
+
+  #replace(slot: Slot): void {
+    this.#kill(slot);
+    const index = this.#slots.indexOf(slot);
+    if (index >= 0) this.#slots[index] = this.#spawn();
+  }
+
+  #retireExtra(): void {
+    for (let i = this.#slots.length - 1; i >= 0 && this.#slots.length > this.#size; i--) {
+      const slot = this.#slots[i] as Slot;
+      if (!slot.running) {
+        this.#kill(slot);
+        this.#slots.splice(i, 1);
+      }
+    }
+  }
+
+  #pump(): void {
+    this.#retireExtra();
+    for (const slot of this.#slots.slice(0, this.#size)) {
+      if (slot.running) continue;
+      const next = this.#queue.shift();
+      if (!next) return;
+      this.#start(slot, next);
+    }
+  }
+
+  #start(slot: Slot, { task, resolve }: Queued): void {
+    const startedAt = performance.now();
+    let settled = false;
+    const finish = (result: PoolResult | undefined): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (slot.running?.task === task) slot.running = undefined;
+      resolve(result);
+      queueMicrotask(() => this.#pump());
+    };
+    const timer = setTimeout(() => {
+      finish({
+        outcome: {
+          status: 'error',
+          message: `[runner]: task timed out after ${task.timeoutMs} ms; its worker was replaced`,
+        },
+        durationMs: performance.now() - startedAt,
+      });
+      this.#replace(slot);
+    }, task.timeoutMs);
+    slot.running = { task, finish, timer };
+    const progress = task.onProgress ? proxy(task.onProgress) : undefined;
+    const load = slot.loaded.has(task.jobId)
+      ? Promise.resolve()
+      : slot.api.load(task.jobId, task.source);
+    load
+      .then(() => {
+        slot.loaded.add(task.jobId);
+        return slot.api.run(task.jobId, task.inputs, progress);
+      })
+      .then(
+        (items) =>
+          finish({ outcome: { status: 'ok', items }, durationMs: performance.now() - startedAt }),
+        (error: unknown) =>
+          finish({
+            outcome: {
+              status: 'error',
+              message: `[runner]: ${error instanceof Error ? error.message : String(error)}`,
+            },
+            durationMs: performance.now() - startedAt,
+          }),
+      );
+  }
+}
