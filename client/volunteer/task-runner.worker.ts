@@ -6,7 +6,7 @@
  */
 import { expose } from 'comlink';
 import type { ItemOutcome } from '../../shared/job.ts';
-import type { JsonValue } from '../../shared/json.ts';
+import { notJsonReason, type JsonValue } from '../../shared/json.ts';
 
 export interface MapContext {
   /** Reports how far the current item is, 0..1. */
@@ -33,42 +33,6 @@ async function compile(source: string): Promise<MapFunction> {
   const fn = new Function(`"use strict"; return (${source}\n);`)() as unknown;
   if (typeof fn !== 'function') throw new Error('map is not a function');
   return fn as MapFunction;
-}
-
-/** Why `value` is not a JSON value, or undefined when it is one. Rejects what JSON.stringify
- * would silently change (undefined, NaN, Infinity, functions) as well as cycles. */
-export function notJsonReason(
-  value: unknown,
-  path = 'output',
-  seen = new Set<object>(),
-): string | undefined {
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return undefined;
-    case 'number':
-      return Number.isFinite(value) ? undefined : `${path} is ${value}, which JSON cannot hold`;
-    case 'object': {
-      if (value === null) return undefined;
-      if (seen.has(value)) return `${path} refers back to itself (a cycle)`;
-      const proto = Object.getPrototypeOf(value) as unknown;
-      if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) {
-        return `${path} is a ${(value as object).constructor?.name ?? 'non-plain object'}, not a plain object`;
-      }
-      seen.add(value);
-      const entries = Array.isArray(value)
-        ? value.map((v, i) => [`[${i}]`, v] as const)
-        : Object.entries(value).map(([k, v]) => [`.${k}`, v] as const);
-      for (const [key, entry] of entries) {
-        const reason = notJsonReason(entry, `${path}${key}`, seen);
-        if (reason) return reason;
-      }
-      seen.delete(value);
-      return undefined;
-    }
-    default:
-      return `${path} is ${typeof value}, which JSON cannot hold`;
-  }
 }
 
 const api = {

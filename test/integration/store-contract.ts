@@ -1,0 +1,212 @@
+/**
+ * @module The JobStore contract: one suite every backend must pass. A backend's test file calls
+ * `runStoreContract(name, makeStore)`; `makeStore(dir)` opens the store on persistent storage
+ * under `dir`, so reopening sees what was written.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { JobStore, StoredTaskResult } from '../../server/store/store.ts';
+import { JobSpec } from '../../shared/job.ts';
+
+const spec = JobSpec.parse({ map: '(x) => x', inputs: [1, 2, 3, 4, 5], chunkSize: 2 });
+
+async function collect(iterable: AsyncIterable<StoredTaskResult>): Promise<StoredTaskResult[]> {
+  const out: StoredTaskResult[] = [];
+  for await (const row of iterable) out.push(row);
+  return out;
+}
+
+export function runStoreContract(name: string, makeStore: (dir: string) => JobStore): void {
+  describe(`JobStore contract: ${name}`, () => {
+    let dir: string;
+    let store: JobStore;
+
+    beforeEach(() => {
+      dir = mkdtempSync(path.join(tmpdir(), `browsergrid-store-${name}-`));
+      store = makeStore(dir);
+    });
+
+    afterEach(async () => {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    const create = (jobId: string) =>
+      store.createJob({ jobId, spec, status: 'queued', items: 5, tasks: 3, createdAt: 1000 });
+
+    it('creates jobs with increasing sequence numbers and refuses a duplicate id', async () => {
+      const a = await create('a');
+      const b = await create('b');
+      expect(b.seq).toBeGreaterThan(a.seq);
+      await expect(create('a')).rejects.toMatchObject({ code: 'conflict' });
+      expect((await store.listJobs()).map((job) => job.jobId)).toEqual(['b', 'a']);
+      expect(await store.getJob('a')).toMatchObject({
+        jobId: 'a',
+        status: 'queued',
+        spec,
+        done: 0,
+        failed: 0,
+      });
+      expect(await store.getJob('missing')).toBeUndefined();
+    });
+
+    it('commits a task once: a second settle changes nothing', async () => {
+      await create('a');
+      await store.apply([
+        { type: 'job', jobId: 'a', status: 'running', at: 2000 },
+        {
+          type: 'settle',
+          jobId: 'a',
+          taskIndex: 1,
+          status: 'committed',
+          items: [{ output: 3 }, { output: 4 }],
+          attempts: 0,
+          at: 2001,
+        },
+      ]);
+      await store.apply([
+        {
+          type: 'settle',
+          jobId: 'a',
+          taskIndex: 1,
+          status: 'committed',
+          items: [{ output: 99 }, { output: 99 }],
+          attempts: 0,
+          at: 2002,
+        },
+      ]);
+      expect(await store.getJob('a')).toMatchObject({
+        status: 'running',
+        startedAt: 2000,
+        done: 1,
+        failed: 0,
+      });
+      expect(await collect(store.results('a'))).toEqual([
+        { taskIndex: 1, items: [{ output: 3 }, { output: 4 }] },
+      ]);
+    });
+
+    it('keeps attempts until the task settles, and results in task order', async () => {
+      await create('a');
+      await store.apply([
+        { type: 'attempt', jobId: 'a', taskIndex: 2, attempts: 1, drops: 0 },
+        { type: 'attempt', jobId: 'a', taskIndex: 0, attempts: 2, drops: 3 },
+      ]);
+      expect((await store.taskAttempts('a')).sort((x, y) => x.taskIndex - y.taskIndex)).toEqual([
+        { taskIndex: 0, attempts: 2, drops: 3 },
+        { taskIndex: 2, attempts: 1, drops: 0 },
+      ]);
+      await store.apply([
+        {
+          type: 'settle',
+          jobId: 'a',
+          taskIndex: 2,
+          status: 'failed',
+          items: [{ error: 'x' }],
+          attempts: 3,
+          at: 3,
+        },
+        {
+          type: 'settle',
+          jobId: 'a',
+          taskIndex: 0,
+          status: 'committed',
+          items: [{ output: 1 }, { output: 2 }],
+          attempts: 2,
+          at: 3,
+        },
+      ]);
+      expect(await store.taskAttempts('a')).toEqual([]);
+      expect((await collect(store.results('a'))).map((row) => row.taskIndex)).toEqual([0, 2]);
+      expect((await store.settledTasks('a')).sort((x, y) => x.taskIndex - y.taskIndex)).toEqual([
+        { taskIndex: 0, status: 'committed' },
+        { taskIndex: 2, status: 'failed' },
+      ]);
+      expect(await store.getJob('a')).toMatchObject({ done: 1, failed: 1 });
+    });
+
+    it('lists unfinished jobs and never reopens a finished one', async () => {
+      await create('a');
+      await create('b');
+      await store.apply([
+        { type: 'job', jobId: 'a', status: 'running', at: 5 },
+        { type: 'job', jobId: 'a', status: 'completed', at: 6 },
+        { type: 'job', jobId: 'a', status: 'running', at: 7 },
+      ]);
+      expect((await store.unfinishedJobs()).map((job) => job.jobId)).toEqual(['b']);
+      expect(await store.getJob('a')).toMatchObject({ status: 'completed', finishedAt: 6 });
+    });
+
+    it('rolls a batch back whole when one change fails', async () => {
+      await create('a');
+      await expect(
+        store.apply([
+          {
+            type: 'settle',
+            jobId: 'a',
+            taskIndex: 0,
+            status: 'committed',
+            items: [],
+            attempts: 0,
+            at: 1,
+          },
+          {
+            type: 'settle',
+            jobId: 'no-such-job',
+            taskIndex: 0,
+            status: 'committed',
+            items: [],
+            attempts: 0,
+            at: 1,
+          },
+        ]),
+      ).rejects.toThrow();
+      expect(await store.settledTasks('a')).toEqual([]);
+      expect(await store.getJob('a')).toMatchObject({ done: 0 });
+    });
+
+    it('keeps everything across a reopen', async () => {
+      await create('a');
+      await store.apply([
+        {
+          type: 'settle',
+          jobId: 'a',
+          taskIndex: 0,
+          status: 'committed',
+          items: [{ output: 1 }, { output: 2 }],
+          attempts: 0,
+          at: 1,
+        },
+      ]);
+      await store.close();
+      store = makeStore(dir);
+      expect(await store.getJob('a')).toMatchObject({ done: 1 });
+      expect(await collect(store.results('a'))).toHaveLength(1);
+    });
+
+    it('pages through large result sets in order', async () => {
+      await store.createJob({
+        jobId: 'big',
+        spec,
+        status: 'queued',
+        items: 1200,
+        tasks: 1200,
+        createdAt: 1,
+      });
+      const changes = Array.from({ length: 1200 }, (_, i) => ({
+        type: 'settle' as const,
+        jobId: 'big',
+        taskIndex: 1199 - i,
+        status: 'committed' as const,
+        items: [{ output: 1199 - i }],
+        attempts: 0,
+        at: 1,
+      }));
+      await store.apply(changes);
+      const rows = await collect(store.results('big'));
+      expect(rows.map((row) => row.taskIndex)).toEqual(Array.from({ length: 1200 }, (_, i) => i));
+    });
+  });
+}

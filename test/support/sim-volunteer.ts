@@ -1,0 +1,153 @@
+/**
+ * @module A simulated volunteer tab: a real socket.io-client speaking the real protocol, which
+ * runs job code in-process (Node) instead of Web Workers. Behaviour knobs let tests make it slow,
+ * silent or crash-prone.
+ */
+import { io, type Socket } from 'socket.io-client';
+import type { ItemOutcome } from '../../shared/job.ts';
+import type { JsonValue } from '../../shared/json.ts';
+import {
+  PROTOCOL_VERSION,
+  type Ack,
+  type AssignBatch,
+  type ResultAck,
+  type ServerToVolunteerEvents,
+  type TaskResult,
+  type VolunteerToServerEvents,
+  type Welcome,
+} from '../../shared/protocol.ts';
+
+export interface SimOptions {
+  slots?: number;
+  deviceId?: string;
+  tabId?: string;
+  grid?: string;
+  /** Delay before each task's result, in ms. */
+  taskDelayMs?: number;
+  /** When true, takes tasks and never answers (a hung tab). */
+  silent?: boolean;
+}
+
+type SimSocket = Socket<ServerToVolunteerEvents, VolunteerToServerEvents>;
+
+let counter = 0;
+
+export class SimVolunteer {
+  readonly socket: SimSocket;
+  readonly options: Required<Pick<SimOptions, 'slots' | 'deviceId' | 'tabId'>> & SimOptions;
+  /** Every assignment received, in order. */
+  readonly received: AssignBatch['tasks'] = [];
+  /** Job code messages received. */
+  readonly codes: AssignBatch['jobs'] = [];
+  readonly cancelled: string[] = [];
+  readonly acked = new Set<string>();
+  readonly #maps = new Map<string, (input: JsonValue) => unknown>();
+  #listeners: Array<() => void> = [];
+
+  private constructor(url: string, options: SimOptions) {
+    counter++;
+    this.options = {
+      slots: 2,
+      deviceId: `sim-device-${counter}`,
+      tabId: `sim-tab-${counter}`,
+      ...options,
+    };
+    this.socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true });
+    this.socket.on('task:assign', (batch) => this.#onAssign(batch));
+    this.socket.on('task:cancel', (batch) => {
+      this.cancelled.push(...batch.leaseIds);
+      this.#notify();
+    });
+  }
+
+  static async connect(url: string, options: SimOptions = {}): Promise<SimVolunteer> {
+    const sim = new SimVolunteer(url, options);
+    await new Promise<void>((resolve, reject) => {
+      sim.socket.once('connect', () => resolve());
+      sim.socket.once('connect_error', reject);
+    });
+    const res = await sim.hello();
+    if (!res.ok) throw new Error(`hello refused: ${res.error.message}`);
+    return sim;
+  }
+
+  hello(): Promise<Ack<Welcome>> {
+    return this.socket.emitWithAck('volunteer:hello', {
+      protocolVersion: PROTOCOL_VERSION,
+      deviceId: this.options.deviceId,
+      tabId: this.options.tabId,
+      slots: this.options.slots,
+      ...(this.options.grid ? { grid: this.options.grid } : {}),
+    });
+  }
+
+  /** Sends results by hand (for duplicate and forgery tests). */
+  report(results: TaskResult[]): Promise<Ack<ResultAck>> {
+    return this.socket.emitWithAck('task:results', { results });
+  }
+
+  /** Resolves once `predicate` holds, re-checked on every message; rejects after `timeoutMs`. */
+  until(predicate: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+    if (predicate()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#listeners = this.#listeners.filter((l) => l !== check);
+        reject(new Error(`sim volunteer: timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      const check = (): void => {
+        if (!predicate()) return;
+        clearTimeout(timer);
+        this.#listeners = this.#listeners.filter((l) => l !== check);
+        resolve();
+      };
+      this.#listeners.push(check);
+    });
+  }
+
+  close(): void {
+    this.socket.disconnect();
+  }
+
+  #notify(): void {
+    for (const listener of [...this.#listeners]) listener();
+  }
+
+  #onAssign(batch: AssignBatch): void {
+    for (const job of batch.jobs) {
+      this.codes.push(job);
+      this.#maps.set(
+        job.jobId,
+        new Function(`"use strict"; return (${job.map}\n);`)() as (input: JsonValue) => unknown,
+      );
+    }
+    this.received.push(...batch.tasks);
+    this.#notify();
+    if (this.options.silent) return;
+    for (const task of batch.tasks) {
+      const run = (): void => {
+        const map = this.#maps.get(task.jobId);
+        const items: ItemOutcome[] = task.inputs.map((input) => {
+          try {
+            return { output: map?.(input) as JsonValue };
+          } catch (error) {
+            return { error: String(error) };
+          }
+        });
+        const result: TaskResult = {
+          leaseId: task.leaseId,
+          jobId: task.jobId,
+          taskIndex: task.taskIndex,
+          durationMs: this.options.taskDelayMs ?? 0,
+          outcome: { status: 'ok', items },
+        };
+        if (!this.socket.connected) return;
+        void this.report([result]).then((res) => {
+          if (res.ok) for (const leaseId of res.data.leaseIds) this.acked.add(leaseId);
+          this.#notify();
+        });
+      };
+      if (this.options.taskDelayMs) setTimeout(run, this.options.taskDelayMs);
+      else queueMicrotask(run);
+    }
+  }
+}

@@ -1,0 +1,135 @@
+/** @module Starts a real coordinator on 127.0.0.1:0 with SQLite in a temp dir, for tests. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createCoordinator, type Coordinator } from '../../server/app.ts';
+import { Config } from '../../server/config.ts';
+import { createRootLog } from '../../server/log.ts';
+import type { SchedulerOptions } from '../../server/scheduling/scheduler.ts';
+
+export const TEST_TOKEN = 'test-admin-token-0123456789';
+
+export interface TestCoordinator {
+  url: string;
+  token: string;
+  dataDir: string;
+  coordinator: Coordinator;
+  /** Stops the coordinator; the data dir stays for a restart until `cleanup`. */
+  stop(): Promise<void>;
+  /** Stops the coordinator and removes its data dir. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  dataDir?: string;
+  staticDir?: string;
+  scheduler?: Partial<SchedulerOptions>;
+  maxHttpBodyBytes?: number;
+}
+
+export async function startCoordinator(options: StartOptions = {}): Promise<TestCoordinator> {
+  const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'browsergrid-test-'));
+  const config = Config.parse({
+    port: 0,
+    host: '127.0.0.1',
+    dataDir,
+    ...(options.staticDir ? { staticDir: options.staticDir } : {}),
+    ...(options.maxHttpBodyBytes ? { maxHttpBodyBytes: options.maxHttpBodyBytes } : {}),
+  });
+  const coordinator = await createCoordinator({
+    config,
+    adminToken: TEST_TOKEN,
+    log: createRootLog(process.env['TEST_LOG_LEVEL'] ?? 'silent'),
+    ...(options.scheduler ? { scheduler: options.scheduler } : {}),
+  });
+  const url = await coordinator.listen();
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    await coordinator.close();
+  };
+  return {
+    url,
+    token: TEST_TOKEN,
+    dataDir,
+    coordinator,
+    stop,
+    async close() {
+      await stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Calls the REST API as an admin; returns status and parsed body. */
+export async function api<T = unknown>(
+  server: { url: string; token: string },
+  method: string,
+  route: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${server.url}${route}`, {
+    method,
+    headers: {
+      Authorization: `Bearer ${server.token}`,
+      ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+      ...headers,
+    },
+    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // NDJSON or plain text: left as text
+  }
+  return { status: res.status, body: parsed as T };
+}
+
+export async function resultLines(
+  server: { url: string; token: string },
+  jobId: string,
+): Promise<Array<Record<string, unknown>>> {
+  const { status, body } = await api<string>(server, 'GET', `/api/jobs/${jobId}/results`);
+  if (status !== 200) throw new Error(`results: HTTP ${status}`);
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  return text
+    .split('\n')
+    .filter((line) => line.length > 0)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** Polls until `check` returns a value (not undefined), or fails after `timeoutMs`. */
+export async function waitFor<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+export async function waitForJob(
+  server: { url: string; token: string },
+  jobId: string,
+  statuses: string[] = ['completed', 'failed', 'cancelled'],
+  timeoutMs = 30_000,
+): Promise<Record<string, unknown>> {
+  return waitFor(
+    async () => {
+      const { body } = await api<Record<string, unknown>>(server, 'GET', `/api/jobs/${jobId}`);
+      return statuses.includes(String(body['status'])) ? body : undefined;
+    },
+    timeoutMs,
+    `job ${jobId} to reach ${statuses.join('|')}`,
+  );
+}

@@ -1,0 +1,415 @@
+import { describe, expect, it } from 'vitest';
+import { Scheduler, type Effect } from '../../server/scheduling/scheduler.ts';
+import { targetOutstanding } from '../../server/scheduling/prefetch.ts';
+import { JobSpec, type JobSpecInput } from '../../shared/job.ts';
+import type { Assignment, TaskResult } from '../../shared/protocol.ts';
+import { FakeClock } from '../support/fake-clock.ts';
+
+function setup(options: { maxDrops?: number } = {}) {
+  const clock = new FakeClock();
+  let leaseCounter = 0;
+  const scheduler = new Scheduler({
+    newLeaseId: () => `L${++leaseCounter}`,
+    leaseGraceMs: 1_000,
+    ...(options.maxDrops !== undefined ? { maxDrops: options.maxDrops } : {}),
+  });
+  let effects: Effect[] = [];
+  const take = (): Effect[] => {
+    const taken = effects;
+    effects = [];
+    return taken;
+  };
+  const of = <T extends Effect['type']>(list: Effect[], type: T) =>
+    list.filter((e): e is Extract<Effect, { type: T }> => e.type === type);
+  const dispatched = (list: Effect[], volunteerId?: string): Assignment[] =>
+    of(list, 'dispatch')
+      .filter((e) => volunteerId === undefined || e.volunteerId === volunteerId)
+      .flatMap((e) => e.tasks);
+  return {
+    clock,
+    scheduler,
+    take,
+    of,
+    dispatched,
+    addJob(jobId: string, spec: Partial<JobSpecInput> = {}) {
+      return scheduler.addJob(
+        jobId,
+        JobSpec.parse({ map: '(x) => x * x', inputs: [1, 2, 3, 4], ...spec }),
+        clock.now(),
+        effects,
+      );
+    },
+    connect(volunteerId: string, slots = 1, extra: { deviceId?: string; grid?: string } = {}) {
+      scheduler.connect(
+        {
+          volunteerId,
+          deviceId: extra.deviceId ?? `dev-${volunteerId}`,
+          slots,
+          ...(extra.grid ? { grid: extra.grid } : {}),
+        },
+        clock.now(),
+        effects,
+      );
+    },
+    ok(volunteerId: string, task: Assignment, outputs?: unknown[]): string {
+      const result: TaskResult = {
+        leaseId: task.leaseId,
+        jobId: task.jobId,
+        taskIndex: task.taskIndex,
+        durationMs: 5,
+        outcome: {
+          status: 'ok',
+          items: (outputs ?? task.inputs.map((x) => (x as number) * (x as number))).map(
+            (output) => ({ output: output as number }),
+          ),
+        },
+      };
+      return scheduler.report(volunteerId, result, clock.now(), effects);
+    },
+    fail(volunteerId: string, task: Assignment, message = 'boom'): string {
+      return scheduler.report(
+        volunteerId,
+        {
+          leaseId: task.leaseId,
+          jobId: task.jobId,
+          taskIndex: task.taskIndex,
+          durationMs: 1,
+          outcome: { status: 'error', message },
+        },
+        clock.now(),
+        effects,
+      );
+    },
+    expire() {
+      scheduler.expire(clock.now(), effects);
+    },
+    disconnect(volunteerId: string) {
+      scheduler.disconnect(volunteerId, clock.now(), effects);
+    },
+  };
+}
+
+describe('Scheduler dispatch', () => {
+  it('fills a tab to its capacity in one batch and sends the job code once', () => {
+    const t = setup();
+    t.addJob('j', { inputs: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] });
+    t.connect('a', 2);
+    const first = t.take();
+    const batches = t.of(first, 'dispatch');
+    expect(batches).toHaveLength(1);
+    expect(batches[0]?.tasks.map((task) => task.taskIndex)).toEqual([0, 1, 2, 3]);
+    expect(batches[0]?.jobs.map((job) => job.jobId)).toEqual(['j']);
+    expect(t.of(first, 'job')).toMatchObject([{ status: 'running' }]);
+
+    t.ok('a', batches[0]?.tasks[0] as Assignment);
+    const refill = t.of(t.take(), 'dispatch');
+    expect(refill.flatMap((e) => e.tasks).length).toBeGreaterThan(0);
+    expect(refill.flatMap((e) => e.jobs)).toEqual([]);
+  });
+
+  it('sends the job code again to a reconnected tab', () => {
+    const t = setup();
+    t.addJob('j', { inputs: [1, 2, 3, 4, 5, 6] });
+    t.connect('a', 1);
+    t.take();
+    t.disconnect('a');
+    t.take();
+    t.connect('a', 1);
+    expect(t.of(t.take(), 'dispatch')[0]?.jobs.map((job) => job.jobId)).toEqual(['j']);
+  });
+
+  it('gives a paused tab (0 slots) nothing and resumes it on capacity', () => {
+    const t = setup();
+    t.addJob('j');
+    t.connect('a', 0);
+    expect(t.dispatched(t.take())).toEqual([]);
+    t.scheduler.setSlots('a', 1, t.clock.now(), []);
+    // setSlots reports through the effects list it is given
+    const effects: Effect[] = [];
+    t.scheduler.setSlots('a', 2, t.clock.now(), effects);
+    expect(t.dispatched(effects).length).toBeGreaterThan(0);
+  });
+
+  it('serves higher priority first and shares equal priorities round-robin', () => {
+    const t = setup();
+    t.addJob('low', { priority: 0, inputs: [1, 2, 3, 4] });
+    t.addJob('high', { priority: 5, inputs: [1, 2] });
+    t.addJob('low2', { priority: 0, inputs: [1, 2, 3, 4] });
+    t.connect('a', 3); // 6 tasks on first fill
+    const jobs = t.dispatched(t.take()).map((task) => task.jobId);
+    expect(jobs.slice(0, 2)).toEqual(['high', 'high']);
+    expect(jobs.slice(2).sort()).toEqual(['low', 'low', 'low2', 'low2']);
+  });
+
+  it('keeps grid jobs on tabs of that grid and public jobs off them', () => {
+    const t = setup();
+    t.addJob('public');
+    t.addJob('class', { grid: 'ROOM1' });
+    t.connect('pub', 4);
+    t.connect('student', 4, { grid: 'ROOM1' });
+    const effects = t.take();
+    expect(new Set(t.dispatched(effects, 'pub').map((task) => task.jobId))).toEqual(
+      new Set(['public']),
+    );
+    expect(new Set(t.dispatched(effects, 'student').map((task) => task.jobId))).toEqual(
+      new Set(['class']),
+    );
+  });
+
+  it("sizes a tab's prefetch from its measured task time", () => {
+    expect(targetOutstanding(2, undefined)).toBe(4);
+    expect(targetOutstanding(2, 1_000)).toBe(4); // 2 s of work per worker
+    expect(targetOutstanding(2, 10)).toBe(128); // capped at 64 per worker
+    expect(targetOutstanding(2, 10_000)).toBe(2); // at least one per worker
+    expect(targetOutstanding(0, 10)).toBe(0);
+  });
+});
+
+describe('Scheduler leases', () => {
+  it('re-dispatches a task whose lease expired and counts the attempt', () => {
+    const t = setup();
+    const job = t.addJob('j', { inputs: [7], timeoutMs: 1_000 });
+    t.connect('slow', 1);
+    const [task] = t.dispatched(t.take());
+    t.connect('fast', 1);
+    expect(t.dispatched(t.take(), 'fast')).toEqual([]); // nothing left to give
+
+    t.clock.advance(1_999);
+    t.expire();
+    expect(t.take()).toEqual([]);
+
+    t.clock.advance(2);
+    t.expire();
+    const effects = t.take();
+    expect(t.of(effects, 'cancel')).toMatchObject([
+      { volunteerId: 'slow', leaseIds: [task?.leaseId], reason: 'expired' },
+    ]);
+    expect(t.of(effects, 'attempt')).toMatchObject([{ taskIndex: 0, attempts: 1 }]);
+    const again = t.dispatched(effects);
+    expect(again).toHaveLength(1);
+    expect(again[0]?.taskIndex).toBe(0);
+    expect(again[0]?.leaseId).not.toBe(task?.leaseId);
+    expect(job.inFlight).toBe(1);
+  });
+
+  it('gives copies queued behind others in a tab a deadline that allows for the queue', () => {
+    const t = setup();
+    t.addJob('j', { inputs: [1, 2, 3, 4], timeoutMs: 1_000 });
+    t.connect('a', 1); // holds 2: one running, one queued
+    t.take();
+    t.clock.advance(2_500); // past the first copy's bound (1 s + 1 s grace), within the second's
+    t.expire();
+    const cancels = t.of(t.take(), 'cancel');
+    expect(cancels.flatMap((c) => c.leaseIds)).toEqual(['L1']);
+  });
+
+  it('records item errors after maxAttempts failed attempts and still finishes the job', () => {
+    const t = setup();
+    const job = t.addJob('j', { inputs: [1, 2], chunkSize: 2, maxAttempts: 2 });
+    t.connect('a', 1);
+    let [task] = t.dispatched(t.take());
+    expect(t.fail('a', task as Assignment, 'worker crashed')).toBe('retrying');
+    [task] = t.dispatched(t.take());
+    expect(t.fail('a', task as Assignment, 'worker crashed')).toBe('failed');
+    const effects = t.take();
+    const [settle] = t.of(effects, 'settle');
+    expect(settle?.status).toBe('failed');
+    expect(settle?.items).toHaveLength(2);
+    expect(settle?.items[0]).toMatchObject({
+      error: expect.stringMatching(/gave up after 2 failed attempts: worker crashed/),
+    });
+    expect(t.of(effects, 'job')).toMatchObject([{ status: 'failed' }]);
+    expect(job.failed).toBe(1);
+  });
+
+  it('retries a task whose map threw on an item, then keeps the last outputs and errors', () => {
+    const t = setup();
+    t.addJob('j', { inputs: [1, 2], chunkSize: 2, maxAttempts: 1 });
+    t.connect('a', 1);
+    const [task] = t.dispatched(t.take());
+    const verdict = t.scheduler.report(
+      'a',
+      {
+        leaseId: (task as Assignment).leaseId,
+        jobId: 'j',
+        taskIndex: 0,
+        durationMs: 1,
+        outcome: { status: 'ok', items: [{ output: 1 }, { error: 'TypeError: bad' }] },
+      },
+      t.clock.now(),
+      [],
+    );
+    expect(verdict).toBe('failed');
+  });
+
+  it('commits a task once: a second result is a duplicate', () => {
+    const t = setup();
+    t.addJob('j', { inputs: [3] });
+    t.connect('a', 1);
+    const [task] = t.dispatched(t.take());
+    expect(t.ok('a', task as Assignment)).toBe('committed');
+    const first = t.take();
+    expect(t.of(first, 'settle')).toMatchObject([{ status: 'committed', items: [{ output: 9 }] }]);
+    expect(t.of(first, 'job')).toMatchObject([{ status: 'completed' }]);
+    expect(t.ok('a', task as Assignment)).toBe('unknown-job'); // the job finished and left memory
+    expect(t.of(t.take(), 'settle')).toEqual([]);
+  });
+
+  it('drops a late result for a task another copy already committed', () => {
+    const t = setup();
+    t.addJob('j', { inputs: [3, 4], timeoutMs: 100 });
+    t.connect('a', 1);
+    const [first] = t.dispatched(t.take());
+    t.clock.advance(2_000);
+    t.expire();
+    t.connect('b', 1);
+    const retry = t.dispatched(t.take(), 'b').find((task) => task.taskIndex === first?.taskIndex);
+    expect(t.ok('b', retry as Assignment)).toBe('committed');
+    expect(t.ok('a', first as Assignment)).toBe('duplicate');
+  });
+
+  it('accepts a result from a lease lost to a disconnect while the task is open', () => {
+    const t = setup();
+    t.addJob('j', { inputs: [5] });
+    t.connect('a', 1);
+    const [task] = t.dispatched(t.take());
+    t.disconnect('a');
+    const effects = t.take();
+    expect(t.of(effects, 'attempt')).toMatchObject([{ attempts: 0, drops: 1 }]);
+    t.connect('a', 1); // the reloaded tab: gets the task again, and sends its old result too
+    t.take();
+    expect(t.ok('a', task as Assignment)).toBe('committed');
+  });
+
+  it('refuses a result naming a lease held by another tab', () => {
+    const t = setup();
+    t.addJob('j', { inputs: [5] });
+    t.connect('a', 1);
+    const [task] = t.dispatched(t.take());
+    t.connect('mallory', 1);
+    expect(t.ok('mallory', task as Assignment, [666])).toBe('foreign-lease');
+    expect(t.ok('a', task as Assignment)).toBe('committed');
+  });
+
+  it('gives up a task that keeps losing its tabs after maxDrops', () => {
+    const t = setup({ maxDrops: 2 });
+    t.addJob('j', { inputs: [1] });
+    t.connect('a', 1);
+    t.disconnect('a');
+    t.connect('b', 1);
+    t.disconnect('b');
+    const settle = t.of(t.take(), 'settle');
+    expect(settle).toMatchObject([{ status: 'failed' }]);
+    expect(settle[0]?.items[0]).toMatchObject({ error: expect.stringMatching(/lost 2 times/) });
+  });
+
+  it('cancels a job: live copies are told to stop and nothing more is dispatched', () => {
+    const t = setup();
+    t.addJob('j', { inputs: [1, 2, 3, 4, 5, 6] });
+    t.connect('a', 1);
+    const held = t.dispatched(t.take());
+    expect(t.scheduler.cancelJob('j', t.clock.now(), [])).toBe(true);
+    const effects: Effect[] = [];
+    t.scheduler.connect({ volunteerId: 'b', deviceId: 'db', slots: 2 }, t.clock.now(), effects);
+    expect(t.dispatched(effects)).toEqual([]);
+    expect(t.ok('a', held[0] as Assignment)).toBe('unknown-job');
+  });
+
+  it('tells the tabs holding other copies to stop once one copy commits', () => {
+    const t = setup();
+    t.addJob('j', { inputs: [2], redundancy: 1, timeoutMs: 100 });
+    t.connect('a', 1);
+    const [copyA] = t.dispatched(t.take());
+    t.connect('b', 1);
+    t.clock.advance(5_000);
+    t.expire(); // copy A's lease ends; a second copy goes out
+    const [second] = t.of(t.take(), 'dispatch');
+    expect(second?.tasks.map((task) => task.taskIndex)).toEqual([0]);
+    expect(t.ok('a', copyA as Assignment)).toBe('committed'); // the stale copy arrives first
+    expect(t.of(t.take(), 'cancel')).toMatchObject([
+      {
+        volunteerId: second?.volunteerId,
+        leaseIds: [second?.tasks[0]?.leaseId],
+        reason: 'committed',
+      },
+    ]);
+  });
+});
+
+describe('Scheduler redundancy', () => {
+  it('runs copies on distinct devices and commits when enough agree', () => {
+    const t = setup();
+    t.addJob('j', { inputs: [3], redundancy: 2 });
+    t.connect('a1', 2, { deviceId: 'A' });
+    t.connect('a2', 2, { deviceId: 'A' }); // second tab of the same browser
+    t.connect('b', 2, { deviceId: 'B' });
+    const effects = t.take();
+    const a = [...t.dispatched(effects, 'a1'), ...t.dispatched(effects, 'a2')];
+    const b = t.dispatched(effects, 'b');
+    expect(a).toHaveLength(1);
+    expect(b).toHaveLength(1);
+    const owner = t.dispatched(effects, 'a1').length === 1 ? 'a1' : 'a2';
+    expect(t.ok(owner, a[0] as Assignment)).toBe('voted');
+    expect(t.ok('b', b[0] as Assignment)).toBe('committed');
+  });
+
+  it('does not let disagreeing results commit alone', () => {
+    const t = setup();
+    t.addJob('j', { inputs: [3], redundancy: 2 });
+    t.connect('a', 1, { deviceId: 'A' });
+    t.connect('b', 1, { deviceId: 'B' });
+    const effects = t.take();
+    expect(t.ok('a', t.dispatched(effects, 'a')[0] as Assignment, [9])).toBe('voted');
+    expect(t.ok('b', t.dispatched(effects, 'b')[0] as Assignment, [10])).toBe('voted');
+    t.connect('c', 1, { deviceId: 'C' });
+    const third = t.dispatched(t.take(), 'c');
+    expect(third).toHaveLength(1);
+    expect(t.ok('c', third[0] as Assignment, [9])).toBe('committed');
+  });
+});
+
+describe('Scheduler restore', () => {
+  it('re-queues only unsettled tasks and keeps their spent attempts', () => {
+    const t = setup();
+    const spec = JobSpec.parse({ map: '(x) => x', inputs: [1, 2, 3], maxAttempts: 2 });
+    const effects: Effect[] = [];
+    t.scheduler.restoreJob(
+      {
+        jobId: 'r',
+        seq: 4,
+        spec,
+        status: 'running',
+        createdAt: 0,
+        startedAt: 1,
+        settled: [{ taskIndex: 1, status: 'committed' }],
+        attempts: [{ taskIndex: 2, attempts: 1, drops: 0 }],
+      },
+      t.clock.now(),
+      effects,
+    );
+    t.connect('a', 4);
+    const tasks = t.dispatched(t.take());
+    expect(tasks.map((task) => task.taskIndex)).toEqual([0, 2]);
+    expect(t.fail('a', tasks[1] as Assignment)).toBe('failed');
+  });
+
+  it('finishes at once a restored job whose tasks are all settled', () => {
+    const t = setup();
+    const effects: Effect[] = [];
+    t.scheduler.restoreJob(
+      {
+        jobId: 'r',
+        seq: 1,
+        spec: JobSpec.parse({ map: '(x) => x', inputs: [1] }),
+        status: 'running',
+        createdAt: 0,
+        settled: [{ taskIndex: 0, status: 'committed' }],
+        attempts: [],
+      },
+      t.clock.now(),
+      effects,
+    );
+    expect(effects.filter((e) => e.type === 'job')).toMatchObject([{ status: 'completed' }]);
+    expect(t.scheduler.getJob('r')).toBeUndefined();
+  });
+});
