@@ -60,9 +60,13 @@ export class VolunteerRuntime {
   readonly #jobs = new Map<string, JobCode>();
   /** Leases this tab holds (running or queued in the pool). */
   readonly #held = new Set<string>();
-  /** Results stored but not yet sent on the current connection. */
-  #toSend: TaskResult[] = [];
-  #flushQueued = false;
+  /** Results finished but not yet in IndexedDB. */
+  #fresh: TaskResult[] = [];
+  /** Results in IndexedDB, not yet sent on the current connection. */
+  #stored: TaskResult[] = [];
+  /** Bumped on every registration; a drain loop of an older connection stops. */
+  #epoch = 0;
+  #draining: number | undefined;
   #socket?: VolunteerSocket;
   #deviceId?: string;
   #registered = false;
@@ -103,10 +107,9 @@ export class VolunteerRuntime {
     socket.on('connect', () => void this.#hello());
     socket.on('disconnect', () => {
       this.#registered = false;
-      // The coordinator dropped this connection's leases: their tasks run elsewhere now. Results
-      // already computed stay in the outbox and go out on the next connection.
-      this.#pool.cancel([...this.#held]);
-      this.#held.clear();
+      // Tasks in hand keep running: their results go to the outbox and out on the next
+      // connection, where they still commit if no other copy has (the coordinator accepts
+      // results from leases it has since dropped).
       this.#update({ state: 'disconnected' });
     });
     socket.on('task:assign', (batch) => this.#onAssign(batch.jobs, batch.tasks));
@@ -158,13 +161,11 @@ export class VolunteerRuntime {
     }
     this.#registered = true;
     this.#update({ state: 'connected' });
-    // Everything still in the outbox was never acknowledged: send it again, along with results
-    // finished meanwhile and not stored yet.
-    const unsent = new Map((await this.#outbox.all()).map((result) => [result.leaseId, result]));
-    for (const result of this.#toSend) unsent.set(result.leaseId, result);
-    this.#toSend = [...unsent.values()];
-    this.#update({ unsent: this.#toSend.length });
-    this.#scheduleFlush();
+    // Everything in IndexedDB was never acknowledged: send it again on this connection.
+    this.#epoch++;
+    this.#stored = await this.#outbox.all();
+    this.#update({ unsent: this.#stored.length });
+    void this.#drain(this.#epoch);
   }
 
   #sendCapacity(slots: number): void {
@@ -204,45 +205,48 @@ export class VolunteerRuntime {
   }
 
   #enqueue(result: TaskResult): void {
-    this.#toSend.push(result);
-    this.#status.unsent++;
-    this.#scheduleFlush();
+    this.#fresh.push(result);
+    void this.#drain(this.#epoch);
   }
 
-  /** Batches every result finished in this turn into one IndexedDB write and one message. */
-  #scheduleFlush(): void {
-    if (this.#flushQueued) return;
-    this.#flushQueued = true;
-    queueMicrotask(() => {
-      this.#flushQueued = false;
-      void this.#flush();
-    });
-  }
-
-  async #flush(): Promise<void> {
-    if (this.#toSend.length === 0) return;
-    const batch = this.#toSend.splice(0, MAX_RESULTS_PER_MESSAGE);
-    if (this.#toSend.length > 0) this.#scheduleFlush();
+  /**
+   * Moves results from memory to IndexedDB to the coordinator, one step in flight at a time per
+   * connection: whatever finishes while a write or a message is in flight goes out together in
+   * the next one, so batches grow with load without any timer.
+   */
+  async #drain(epoch: number): Promise<void> {
+    if (this.#draining === epoch) return;
+    this.#draining = epoch;
     try {
-      // Stored before sent: if the tab dies between the two, the next start resends it.
-      await this.#outbox.put(batch);
-      const socket = this.#socket;
-      if (!socket?.connected || !this.#registered) return;
-      const res = (await socket
-        .timeout(RESULT_ACK_TIMEOUT_MS)
-        .emitWithAck('task:results', { results: batch })) as Ack<ResultAck>;
-      if (!res.ok) {
-        this.#update({ lastError: res.error.message });
-        return;
+      while (this.#epoch === epoch) {
+        if (this.#fresh.length > 0) {
+          const fresh = this.#fresh.splice(0);
+          // Stored before sent: if the tab dies between the two, the next start resends it.
+          await this.#outbox.put(fresh);
+          this.#stored.push(...fresh);
+          this.#update({ unsent: this.#status.unsent + fresh.length });
+          continue;
+        }
+        if (this.#stored.length === 0 || !this.#registered || !this.#socket?.connected) return;
+        const batch = this.#stored.splice(0, MAX_RESULTS_PER_MESSAGE);
+        const res = (await this.#socket
+          .timeout(RESULT_ACK_TIMEOUT_MS)
+          .emitWithAck('task:results', { results: batch })) as Ack<ResultAck>;
+        if (!res.ok) {
+          this.#update({ lastError: res.error.message });
+          return;
+        }
+        await this.#outbox.delete(res.data.leaseIds);
+        this.#update({
+          done: this.#status.done + res.data.leaseIds.length,
+          unsent: Math.max(0, this.#status.unsent - res.data.leaseIds.length),
+        });
       }
-      await this.#outbox.delete(res.data.leaseIds);
-      this.#update({
-        done: this.#status.done + res.data.leaseIds.length,
-        unsent: Math.max(0, this.#status.unsent - res.data.leaseIds.length),
-      });
     } catch (error) {
-      // No ack (timeout or disconnect): the results stay in the outbox for the next connection.
+      // No ack (timeout or disconnect): the results stay in IndexedDB for the next connection.
       this.#update({ lastError: error instanceof Error ? error.message : String(error) });
+    } finally {
+      if (this.#draining === epoch) this.#draining = undefined;
     }
   }
 

@@ -79,7 +79,9 @@ describe('coordinator with simulated tabs', () => {
     expect(new Set(settled.map((task) => task.taskIndex)).size).toBe(100);
     // Job code went to each tab that ran tasks once, not once per task.
     for (const w of workers) {
-      expect(w.codes.filter((code) => code.jobId === job.id)).toHaveLength(w.received.length > 0 ? 1 : 0);
+      expect(w.codes.filter((code) => code.jobId === job.id)).toHaveLength(
+        w.received.length > 0 ? 1 : 0,
+      );
     }
     expect(workers.flatMap((w) => w.received).length).toBeGreaterThan(
       workers.flatMap((w) => w.codes).length,

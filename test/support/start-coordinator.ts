@@ -25,12 +25,14 @@ export interface StartOptions {
   staticDir?: string;
   scheduler?: Partial<SchedulerOptions>;
   maxHttpBodyBytes?: number;
+  /** 0 (a free port) unless a test restarts a coordinator where its tabs expect it. */
+  port?: number;
 }
 
 export async function startCoordinator(options: StartOptions = {}): Promise<TestCoordinator> {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'browsergrid-test-'));
   const config = Config.parse({
-    port: 0,
+    port: options.port ?? 0,
     host: '127.0.0.1',
     dataDir,
     ...(options.staticDir ? { staticDir: options.staticDir } : {}),

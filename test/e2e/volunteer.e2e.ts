@@ -1,0 +1,203 @@
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { JobCreated } from '../../shared/job.ts';
+import { launchBrowser, shownNumber, type TestBrowser } from '../support/browser.ts';
+import {
+  api,
+  resultLines,
+  startCoordinator,
+  waitFor,
+  waitForJob,
+  type TestCoordinator,
+} from '../support/start-coordinator.ts';
+
+const staticDir = inject('staticDir');
+let chromium: TestBrowser;
+const cleanups: Array<() => Promise<void> | void> = [];
+
+beforeAll(async () => {
+  chromium = await launchBrowser();
+});
+
+afterAll(async () => {
+  await chromium?.close();
+});
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function coordinator(
+  options: { dataDir?: string; port?: number } = {},
+): Promise<TestCoordinator> {
+  const server = await startCoordinator({ staticDir, ...options });
+  cleanups.push(() => server.close());
+  return server;
+}
+
+async function tab(server: TestCoordinator, query = 'autostart=1&cores=1') {
+  const page = await chromium.newTab(`${server.url}/?${query}`);
+  cleanups.push(async () => {
+    if (!page.isClosed()) await page.browserContext().close();
+  });
+  await page.waitForSelector('#connection[data-state="connected"]', { timeout: 20_000 });
+  return page;
+}
+
+async function submit(server: TestCoordinator, spec: Record<string, unknown>): Promise<JobCreated> {
+  const { status, body } = await api<JobCreated>(server, 'POST', '/api/jobs', spec);
+  expect(status).toBe(201);
+  return body;
+}
+
+/** Busy-waits `ms` per item so tasks are long enough to interrupt. */
+const slowSquare = (ms: number) =>
+  `(x) => { const end = Date.now() + ${ms}; while (Date.now() < end) {} return x * x }`;
+
+describe('volunteer tabs in Chromium', () => {
+  it('two tabs compute a 2,000-item job correctly', async () => {
+    const server = await coordinator();
+    const tabs = [await tab(server), await tab(server)];
+    const started = performance.now();
+    const job = await submit(server, {
+      name: 'squares',
+      map: '(x) => x * x',
+      inputs: { range: { start: 0, end: 2000 } },
+    });
+    const summary = await waitForJob(server, job.id, undefined, 60_000);
+    const elapsedMs = performance.now() - started;
+    expect(summary).toMatchObject({ status: 'completed', tasks: 2000, done: 2000, failed: 0 });
+    const lines = await resultLines(server, job.id);
+    expect(lines).toEqual(
+      Array.from({ length: 2000 }, (_, index) => ({ index, output: index * index })),
+    );
+    // Both tabs took part, and each page shows what it did.
+    const shown = await Promise.all(tabs.map((page) => shownNumber(page, 'tasks-done')));
+    for (const count of shown) expect(count).toBeGreaterThan(0);
+    expect(shown.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(2000);
+    process.stdout.write(`[e2e] 2,000 one-item squares in 2 tabs: ${elapsedMs.toFixed(0)} ms\n`);
+  });
+
+  it('a tab closed mid-job costs nothing', async () => {
+    const server = await coordinator();
+    const doomed = await tab(server);
+    await tab(server);
+    const job = await submit(server, {
+      map: slowSquare(10),
+      inputs: { range: { start: 0, end: 300 } },
+    });
+    await waitFor(
+      async () =>
+        (await api<{ done: number }>(server, 'GET', `/api/jobs/${job.id}`)).body.done >= 30
+          ? true
+          : undefined,
+      30_000,
+      '30 tasks done',
+    );
+    expect(await shownNumber(doomed, 'tasks-done')).toBeGreaterThan(0);
+    await doomed.browserContext().close();
+    const summary = await waitForJob(server, job.id, undefined, 60_000);
+    expect(summary).toMatchObject({ status: 'completed', done: 300, failed: 0 });
+    expect(await resultLines(server, job.id)).toEqual(
+      Array.from({ length: 300 }, (_, index) => ({ index, output: index * index })),
+    );
+    const settled = await server.coordinator.engine.store.settledTasks(job.id);
+    expect(new Set(settled.map((task) => task.taskIndex)).size).toBe(300);
+  });
+
+  /**
+   * Results computed while the coordinator is down carry the time they were computed, which
+   * proves they were delivered from IndexedDB rather than recomputed after the restart.
+   */
+  const stamped = `(x) => { const end = Date.now() + 1500; while (Date.now() < end) {} return { square: x * x, at: Date.now() } }`;
+
+  async function computeWhileDown(): Promise<{
+    first: TestCoordinator;
+    job: JobCreated;
+    page: import('puppeteer').Page;
+    port: number;
+  }> {
+    const first = await startCoordinator({ staticDir });
+    cleanups.push(() => first.close());
+    const page = await tab(first);
+    const job = await submit(first, { map: stamped, inputs: [3, 4] });
+    await waitFor(
+      async () =>
+        (await api<{ inFlight: number }>(first, 'GET', `/api/jobs/${job.id}`)).body.inFlight > 0
+          ? true
+          : undefined,
+      20_000,
+      'the tab to hold a task',
+    );
+    const port = Number(new URL(first.url).port);
+    await first.stop();
+    // The tab finishes what it holds with nobody to send it to.
+    await page.waitForFunction(() => Number(document.querySelector('#unsent')?.textContent) >= 2, {
+      timeout: 20_000,
+    });
+    return { first, job, page, port };
+  }
+
+  async function expectDeliveredFromBefore(
+    server: TestCoordinator,
+    jobId: string,
+    restartAt: number,
+  ): Promise<void> {
+    expect(await waitForJob(server, jobId, undefined, 30_000)).toMatchObject({
+      status: 'completed',
+      done: 2,
+    });
+    const lines = await resultLines(server, jobId);
+    expect(lines.map((line) => (line['output'] as { square: number }).square)).toEqual([9, 16]);
+    for (const line of lines) expect((line['output'] as { at: number }).at).toBeLessThan(restartAt);
+  }
+
+  it('sends results computed while the coordinator was down once it is back', async () => {
+    const { first, job, page, port } = await computeWhileDown();
+    const restartAt = Date.now();
+    const second = await startCoordinator({ staticDir, dataDir: first.dataDir, port });
+    cleanups.push(() => second.stop());
+    await page.waitForFunction(() => document.querySelector('#unsent')?.textContent === '0', {
+      timeout: 30_000,
+    });
+    await expectDeliveredFromBefore(second, job.id, restartAt);
+  });
+
+  it('keeps unsent results in IndexedDB when the tab is closed, and sends them when the page is opened again', async () => {
+    const { first, job, page, port } = await computeWhileDown();
+    const context = page.browserContext();
+    await page.close();
+    const restartAt = Date.now();
+    const second = await startCoordinator({ staticDir, dataDir: first.dataDir, port });
+    cleanups.push(() => second.stop());
+    // Same browser profile (same IndexedDB), a new tab.
+    const reopened = await context.newPage();
+    await reopened.goto(`${second.url}/?autostart=1&cores=1`);
+    await expectDeliveredFromBefore(second, job.id, restartAt);
+  });
+
+  it('replaces the worker of a task that runs past its timeout and keeps the tab working', async () => {
+    const server = await coordinator();
+    const page = await tab(server);
+    const job = await submit(server, {
+      map: '(x) => { if (x === 1) { for (;;) {} } return x * 2 }',
+      inputs: [0, 1, 2],
+      timeoutMs: 500,
+      maxAttempts: 2,
+    });
+    const summary = await waitForJob(server, job.id, undefined, 30_000);
+    expect(summary).toMatchObject({ status: 'failed', done: 2, failed: 1 });
+    const lines = await resultLines(server, job.id);
+    expect(lines[0]).toEqual({ index: 0, output: 0 });
+    expect(lines[1]).toMatchObject({
+      index: 1,
+      error: expect.stringMatching(/timed out after 500 ms/),
+    });
+    expect(lines[2]).toEqual({ index: 2, output: 4 });
+    // The page is still responsive and still computing.
+    const next = await submit(server, { map: '(x) => x + 1', inputs: [41] });
+    expect(await waitForJob(server, next.id)).toMatchObject({ status: 'completed' });
+    expect(await page.$eval('#connection', (el) => el.getAttribute('data-state'))).toBe(
+      'connected',
+    );
+  });
+});
