@@ -48,54 +48,73 @@ export function parseInputs(text: string): JobSpecInput['inputs'] {
   return parsed as JobSpecInput['inputs'];
 }
 
+interface JobRow {
+  tr: HTMLTableRowElement;
+  name: HTMLElement;
+  status: HTMLTableCellElement;
+  bar: HTMLProgressElement;
+  done: HTMLTableCellElement;
+  inFlight: HTMLTableCellElement;
+  failed: HTMLTableCellElement;
+  cancel: HTMLButtonElement;
+}
+
+const rows = new Map<string, JobRow>();
+
+/** Builds a job's row once; later updates only touch its text, so buttons stay clickable. */
+function createRow(jobId: string): JobRow {
+  const tr = document.createElement('tr');
+  tr.dataset['jobId'] = jobId;
+  const cells = Array.from({ length: 7 }, () => tr.insertCell());
+  const [nameCell, status, barCell, done, inFlight, failed, actions] = cells as [
+    HTMLTableCellElement,
+    HTMLTableCellElement,
+    HTMLTableCellElement,
+    HTMLTableCellElement,
+    HTMLTableCellElement,
+    HTMLTableCellElement,
+    HTMLTableCellElement,
+  ];
+  const name = document.createElement('div');
+  const id = document.createElement('div');
+  id.className = 'muted';
+  id.textContent = jobId;
+  nameCell.append(name, id);
+  const bar = document.createElement('progress');
+  barCell.append(bar);
+  const cancel = document.createElement('button');
+  cancel.className = 'secondary cancel';
+  cancel.textContent = 'Cancel';
+  cancel.addEventListener('click', () => void cancelJob(jobId));
+  const download = document.createElement('button');
+  download.className = 'secondary download';
+  download.textContent = 'Results';
+  download.addEventListener('click', () => void downloadResults(jobId));
+  actions.append(cancel, ' ', download);
+  return { tr, name, status, bar, done, inFlight, failed, cancel };
+}
+
 function renderJobs(): void {
   const body = element<HTMLTableSectionElement>('jobs');
-  const rows = [...jobs.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-  body.replaceChildren(
-    ...rows.map((job) => {
-      const tr = document.createElement('tr');
-      tr.dataset['jobId'] = job.id;
-      tr.dataset['status'] = job.status;
-      const cell = (content: string | Node): HTMLTableCellElement => {
-        const td = document.createElement('td');
-        td.append(content);
-        return td;
-      };
-      const name = document.createElement('div');
-      name.textContent = job.name ?? 'untitled';
-      const id = document.createElement('div');
-      id.className = 'muted';
-      id.textContent = job.id;
-      const nameCell = cell(name);
-      nameCell.append(id);
-      const bar = document.createElement('progress');
-      bar.max = Math.max(1, job.tasks);
-      bar.value = job.done + job.failed;
-      const actions = document.createElement('td');
-      if (job.status === 'queued' || job.status === 'running') {
-        const cancel = document.createElement('button');
-        cancel.className = 'secondary cancel';
-        cancel.textContent = 'Cancel';
-        cancel.addEventListener('click', () => void cancelJob(job.id));
-        actions.append(cancel);
-      }
-      const download = document.createElement('button');
-      download.className = 'secondary download';
-      download.textContent = 'Results';
-      download.addEventListener('click', () => void downloadResults(job.id));
-      actions.append(' ', download);
-      tr.append(
-        nameCell,
-        cell(job.status),
-        cell(bar),
-        cell(`${job.done} / ${job.tasks}`),
-        cell(String(job.inFlight)),
-        cell(String(job.failed)),
-        actions,
-      );
-      return tr;
-    }),
-  );
+  const ordered = [...jobs.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  ordered.forEach((job, position) => {
+    let row = rows.get(job.id);
+    if (!row) {
+      row = createRow(job.id);
+      rows.set(job.id, row);
+    }
+    row.tr.dataset['status'] = job.status;
+    row.name.textContent = job.name ?? 'untitled';
+    row.status.textContent = job.status;
+    row.bar.max = Math.max(1, job.tasks);
+    row.bar.value = job.done + job.failed;
+    row.done.textContent = `${job.done} / ${job.tasks}`;
+    row.inFlight.textContent = String(job.inFlight);
+    row.failed.textContent = String(job.failed);
+    row.cancel.hidden = !(job.status === 'queued' || job.status === 'running');
+    if (body.children[position] !== row.tr)
+      body.insertBefore(row.tr, body.children[position] ?? null);
+  });
 }
 
 async function cancelJob(jobId: string): Promise<void> {

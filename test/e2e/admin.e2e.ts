@@ -1,0 +1,144 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { launchBrowser, type TestBrowser } from '../support/browser.ts';
+import {
+  api,
+  startCoordinator,
+  waitFor,
+  type TestCoordinator,
+} from '../support/start-coordinator.ts';
+
+const staticDir = inject('staticDir');
+let chromium: TestBrowser;
+const cleanups: Array<() => Promise<void> | void> = [];
+
+beforeAll(async () => {
+  chromium = await launchBrowser();
+});
+
+afterAll(async () => {
+  await chromium?.close();
+});
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function coordinator(): Promise<TestCoordinator> {
+  const server = await startCoordinator({ staticDir });
+  cleanups.push(() => server.close());
+  return server;
+}
+
+describe('admin page in Chromium', () => {
+  it('submits a job from the form, shows its progress live and downloads its results', async () => {
+    const server = await coordinator();
+    const admin = await chromium.newTab(`${server.url}/admin`);
+    cleanups.push(() => admin.browserContext().close());
+
+    // A wrong token is refused with a message; the right one opens the page.
+    await admin.type('#token', 'not-the-token');
+    await admin.click('#token-form button');
+    await admin.waitForSelector('#login-error:not([hidden])');
+    expect(await admin.$eval('#login-error', (el) => el.textContent)).toMatch(/refused/);
+    await admin.$eval('#token', (el) => ((el as HTMLInputElement).value = ''));
+    await admin.type('#token', server.token);
+    await admin.click('#token-form button');
+    await admin.waitForSelector('#submit:not([hidden])');
+
+    // Invalid input shows the server's error naming the field, and creates nothing.
+    await admin.$eval(
+      '#job-form textarea[name="map"]',
+      (el) => ((el as HTMLTextAreaElement).value = '(x) => x *'),
+    );
+    await admin.click('#job-form button[type="submit"]');
+    await admin.waitForSelector('#submit-error:not([hidden])');
+    expect(await admin.$eval('#submit-error', (el) => el.textContent)).toMatch(
+      /map.*does not compile/,
+    );
+    expect((await api<unknown[]>(server, 'GET', '/api/jobs')).body).toEqual([]);
+
+    await admin.$eval(
+      '#job-form input[name="name"]',
+      (el) => ((el as HTMLInputElement).value = 'cubes'),
+    );
+    await admin.$eval(
+      '#job-form textarea[name="map"]',
+      (el) => ((el as HTMLTextAreaElement).value = '(x) => x * x * x'),
+    );
+    await admin.$eval(
+      '#job-form textarea[name="inputs"]',
+      (el) => ((el as HTMLTextAreaElement).value = '0..50'),
+    );
+    await admin.$eval(
+      '#job-form input[name="chunkSize"]',
+      (el) => ((el as HTMLInputElement).value = '5'),
+    );
+    await admin.click('#job-form button[type="submit"]');
+    await admin.waitForSelector('#jobs tr[data-status="queued"]', { timeout: 10_000 });
+    expect(await admin.$eval('#submit-error', (el) => (el as HTMLElement).hidden)).toBe(true);
+
+    // A volunteer tab joins; the row moves to completed with a full progress bar, pushed live.
+    const volunteer = await chromium.newTab(`${server.url}/?autostart=1&cores=1`);
+    cleanups.push(() => volunteer.browserContext().close());
+    await admin.waitForSelector('#jobs tr[data-status="completed"]', { timeout: 30_000 });
+    const bar = await admin.$eval('#jobs tr progress', (el) => ({
+      value: (el as HTMLProgressElement).value,
+      max: (el as HTMLProgressElement).max,
+    }));
+    expect(bar).toEqual({ value: 10, max: 10 });
+    expect(await admin.$eval('#jobs tr', (el) => el.textContent)).toMatch(
+      /cubes.*completed.*10 \/ 10/,
+    );
+
+    // Results download by click.
+    const downloadDir = mkdtempSync(path.join(tmpdir(), 'browsergrid-download-'));
+    cleanups.push(() => rmSync(downloadDir, { recursive: true, force: true }));
+    const cdp = await admin.createCDPSession();
+    await cdp.send('Browser.setDownloadBehavior', {
+      behavior: 'allow',
+      downloadPath: downloadDir,
+      browserContextId: (admin.browserContext() as unknown as { id: string }).id,
+    });
+    await admin.click('#jobs tr button.download');
+    const file = await waitFor(
+      () => readdirSync(downloadDir).find((name) => name.endsWith('.ndjson')),
+      15_000,
+      'the results download',
+    );
+    const lines = readFileSync(path.join(downloadDir, file), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as unknown);
+    expect(lines).toEqual(
+      Array.from({ length: 50 }, (_, index) => ({ index, output: index ** 3 })),
+    );
+  });
+
+  it('cancels a running job from the page', async () => {
+    const server = await coordinator();
+    const { body: job } = await api<{ id: string }>(server, 'POST', '/api/jobs', {
+      name: 'slow',
+      map: '(x) => { const end = Date.now() + 200; while (Date.now() < end) {} return x }',
+      inputs: { range: { start: 0, end: 200 } },
+    });
+    const volunteer = await chromium.newTab(`${server.url}/?autostart=1&cores=1`);
+    cleanups.push(() => volunteer.browserContext().close());
+    const admin = await chromium.newTab(`${server.url}/admin`);
+    cleanups.push(() => admin.browserContext().close());
+    await admin.type('#token', server.token);
+    await admin.click('#token-form button');
+    await admin.waitForSelector(`#jobs tr[data-job-id="${job.id}"][data-status="running"]`, {
+      timeout: 20_000,
+    });
+    await admin.click(`#jobs tr[data-job-id="${job.id}"] button.cancel`);
+    await admin.waitForSelector(`#jobs tr[data-job-id="${job.id}"][data-status="cancelled"]`, {
+      timeout: 10_000,
+    });
+    expect((await api(server, 'GET', `/api/jobs/${job.id}`)).body).toMatchObject({
+      status: 'cancelled',
+    });
+  });
+});
