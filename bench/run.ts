@@ -1,0 +1,264 @@
+/**
+ * @module `npm run bench [-- --smoke] [--json FILE] [--only NAME]`: each benchmark measures
+ * browsergrid and a baseline in the same run and prints the ratio, the absolute figures and the
+ * machine. All traffic stays on 127.0.0.1; every run is bounded in size and time.
+ */
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { cpus } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { parseArgs } from 'node:util';
+import { Server } from 'socket.io';
+import type { LoadOptions } from './load-worker.ts';
+import { launchBrowser } from '../test/support/browser.ts';
+import {
+  startCoordinator,
+  waitFor,
+  type TestCoordinator,
+} from '../test/support/start-coordinator.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    smoke: { type: 'boolean', default: false },
+    json: { type: 'string' },
+    only: { type: 'string' },
+  },
+});
+const SMOKE = args.smoke;
+
+interface Figure {
+  bench: string;
+  metric: string;
+  value: number;
+  baseline: number;
+  ratio: number;
+  unit: string;
+  note: string;
+}
+const figures: Figure[] = [];
+
+function report(figure: Figure): void {
+  figures.push(figure);
+  process.stdout.write(
+    `${figure.bench.padEnd(10)} ${figure.metric.padEnd(34)} ${fmt(figure.value)} ${figure.unit} vs baseline ${fmt(figure.baseline)} ${figure.unit}  ratio ${figure.ratio.toFixed(3)}  (${figure.note})\n`,
+  );
+}
+
+function fmt(n: number): string {
+  return n >= 100 ? n.toFixed(0) : n.toFixed(2);
+}
+
+/** Starts the TypeScript load worker; tsx is registered inside the thread first, since Node 20
+ * resolves a worker's entry before `--import` hooks in its execArgv apply. */
+function loadWorker(options: LoadOptions): Worker {
+  const entry = new URL('./load-worker.ts', import.meta.url).href;
+  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`;
+  return new Worker(bootstrap, { eval: true, workerData: options });
+}
+
+function nextMessage<T>(worker: Worker, type: string, timeoutMs: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`[bench]: no ${type} from load worker in ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    const onMessage = (message: { type: string }): void => {
+      if (message.type !== type) return;
+      clearTimeout(timer);
+      worker.off('message', onMessage);
+      resolve(message as T);
+    };
+    worker.on('message', onMessage);
+    worker.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
+async function stopWorker(worker: Worker): Promise<void> {
+  worker.postMessage({ type: 'stop' });
+  await worker.terminate();
+}
+
+async function waitJob(server: TestCoordinator, jobId: string, timeoutMs: number): Promise<void> {
+  await waitFor(
+    async () => {
+      const summary = await server.coordinator.engine.summary(jobId);
+      return summary.status === 'completed' ? true : undefined;
+    },
+    timeoutMs,
+    `job ${jobId}`,
+  );
+}
+
+/** 1. One-item tasks committed per second with simulated tabs, against bare socket.io round trips. */
+async function benchDispatch(): Promise<void> {
+  const clients = SMOKE ? 10 : 100;
+  const tasks = SMOKE ? 2_000 : 50_000;
+
+  const http = createServer();
+  const bare = new Server(http, { serveClient: false });
+  bare.on('connection', (socket) =>
+    socket.on('ping', (_n: unknown, ack: (r: number) => void) => ack(1)),
+  );
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const bareUrl = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  const bareWorker = loadWorker({
+    url: bareUrl,
+    mode: 'bare',
+    clients,
+    slots: 1,
+    roundTrips: tasks,
+  });
+  const done = await nextMessage<{ roundTrips: number; elapsedMs: number }>(
+    bareWorker,
+    'done',
+    120_000,
+  );
+  await stopWorker(bareWorker);
+  await new Promise<void>((resolve) => bare.close(() => resolve()));
+  const baseline = (done.roundTrips / done.elapsedMs) * 1000;
+
+  const server = await startCoordinator();
+  const gridWorker = loadWorker({ url: server.url, mode: 'grid', clients, slots: 4 });
+  await nextMessage(gridWorker, 'ready', 60_000);
+  const started = performance.now();
+  const { id } = await server.coordinator.engine.submit(
+    (await import('../shared/job.ts')).JobSpec.parse({
+      map: '(x) => x * x',
+      inputs: { range: { start: 0, end: tasks } },
+    }),
+  );
+  await waitJob(server, id, 300_000);
+  const elapsedMs = performance.now() - started;
+  await stopWorker(gridWorker);
+  await server.close();
+  const value = (tasks / elapsedMs) * 1000;
+  report({
+    bench: 'dispatch',
+    metric: `one-item tasks/s, ${clients} simulated tabs`,
+    value,
+    baseline,
+    ratio: value / baseline,
+    unit: '/s',
+    note: `${tasks} tasks committed to SQLite; baseline: bare socket.io emit+ack round trips, same clients`,
+  });
+}
+
+/** Runs `map` over `inputs` on `threads` worker_threads, one message per item: the local ceiling. */
+async function workerThreadsBaseline(
+  map: string,
+  inputs: number[],
+  threads: number,
+): Promise<number> {
+  const source = `
+    const { parentPort } = require('node:worker_threads');
+    const map = new Function('"use strict"; return (' + ${JSON.stringify(map)} + ')')();
+    parentPort.on('message', (x) => parentPort.postMessage(map(x)));
+  `;
+  const workers = Array.from({ length: threads }, () => new Worker(source, { eval: true }));
+  const started = performance.now();
+  await Promise.all(
+    workers.map(
+      (worker, w) =>
+        new Promise<void>((resolve) => {
+          const mine = inputs.filter((_, i) => i % threads === w);
+          let next = 0;
+          worker.on('message', () => {
+            if (++next === mine.length) resolve();
+            else worker.postMessage(mine[next]);
+          });
+          if (mine.length === 0) resolve();
+          else worker.postMessage(mine[0]);
+        }),
+    ),
+  );
+  const elapsedMs = performance.now() - started;
+  await Promise.all(workers.map((worker) => worker.terminate()));
+  return elapsedMs;
+}
+
+/** 2. Real tabs: tiny tasks and a CPU-bound job in 2 Chromium tabs against 2 worker_threads. */
+async function benchTabs(): Promise<void> {
+  const { ensurePagesBuilt } = await import('../server/main.ts');
+  const { loadConfig } = await import('../server/config.ts');
+  const { createRootLog } = await import('../server/log.ts');
+  const { JobSpec } = await import('../shared/job.ts');
+  const config = loadConfig({});
+  await ensurePagesBuilt(config, createRootLog('warn'));
+  const chromium = await launchBrowser();
+  const tabsServer = await startCoordinator({ staticDir: config.staticDir });
+  try {
+    for (let i = 0; i < 2; i++) {
+      const page = await chromium.newTab(`${tabsServer.url}/?autostart=1&cores=1`);
+      await page.waitForSelector('#connection[data-state="connected"]', { timeout: 20_000 });
+    }
+    const run = async (map: string, items: number): Promise<number> => {
+      const started = performance.now();
+      const { id } = await tabsServer.coordinator.engine.submit(
+        JobSpec.parse({ map, inputs: { range: { start: 0, end: items } } }),
+      );
+      await waitJob(tabsServer, id, 300_000);
+      return performance.now() - started;
+    };
+    // Warm up: pages, workers and JIT.
+    await run('(x) => x * x', 200);
+
+    const tiny = SMOKE ? 500 : 2_000;
+    const tabsMs = await run('(x) => x * x', tiny);
+    const threadsMs = await workerThreadsBaseline(
+      '(x) => x * x',
+      Array.from({ length: tiny }, (_, i) => i),
+      2,
+    );
+    report({
+      bench: 'tabs',
+      metric: `one-item tasks/s, 2 tabs x 1 worker`,
+      value: (tiny / tabsMs) * 1000,
+      baseline: (tiny / threadsMs) * 1000,
+      ratio: threadsMs / tabsMs,
+      unit: '/s',
+      note: `${tiny} squares, ${tabsMs.toFixed(0)} ms; baseline: 2 worker_threads, one message per item`,
+    });
+
+    const cpuMap =
+      '(n) => { let c = 0; for (let i = 2; i < 30000 + n; i++) { let p = true; for (let j = 2; j * j <= i; j++) if (i % j === 0) { p = false; break } if (p) c++ } return c }';
+    const cpuItems = SMOKE ? 20 : 200;
+    const cpuTabsMs = await run(cpuMap, cpuItems);
+    const cpuThreadsMs = await workerThreadsBaseline(
+      cpuMap,
+      Array.from({ length: cpuItems }, (_, i) => i),
+      2,
+    );
+    report({
+      bench: 'tabs',
+      metric: 'CPU-bound job, 2 tabs x 1 worker',
+      value: cpuTabsMs,
+      baseline: cpuThreadsMs,
+      ratio: cpuThreadsMs / cpuTabsMs,
+      unit: 'ms',
+      note: `${cpuItems} prime counts; ratio = worker_threads time / tabs time (1.0 = the machine's limit)`,
+    });
+  } finally {
+    await tabsServer.close();
+    await chromium.close();
+  }
+}
+
+const benches: Record<string, () => Promise<void>> = { dispatch: benchDispatch, tabs: benchTabs };
+
+process.stdout.write(
+  `browsergrid bench${SMOKE ? ' (smoke: small sizes, figures not meaningful)' : ''}: node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'})\n`,
+);
+for (const [name, bench] of Object.entries(benches)) {
+  if (args.only && args.only !== name) continue;
+  await bench();
+}
+if (args.json)
+  writeFileSync(
+    args.json,
+    `${JSON.stringify({ node: process.version, cores: cpus().length, figures }, null, 2)}\n`,
+  );
+process.exit(0);
