@@ -224,8 +224,8 @@ async function benchTabs(): Promise<void> {
     });
 
     const cpuMap =
-      '(n) => { let c = 0; for (let i = 2; i < 30000 + n; i++) { let p = true; for (let j = 2; j * j <= i; j++) if (i % j === 0) { p = false; break } if (p) c++ } return c }';
-    const cpuItems = SMOKE ? 20 : 200;
+      '(n) => { let c = 0; for (let i = 2; i < 300000 + n; i++) { let p = true; for (let j = 2; j * j <= i; j++) if (i % j === 0) { p = false; break } if (p) c++ } return c }';
+    const cpuItems = SMOKE ? 10 : 100;
     const cpuTabsMs = await run(cpuMap, cpuItems);
     const cpuThreadsMs = await workerThreadsBaseline(
       cpuMap,

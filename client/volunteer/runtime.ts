@@ -64,9 +64,10 @@ export class VolunteerRuntime {
   #fresh: TaskResult[] = [];
   /** Results in IndexedDB, not yet sent on the current connection. */
   #stored: TaskResult[] = [];
-  /** Bumped on every registration; a drain loop of an older connection stops. */
+  #storing = false;
+  /** Bumped on every registration; a send loop of an older connection stops. */
   #epoch = 0;
-  #draining: number | undefined;
+  #sending: number | undefined;
   #socket?: VolunteerSocket;
   #deviceId?: string;
   #registered = false;
@@ -165,7 +166,7 @@ export class VolunteerRuntime {
     this.#epoch++;
     this.#stored = await this.#outbox.all();
     this.#update({ unsent: this.#stored.length });
-    void this.#drain(this.#epoch);
+    void this.#send(this.#epoch);
   }
 
   #sendCapacity(slots: number): void {
@@ -206,47 +207,71 @@ export class VolunteerRuntime {
 
   #enqueue(result: TaskResult): void {
     this.#fresh.push(result);
-    void this.#drain(this.#epoch);
+    void this.#store();
   }
 
   /**
-   * Moves results from memory to IndexedDB to the coordinator, one step in flight at a time per
-   * connection: whatever finishes while a write or a message is in flight goes out together in
-   * the next one, so batches grow with load without any timer.
+   * Writes finished results to IndexedDB, one transaction in flight: whatever finishes during a
+   * write goes into the next one, so batches grow with load without any timer.
    */
-  async #drain(epoch: number): Promise<void> {
-    if (this.#draining === epoch) return;
-    this.#draining = epoch;
+  async #store(): Promise<void> {
+    if (this.#storing) return;
+    this.#storing = true;
     try {
-      while (this.#epoch === epoch) {
-        if (this.#fresh.length > 0) {
-          const fresh = this.#fresh.splice(0);
-          // Stored before sent: if the tab dies between the two, the next start resends it.
-          await this.#outbox.put(fresh);
-          this.#stored.push(...fresh);
-          this.#update({ unsent: this.#status.unsent + fresh.length });
-          continue;
-        }
-        if (this.#stored.length === 0 || !this.#registered || !this.#socket?.connected) return;
+      while (this.#fresh.length > 0) {
+        const fresh = this.#fresh.splice(0);
+        // Stored before sent: if the tab dies between the two, the next start resends it.
+        await this.#outbox.put(fresh);
+        this.#stored.push(...fresh);
+        this.#update({ unsent: this.#status.unsent + fresh.length });
+        void this.#send(this.#epoch);
+      }
+    } catch (error) {
+      this.#update({
+        lastError: `[outbox]: ${error instanceof Error ? error.message : String(error)}`,
+      });
+    } finally {
+      this.#storing = false;
+    }
+  }
+
+  /**
+   * Sends stored results, one message in flight per connection; results stored meanwhile go in
+   * the next message. Runs beside `#store`, so storing never waits for the network.
+   */
+  async #send(epoch: number): Promise<void> {
+    if (this.#sending === epoch) return;
+    this.#sending = epoch;
+    try {
+      while (this.#epoch === epoch && this.#stored.length > 0) {
+        const socket = this.#socket;
+        if (!this.#registered || !socket?.connected) return;
         const batch = this.#stored.splice(0, MAX_RESULTS_PER_MESSAGE);
-        const res = (await this.#socket
+        const res = (await socket
           .timeout(RESULT_ACK_TIMEOUT_MS)
           .emitWithAck('task:results', { results: batch })) as Ack<ResultAck>;
         if (!res.ok) {
           this.#update({ lastError: res.error.message });
           return;
         }
-        await this.#outbox.delete(res.data.leaseIds);
+        const { leaseIds } = res.data;
         this.#update({
-          done: this.#status.done + res.data.leaseIds.length,
-          unsent: Math.max(0, this.#status.unsent - res.data.leaseIds.length),
+          done: this.#status.done + leaseIds.length,
+          unsent: Math.max(0, this.#status.unsent - leaseIds.length),
+        });
+        // Forgetting acknowledged results need not hold up the next send; if the tab dies first,
+        // they are sent once more and dropped as duplicates.
+        this.#outbox.delete(leaseIds).catch((error: unknown) => {
+          this.#update({
+            lastError: `[outbox]: ${error instanceof Error ? error.message : String(error)}`,
+          });
         });
       }
     } catch (error) {
       // No ack (timeout or disconnect): the results stay in IndexedDB for the next connection.
       this.#update({ lastError: error instanceof Error ? error.message : String(error) });
     } finally {
-      if (this.#draining === epoch) this.#draining = undefined;
+      if (this.#sending === epoch) this.#sending = undefined;
     }
   }
 

@@ -216,18 +216,19 @@ export class Engine {
     const effects: Effect[] = [];
     const forget: string[] = [];
     const now = this.#clock.now();
-    for (const result of results) {
-      const verdict: ReportVerdict = this.#scheduler.report(volunteerId, result, now, effects);
+    const verdicts = this.#scheduler.report(volunteerId, results, now, effects);
+    verdicts.forEach((verdict: ReportVerdict, i) => {
+      const { leaseId } = results[i] as TaskResult;
       if (verdict === 'foreign-lease') {
         this.#log.warn(
-          { volunteerId, leaseId: result.leaseId },
+          { volunteerId, leaseId },
           '[engine]: result for a lease held by another tab refused',
         );
-        continue;
+        return;
       }
       if (verdict === 'duplicate' || verdict === 'unknown-job') this.counters.duplicates++;
-      forget.push(result.leaseId);
-    }
+      forget.push(leaseId);
+    });
     await this.#apply(effects);
     return forget;
   }

@@ -15,7 +15,7 @@ export interface PrefetchOptions {
 
 export const DEFAULT_PREFETCH: PrefetchOptions = {
   targetQueueMs: 2_000,
-  maxPerSlot: 64,
+  maxPerSlot: 256,
   initialPerSlot: 2,
 };
 

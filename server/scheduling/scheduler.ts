@@ -77,6 +77,8 @@ export class Scheduler {
   readonly #volunteers = new Map<string, VolunteerEntry>();
   /** Tabs left below their target because no work was eligible: refilled when work appears. */
   readonly #hungry = new Set<string>();
+  /** Sum of connected tabs' slots, for fair shares. */
+  #totalSlots = 0;
   readonly #deadlines = new DeadlineHeap();
   #seq = 0;
 
@@ -176,6 +178,7 @@ export class Scheduler {
     };
     // A new connection has none of the job code the old one received.
     volunteer.knownJobs = new Set();
+    this.#totalSlots += hello.slots - (existing ? existing.slots : 0);
     volunteer.deviceId = hello.deviceId;
     volunteer.grid = hello.grid;
     volunteer.slots = hello.slots;
@@ -190,6 +193,7 @@ export class Scheduler {
     if (!volunteer) return;
     this.#volunteers.delete(volunteerId);
     this.#hungry.delete(volunteerId);
+    this.#totalSlots -= volunteer.slots;
     const touched = new Set<JobEntry>();
     for (const leaseId of volunteer.leases) {
       const lease = this.#leases.get(leaseId);
@@ -226,6 +230,7 @@ export class Scheduler {
   setSlots(volunteerId: string, slots: number, now: number, effects: Effect[]): void {
     const volunteer = this.#volunteers.get(volunteerId);
     if (!volunteer) return;
+    this.#totalSlots += slots - volunteer.slots;
     volunteer.slots = slots;
     this.#fill(volunteer, now, effects);
   }
@@ -241,34 +246,51 @@ export class Scheduler {
   // ---- results ----------------------------------------------------------------------------
 
   /**
-   * A tab reports a finished copy. Results are accepted from stale leases (expired, dropped,
+   * A tab reports finished copies. Results are accepted from stale leases (expired, dropped,
    * issued before a restart) while the task is still open: the work is valid, and taking it is
-   * what lets a reconnecting or reloaded tab deliver what it computed offline.
+   * what lets a reconnecting or reloaded tab deliver what it computed offline. The tab is topped
+   * up once for the whole batch, so a batch of results brings back one batch of tasks.
    */
-  report(volunteerId: string, result: TaskResult, now: number, effects: Effect[]): ReportVerdict {
+  report(
+    volunteerId: string,
+    results: readonly TaskResult[],
+    now: number,
+    effects: Effect[],
+  ): ReportVerdict[] {
+    const volunteer = this.#volunteers.get(volunteerId);
+    const verdicts = results.map((result) =>
+      this.#reportOne(volunteer, volunteerId, result, now, effects),
+    );
+    this.#refill(volunteer, now, effects);
+    return verdicts;
+  }
+
+  #reportOne(
+    volunteer: VolunteerEntry | undefined,
+    volunteerId: string,
+    result: TaskResult,
+    now: number,
+    effects: Effect[],
+  ): ReportVerdict {
     const job = this.#jobs.get(result.jobId);
     const task = job?.tasks[result.taskIndex];
     const lease = this.#leases.get(result.leaseId);
     if (lease && lease.volunteerId !== volunteerId) return 'foreign-lease';
     if (lease && (lease.jobId !== result.jobId || lease.taskIndex !== result.taskIndex))
       return 'foreign-lease';
-    const volunteer = this.#volunteers.get(volunteerId);
     if (volunteer && result.outcome.status === 'ok') {
       volunteer.ewmaTaskMs = updateEwma(volunteer.ewmaTaskMs, result.durationMs);
     }
     if (!job || !task) {
       if (lease) this.#dropLease(lease, 'superseded', now, effects);
-      this.#refill(volunteer, now, effects);
       return 'unknown-job';
     }
     if (task.status !== 'pending') {
       if (lease) this.#dropLease(lease, 'superseded', now, effects);
-      this.#refill(volunteer, now, effects);
       return 'duplicate';
     }
     const verdict = this.#settleRule(job, result, lease, volunteer?.deviceId, now, effects);
     if (volunteer && verdict === 'committed') volunteer.tasksDone++;
-    this.#refill(volunteer, now, effects);
     return verdict;
   }
 
@@ -496,8 +518,6 @@ export class Scheduler {
       const list = byVolunteer.get(lease.volunteerId) ?? [];
       list.push(leaseId);
       byVolunteer.set(lease.volunteerId, list);
-      const volunteer = this.#volunteers.get(lease.volunteerId);
-      if (volunteer) this.#hungry.add(volunteer.volunteerId);
     }
     for (const [volunteerId, leaseIds] of byVolunteer) {
       effects.push({ type: 'cancel', volunteerId, leaseIds, reason });
@@ -507,7 +527,12 @@ export class Scheduler {
   /** Forgets a live copy everywhere it is indexed. Idempotent. */
   #dropLease(lease: Lease, end: CopyEnd, now: number, effects: Effect[]): void {
     if (!this.#leases.delete(lease.leaseId)) return;
-    this.#volunteers.get(lease.volunteerId)?.leases.delete(lease.leaseId);
+    const volunteer = this.#volunteers.get(lease.volunteerId);
+    if (volunteer) {
+      volunteer.leases.delete(lease.leaseId);
+      // It has room again; the next feed of hungry tabs tops it up.
+      this.#hungry.add(volunteer.volunteerId);
+    }
     const job = this.#jobs.get(lease.jobId);
     const task = job?.tasks[lease.taskIndex];
     if (job && task) {
@@ -549,11 +574,12 @@ export class Scheduler {
 
   /** Takes the next task of `job` that `volunteer` may run, or undefined. Retries come first. */
   #takeTask(job: JobEntry, volunteer: VolunteerEntry): number | undefined {
-    for (let i = job.retry.length - 1; i >= 0; i--) {
+    // Oldest first; the list stays short (tasks waiting for another copy).
+    for (let i = 0; i < job.retry.length; i++) {
       const taskIndex = job.retry[i] as number;
       const task = job.tasks[taskIndex] as TaskEntry;
       if (!this.#needsCopy(job, task)) {
-        job.retry.splice(i, 1);
+        job.retry.splice(i--, 1);
         task.queued = false;
         continue;
       }
@@ -569,7 +595,7 @@ export class Scheduler {
       const task = job.tasks[taskIndex] as TaskEntry;
       if (!task.queued || task.status !== 'pending') continue;
       if (!this.#eligible(job, task, volunteer)) {
-        job.retry.unshift(taskIndex);
+        job.retry.push(taskIndex);
         continue;
       }
       task.queued = false;
@@ -595,10 +621,31 @@ export class Scheduler {
     }
   }
 
+  /**
+   * The most a tab should hold given the work left: its share, by slots, of the tasks still
+   * waiting plus those it holds. Without this a fast first tab takes seconds of work while the
+   * others start, and the job's tail waits on it. Never less than one task per slot. O(jobs).
+   */
+  #fairShare(volunteer: VolunteerEntry): number {
+    if (volunteer.slots === 0 || this.#totalSlots <= 0) return volunteer.slots;
+    let waiting = 0;
+    for (const job of this.#ordered) {
+      if (job.spec.grid !== volunteer.grid) continue;
+      waiting += job.queue.length - job.queueHead + job.retry.length;
+    }
+    const share = Math.ceil(
+      ((waiting + volunteer.leases.size) * volunteer.slots) / this.#totalSlots,
+    );
+    return Math.max(volunteer.slots, share);
+  }
+
   /** Tops a tab up to its target with tasks from the highest-priority jobs it may run,
    * round-robin across jobs of equal priority, in one dispatch effect. */
   #fill(volunteer: VolunteerEntry, now: number, effects: Effect[]): void {
-    const target = targetOutstanding(volunteer.slots, volunteer.ewmaTaskMs, this.#options.prefetch);
+    const target = Math.min(
+      targetOutstanding(volunteer.slots, volunteer.ewmaTaskMs, this.#options.prefetch),
+      this.#fairShare(volunteer),
+    );
     let free = target - volunteer.leases.size;
     if (free <= 0) {
       this.#hungry.delete(volunteer.volunteerId);

@@ -64,21 +64,23 @@ function setup(options: { maxDrops?: number } = {}) {
           ),
         },
       };
-      return scheduler.report(volunteerId, result, clock.now(), effects);
+      return scheduler.report(volunteerId, [result], clock.now(), effects)[0] as string;
     },
     fail(volunteerId: string, task: Assignment, message = 'boom'): string {
       return scheduler.report(
         volunteerId,
-        {
-          leaseId: task.leaseId,
-          jobId: task.jobId,
-          taskIndex: task.taskIndex,
-          durationMs: 1,
-          outcome: { status: 'error', message },
-        },
+        [
+          {
+            leaseId: task.leaseId,
+            jobId: task.jobId,
+            taskIndex: task.taskIndex,
+            durationMs: 1,
+            outcome: { status: 'error', message },
+          },
+        ],
         clock.now(),
         effects,
-      );
+      )[0] as string;
     },
     expire() {
       scheduler.expire(clock.now(), effects);
@@ -159,7 +161,8 @@ describe('Scheduler dispatch', () => {
   it("sizes a tab's prefetch from its measured task time", () => {
     expect(targetOutstanding(2, undefined)).toBe(4);
     expect(targetOutstanding(2, 1_000)).toBe(4); // 2 s of work per worker
-    expect(targetOutstanding(2, 10)).toBe(128); // capped at 64 per worker
+    expect(targetOutstanding(2, 10)).toBe(400); // 200 per worker fill 2 s
+    expect(targetOutstanding(2, 1)).toBe(512); // capped at 256 per worker
     expect(targetOutstanding(2, 10_000)).toBe(2); // at least one per worker
     expect(targetOutstanding(0, 10)).toBe(0);
   });
@@ -227,15 +230,17 @@ describe('Scheduler leases', () => {
     t.addJob('j', { inputs: [1, 2], chunkSize: 2, maxAttempts: 1 });
     t.connect('a', 1);
     const [task] = t.dispatched(t.take());
-    const verdict = t.scheduler.report(
+    const [verdict] = t.scheduler.report(
       'a',
-      {
-        leaseId: (task as Assignment).leaseId,
-        jobId: 'j',
-        taskIndex: 0,
-        durationMs: 1,
-        outcome: { status: 'ok', items: [{ output: 1 }, { error: 'TypeError: bad' }] },
-      },
+      [
+        {
+          leaseId: (task as Assignment).leaseId,
+          jobId: 'j',
+          taskIndex: 0,
+          durationMs: 1,
+          outcome: { status: 'ok', items: [{ output: 1 }, { error: 'TypeError: bad' }] },
+        },
+      ],
       t.clock.now(),
       [],
     );
@@ -260,12 +265,31 @@ describe('Scheduler leases', () => {
     t.addJob('j', { inputs: [3, 4], timeoutMs: 100 });
     t.connect('a', 1);
     const [first] = t.dispatched(t.take());
+    t.connect('b', 1);
     t.clock.advance(2_000);
     t.expire();
-    t.connect('b', 1);
-    const retry = t.dispatched(t.take(), 'b').find((task) => task.taskIndex === first?.taskIndex);
-    expect(t.ok('b', retry as Assignment)).toBe('committed');
+    const again = t
+      .of(t.take(), 'dispatch')
+      .flatMap((e) => e.tasks.map((task) => ({ holder: e.volunteerId, task })));
+    const retry = again.find(({ task }) => task.taskIndex === first?.taskIndex);
+    expect(retry).toBeDefined();
+    expect(t.ok(retry?.holder as string, retry?.task as Assignment)).toBe('committed');
     expect(t.ok('a', first as Assignment)).toBe('duplicate');
+  });
+
+  it('splits the work left between tabs by their slots', () => {
+    const t = setup();
+    t.addJob('j', { inputs: Array.from({ length: 12 }, (_, i) => i) });
+    t.connect('a', 1);
+    t.connect('b', 3);
+    const effects = t.take();
+    // a alone first takes its initial 2; b then takes its share of the rest.
+    expect(t.dispatched(effects, 'a')).toHaveLength(2);
+    expect(t.dispatched(effects, 'b')).toHaveLength(6);
+    // Measured as fast, a is still held to its share of what is left.
+    const [task] = t.dispatched(effects, 'a');
+    t.ok('a', task as Assignment);
+    expect(t.dispatched(t.take(), 'a').length).toBeLessThanOrEqual(2);
   });
 
   it('accepts a result from a lease lost to a disconnect while the task is open', () => {
