@@ -62,6 +62,22 @@ export const JobSpec = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9-]{1,32}$/, 'expected a grid code')
     .optional(),
+  /**
+   * Backup copies of slow tasks: `true` (default policy), `false` (off), or policy overrides
+   * `{ quantile, multiplier, minRuntimeMs, maxShare, endGame }` (see server/scheduling/speculation.ts).
+   */
+  speculation: z
+    .union([
+      z.boolean(),
+      z.strictObject({
+        quantile: z.number().min(0).max(1).optional(),
+        multiplier: z.number().min(1).max(100).optional(),
+        minRuntimeMs: z.number().int().min(0).max(86_400_000).optional(),
+        maxShare: z.number().min(0).max(1).optional(),
+        endGame: z.boolean().optional(),
+      }),
+    ])
+    .default(true),
 });
 /** What a client sends (defaults optional). */
 export type JobSpecInput = z.input<typeof JobSpec>;

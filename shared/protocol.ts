@@ -55,6 +55,18 @@ export const JobCode = z.object({
 });
 export type JobCode = z.infer<typeof JobCode>;
 
+/**
+ * A long task's saved state: the item it was on, the map's state for that item, and the outcomes
+ * of the items before it. A copy given a checkpoint resumes at `item`, with `ctx.restore()`
+ * returning `state`.
+ */
+export const TaskCheckpoint = z.strictObject({
+  item: z.number().int().min(0),
+  state: JsonValue,
+  done: z.array(ItemOutcome),
+});
+export type TaskCheckpoint = z.infer<typeof TaskCheckpoint>;
+
 export const Assignment = z.object({
   leaseId: LeaseId,
   jobId: JobId,
@@ -62,6 +74,8 @@ export const Assignment = z.object({
   /** Index of the task's first item in the job's inputs. */
   start: z.number().int().min(0),
   inputs: z.array(JsonValue),
+  /** The latest checkpoint the coordinator holds for this task, if any. */
+  checkpoint: TaskCheckpoint.optional(),
 });
 export type Assignment = z.infer<typeof Assignment>;
 
@@ -97,18 +111,41 @@ export type ResultBatch = z.infer<typeof ResultBatch>;
 export const ResultAck = z.object({ leaseIds: z.array(LeaseId) });
 export type ResultAck = z.infer<typeof ResultAck>;
 
+/**
+ * Copies that started or moved on. `elapsedMs` is how long the copy has run in the tab (so the
+ * coordinator learns its start time); `fraction` is what the map reported via `ctx.progress`.
+ * A copy is reported when it starts and then, throttled, whenever it reports progress; each
+ * report restarts its `timeoutMs`.
+ */
 export const ProgressBatch = z.strictObject({
   updates: z
-    .array(z.strictObject({ leaseId: LeaseId, fraction: z.number().min(0).max(1) }))
+    .array(
+      z.strictObject({
+        leaseId: LeaseId,
+        elapsedMs: z.number().min(0).max(1e10),
+        fraction: z.number().min(0).max(1).optional(),
+      }),
+    )
+    .min(1)
     .max(MAX_RESULTS_PER_MESSAGE),
 });
 export type ProgressBatch = z.infer<typeof ProgressBatch>;
+
+/** A copy's latest checkpoint, sent throttled; the tab keeps every checkpoint in IndexedDB. */
+export const CheckpointReport = z.strictObject({
+  leaseId: LeaseId,
+  jobId: JobId,
+  taskIndex: z.number().int().min(0),
+  checkpoint: TaskCheckpoint,
+});
+export type CheckpointReport = z.infer<typeof CheckpointReport>;
 
 export interface VolunteerToServerEvents {
   'volunteer:hello': (hello: Hello, ack: (res: Ack<Welcome>) => void) => void;
   'volunteer:capacity': (capacity: Capacity, ack: (res: Ack<null>) => void) => void;
   'task:results': (batch: ResultBatch, ack: (res: Ack<ResultAck>) => void) => void;
   'task:progress': (batch: ProgressBatch) => void;
+  'task:checkpoint': (report: CheckpointReport) => void;
 }
 
 export interface ServerToVolunteerEvents {

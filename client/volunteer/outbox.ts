@@ -1,17 +1,30 @@
 /**
- * @module The tab's IndexedDB (idb): results waiting for the coordinator's acknowledgement, and
- * the device id. A result is written here before it is sent and deleted only when acknowledged,
- * so a closed, reloaded or disconnected tab loses nothing it computed.
+ * @module The tab's IndexedDB (idb): results waiting for the coordinator's acknowledgement, the
+ * checkpoints of tasks in progress, and the device id. A result is written here before it is sent
+ * and deleted only when acknowledged, so a closed, reloaded or disconnected tab loses nothing it
+ * computed; a checkpoint stays until its task's result is stored.
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
-import type { TaskResult } from '../../shared/protocol.ts';
+import type { TaskCheckpoint, TaskResult } from '../../shared/protocol.ts';
 
 const DB_NAME = 'browsergrid';
-const DB_VERSION = 1;
+const DB_VERSION = 2;
+
+export interface StoredCheckpoint {
+  /** `${jobId}:${taskIndex}`: a checkpoint belongs to the task, whichever copy saved it. */
+  taskKey: string;
+  checkpoint: TaskCheckpoint;
+  savedAt: number;
+}
 
 interface VolunteerDB extends DBSchema {
   outbox: { key: string; value: TaskResult };
   meta: { key: string; value: string };
+  checkpoints: { key: string; value: StoredCheckpoint };
+}
+
+export function taskKey(jobId: string, taskIndex: number): string {
+  return `${jobId}:${taskIndex}`;
 }
 
 export class Outbox {
@@ -23,9 +36,12 @@ export class Outbox {
 
   static async open(): Promise<Outbox> {
     const db = await openDB<VolunteerDB>(DB_NAME, DB_VERSION, {
-      upgrade(database) {
-        database.createObjectStore('outbox', { keyPath: 'leaseId' });
-        database.createObjectStore('meta');
+      upgrade(database, oldVersion) {
+        if (oldVersion < 1) {
+          database.createObjectStore('outbox', { keyPath: 'leaseId' });
+          database.createObjectStore('meta');
+        }
+        if (oldVersion < 2) database.createObjectStore('checkpoints', { keyPath: 'taskKey' });
       },
     });
     return new Outbox(db);
@@ -62,6 +78,23 @@ export class Outbox {
 
   async count(): Promise<number> {
     return this.#db.count('outbox');
+  }
+
+  async saveCheckpoint(entry: StoredCheckpoint): Promise<void> {
+    await this.#db.put('checkpoints', entry);
+  }
+
+  async checkpoint(key: string): Promise<StoredCheckpoint | undefined> {
+    return this.#db.get('checkpoints', key);
+  }
+
+  async checkpointKeys(): Promise<string[]> {
+    return this.#db.getAllKeys('checkpoints');
+  }
+
+  async deleteCheckpoints(keys: readonly string[]): Promise<void> {
+    const tx = this.#db.transaction('checkpoints', 'readwrite');
+    await Promise.all([...keys.map((key) => tx.store.delete(key)), tx.done]);
   }
 
   close(): void {

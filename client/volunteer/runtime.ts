@@ -12,13 +12,16 @@ import {
   PROTOCOL_VERSION,
   type Ack,
   type Assignment,
+  type CheckpointReport,
   type JobCode,
+  type ProgressBatch,
   type ResultAck,
   type ServerToVolunteerEvents,
+  type TaskCheckpoint,
   type TaskResult,
   type VolunteerToServerEvents,
 } from '../../shared/protocol.ts';
-import type { Outbox } from './outbox.ts';
+import { taskKey, type Outbox } from './outbox.ts';
 import { WorkerPool } from './worker-pool.ts';
 
 export type ConnectionState = 'stopped' | 'connecting' | 'connected' | 'disconnected';
@@ -50,6 +53,18 @@ export interface RuntimeOptions {
 }
 
 const RESULT_ACK_TIMEOUT_MS = 30_000;
+/** Least time between two progress (and checkpoint) reports to the coordinator. */
+const PROGRESS_REPORT_MS = 1_000;
+
+interface RunningCopy {
+  startedAt: number;
+  fraction?: number;
+  /** Whether the coordinator has heard of this copy; whether it has news since. */
+  reported?: boolean;
+  dirty?: boolean;
+  /** Latest checkpoint not yet sent. */
+  checkpoint?: CheckpointReport;
+}
 
 type VolunteerSocket = Socket<ServerToVolunteerEvents, VolunteerToServerEvents>;
 
@@ -65,6 +80,11 @@ export class VolunteerRuntime {
   /** Results in IndexedDB, not yet sent on the current connection. */
   #stored: TaskResult[] = [];
   #storing = false;
+  /** Copies running in a worker, for progress and checkpoint reports. */
+  readonly #running = new Map<string, RunningCopy>();
+  /** Tasks with a checkpoint in IndexedDB (kept in memory so tiny tasks never look one up). */
+  #checkpointKeys = new Set<string>();
+  #reportTimer: ReturnType<typeof setTimeout> | undefined;
   /** Bumped on every registration; a send loop of an older connection stops. */
   #epoch = 0;
   #sending: number | undefined;
@@ -99,6 +119,7 @@ export class VolunteerRuntime {
       return;
     }
     this.#deviceId = await this.#outbox.deviceId();
+    this.#checkpointKeys = new Set(await this.#outbox.checkpointKeys());
     this.#status.unsent = await this.#outbox.count();
     const socket: VolunteerSocket = this.#options.url
       ? io(this.#options.url, { transports: ['websocket'] })
@@ -181,28 +202,112 @@ export class VolunteerRuntime {
       const job = this.#jobs.get(task.jobId);
       if (!job) continue;
       this.#held.add(task.leaseId);
-      void this.#pool
-        .run({
-          key: task.leaseId,
-          jobId: task.jobId,
-          source: job.map,
-          timeoutMs: job.timeoutMs,
-          inputs: task.inputs,
-        })
-        .then((result) => {
-          if (!this.#held.delete(task.leaseId) || !result) return;
-          this.#enqueue({
-            leaseId: task.leaseId,
-            jobId: task.jobId,
-            taskIndex: task.taskIndex,
-            durationMs: Math.round(result.durationMs * 1000) / 1000,
-            outcome: result.outcome,
-          });
-        });
+      void this.#run(job, task);
     }
     this.#update({
       jobIds: [...new Set(tasks.map((task) => task.jobId).concat(this.#status.jobIds))].slice(0, 5),
     });
+  }
+
+  async #run(job: JobCode, task: Assignment): Promise<void> {
+    const key = taskKey(task.jobId, task.taskIndex);
+    const checkpoint = await this.#newestCheckpoint(key, task.checkpoint);
+    const result = await this.#pool.run({
+      key: task.leaseId,
+      jobId: task.jobId,
+      source: job.map,
+      timeoutMs: job.timeoutMs,
+      inputs: task.inputs,
+      ...(checkpoint ? { checkpoint } : {}),
+      onStart: () => {
+        this.#running.set(task.leaseId, { startedAt: performance.now() });
+        this.#scheduleReports();
+      },
+      onProgress: (fraction) => {
+        const running = this.#running.get(task.leaseId);
+        if (!running) return;
+        running.fraction = fraction;
+        running.dirty = true;
+        this.#scheduleReports();
+      },
+      onCheckpoint: (saved) => {
+        this.#checkpointKeys.add(key);
+        void this.#outbox
+          .saveCheckpoint({ taskKey: key, checkpoint: saved, savedAt: Date.now() })
+          .catch((error: unknown) => this.#update({ lastError: `[outbox]: ${String(error)}` }));
+        const running = this.#running.get(task.leaseId);
+        if (running) {
+          running.checkpoint = {
+            leaseId: task.leaseId,
+            jobId: task.jobId,
+            taskIndex: task.taskIndex,
+            checkpoint: saved,
+          };
+          this.#scheduleReports();
+        }
+      },
+    });
+    this.#running.delete(task.leaseId);
+    if (!this.#held.delete(task.leaseId) || !result) return;
+    this.#enqueue({
+      leaseId: task.leaseId,
+      jobId: task.jobId,
+      taskIndex: task.taskIndex,
+      durationMs: Math.round(result.durationMs * 1000) / 1000,
+      outcome: result.outcome,
+    });
+  }
+
+  /** The further along of the coordinator's checkpoint and this browser's own, if any. */
+  async #newestCheckpoint(
+    key: string,
+    fromServer: TaskCheckpoint | undefined,
+  ): Promise<TaskCheckpoint | undefined> {
+    if (!this.#checkpointKeys.has(key)) return fromServer;
+    const local = (await this.#outbox.checkpoint(key))?.checkpoint;
+    if (!local) return fromServer;
+    return fromServer && fromServer.item > local.item ? fromServer : local;
+  }
+
+  #scheduleReports(): void {
+    if (this.#reportTimer !== undefined) return;
+    this.#reportTimer = setTimeout(() => {
+      this.#reportTimer = undefined;
+      this.#sendReports();
+    }, PROGRESS_REPORT_MS);
+  }
+
+  /**
+   * Tells the coordinator which copies are running, how far along and where they last saved.
+   * Throttled to one message each per PROGRESS_REPORT_MS; copies that started and finished in
+   * between are never mentioned, so tiny tasks cost nothing here.
+   */
+  #sendReports(): void {
+    const socket = this.#socket;
+    if (!socket?.connected || !this.#registered) {
+      if (this.#running.size > 0) this.#scheduleReports();
+      return;
+    }
+    const now = performance.now();
+    const updates: ProgressBatch['updates'] = [];
+    for (const [leaseId, running] of this.#running) {
+      if (!running.reported || running.dirty) {
+        updates.push({
+          leaseId,
+          elapsedMs: Math.round(now - running.startedAt),
+          ...(running.fraction !== undefined ? { fraction: running.fraction } : {}),
+        });
+        running.reported = true;
+        running.dirty = false;
+      }
+      if (running.checkpoint) {
+        socket.emit('task:checkpoint', running.checkpoint);
+        running.checkpoint = undefined;
+      }
+    }
+    for (let i = 0; i < updates.length; i += MAX_RESULTS_PER_MESSAGE) {
+      socket.emit('task:progress', { updates: updates.slice(i, i + MAX_RESULTS_PER_MESSAGE) });
+    }
   }
 
   #enqueue(result: TaskResult): void {
@@ -223,6 +328,10 @@ export class VolunteerRuntime {
         // Stored before sent: if the tab dies between the two, the next start resends it.
         await this.#outbox.put(fresh);
         this.#stored.push(...fresh);
+        const finished = fresh
+          .map((result) => taskKey(result.jobId, result.taskIndex))
+          .filter((key) => this.#checkpointKeys.delete(key));
+        if (finished.length > 0) await this.#outbox.deleteCheckpoints(finished);
         this.#update({ unsent: this.#status.unsent + fresh.length });
         void this.#send(this.#epoch);
       }

@@ -1,12 +1,14 @@
 /**
  * @module A pool of task-runner Web Workers, one per chosen core, driven through comlink. Tasks
- * queue FIFO; a task that outlives its job's timeout gets its worker terminated and replaced, so
- * runaway job code never costs the tab more than one worker for `timeoutMs`.
+ * queue FIFO; a task that goes its job's `timeoutMs` without finishing or reporting progress gets
+ * its worker terminated and replaced, so runaway job code never costs the tab more than one worker
+ * for `timeoutMs`.
  */
 import { proxy, releaseProxy, wrap, type Remote } from 'comlink';
 import type { ItemOutcome } from '../../shared/job.ts';
 import type { JsonValue } from '../../shared/json.ts';
-import type { TaskRunnerApi } from './task-runner.worker.ts';
+import type { TaskCheckpoint } from '../../shared/protocol.ts';
+import type { RunnerHooks, TaskRunnerApi } from './task-runner.worker.ts';
 
 export type TaskOutcome =
   { status: 'ok'; items: ItemOutcome[] } | { status: 'error'; message: string };
@@ -18,7 +20,11 @@ export interface PoolTask {
   source: string;
   timeoutMs: number;
   inputs: JsonValue[];
+  /** Resume from here (see TaskCheckpoint). */
+  checkpoint?: TaskCheckpoint;
+  onStart?: () => void;
   onProgress?: (fraction: number) => void;
+  onCheckpoint?: (checkpoint: TaskCheckpoint) => void;
 }
 
 export interface PoolResult {
@@ -33,7 +39,8 @@ interface Slot {
   running?: {
     task: PoolTask;
     finish: (result: PoolResult | undefined) => void;
-    timer: ReturnType<typeof setTimeout>;
+    /** Restarts the timeout: the task showed a sign of life. */
+    alive: () => void;
   };
 }
 
@@ -117,11 +124,26 @@ export class WorkerPool {
 
   #spawn(): Slot {
     const worker = this.#createWorker();
-    return { worker, api: wrap<TaskRunnerApi>(worker), loaded: new Set() };
+    const api = wrap<TaskRunnerApi>(worker);
+    const slot: Slot = { worker, api, loaded: new Set() };
+    const hooks: RunnerHooks = {
+      progress: (key, fraction) => {
+        if (slot.running?.task.key !== key) return;
+        slot.running.alive();
+        slot.running.task.onProgress?.(fraction);
+      },
+      checkpoint: (key, checkpoint) => {
+        if (slot.running?.task.key !== key) return;
+        slot.running.alive();
+        slot.running.task.onCheckpoint?.(checkpoint);
+      },
+    };
+    void api.setHooks(proxy(hooks));
+    return slot;
   }
 
   #kill(slot: Slot): void {
-    if (slot.running) clearTimeout(slot.running.timer);
+    slot.running?.finish(undefined);
     slot.api[releaseProxy]();
     slot.worker.terminate();
   }
@@ -155,6 +177,7 @@ export class WorkerPool {
   #start(slot: Slot, { task, resolve }: Queued): void {
     const startedAt = performance.now();
     let settled = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const finish = (result: PoolResult | undefined): void => {
       if (settled) return;
       settled = true;
@@ -163,25 +186,30 @@ export class WorkerPool {
       resolve(result);
       queueMicrotask(() => this.#pump());
     };
-    const timer = setTimeout(() => {
-      finish({
-        outcome: {
-          status: 'error',
-          message: `[runner]: task timed out after ${task.timeoutMs} ms; its worker was replaced`,
-        },
-        durationMs: performance.now() - startedAt,
-      });
-      this.#replace(slot);
-    }, task.timeoutMs);
-    slot.running = { task, finish, timer };
-    const progress = task.onProgress ? proxy(task.onProgress) : undefined;
+    // The timeout counts from the last sign of life: a task that reports progress may run long.
+    const alive = (): void => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        finish({
+          outcome: {
+            status: 'error',
+            message: `[runner]: task timed out after ${task.timeoutMs} ms without progress; its worker was replaced`,
+          },
+          durationMs: performance.now() - startedAt,
+        });
+        this.#replace(slot);
+      }, task.timeoutMs);
+    };
+    alive();
+    slot.running = { task, finish, alive };
+    task.onStart?.();
     const load = slot.loaded.has(task.jobId)
       ? Promise.resolve()
       : slot.api.load(task.jobId, task.source);
     load
       .then(() => {
         slot.loaded.add(task.jobId);
-        return slot.api.run(task.jobId, task.inputs, progress);
+        return slot.api.run(task.key, task.jobId, task.inputs, task.checkpoint);
       })
       .then(
         (items) =>

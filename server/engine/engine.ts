@@ -7,7 +7,13 @@
 import { randomUUID } from 'node:crypto';
 import type { JobSpec, JobSummary } from '../../shared/job.ts';
 import { isFinished } from '../../shared/job.ts';
-import type { AssignBatch, CancelBatch, TaskResult } from '../../shared/protocol.ts';
+import type {
+  AssignBatch,
+  CancelBatch,
+  CheckpointReport,
+  ProgressBatch,
+  TaskResult,
+} from '../../shared/protocol.ts';
 import { CoordinatorError } from '../errors.ts';
 import { checkMapSource } from '../jobs/map-source.ts';
 import type { Log } from '../log.ts';
@@ -19,7 +25,7 @@ import {
 } from '../scheduling/scheduler.ts';
 import { countItems, countTasks } from '../scheduling/sharder.ts';
 import type { JobEntry } from '../scheduling/state.ts';
-import type { JobStore, StoreChange, StoredJob } from '../store/store.ts';
+import type { CopyRecord, JobStore, StoreChange, StoredJob } from '../store/store.ts';
 import { GroupCommit } from './group-commit.ts';
 
 /** How the engine reaches one connected tab. */
@@ -50,6 +56,20 @@ export interface EngineCounters {
   duplicates: number;
   expired: number;
   dropped: number;
+  /** Speculative backup copies that ended, and those whose result committed. */
+  backups: number;
+  backupsWon: number;
+}
+
+/** A task's row in the timeline: its copies, ended (from the store) and live (from memory). */
+export interface TaskTimeline {
+  taskIndex: number;
+  copies: Array<
+    Omit<CopyRecord, 'jobId' | 'taskIndex' | 'endedAt' | 'end'> & {
+      endedAt?: number;
+      end?: CopyRecord['end'];
+    }
+  >;
 }
 
 type ProgressListener = (summary: JobSummary) => void;
@@ -75,6 +95,8 @@ export class Engine {
     duplicates: 0,
     expired: 0,
     dropped: 0,
+    backups: 0,
+    backupsWon: 0,
   };
 
   private constructor(options: EngineOptions) {
@@ -83,7 +105,7 @@ export class Engine {
     this.#clock = options.clock ?? { now: () => Date.now() };
     this.#scheduler = new Scheduler(options.scheduler);
     this.#commit = new GroupCommit(options.store);
-    this.#expiryTimer = setInterval(() => this.#expire(), options.expiryTickMs ?? 250);
+    this.#expiryTimer = setInterval(() => this.#tick(), options.expiryTickMs ?? 250);
     this.#progressTimer = setInterval(
       () => this.#publishProgress(),
       options.progressIntervalMs ?? 200,
@@ -233,6 +255,49 @@ export class Engine {
     return forget;
   }
 
+  progress(volunteerId: string, updates: ProgressBatch['updates']): void {
+    this.#scheduler.progress(volunteerId, updates, this.#clock.now());
+  }
+
+  checkpoint(volunteerId: string, report: CheckpointReport): boolean {
+    const effects: Effect[] = [];
+    const accepted = this.#scheduler.checkpoint(volunteerId, report, this.#clock.now(), effects);
+    void this.#applyLogged(effects);
+    return accepted;
+  }
+
+  /**
+   * The copies of tasks `[fromTask, fromTask + tasks)`: dispatch, tab, start, progress, end, and
+   * whether each won. Ended copies come from the store, live ones from memory.
+   */
+  async timeline(jobId: string, fromTask: number, tasks: number): Promise<TaskTimeline[]> {
+    await this.summary(jobId);
+    await this.#commit.drain();
+    const rows = new Map<number, TaskTimeline>();
+    const row = (taskIndex: number): TaskTimeline => {
+      let entry = rows.get(taskIndex);
+      if (!entry) rows.set(taskIndex, (entry = { taskIndex, copies: [] }));
+      return entry;
+    };
+    for (const copy of await this.#store.copies(jobId, { fromTask, tasks })) {
+      const { jobId: _job, taskIndex, ...rest } = copy;
+      row(taskIndex).copies.push(rest);
+    }
+    for (const lease of this.#scheduler.liveCopies(jobId)) {
+      if (lease.taskIndex < fromTask || lease.taskIndex >= fromTask + tasks) continue;
+      row(lease.taskIndex).copies.push({
+        leaseId: lease.leaseId,
+        volunteerId: lease.volunteerId,
+        kind: lease.kind,
+        dispatchedAt: lease.dispatchedAt,
+        ...(lease.startedAt !== undefined ? { startedAt: lease.startedAt } : {}),
+        ...(lease.fraction !== undefined ? { fraction: lease.fraction } : {}),
+        won: false,
+      });
+    }
+    return [...rows.values()].sort((a, b) => a.taskIndex - b.taskIndex);
+  }
+
   get volunteerCount(): number {
     return this.#links.size;
   }
@@ -257,6 +322,7 @@ export class Engine {
           startedAt: job.startedAt,
           settled: await this.#store.settledTasks(job.jobId),
           attempts: await this.#store.taskAttempts(job.jobId),
+          checkpoints: await this.#store.checkpoints(job.jobId),
         },
         now,
         effects,
@@ -266,13 +332,14 @@ export class Engine {
     await this.#apply(effects);
   }
 
-  #expire(): void {
+  /** The periodic tick: ends overdue copies, then starts backups where speculation says so. */
+  #tick(): void {
     const now = this.#clock.now();
-    const next = this.#scheduler.nextDeadline();
-    if (next === undefined || next > now) return;
     const effects: Effect[] = [];
-    this.#scheduler.expire(now, effects);
-    void this.#applyLogged(effects);
+    const next = this.#scheduler.nextDeadline();
+    if (next !== undefined && next <= now) this.#scheduler.expire(now, effects);
+    this.#scheduler.speculate(now, effects);
+    if (effects.length > 0) void this.#applyLogged(effects);
   }
 
   #applyLogged(effects: Effect[]): Promise<void> {
@@ -311,9 +378,30 @@ export class Engine {
           if (isFinished(effect.status)) finished.push(liveSummary(effect.job));
           break;
         }
-        case 'copy-ended':
+        case 'copy-ended': {
+          const { lease } = effect;
           if (effect.end === 'expired') this.counters.expired++;
           if (effect.end === 'dropped') this.counters.dropped++;
+          if (lease.kind === 'backup') this.counters.backups++;
+          if (lease.kind === 'backup' && effect.won) this.counters.backupsWon++;
+          changes.push({
+            type: 'copy',
+            jobId: lease.jobId,
+            taskIndex: lease.taskIndex,
+            leaseId: lease.leaseId,
+            volunteerId: lease.volunteerId,
+            kind: lease.kind,
+            dispatchedAt: lease.dispatchedAt,
+            ...(lease.startedAt !== undefined ? { startedAt: lease.startedAt } : {}),
+            ...(lease.fraction !== undefined ? { fraction: lease.fraction } : {}),
+            endedAt: effect.at,
+            end: effect.end,
+            won: effect.won,
+          });
+          break;
+        }
+        case 'checkpoint':
+          changes.push(effect);
           break;
       }
     }

@@ -40,6 +40,21 @@ export function createJobsRouter(engine: Engine, requireAdmin: RequestHandler): 
     res.json(await engine.cancel(parseJobId(req.params['jobId'])));
   });
 
+  /** The task timeline: every copy of tasks `[from, from + limit)` (limit at most 1000). */
+  router.get('/api/jobs/:jobId/tasks', async (req, res) => {
+    const jobId = parseJobId(req.params['jobId']);
+    const from = intParam(req.query['from'], 0, 'from');
+    const limit = Math.min(1000, intParam(req.query['limit'], 200, 'limit'));
+    const summary = await engine.summary(jobId);
+    res.json({
+      jobId,
+      tasks: summary.tasks,
+      from,
+      limit,
+      timeline: await engine.timeline(jobId, from, limit),
+    });
+  });
+
   /**
    * One line per input item, in input order. A running job streams what has settled so far
    * (`X-Browsergrid-Complete: false`); a cancelled one reports the items it never ran as errors.
@@ -78,6 +93,21 @@ export function createJobsRouter(engine: Engine, requireAdmin: RequestHandler): 
   });
 
   return router;
+}
+
+function intParam(raw: unknown, fallback: number, name: string): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new CoordinatorError(
+      'invalid_input',
+      `[jobs]: ${name} must be a non-negative integer, got "${String(raw)}"`,
+      {
+        field: name,
+      },
+    );
+  }
+  return value;
 }
 
 function parseJobId(raw: string | undefined): string {

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { Server, Socket } from 'socket.io';
 import {
   Capacity,
+  CheckpointReport,
   Hello,
   PROTOCOL_VERSION,
   ProgressBatch,
@@ -83,10 +84,27 @@ function attach(socket: VolunteerSocket, engine: Engine, log: Log): void {
     })),
   );
 
+  // Fire-and-forget events: no ack to answer with, so bad ones are logged and dropped.
   socket.on('task:progress', (payload: unknown) => {
     const parsed = ProgressBatch.safeParse(payload);
     if (!parsed.success || volunteerId === undefined) {
-      log.warn({ volunteerId }, '[realtime]: malformed task:progress dropped');
+      log.warn({ volunteerId }, '[realtime]: malformed or early task:progress dropped');
+      return;
+    }
+    engine.progress(volunteerId, parsed.data.updates);
+  });
+
+  socket.on('task:checkpoint', (payload: unknown) => {
+    const parsed = CheckpointReport.safeParse(payload);
+    if (!parsed.success || volunteerId === undefined) {
+      log.warn({ volunteerId }, '[realtime]: malformed or early task:checkpoint dropped');
+      return;
+    }
+    if (!engine.checkpoint(volunteerId, parsed.data)) {
+      log.debug(
+        { volunteerId, leaseId: parsed.data.leaseId },
+        '[realtime]: checkpoint for a lease this tab does not hold dropped',
+      );
     }
   });
 

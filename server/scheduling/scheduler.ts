@@ -8,7 +8,15 @@
  */
 import type { ItemOutcome, JobSpec, JobStatus } from '../../shared/job.ts';
 import { canonicalJson } from '../../shared/json.ts';
-import type { Assignment, CancelBatch, JobCode, TaskResult } from '../../shared/protocol.ts';
+import type {
+  Assignment,
+  CancelBatch,
+  CheckpointReport,
+  JobCode,
+  ProgressBatch,
+  TaskCheckpoint,
+  TaskResult,
+} from '../../shared/protocol.ts';
 import { DeadlineHeap } from './deadline-heap.ts';
 import {
   DEFAULT_PREFETCH,
@@ -17,7 +25,17 @@ import {
   type PrefetchOptions,
 } from './prefetch.ts';
 import { countItems, countTasks, sliceInputs, taskSpan } from './sharder.ts';
-import type { CopyEnd, JobEntry, Lease, TaskEntry, VolunteerEntry } from './state.ts';
+import {
+  DEFAULT_SPECULATION,
+  median,
+  pickBackups,
+  type CopyView,
+  type SpeculationPolicy,
+} from './speculation.ts';
+import type { CopyEnd, CopyKind, JobEntry, Lease, TaskEntry, VolunteerEntry } from './state.ts';
+
+/** Finished run times kept per job for the speculation median. */
+const DURATION_SAMPLE_SIZE = 501;
 
 export type Effect =
   | { type: 'dispatch'; volunteerId: string; jobs: JobCode[]; tasks: Assignment[] }
@@ -33,7 +51,9 @@ export type Effect =
   | { type: 'attempt'; jobId: string; taskIndex: number; attempts: number; drops: number }
   /** The job's status changed; `job` is its state at that moment (it may have left the scheduler). */
   | { type: 'job'; jobId: string; status: JobStatus; at: number; job: Readonly<JobEntry> }
-  | { type: 'copy-ended'; lease: Lease; end: CopyEnd; at: number };
+  /** A copy ended; `won` when its result is the one that committed. */
+  | { type: 'copy-ended'; lease: Lease; end: CopyEnd; won: boolean; at: number }
+  | { type: 'checkpoint'; jobId: string; taskIndex: number; checkpoint: TaskCheckpoint };
 
 /** What happened to one reported result; the tab may forget the lease in every case. */
 export type ReportVerdict =
@@ -64,6 +84,7 @@ export interface RestoredJob {
   startedAt?: number;
   settled: Iterable<{ taskIndex: number; status: 'committed' | 'failed' }>;
   attempts: Iterable<{ taskIndex: number; attempts: number; drops: number }>;
+  checkpoints?: Iterable<{ taskIndex: number; checkpoint: TaskCheckpoint }>;
 }
 
 export class Scheduler {
@@ -126,6 +147,10 @@ export class Scheduler {
     for (const { taskIndex, attempts, drops } of restored.attempts) {
       const task = job.tasks[taskIndex];
       if (task) Object.assign(task, { attempts, drops });
+    }
+    for (const { taskIndex, checkpoint } of restored.checkpoints ?? []) {
+      const task = job.tasks[taskIndex];
+      if (task?.status === 'pending') task.checkpoint = checkpoint;
     }
     job.tasks.forEach((task, index) => {
       if (task.status === 'pending') {
@@ -337,24 +362,139 @@ export class Scheduler {
     }
 
     const items = (outcome as { items: ItemOutcome[] }).items;
-    if (lease) this.#dropLease(lease, 'result', now, effects);
-    if (job.spec.redundancy > 1) {
-      const votes = (task.votes ??= new Map());
-      const key = canonicalJson(items);
-      const vote = votes.get(key) ?? { devices: new Set<string>(), items };
-      votes.set(key, vote);
-      vote.devices.add(deviceId ?? `lease:${result.leaseId}`);
-      if (vote.devices.size < job.spec.redundancy) {
-        this.#requeue(job, result.taskIndex, true);
-        this.#feedHungry(now, effects);
-        return 'voted';
-      }
+    const commits =
+      job.spec.redundancy === 1 ||
+      this.#agreeing(task, items, deviceId, result.leaseId) >= job.spec.redundancy;
+    if (lease) this.#dropLease(lease, 'result', now, effects, commits);
+    if (commits) this.#sampleDuration(job, result.durationMs);
+    if (!commits) {
+      this.#requeue(job, result.taskIndex, true);
+      this.#feedHungry(now, effects);
+      return 'voted';
     }
     this.#settle(job, result.taskIndex, 'committed', items, now, effects);
     return 'committed';
   }
 
+  /**
+   * A tab reports copies that started or moved on. The first report fixes the copy's start; each
+   * one restarts its `timeoutMs`, so a long task that reports progress is not taken for dead,
+   * while one that stays silent for `timeoutMs` is.
+   */
+  progress(volunteerId: string, updates: ProgressBatch['updates'], now: number): void {
+    for (const update of updates) {
+      const lease = this.#leases.get(update.leaseId);
+      if (!lease || lease.volunteerId !== volunteerId) continue;
+      const job = this.#jobs.get(lease.jobId);
+      if (!job) continue;
+      if (lease.startedAt === undefined) {
+        lease.startedAt = Math.max(lease.dispatchedAt, now - update.elapsedMs);
+      }
+      if (update.fraction !== undefined) lease.fraction = update.fraction;
+      this.#extend(lease, job, now);
+    }
+  }
+
+  /** Keeps a copy's latest checkpoint for the next copy of its task; a sign of life too. */
+  checkpoint(
+    volunteerId: string,
+    report: CheckpointReport,
+    now: number,
+    effects: Effect[],
+  ): boolean {
+    const lease = this.#leases.get(report.leaseId);
+    if (!lease || lease.volunteerId !== volunteerId) return false;
+    if (lease.jobId !== report.jobId || lease.taskIndex !== report.taskIndex) return false;
+    const job = this.#jobs.get(lease.jobId);
+    const task = job?.tasks[lease.taskIndex];
+    if (!job || task?.status !== 'pending') return false;
+    if (report.checkpoint.item >= taskSpan(job.items, job.spec.chunkSize, lease.taskIndex).count)
+      return false;
+    task.checkpoint = report.checkpoint;
+    this.#extend(lease, job, now);
+    effects.push({
+      type: 'checkpoint',
+      jobId: job.jobId,
+      taskIndex: lease.taskIndex,
+      checkpoint: report.checkpoint,
+    });
+    return true;
+  }
+
+  /** Live copies of a job's task, for the timeline. */
+  liveCopies(jobId: string): Lease[] {
+    const job = this.#jobs.get(jobId);
+    if (!job) return [];
+    const copies: Lease[] = [];
+    for (const taskIndex of job.running) {
+      for (const leaseId of (job.tasks[taskIndex] as TaskEntry).leases) {
+        const lease = this.#leases.get(leaseId);
+        if (lease) copies.push(lease);
+      }
+    }
+    return copies;
+  }
+
+  #extend(lease: Lease, job: JobEntry, now: number): void {
+    lease.deadline = now + job.spec.timeoutMs + this.#options.leaseGraceMs;
+    this.#deadlines.push(lease.deadline, lease.leaseId);
+  }
+
   // ---- time -------------------------------------------------------------------------------
+
+  /** Starts backup copies where a job's speculation policy says a backup finishes sooner. */
+  speculate(now: number, effects: Effect[]): void {
+    let started = false;
+    for (const job of this.#ordered) {
+      if (!job.speculation || job.running.size === 0) continue;
+      const single: CopyView[] = [];
+      let backedUp = 0;
+      for (const taskIndex of job.running) {
+        const task = job.tasks[taskIndex] as TaskEntry;
+        if (task.backup) {
+          backedUp++;
+          continue;
+        }
+        if (task.leases.length !== 1 || task.queued) continue;
+        const lease = this.#leases.get(task.leases[0] as string);
+        if (!lease) continue;
+        single.push({
+          taskIndex,
+          ageMs: now - lease.dispatchedAt,
+          ...(lease.startedAt !== undefined ? { runtimeMs: now - lease.startedAt } : {}),
+        });
+      }
+      const medianMs = median(job.durations);
+      const picks = pickBackups({
+        policy: job.speculation,
+        taskCount: job.taskCount,
+        finished: job.done + job.failed,
+        ...(medianMs !== undefined ? { medianMs } : {}),
+        single,
+        backedUp,
+        running: job.running.size,
+        queueEmpty: job.queueHead >= job.queue.length && job.retry.length === 0,
+        idleTabs: this.#idleTabs(job),
+      });
+      for (const taskIndex of picks) {
+        (job.tasks[taskIndex] as TaskEntry).backup = true;
+        this.#requeue(job, taskIndex, true);
+        started = true;
+      }
+    }
+    if (started) this.#feedHungry(now, effects);
+  }
+
+  /** Tabs with room that may run this job's tasks (bounded count: speculation needs no more). */
+  #idleTabs(job: JobEntry): number {
+    let idle = 0;
+    for (const volunteerId of this.#hungry) {
+      const volunteer = this.#volunteers.get(volunteerId);
+      if (volunteer && volunteer.slots > 0 && volunteer.grid === job.spec.grid) idle++;
+      if (idle >= 64) break;
+    }
+    return idle;
+  }
 
   /** Ends every copy whose deadline has passed; each counts as a failed attempt. */
   expire(now: number, effects: Effect[]): void {
@@ -409,7 +549,7 @@ export class Scheduler {
     const taskCount = countTasks(items, spec.chunkSize);
     const tasks: TaskEntry[] = new Array<TaskEntry>(taskCount);
     for (let i = 0; i < taskCount; i++) {
-      tasks[i] = { status: 'pending', attempts: 0, drops: 0, leases: [], queued: true };
+      tasks[i] = { status: 'pending', attempts: 0, drops: 0, leases: [], queued: true, copies: 0 };
     }
     const job: JobEntry = {
       jobId,
@@ -425,7 +565,13 @@ export class Scheduler {
       done: 0,
       failed: 0,
       inFlight: 0,
+      running: new Set(),
+      durations: [],
+      durationCount: 0,
       createdAt,
+      ...(resolveSpeculation(spec.speculation)
+        ? { speculation: resolveSpeculation(spec.speculation) }
+        : {}),
     };
     this.#jobs.set(jobId, job);
     return job;
@@ -472,6 +618,8 @@ export class Scheduler {
     task.status = status;
     task.queued = false;
     task.votes = undefined;
+    task.backup = false;
+    task.checkpoint = undefined;
     if (status === 'committed') job.done++;
     else job.failed++;
     const hadCopies = task.leases.length > 0;
@@ -525,7 +673,7 @@ export class Scheduler {
   }
 
   /** Forgets a live copy everywhere it is indexed. Idempotent. */
-  #dropLease(lease: Lease, end: CopyEnd, now: number, effects: Effect[]): void {
+  #dropLease(lease: Lease, end: CopyEnd, now: number, effects: Effect[], won = false): void {
     if (!this.#leases.delete(lease.leaseId)) return;
     const volunteer = this.#volunteers.get(lease.volunteerId);
     if (volunteer) {
@@ -538,9 +686,12 @@ export class Scheduler {
     if (job && task) {
       const at = task.leases.indexOf(lease.leaseId);
       if (at >= 0) task.leases.splice(at, 1);
-      if (task.leases.length === 0 && at >= 0) job.inFlight--;
+      if (task.leases.length === 0 && at >= 0) {
+        job.inFlight--;
+        job.running.delete(lease.taskIndex);
+      }
     }
-    effects.push({ type: 'copy-ended', lease, end, at: now });
+    effects.push({ type: 'copy-ended', lease, end, won, at: now });
   }
 
   #requeue(job: JobEntry, taskIndex: number, front: boolean): void {
@@ -551,20 +702,48 @@ export class Scheduler {
     else job.queue.push(taskIndex);
   }
 
+  /** Records a replica's result as a vote; returns how many distinct devices now agree with it. */
+  #agreeing(
+    task: TaskEntry,
+    items: ItemOutcome[],
+    deviceId: string | undefined,
+    leaseId: string,
+  ): number {
+    const votes = (task.votes ??= new Map());
+    const key = canonicalJson(items);
+    const vote = votes.get(key) ?? { devices: new Set<string>(), items };
+    votes.set(key, vote);
+    vote.devices.add(deviceId ?? `lease:${leaseId}`);
+    return vote.devices.size;
+  }
+
+  #sampleDuration(job: JobEntry, durationMs: number): void {
+    job.durationCount++;
+    if (job.durations.length < DURATION_SAMPLE_SIZE) job.durations.push(durationMs);
+    else {
+      // Reservoir sampling keeps a uniform sample of every finished copy in bounded memory.
+      const slot = Math.floor(Math.random() * job.durationCount);
+      if (slot < DURATION_SAMPLE_SIZE) job.durations[slot] = durationMs;
+    }
+  }
+
   #needsCopy(job: JobEntry, task: TaskEntry): boolean {
     if (task.status !== 'pending') return false;
     let agreeing = 0;
     if (task.votes)
       for (const vote of task.votes.values()) agreeing = Math.max(agreeing, vote.devices.size);
-    return task.leases.length + agreeing < job.spec.redundancy;
+    return task.leases.length + agreeing < job.spec.redundancy + (task.backup ? 1 : 0);
   }
 
   /** Whether a copy of this task may go to this device: redundancy needs distinct devices. */
   #eligible(job: JobEntry, task: TaskEntry, volunteer: VolunteerEntry): boolean {
-    if (job.spec.redundancy === 1) return true;
     for (const leaseId of task.leases) {
-      if (this.#leases.get(leaseId)?.deviceId === volunteer.deviceId) return false;
+      const holder = this.#leases.get(leaseId);
+      // Never two live copies in one tab; with redundancy, never two on one device.
+      if (holder?.volunteerId === volunteer.volunteerId) return false;
+      if (job.spec.redundancy > 1 && holder?.deviceId === volunteer.deviceId) return false;
     }
+    if (job.spec.redundancy === 1) return true;
     if (task.votes) {
       for (const vote of task.votes.values())
         if (vote.devices.has(volunteer.deviceId)) return false;
@@ -706,7 +885,19 @@ export class Scheduler {
     // The tab runs its copies FIFO on `slots` workers and kills any that outlive timeoutMs, so a
     // copy queued behind `ahead` others must finish within this bound or the tab is not working.
     const ahead = Math.floor(volunteer.leases.size / Math.max(1, volunteer.slots));
+    const kind: CopyKind =
+      task.leases.length > 0
+        ? job.spec.redundancy > 1 && !task.backup
+          ? 'replica'
+          : 'backup'
+        : task.copies > 0
+          ? 'retry'
+          : job.spec.redundancy > 1
+            ? 'replica'
+            : 'first';
+    task.copies++;
     const lease: Lease = {
+      kind,
       leaseId: this.#options.newLeaseId(),
       jobId: job.jobId,
       taskIndex,
@@ -718,7 +909,10 @@ export class Scheduler {
     this.#leases.set(lease.leaseId, lease);
     this.#deadlines.push(lease.deadline, lease.leaseId);
     volunteer.leases.add(lease.leaseId);
-    if (task.leases.length === 0) job.inFlight++;
+    if (task.leases.length === 0) {
+      job.inFlight++;
+      job.running.add(taskIndex);
+    }
     task.leases.push(lease.leaseId);
     if (job.status === 'queued') this.#setStatus(job, 'running', now, effects);
     const span = taskSpan(job.items, job.spec.chunkSize, taskIndex);
@@ -728,6 +922,7 @@ export class Scheduler {
       taskIndex,
       start: span.start,
       inputs: sliceInputs(job.spec.inputs, span),
+      ...(task.checkpoint ? { checkpoint: task.checkpoint } : {}),
     };
   }
 }
@@ -735,4 +930,13 @@ export class Scheduler {
 function firstItemError(items: ItemOutcome[]): string | undefined {
   for (const item of items) if ('error' in item) return item.error;
   return undefined;
+}
+
+function resolveSpeculation(option: JobSpec['speculation']): SpeculationPolicy | undefined {
+  if (option === false) return undefined;
+  if (option === true) return DEFAULT_SPECULATION;
+  const overrides = Object.fromEntries(
+    Object.entries(option).filter(([, value]) => value !== undefined),
+  );
+  return { ...DEFAULT_SPECULATION, ...overrides };
 }

@@ -3,11 +3,17 @@
  * the tabs holding them. Plain data, owned and mutated only by the Scheduler.
  */
 import type { ItemOutcome, JobSpec, JobStatus } from '../../shared/job.ts';
+import type { TaskCheckpoint } from '../../shared/protocol.ts';
+import type { SpeculationPolicy } from './speculation.ts';
 
 export type TaskStatus = 'pending' | 'committed' | 'failed';
 
 /** Why a copy of a task stopped, recorded on its lease and in the task timeline. */
 export type CopyEnd = 'result' | 'error' | 'expired' | 'dropped' | 'cancelled' | 'superseded';
+
+/** Why a copy was made: the task's first, a re-run after a failed or lost one, a speculative
+ * backup beside a live copy, or one of `redundancy` replicas. */
+export type CopyKind = 'first' | 'retry' | 'backup' | 'replica';
 
 export interface Vote {
   /** Devices that sent this exact result (canonical JSON). */
@@ -28,6 +34,12 @@ export interface TaskEntry {
   /** Distinct results seen, keyed by canonical JSON; only kept when redundancy > 1. */
   votes?: Map<string, Vote>;
   lastError?: string;
+  /** Copies dispatched so far. */
+  copies: number;
+  /** A speculative backup was decided: one copy more than redundancy may run. */
+  backup?: boolean;
+  /** Latest checkpoint reported by any copy; handed to the next copy. */
+  checkpoint?: TaskCheckpoint;
 }
 
 export interface JobEntry {
@@ -48,6 +60,14 @@ export interface JobEntry {
   failed: number;
   /** Tasks with at least one live copy. */
   inFlight: number;
+  /** Indices of those tasks. Invariant: size === inFlight. */
+  running: Set<number>;
+  /** Sample (reservoir, bounded) of finished copies' run times, for the speculation median. */
+  durations: number[];
+  /** Committed copies seen, for reservoir sampling. */
+  durationCount: number;
+  /** Undefined when the job turned speculation off. */
+  speculation?: SpeculationPolicy;
   createdAt: number;
   startedAt?: number;
   finishedAt?: number;
@@ -59,7 +79,12 @@ export interface Lease {
   taskIndex: number;
   volunteerId: string;
   deviceId: string;
+  kind: CopyKind;
   dispatchedAt: number;
+  /** When the copy started running in its tab (learned from its first progress report). */
+  startedAt?: number;
+  /** Last fraction the map reported. */
+  fraction?: number;
   deadline: number;
 }
 

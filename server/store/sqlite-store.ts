@@ -11,7 +11,9 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import type { JobSpec, JobStatus } from '../../shared/job.ts';
 import { CoordinatorError } from '../errors.ts';
+import type { TaskCheckpoint } from '../../shared/protocol.ts';
 import type {
+  CopyRecord,
   JobStore,
   SettledTask,
   StoreChange,
@@ -103,6 +105,40 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
      ORDER BY task_index LIMIT ?`,
   );
 
+  const upsertCheckpoint = db.prepare<[string, number, string]>(
+    `INSERT INTO checkpoints (job_id, task_index, checkpoint) VALUES (?, ?, ?)
+     ON CONFLICT (job_id, task_index) DO UPDATE SET checkpoint = excluded.checkpoint`,
+  );
+  const deleteCheckpoint = db.prepare<[string, number]>(
+    'DELETE FROM checkpoints WHERE job_id = ? AND task_index = ?',
+  );
+  const selectCheckpoints = db.prepare<[string], { task_index: number; checkpoint: string }>(
+    'SELECT task_index, checkpoint FROM checkpoints WHERE job_id = ?',
+  );
+  const insertCopy = db.prepare<
+    [
+      string,
+      number,
+      string,
+      string,
+      string,
+      number,
+      number | null,
+      number | null,
+      number,
+      string,
+      number,
+    ]
+  >(
+    `INSERT INTO copies (job_id, task_index, lease_id, volunteer_id, kind, dispatched_at, started_at,
+       fraction, ended_at, end_reason, won)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+  );
+  const selectCopies = db.prepare<[string, number, number], CopyRow>(
+    `SELECT * FROM copies WHERE job_id = ? AND task_index >= ? AND task_index < ?
+     ORDER BY task_index, dispatched_at`,
+  );
+
   const applyBatch = db.transaction((changes: readonly StoreChange[]) => {
     for (const change of changes) {
       switch (change.type) {
@@ -118,9 +154,28 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
           if (inserted.changes === 1) {
             (change.status === 'committed' ? countDone : countFailed).run(change.jobId);
             deleteAttempts.run(change.jobId, change.taskIndex);
+            deleteCheckpoint.run(change.jobId, change.taskIndex);
           }
           break;
         }
+        case 'checkpoint':
+          upsertCheckpoint.run(change.jobId, change.taskIndex, JSON.stringify(change.checkpoint));
+          break;
+        case 'copy':
+          insertCopy.run(
+            change.jobId,
+            change.taskIndex,
+            change.leaseId,
+            change.volunteerId,
+            change.kind,
+            change.dispatchedAt,
+            change.startedAt ?? null,
+            change.fraction ?? null,
+            change.endedAt,
+            change.end,
+            change.won ? 1 : 0,
+          );
+          break;
         case 'attempt':
           upsertAttempts.run(change.jobId, change.taskIndex, change.attempts, change.drops);
           break;
@@ -181,6 +236,15 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
         .all(jobId)
         .map((row) => ({ taskIndex: row.task_index, attempts: row.attempts, drops: row.drops }));
     },
+    async checkpoints(jobId) {
+      return selectCheckpoints.all(jobId).map((row) => ({
+        taskIndex: row.task_index,
+        checkpoint: JSON.parse(row.checkpoint) as TaskCheckpoint,
+      }));
+    },
+    async copies(jobId, { fromTask, tasks }) {
+      return selectCopies.all(jobId, fromTask, fromTask + tasks).map(toCopyRecord);
+    },
     async *results(jobId): AsyncIterable<StoredTaskResult> {
       let after = -1;
       for (;;) {
@@ -193,6 +257,36 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
     async close() {
       if (db.open) db.close();
     },
+  };
+}
+
+interface CopyRow {
+  job_id: string;
+  task_index: number;
+  lease_id: string;
+  volunteer_id: string;
+  kind: CopyRecord['kind'];
+  dispatched_at: number;
+  started_at: number | null;
+  fraction: number | null;
+  ended_at: number;
+  end_reason: CopyRecord['end'];
+  won: number;
+}
+
+function toCopyRecord(row: CopyRow): CopyRecord {
+  return {
+    jobId: row.job_id,
+    taskIndex: row.task_index,
+    leaseId: row.lease_id,
+    volunteerId: row.volunteer_id,
+    kind: row.kind,
+    dispatchedAt: row.dispatched_at,
+    ...(row.started_at !== null ? { startedAt: row.started_at } : {}),
+    ...(row.fraction !== null ? { fraction: row.fraction } : {}),
+    endedAt: row.ended_at,
+    end: row.end_reason,
+    won: row.won === 1,
   };
 }
 

@@ -4,6 +4,8 @@
  * each batch applied in one transaction (the coordinator's group commit).
  */
 import type { ItemOutcome, JobSpec, JobStatus } from '../../shared/job.ts';
+import type { TaskCheckpoint } from '../../shared/protocol.ts';
+import type { CopyEnd, CopyKind } from '../scheduling/state.ts';
 
 export interface StoredJob {
   jobId: string;
@@ -30,7 +32,24 @@ export type StoreChange =
       at: number;
     }
   | { type: 'attempt'; jobId: string; taskIndex: number; attempts: number; drops: number }
-  | { type: 'job'; jobId: string; status: JobStatus; at: number };
+  | { type: 'job'; jobId: string; status: JobStatus; at: number }
+  | { type: 'checkpoint'; jobId: string; taskIndex: number; checkpoint: TaskCheckpoint }
+  | ({ type: 'copy' } & CopyRecord);
+
+/** One copy of a task, from dispatch to its end: a row of the task timeline. */
+export interface CopyRecord {
+  jobId: string;
+  taskIndex: number;
+  leaseId: string;
+  volunteerId: string;
+  kind: CopyKind;
+  dispatchedAt: number;
+  startedAt?: number;
+  fraction?: number;
+  endedAt: number;
+  end: CopyEnd;
+  won: boolean;
+}
 
 export interface SettledTask {
   taskIndex: number;
@@ -63,6 +82,9 @@ export interface JobStore {
   unfinishedJobs(): Promise<StoredJob[]>;
   settledTasks(jobId: string): Promise<SettledTask[]>;
   taskAttempts(jobId: string): Promise<TaskAttempts[]>;
+  checkpoints(jobId: string): Promise<Array<{ taskIndex: number; checkpoint: TaskCheckpoint }>>;
+  /** Ended copies of tasks `[fromTask, fromTask + tasks)`, by task then dispatch time. */
+  copies(jobId: string, range: { fromTask: number; tasks: number }): Promise<CopyRecord[]>;
   /** Settled tasks' outcomes in task order, read in pages so a large job never sits in memory. */
   results(jobId: string): AsyncIterable<StoredTaskResult>;
   close(): Promise<void>;
