@@ -186,6 +186,68 @@ export function runStoreContract(name: string, makeStore: (dir: string) => JobSt
       expect(await collect(store.results('a'))).toHaveLength(1);
     });
 
+    it('keeps the latest checkpoint of an open task and forgets it when the task settles', async () => {
+      await create('a');
+      const first = { item: 0, state: { n: 1 }, done: [] };
+      const later = { item: 1, state: { n: 2 }, done: [{ output: 1 }] };
+      await store.apply([{ type: 'checkpoint', jobId: 'a', taskIndex: 0, checkpoint: first }]);
+      await store.apply([{ type: 'checkpoint', jobId: 'a', taskIndex: 0, checkpoint: later }]);
+      expect(await store.checkpoints('a')).toEqual([{ taskIndex: 0, checkpoint: later }]);
+      await store.apply([
+        {
+          type: 'settle',
+          jobId: 'a',
+          taskIndex: 0,
+          status: 'committed',
+          items: [{ output: 1 }, { output: 2 }],
+          attempts: 0,
+          at: 1,
+        },
+      ]);
+      expect(await store.checkpoints('a')).toEqual([]);
+    });
+
+    it('records ended copies for the timeline, by task then dispatch time', async () => {
+      await create('a');
+      const copy = {
+        type: 'copy' as const,
+        jobId: 'a',
+        volunteerId: 'tab-1',
+        kind: 'first' as const,
+        endedAt: 50,
+        end: 'result' as const,
+        won: true,
+      };
+      await store.apply([
+        { ...copy, taskIndex: 1, leaseId: 'L3', dispatchedAt: 30, startedAt: 31, fraction: 1 },
+        {
+          ...copy,
+          taskIndex: 0,
+          leaseId: 'L2',
+          dispatchedAt: 20,
+          kind: 'backup',
+          end: 'superseded',
+          won: false,
+        },
+        { ...copy, taskIndex: 0, leaseId: 'L1', dispatchedAt: 10 },
+        { ...copy, taskIndex: 2, leaseId: 'L4', dispatchedAt: 40 },
+      ]);
+      const rows = await store.copies('a', { fromTask: 0, tasks: 2 });
+      expect(rows.map((row) => row.leaseId)).toEqual(['L1', 'L2', 'L3']);
+      expect(rows[1]).toEqual({
+        jobId: 'a',
+        taskIndex: 0,
+        leaseId: 'L2',
+        volunteerId: 'tab-1',
+        kind: 'backup',
+        dispatchedAt: 20,
+        endedAt: 50,
+        end: 'superseded',
+        won: false,
+      });
+      expect(rows[2]).toMatchObject({ startedAt: 31, fraction: 1, won: true });
+    });
+
     it('pages through large result sets in order', async () => {
       await store.createJob({
         jobId: 'big',

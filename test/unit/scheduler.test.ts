@@ -437,3 +437,135 @@ describe('Scheduler restore', () => {
     expect(t.scheduler.getJob('r')).toBeUndefined();
   });
 });
+
+describe('Scheduler progress and checkpoints', () => {
+  it('keeps a copy that reports progress alive past timeoutMs and expires a silent one', () => {
+    const t = setup();
+    t.addJob('j', { inputs: [1, 2], timeoutMs: 1_000, speculation: false });
+    t.connect('a', 2);
+    const [talker, silent] = t.dispatched(t.take());
+    const start = [
+      { leaseId: (talker as Assignment).leaseId, elapsedMs: 0 },
+      { leaseId: (silent as Assignment).leaseId, elapsedMs: 0 },
+    ];
+    t.scheduler.progress('a', start, t.clock.now());
+    for (let i = 1; i <= 4; i++) {
+      t.clock.advance(900);
+      t.scheduler.progress(
+        'a',
+        [{ leaseId: (talker as Assignment).leaseId, elapsedMs: i * 900, fraction: i / 5 }],
+        t.clock.now(),
+      );
+      t.expire();
+    }
+    const cancels = t.of(t.take(), 'cancel').flatMap((c) => c.leaseIds);
+    expect(cancels).toEqual([(silent as Assignment).leaseId]);
+    expect(t.ok('a', talker as Assignment)).toBe('committed');
+  });
+
+  it('ignores progress for a lease the tab does not hold', () => {
+    const t = setup();
+    t.addJob('j', { inputs: [1], timeoutMs: 1_000, speculation: false });
+    t.connect('a', 1);
+    const [task] = t.dispatched(t.take());
+    t.connect('mallory', 1);
+    for (let i = 0; i < 3; i++) {
+      t.clock.advance(900);
+      t.scheduler.progress(
+        'mallory',
+        [{ leaseId: (task as Assignment).leaseId, elapsedMs: 0 }],
+        t.clock.now(),
+      );
+    }
+    t.expire();
+    expect(t.of(t.take(), 'cancel').flatMap((c) => c.leaseIds)).toEqual([
+      (task as Assignment).leaseId,
+    ]);
+  });
+
+  it('hands the latest checkpoint to the next copy of the task', () => {
+    const t = setup();
+    t.addJob('j', { inputs: [1, 2, 3], chunkSize: 3, timeoutMs: 1_000, speculation: false });
+    t.connect('a', 1);
+    const [first] = t.dispatched(t.take());
+    const checkpoint = { item: 1, state: { i: 42 }, done: [{ output: 1 }] };
+    const report = { leaseId: (first as Assignment).leaseId, jobId: 'j', taskIndex: 0, checkpoint };
+    const effects: Effect[] = [];
+    expect(t.scheduler.checkpoint('mallory', report, t.clock.now(), effects)).toBe(false);
+    expect(t.scheduler.checkpoint('a', report, t.clock.now(), effects)).toBe(true);
+    expect(effects).toMatchObject([{ type: 'checkpoint', taskIndex: 0, checkpoint }]);
+    t.disconnect('a');
+    t.connect('b', 1);
+    const [next] = t.dispatched(t.take());
+    expect(next?.checkpoint).toEqual(checkpoint);
+  });
+});
+
+describe('Scheduler speculation', () => {
+  /** Ten one-item tasks on four tabs; nine finish in 100 ms, the tenth's tab stalls. */
+  function straggler(speculation: boolean) {
+    const t = setup();
+    t.addJob('j', {
+      inputs: Array.from({ length: 10 }, (_, i) => i),
+      timeoutMs: 60_000,
+      speculation,
+    });
+    for (const id of ['a', 'b', 'c', 'slow']) t.connect(id, 1);
+    const held = new Map<string, Assignment[]>();
+    for (const dispatch of t.of(t.take(), 'dispatch'))
+      held.set(dispatch.volunteerId, dispatch.tasks);
+    const slowTask = (held.get('slow') as Assignment[])[0] as Assignment;
+    t.scheduler.progress('slow', [{ leaseId: slowTask.leaseId, elapsedMs: 0 }], t.clock.now());
+    t.clock.advance(100);
+    // The fast tabs run everything else, reporting as they go.
+    for (let round = 0; round < 10; round++) {
+      const effects = t.take();
+      for (const dispatch of t.of(effects, 'dispatch')) {
+        held.set(dispatch.volunteerId, [
+          ...(held.get(dispatch.volunteerId) ?? []),
+          ...dispatch.tasks,
+        ]);
+      }
+      for (const id of ['a', 'b', 'c']) {
+        for (const task of held.get(id) ?? []) t.ok(id, task);
+        held.set(id, []);
+      }
+    }
+    for (const dispatch of t.of(t.take(), 'dispatch'))
+      held.set(dispatch.volunteerId, dispatch.tasks);
+    t.clock.advance(2_000);
+    const effects: Effect[] = [];
+    t.scheduler.speculate(t.clock.now(), effects);
+    return { t, slowTask, effects };
+  }
+
+  it('backs up a straggling copy on another tab; the first result commits and the straggler is told to stop', () => {
+    const { t, slowTask, effects } = straggler(true);
+    const backups = t
+      .of(effects, 'dispatch')
+      .filter((d) => d.tasks.some((task) => task.taskIndex === slowTask.taskIndex));
+    expect(backups).toHaveLength(1);
+    const [backup] = backups;
+    expect(backup?.volunteerId).not.toBe('slow');
+    const copy = backup?.tasks.find((task) => task.taskIndex === slowTask.taskIndex) as Assignment;
+    expect(t.ok(backup?.volunteerId as string, copy)).toBe('committed');
+    const after = t.take();
+    expect(t.of(after, 'cancel')).toMatchObject([
+      { volunteerId: 'slow', leaseIds: [slowTask.leaseId], reason: 'committed' },
+    ]);
+    expect(t.of(after, 'copy-ended').find((e) => e.lease.leaseId === copy.leaseId)).toMatchObject({
+      end: 'result',
+      won: true,
+      lease: { kind: 'backup' },
+    });
+    expect(t.of(after, 'job')).toMatchObject([{ status: 'completed' }]);
+  });
+
+  it('starts no backup when the job turns speculation off', () => {
+    const { t, slowTask, effects } = straggler(false);
+    const backups = t
+      .of(effects, 'dispatch')
+      .filter((d) => d.tasks.some((task) => task.taskIndex === slowTask.taskIndex));
+    expect(backups).toEqual([]);
+  });
+});
