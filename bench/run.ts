@@ -247,7 +247,89 @@ async function benchTabs(): Promise<void> {
   }
 }
 
-const benches: Record<string, () => Promise<void>> = { dispatch: benchDispatch, tabs: benchTabs };
+/** Runs one job on a fleet of simulated tabs (task times in ms); returns its completion time. */
+async function runFleet(
+  taskMs: number[],
+  tasks: number,
+  options: { speculation?: boolean; dropShare?: number; dropAtDone?: number } = {},
+): Promise<number> {
+  const { JobSpec } = await import('../shared/job.ts');
+  const { SimTab } = await import('./sim-fleet.ts');
+  const server = await startCoordinator();
+  const tabs = await Promise.all(taskMs.map((ms) => SimTab.connect(server.url, ms)));
+  try {
+    const started = performance.now();
+    const { id } = await server.coordinator.engine.submit(
+      JobSpec.parse({
+        map: '(x) => x',
+        inputs: { range: { start: 0, end: tasks } },
+        timeoutMs: 60_000,
+        speculation: options.speculation ?? true,
+      }),
+    );
+    if (options.dropShare) {
+      const at = Math.floor(tasks * (options.dropAtDone ?? 0.3));
+      await waitFor(
+        async () => ((await server.coordinator.engine.summary(id)).done >= at ? true : undefined),
+        120_000,
+        `${at} tasks done`,
+      );
+      for (const tab of tabs.slice(0, Math.round(tabs.length * options.dropShare))) tab.close();
+    }
+    await waitJob(server, id, 300_000);
+    return performance.now() - started;
+  } finally {
+    for (const tab of tabs) tab.close();
+    await server.close();
+  }
+}
+
+/** 3. Stragglers and drops: simulated tabs of set speeds (timers), against the fair baseline. */
+async function benchFaults(): Promise<void> {
+  const taskMs = 40;
+  const tasks = SMOKE ? 30 : 240;
+  const threeNormal = await runFleet([taskMs, taskMs, taskMs], tasks);
+  const withSlow = [taskMs, taskMs, taskMs, taskMs * 10];
+  const speculating = await runFleet(withSlow, tasks, { speculation: true });
+  const plain = await runFleet(withSlow, tasks, { speculation: false });
+  const note = `${tasks} tasks of ${taskMs} ms; one tab of four 10x slower; baseline: the three normal tabs alone`;
+  report({
+    bench: 'straggler',
+    metric: 'job time, speculation on',
+    value: speculating,
+    baseline: threeNormal,
+    ratio: speculating / threeNormal,
+    unit: 'ms',
+    note,
+  });
+  report({
+    bench: 'straggler',
+    metric: 'job time, speculation off',
+    value: plain,
+    baseline: threeNormal,
+    ratio: plain / threeNormal,
+    unit: 'ms',
+    note,
+  });
+  const eight = Array.from({ length: 8 }, () => taskMs);
+  const steady = await runFleet(eight, tasks);
+  const dropped = await runFleet(eight, tasks, { dropShare: 0.25, dropAtDone: 0.3 });
+  report({
+    bench: 'drops',
+    metric: 'job time, 2 of 8 tabs dropped at 30%',
+    value: dropped,
+    baseline: steady,
+    ratio: dropped / steady,
+    unit: 'ms',
+    note: `${tasks} tasks of ${taskMs} ms; baseline: the same 8 tabs, none dropped (losing a quarter of the tabs for the last 70 % predicts about ${(0.3 + 0.7 * (8 / 6)).toFixed(2)})`,
+  });
+}
+
+const benches: Record<string, () => Promise<void>> = {
+  dispatch: benchDispatch,
+  faults: benchFaults,
+  tabs: benchTabs,
+};
 
 process.stdout.write(
   `browsergrid bench${SMOKE ? ' (smoke: small sizes, figures not meaningful)' : ''}: node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'})\n`,
