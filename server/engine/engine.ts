@@ -428,37 +428,52 @@ export class Engine {
 }
 
 export function liveSummary(job: Readonly<JobEntry>): JobSummary {
-  return {
-    id: job.jobId,
-    ...(job.spec.name !== undefined ? { name: job.spec.name } : {}),
-    status: job.status,
+  return summarize(job.jobId, job.spec, job.status, {
     items: job.items,
     tasks: job.taskCount,
     done: job.done,
     failed: job.failed,
     inFlight: job.inFlight,
-    priority: job.spec.priority,
-    ...(job.spec.grid !== undefined ? { grid: job.spec.grid } : {}),
-    createdAt: new Date(job.createdAt).toISOString(),
-    ...(job.startedAt !== undefined ? { startedAt: new Date(job.startedAt).toISOString() } : {}),
-    ...(job.finishedAt !== undefined ? { finishedAt: new Date(job.finishedAt).toISOString() } : {}),
-  };
+    createdAt: job.createdAt,
+    startedAt: job.startedAt,
+    finishedAt: job.finishedAt,
+  });
 }
 
 export function storedSummary(job: StoredJob): JobSummary {
+  return summarize(job.jobId, job.spec, job.status, { ...job, inFlight: 0 });
+}
+
+function summarize(
+  jobId: string,
+  spec: JobSpec,
+  status: JobSummary['status'],
+  counts: {
+    items: number;
+    tasks: number;
+    done: number;
+    failed: number;
+    inFlight: number;
+    createdAt: number;
+    startedAt?: number | undefined;
+    finishedAt?: number | undefined;
+  },
+): JobSummary {
+  const iso = (ms: number | undefined) =>
+    ms === undefined ? undefined : new Date(ms).toISOString();
   return {
-    id: job.jobId,
-    ...(job.spec.name !== undefined ? { name: job.spec.name } : {}),
-    status: job.status,
-    items: job.items,
-    tasks: job.tasks,
-    done: job.done,
-    failed: job.failed,
-    inFlight: 0,
-    priority: job.spec.priority,
-    ...(job.spec.grid !== undefined ? { grid: job.spec.grid } : {}),
-    createdAt: new Date(job.createdAt).toISOString(),
-    ...(job.startedAt !== undefined ? { startedAt: new Date(job.startedAt).toISOString() } : {}),
-    ...(job.finishedAt !== undefined ? { finishedAt: new Date(job.finishedAt).toISOString() } : {}),
+    id: jobId,
+    ...(spec.name !== undefined ? { name: spec.name } : {}),
+    status,
+    items: counts.items,
+    tasks: counts.tasks,
+    done: counts.done,
+    failed: counts.failed,
+    inFlight: counts.inFlight,
+    priority: spec.priority,
+    ...(spec.grid !== undefined ? { grid: spec.grid } : {}),
+    createdAt: iso(counts.createdAt) as string,
+    ...(counts.startedAt !== undefined ? { startedAt: iso(counts.startedAt) as string } : {}),
+    ...(counts.finishedAt !== undefined ? { finishedAt: iso(counts.finishedAt) as string } : {}),
   };
 }

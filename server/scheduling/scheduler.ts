@@ -228,13 +228,7 @@ export class Scheduler {
       this.#dropLease(lease, 'dropped', now, effects);
       if (!job || !task || task.status !== 'pending') continue;
       task.drops++;
-      effects.push({
-        type: 'attempt',
-        jobId: job.jobId,
-        taskIndex: lease.taskIndex,
-        attempts: task.attempts,
-        drops: task.drops,
-      });
+      this.#recordAttempt(job, lease.taskIndex, effects);
       if (task.drops >= this.#options.maxDrops) {
         this.#giveUp(
           job,
@@ -344,13 +338,7 @@ export class Scheduler {
       this.#dropLease(lease, 'error', now, effects);
       task.attempts++;
       task.lastError = failure;
-      effects.push({
-        type: 'attempt',
-        jobId: job.jobId,
-        taskIndex: result.taskIndex,
-        attempts: task.attempts,
-        drops: task.drops,
-      });
+      this.#recordAttempt(job, result.taskIndex, effects);
       if (task.attempts >= job.spec.maxAttempts) {
         const items = complete ? outcome.items : undefined;
         this.#giveUp(job, result.taskIndex, failure, now, effects, items);
@@ -515,13 +503,7 @@ export class Scheduler {
       expired = true;
       task.attempts++;
       task.lastError = `timed out after ${job.spec.timeoutMs} ms`;
-      effects.push({
-        type: 'attempt',
-        jobId: job.jobId,
-        taskIndex: lease.taskIndex,
-        attempts: task.attempts,
-        drops: task.drops,
-      });
+      this.#recordAttempt(job, lease.taskIndex, effects);
       if (task.attempts >= job.spec.maxAttempts) {
         this.#giveUp(job, lease.taskIndex, task.lastError, now, effects);
       } else {
@@ -700,6 +682,12 @@ export class Scheduler {
     task.queued = true;
     if (front) job.retry.push(taskIndex);
     else job.queue.push(taskIndex);
+  }
+
+  /** Persists a task's spent attempts and drops, so a restart does not grant it new tries. */
+  #recordAttempt(job: JobEntry, taskIndex: number, effects: Effect[]): void {
+    const { attempts, drops } = job.tasks[taskIndex] as TaskEntry;
+    effects.push({ type: 'attempt', jobId: job.jobId, taskIndex, attempts, drops });
   }
 
   /** Records a replica's result as a vote; returns how many distinct devices now agree with it. */
