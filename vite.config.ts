@@ -13,10 +13,13 @@ export default defineConfig({
       input: {
         volunteer: `${root}/volunteer/index.html`,
         admin: `${root}/admin/index.html`,
+        sandbox: `${root}/sandbox/index.html`,
       },
     },
   },
-  worker: { format: 'es' },
+  // One self-contained classic script: the sandbox frame starts it from a blob: URL, where a
+  // module worker's relative imports would not resolve.
+  worker: { format: 'iife' },
   server: {
     proxy: {
       '/api': 'http://localhost:8080',

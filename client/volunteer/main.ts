@@ -4,6 +4,7 @@
  */
 import { Outbox } from './outbox.ts';
 import { VolunteerRuntime, type RuntimeStatus } from './runtime.ts';
+import { SandboxHost } from './sandbox-host.ts';
 
 const TAB_ID_KEY = 'browsergrid.tabId';
 
@@ -58,7 +59,9 @@ async function start(): Promise<void> {
   toggle.disabled = true;
   try {
     const grid = params.get('grid') ?? undefined;
+    const sandbox = new SandboxHost();
     runtime = new VolunteerRuntime({
+      spawnWorker: () => sandbox.spawn(),
       cores: clampCores(Number(coresInput.value)),
       tabId: tabId(),
       outbox: await Outbox.open(),

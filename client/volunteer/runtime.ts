@@ -22,7 +22,7 @@ import {
   type VolunteerToServerEvents,
 } from '../../shared/protocol.ts';
 import { taskKey, type Outbox } from './outbox.ts';
-import { WorkerPool } from './worker-pool.ts';
+import { WorkerPool, type WorkerFactory } from './worker-pool.ts';
 
 export type ConnectionState = 'stopped' | 'connecting' | 'connected' | 'disconnected';
 
@@ -49,6 +49,8 @@ export interface RuntimeOptions {
   grid?: string;
   tabId: string;
   outbox: Outbox;
+  /** Starts a task-runner worker; the page passes the sandbox's. */
+  spawnWorker: WorkerFactory;
   onStatus?: (status: RuntimeStatus) => void;
 }
 
@@ -96,7 +98,7 @@ export class VolunteerRuntime {
   constructor(options: RuntimeOptions) {
     this.#options = options;
     this.#outbox = options.outbox;
-    this.#pool = new WorkerPool(options.cores);
+    this.#pool = new WorkerPool(options.cores, options.spawnWorker);
     this.#status = {
       state: 'stopped',
       paused: false,

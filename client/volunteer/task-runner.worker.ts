@@ -1,12 +1,14 @@
 /**
- * @module The Web Worker that runs job code. Each job's source is compiled once per worker
+ * @module The Web Worker that runs job code, started inside the sandbox frame (opaque origin, no
+ * network: see client/sandbox/sandbox.ts). Each job's source is compiled once per worker
  * (`load`), then `run` maps it over a task's inputs, one outcome per item. The pool terminates
  * and replaces this worker when a task goes `timeoutMs` without progress, so nothing here needs
  * to be interruptible.
  */
 import { expose } from 'comlink';
 import type { ItemOutcome } from '../../shared/job.ts';
-import { notJsonReason, type JsonValue } from '../../shared/json.ts';
+import type { JsonValue } from '../../shared/json.ts';
+import { notJsonReason } from '../../shared/json-checks.ts';
 import type { TaskCheckpoint } from '../../shared/protocol.ts';
 
 export interface MapContext {
@@ -107,4 +109,12 @@ const api = {
 
 export type TaskRunnerApi = typeof api;
 
-expose(api);
+// The sandbox frame that started this worker sends the page's end of a MessageChannel first;
+// the API is served only on that port, never on the worker's own global scope.
+self.addEventListener(
+  'message',
+  (event: MessageEvent<{ type?: string; port?: MessagePort }>) => {
+    if (event.data?.type === 'browsergrid:port' && event.data.port) expose(api, event.data.port);
+  },
+  { once: true },
+);

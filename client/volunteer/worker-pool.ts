@@ -8,6 +8,7 @@ import { proxy, releaseProxy, wrap, type Remote } from 'comlink';
 import type { ItemOutcome } from '../../shared/job.ts';
 import type { JsonValue } from '../../shared/json.ts';
 import type { TaskCheckpoint } from '../../shared/protocol.ts';
+import type { SandboxedWorker } from './sandbox-host.ts';
 import type { RunnerHooks, TaskRunnerApi } from './task-runner.worker.ts';
 
 export type TaskOutcome =
@@ -33,7 +34,7 @@ export interface PoolResult {
 }
 
 interface Slot {
-  worker: Worker;
+  worker: SandboxedWorker;
   api: Remote<TaskRunnerApi>;
   loaded: Set<string>;
   running?: {
@@ -49,13 +50,8 @@ interface Queued {
   resolve: (result: PoolResult | undefined) => void;
 }
 
-export type WorkerFactory = () => Worker;
-
-const defaultFactory: WorkerFactory = () =>
-  new Worker(new URL('./task-runner.worker.ts', import.meta.url), {
-    type: 'module',
-    name: 'browsergrid-task-runner',
-  });
+/** Starts one task-runner worker (in the sandbox frame, see sandbox-host.ts). */
+export type WorkerFactory = () => SandboxedWorker;
 
 export class WorkerPool {
   readonly #createWorker: WorkerFactory;
@@ -63,7 +59,7 @@ export class WorkerPool {
   #queue: Queued[] = [];
   #size = 0;
 
-  constructor(size: number, createWorker: WorkerFactory = defaultFactory) {
+  constructor(size: number, createWorker: WorkerFactory) {
     this.#createWorker = createWorker;
     this.resize(size);
   }
@@ -124,7 +120,7 @@ export class WorkerPool {
 
   #spawn(): Slot {
     const worker = this.#createWorker();
-    const api = wrap<TaskRunnerApi>(worker);
+    const api = wrap<TaskRunnerApi>(worker.port);
     const slot: Slot = { worker, api, loaded: new Set() };
     const hooks: RunnerHooks = {
       progress: (key, fraction) => {

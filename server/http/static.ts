@@ -1,14 +1,56 @@
-/** @module Serves the built pages: the volunteer page at `/`, the admin page at `/admin`. */
+/**
+ * @module Serves the built pages, each with a strict Content Security Policy: the volunteer page
+ * at `/`, the admin page at `/admin`, and the job-code sandbox frame at `/sandbox/`.
+ */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import express, { Router } from 'express';
+import express, { Router, type Response } from 'express';
 import { CoordinatorError } from '../errors.ts';
+
+const PAGE_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  // socket.io's WebSocket to this origin ('self' covers ws: and wss: to it).
+  "connect-src 'self'",
+  "frame-src 'self'",
+  "worker-src 'self' blob:",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/**
+ * The sandbox frame runs in an opaque origin (iframe sandbox="allow-scripts"); its workers are
+ * started from blob: URLs and inherit this policy. `connect-src 'none'` leaves job code no
+ * fetch, XHR, WebSocket or EventSource; script-src admits only this site's assets and blob:
+ * (for ES-module map functions), so importScripts and import() reach nowhere else; eval is
+ * allowed because compiling job code is the point.
+ */
+const SANDBOX_CSP = [
+  "default-src 'none'",
+  "script-src 'self' blob: 'unsafe-eval'",
+  'worker-src blob:',
+  "connect-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'self'",
+].join('; ');
+
+function secure(res: Response, csp: string): void {
+  res.setHeader('Content-Security-Policy', csp);
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Referrer-Policy', 'no-referrer');
+  res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+}
 
 export function createStaticRouter(staticDir: string): Router {
   const router = Router();
   const page = (name: string) => path.join(staticDir, name, 'index.html');
   const send =
-    (name: string): express.RequestHandler =>
+    (name: string, csp: string): express.RequestHandler =>
     (_req, res, next) => {
       if (!existsSync(page(name))) {
         next(
@@ -19,13 +61,27 @@ export function createStaticRouter(staticDir: string): Router {
         );
         return;
       }
+      secure(res, csp);
       res.sendFile(page(name));
     };
-  router.get('/', send('volunteer'));
-  router.get(['/admin', '/admin/'], send('admin'));
+  router.get('/', send('volunteer', PAGE_CSP));
+  router.get(['/admin', '/admin/'], send('admin', PAGE_CSP));
+  router.get(['/sandbox', '/sandbox/'], send('sandbox', SANDBOX_CSP));
+  router.get('/favicon.ico', (_req, res) => {
+    res.status(204).end();
+  });
   router.use(
     '/assets',
-    express.static(path.join(staticDir, 'assets'), { immutable: true, maxAge: '1y' }),
+    express.static(path.join(staticDir, 'assets'), {
+      immutable: true,
+      maxAge: '1y',
+      setHeaders: (res) => {
+        res.setHeader('X-Content-Type-Options', 'nosniff');
+        // The sandbox frame has an opaque origin, and module scripts load with CORS; the assets
+        // are the public pages' code, so any origin may read them.
+        res.setHeader('Access-Control-Allow-Origin', '*');
+      },
+    }),
   );
   return router;
 }

@@ -7,7 +7,7 @@
  * have several live copies (leases), and `settleRule` decides which result commits.
  */
 import type { ItemOutcome, JobSpec, JobStatus } from '../../shared/job.ts';
-import { canonicalJson } from '../../shared/json.ts';
+import { canonicalJson } from '../../shared/json-checks.ts';
 import type {
   Assignment,
   CancelBatch,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, notJsonReason } from '../../shared/json.ts';
+import { canonicalJson, notJsonReason } from '../../shared/json-checks.ts';
 
 describe('canonicalJson', () => {
   it('sorts keys at every depth so equal data gives equal strings', () => {

@@ -1,0 +1,120 @@
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { useE2E } from '../support/e2e.ts';
+import { resultLines, waitForJob } from '../support/start-coordinator.ts';
+
+const e2e = useE2E();
+
+/**
+ * Each input names one way out of the sandbox; the map returns 'escaped' if it worked. The
+ * other origin is the coordinator reached as localhost instead of 127.0.0.1; `asset` is a real
+ * script there (served to any origin), so only the policy can stop it loading.
+ */
+const attempt = (port: number, asset: string) => `async (what) => {
+  const own = 'http://127.0.0.1:${port}';
+  const other = 'http://localhost:${port}';
+  switch (what) {
+    case 'fetch': await fetch(own + '/healthz'); return 'escaped';
+    case 'fetch-other': await fetch(other + '/healthz'); return 'escaped';
+    case 'xhr': {
+      const xhr = new XMLHttpRequest();
+      xhr.open('GET', own + '/healthz', false);
+      xhr.send();
+      return 'escaped';
+    }
+    case 'websocket': {
+      const ws = new WebSocket('ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket');
+      await new Promise((resolve, reject) => {
+        ws.onopen = resolve;
+        ws.onerror = () => reject(new Error('websocket refused'));
+      });
+      return 'escaped';
+    }
+    case 'importScripts': importScripts(other + '${asset}'); return 'escaped';
+    case 'import': await import(other + '${asset}'); return 'escaped';
+    case 'indexedDB': {
+      await new Promise((resolve, reject) => {
+        const request = indexedDB.open('browsergrid');
+        request.onsuccess = resolve;
+        request.onerror = () => reject(request.error);
+      });
+      return 'escaped';
+    }
+    case 'caches': await caches.open('x'); return 'escaped';
+    case 'localStorage': localStorage.getItem('browsergrid.tabId'); return 'escaped';
+    case 'document': return document.title ? 'escaped' : 'escaped';
+    case 'cookie': return document.cookie, 'escaped';
+    default: return 'unknown';
+  }
+}`;
+
+const ESCAPES = [
+  'fetch',
+  'fetch-other',
+  'xhr',
+  'websocket',
+  'importScripts',
+  'import',
+  'indexedDB',
+  'caches',
+  'localStorage',
+  'document',
+  'cookie',
+];
+
+describe('the job-code sandbox in Chromium', () => {
+  it('stops job code from reaching the network, the site storage and the page, and the tab keeps working', async () => {
+    const server = await e2e.coordinator();
+    const page = await e2e.tab(server);
+    const port = Number(new URL(server.url).port);
+    const runner = readdirSync(path.join(e2e.staticDir, 'assets')).find((name) =>
+      name.startsWith('task-runner.worker'),
+    );
+    expect(runner).toBeDefined();
+    const job = await e2e.submit(server, {
+      map: attempt(port, `/assets/${runner}`),
+      inputs: ESCAPES,
+      maxAttempts: 1,
+      timeoutMs: 10_000,
+    });
+    await waitForJob(server, job.id, undefined, 30_000);
+    const lines = await resultLines(server, job.id);
+    expect(lines).toHaveLength(ESCAPES.length);
+    lines.forEach((line, i) => {
+      expect(line, `${ESCAPES[i]} must fail inside the task`).toMatchObject({
+        index: i,
+        error: expect.any(String),
+      });
+    });
+
+    // The tab and its own storage are unharmed: the runtime still reads its IndexedDB and computes.
+    const next = await e2e.submit(server, { map: '(x) => x + 1', inputs: [1, 2, 3] });
+    expect(await waitForJob(server, next.id)).toMatchObject({ status: 'completed' });
+    const deviceId = await page.evaluate(
+      () =>
+        new Promise<string | undefined>((resolve, reject) => {
+          const request = indexedDB.open('browsergrid');
+          request.onsuccess = () => {
+            const get = request.result.transaction('meta').objectStore('meta').get('deviceId');
+            get.onsuccess = () => resolve(get.result as string | undefined);
+            get.onerror = () => reject(get.error);
+          };
+          request.onerror = () => reject(request.error);
+        }),
+    );
+    expect(deviceId).toMatch(/^d-/);
+  });
+
+  it('serves the pages with a Content Security Policy and the sandbox frame with no network at all', async () => {
+    const server = await e2e.coordinator();
+    const volunteer = await fetch(`${server.url}/`);
+    expect(volunteer.headers.get('content-security-policy')).toMatch(/frame-ancestors 'none'/);
+    expect(volunteer.headers.get('x-content-type-options')).toBe('nosniff');
+    const sandbox = await fetch(`${server.url}/sandbox/`);
+    expect(sandbox.headers.get('content-security-policy')).toMatch(/connect-src 'none'/);
+    expect((await fetch(`${server.url}/admin`)).headers.get('content-security-policy')).toMatch(
+      /default-src 'self'/,
+    );
+  });
+});
