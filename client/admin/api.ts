@@ -1,6 +1,22 @@
 /** @module The admin page's REST client: typed by the shared schemas, errors carry the server's message. */
 import { ErrorResponse } from '../../shared/errors.ts';
 import type { JobCreated, JobSpecInput, JobSummary } from '../../shared/job.ts';
+// A type-only import is erased by the bundler, so no server code reaches the page.
+import type { TaskTimeline } from '../../server/engine/engine.ts';
+
+/** One copy of a task as the timeline reports it; no `end` means it is still running. */
+export type TimelineCopy = TaskTimeline['copies'][number];
+
+/** `GET /api/jobs/:id/tasks`: every copy of tasks `[from, from + limit)`. */
+export interface TaskTimelinePage {
+  jobId: string;
+  /** The job's task count, so a view can say when it shows only part of the job. */
+  tasks: number;
+  from: number;
+  limit: number;
+  /** Only tasks that have had a copy; in task order. */
+  timeline: TaskTimeline[];
+}
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
@@ -26,6 +42,13 @@ export class AdminApi {
 
   cancel(jobId: string): Promise<JobSummary> {
     return this.#json('DELETE', `/api/jobs/${encodeURIComponent(jobId)}`);
+  }
+
+  tasks(jobId: string, from = 0, limit = 200): Promise<TaskTimelinePage> {
+    return this.#json(
+      'GET',
+      `/api/jobs/${encodeURIComponent(jobId)}/tasks?from=${from}&limit=${limit}`,
+    );
   }
 
   async results(jobId: string): Promise<Blob> {

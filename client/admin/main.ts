@@ -1,11 +1,12 @@
 /**
  * @module The admin page: token once (kept in localStorage), job submission, a live job table
- * fed by the `/admin` socket namespace, cancel and results download.
+ * fed by the `/admin` socket namespace, cancel, results download and each job's task timeline.
  */
 import { io, type Socket } from 'socket.io-client';
-import type { JobSpecInput, JobSummary } from '../../shared/job.ts';
+import { isFinished, type JobSpecInput, type JobSummary } from '../../shared/job.ts';
 import type { Ack, AdminToServerEvents, ServerToAdminEvents } from '../../shared/protocol.ts';
 import { AdminApi, ApiError } from './api.ts';
+import { TimelinePanel } from './timeline.ts';
 
 const TOKEN_KEY = 'browsergrid.adminToken';
 
@@ -25,6 +26,14 @@ function showError(id: string, error: unknown): void {
 const jobs = new Map<string, JobSummary>();
 let api: AdminApi | undefined;
 let socket: Socket<ServerToAdminEvents, AdminToServerEvents> | undefined;
+const timeline = new TimelinePanel(element('timeline'), {
+  load: (jobId) =>
+    api ? api.tasks(jobId, 0, 200) : Promise.reject(new Error('[admin]: not logged in')),
+  finished: (jobId) => {
+    const job = jobs.get(jobId);
+    return job === undefined || isFinished(job.status);
+  },
+});
 
 /** Accepts a JSON array, or `start..end` / `start..end..step` for a range. */
 export function parseInputs(text: string): JobSpecInput['inputs'] {
@@ -90,7 +99,13 @@ function createRow(jobId: string): JobRow {
   download.className = 'secondary download';
   download.textContent = 'Results';
   download.addEventListener('click', () => void downloadResults(jobId));
-  actions.append(cancel, ' ', download);
+  const showTimeline = document.createElement('button');
+  showTimeline.className = 'secondary timeline';
+  showTimeline.textContent = 'Timeline';
+  showTimeline.addEventListener('click', () =>
+    timeline.open(jobId, `${jobs.get(jobId)?.name ?? 'untitled'} (${jobId})`),
+  );
+  actions.append(cancel, ' ', download, ' ', showTimeline);
   return { tr, name, status, bar, done, inFlight, failed, cancel };
 }
 

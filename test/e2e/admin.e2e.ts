@@ -1,42 +1,18 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { launchBrowser, type TestBrowser } from '../support/browser.ts';
-import {
-  api,
-  startCoordinator,
-  waitFor,
-  type TestCoordinator,
-} from '../support/start-coordinator.ts';
+import { describe, expect, it } from 'vitest';
+import { useE2E } from '../support/e2e.ts';
+import { api, waitFor } from '../support/start-coordinator.ts';
 
-const staticDir = inject('staticDir');
-let chromium: TestBrowser;
-const cleanups: Array<() => Promise<void> | void> = [];
-
-beforeAll(async () => {
-  chromium = await launchBrowser();
-});
-
-afterAll(async () => {
-  await chromium?.close();
-});
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function coordinator(): Promise<TestCoordinator> {
-  const server = await startCoordinator({ staticDir });
-  cleanups.push(() => server.close());
-  return server;
-}
+const e2e = useE2E();
+const { coordinator } = e2e;
 
 describe('admin page in Chromium', () => {
   it('submits a job from the form, shows its progress live and downloads its results', async () => {
     const server = await coordinator();
-    const admin = await chromium.newTab(`${server.url}/admin`);
-    cleanups.push(() => admin.browserContext().close());
+    const admin = await e2e.browser().newTab(`${server.url}/admin`);
+    e2e.defer(() => admin.browserContext().close());
 
     // A wrong token is refused with a message; the right one opens the page.
     await admin.type('#token', 'not-the-token');
@@ -81,8 +57,8 @@ describe('admin page in Chromium', () => {
     expect(await admin.$eval('#submit-error', (el) => (el as HTMLElement).hidden)).toBe(true);
 
     // A volunteer tab joins; the row moves to completed with a full progress bar, pushed live.
-    const volunteer = await chromium.newTab(`${server.url}/?autostart=1&cores=1`);
-    cleanups.push(() => volunteer.browserContext().close());
+    const volunteer = await e2e.browser().newTab(`${server.url}/?autostart=1&cores=1`);
+    e2e.defer(() => volunteer.browserContext().close());
     await admin.waitForSelector('#jobs tr[data-status="completed"]', { timeout: 30_000 });
     const bar = await admin.$eval('#jobs tr progress', (el) => ({
       value: (el as HTMLProgressElement).value,
@@ -95,7 +71,7 @@ describe('admin page in Chromium', () => {
 
     // Results download by click.
     const downloadDir = mkdtempSync(path.join(tmpdir(), 'browsergrid-download-'));
-    cleanups.push(() => rmSync(downloadDir, { recursive: true, force: true }));
+    e2e.defer(() => rmSync(downloadDir, { recursive: true, force: true }));
     const cdp = await admin.createCDPSession();
     await cdp.send('Browser.setDownloadBehavior', {
       behavior: 'allow',
@@ -124,10 +100,10 @@ describe('admin page in Chromium', () => {
       map: '(x) => { const end = Date.now() + 200; while (Date.now() < end) {} return x }',
       inputs: { range: { start: 0, end: 200 } },
     });
-    const volunteer = await chromium.newTab(`${server.url}/?autostart=1&cores=1`);
-    cleanups.push(() => volunteer.browserContext().close());
-    const admin = await chromium.newTab(`${server.url}/admin`);
-    cleanups.push(() => admin.browserContext().close());
+    const volunteer = await e2e.browser().newTab(`${server.url}/?autostart=1&cores=1`);
+    e2e.defer(() => volunteer.browserContext().close());
+    const admin = await e2e.browser().newTab(`${server.url}/admin`);
+    e2e.defer(() => admin.browserContext().close());
     await admin.type('#token', server.token);
     await admin.click('#token-form button');
     await admin.waitForSelector(`#jobs tr[data-job-id="${job.id}"][data-status="running"]`, {

@@ -1,53 +1,15 @@
-import type { Page } from 'puppeteer';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TaskTimeline } from '../../server/engine/engine.ts';
-import type { JobCreated } from '../../shared/job.ts';
-import { launchBrowser, type TestBrowser } from '../support/browser.ts';
+import { useE2E } from '../support/e2e.ts';
 import {
   api,
   resultLines,
-  startCoordinator,
   waitFor,
   waitForJob,
   type TestCoordinator,
 } from '../support/start-coordinator.ts';
 
-const staticDir = inject('staticDir');
-let chromium: TestBrowser;
-const cleanups: Array<() => Promise<void> | void> = [];
-
-beforeAll(async () => {
-  chromium = await launchBrowser();
-});
-
-afterAll(async () => {
-  await chromium?.close();
-});
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function coordinator(): Promise<TestCoordinator> {
-  const server = await startCoordinator({ staticDir });
-  cleanups.push(() => server.close());
-  return server;
-}
-
-async function tab(server: TestCoordinator): Promise<Page> {
-  const page = await chromium.newTab(`${server.url}/?autostart=1&cores=1`);
-  cleanups.push(async () => {
-    if (!page.isClosed()) await page.browserContext().close();
-  });
-  await page.waitForSelector('#connection[data-state="connected"]', { timeout: 20_000 });
-  return page;
-}
-
-async function submit(server: TestCoordinator, spec: Record<string, unknown>): Promise<JobCreated> {
-  const { status, body } = await api<JobCreated>(server, 'POST', '/api/jobs', spec);
-  expect(status).toBe(201);
-  return body;
-}
+const { coordinator, tab, submit } = useE2E();
 
 async function timeline(server: TestCoordinator, jobId: string): Promise<TaskTimeline[]> {
   return (await api<{ timeline: TaskTimeline[] }>(server, 'GET', `/api/jobs/${jobId}/tasks`)).body

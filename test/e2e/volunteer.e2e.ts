@@ -1,6 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Page } from 'puppeteer';
+import { describe, expect, it } from 'vitest';
 import type { JobCreated } from '../../shared/job.ts';
-import { launchBrowser, shownNumber, type TestBrowser } from '../support/browser.ts';
+import { shownNumber } from '../support/browser.ts';
+import { useE2E } from '../support/e2e.ts';
 import {
   api,
   resultLines,
@@ -10,44 +12,8 @@ import {
   type TestCoordinator,
 } from '../support/start-coordinator.ts';
 
-const staticDir = inject('staticDir');
-let chromium: TestBrowser;
-const cleanups: Array<() => Promise<void> | void> = [];
-
-beforeAll(async () => {
-  chromium = await launchBrowser();
-});
-
-afterAll(async () => {
-  await chromium?.close();
-});
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function coordinator(
-  options: { dataDir?: string; port?: number } = {},
-): Promise<TestCoordinator> {
-  const server = await startCoordinator({ staticDir, ...options });
-  cleanups.push(() => server.close());
-  return server;
-}
-
-async function tab(server: TestCoordinator, query = 'autostart=1&cores=1') {
-  const page = await chromium.newTab(`${server.url}/?${query}`);
-  cleanups.push(async () => {
-    if (!page.isClosed()) await page.browserContext().close();
-  });
-  await page.waitForSelector('#connection[data-state="connected"]', { timeout: 20_000 });
-  return page;
-}
-
-async function submit(server: TestCoordinator, spec: Record<string, unknown>): Promise<JobCreated> {
-  const { status, body } = await api<JobCreated>(server, 'POST', '/api/jobs', spec);
-  expect(status).toBe(201);
-  return body;
-}
+const e2e = useE2E();
+const { coordinator, tab, submit, staticDir } = e2e;
 
 /** Busy-waits `ms` per item so tasks are long enough to interrupt. */
 const slowSquare = (ms: number) =>
@@ -113,11 +79,11 @@ describe('volunteer tabs in Chromium', () => {
   async function computeWhileDown(): Promise<{
     first: TestCoordinator;
     job: JobCreated;
-    page: import('puppeteer').Page;
+    page: Page;
     port: number;
   }> {
     const first = await startCoordinator({ staticDir });
-    cleanups.push(() => first.close());
+    e2e.defer(() => first.close());
     const page = await tab(first);
     const job = await submit(first, { map: stamped, inputs: [3, 4] });
     await waitFor(
@@ -155,7 +121,7 @@ describe('volunteer tabs in Chromium', () => {
     const { first, job, page, port } = await computeWhileDown();
     const restartAt = Date.now();
     const second = await startCoordinator({ staticDir, dataDir: first.dataDir, port });
-    cleanups.push(() => second.stop());
+    e2e.defer(() => second.stop());
     await page.waitForFunction(() => document.querySelector('#unsent')?.textContent === '0', {
       timeout: 30_000,
     });
@@ -168,7 +134,7 @@ describe('volunteer tabs in Chromium', () => {
     await page.close();
     const restartAt = Date.now();
     const second = await startCoordinator({ staticDir, dataDir: first.dataDir, port });
-    cleanups.push(() => second.stop());
+    e2e.defer(() => second.stop());
     // Same browser profile (same IndexedDB), a new tab.
     const reopened = await context.newPage();
     await reopened.goto(`${second.url}/?autostart=1&cores=1`);
