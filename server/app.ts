@@ -13,6 +13,7 @@ import type { Config } from './config.ts';
 import { Engine, type Clock } from './engine/engine.ts';
 import { CoordinatorError } from './errors.ts';
 import { errorHandler, notFound } from './http/errors.ts';
+import { createGridsRouter } from './http/grids-routes.ts';
 import { createHealthRouter } from './http/health-routes.ts';
 import { createJobsRouter } from './http/jobs-routes.ts';
 import { createStaticRouter } from './http/static.ts';
@@ -72,6 +73,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   app.use(express.json({ limit: config.maxHttpBodyBytes }));
   app.use(createHealthRouter(engine, requireAdmin));
   app.use(createJobsRouter(engine, requireAdmin));
+  app.use(createGridsRouter(engine, requireAdmin));
   app.use(createStaticRouter(config.staticDir));
   app.use(notFound);
   app.use(errorHandler(subsystem(log, 'http'), config.maxHttpBodyBytes));

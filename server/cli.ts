@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import type { JobSpecInput, JobSummary } from '../shared/job.ts';
+import type { GridCreated, GridSummary, JobSpecInput, JobSummary } from '../shared/job.ts';
 import { startCoordinator } from './main.ts';
 
 interface RemoteOptions {
@@ -89,6 +89,66 @@ remote(program.command('cancel'))
   .action(async (jobId: string, options: RemoteOptions) => {
     const body = (await api(options, 'DELETE', `/api/jobs/${jobId}`)) as JobSummary;
     process.stdout.write(`${body.id} ${body.status}\n`);
+  });
+
+remote(program.command('grids'))
+  .description("list grids, show one grid's roster, or create one with --create NAME")
+  .argument('[code]')
+  .option('--create <name>', 'create a grid and print its join code and link')
+  .action(async (code: string | undefined, options: RemoteOptions & { create?: string }) => {
+    if (options.create) {
+      const grid = (await api(options, 'POST', '/api/grids', {
+        name: options.create,
+      })) as GridCreated;
+      process.stdout.write(`${grid.code}  ${grid.name}  ${grid.joinUrl}\n`);
+      return;
+    }
+    const body = await api(options, 'GET', code ? `/api/grids/${code}` : '/api/grids');
+    for (const grid of (Array.isArray(body) ? body : [body]) as GridSummary[]) {
+      const live = grid.devices.filter((device) => device.state !== 'gone').length;
+      process.stdout.write(
+        `${grid.code}  ${grid.name}  ${live} tabs${grid.paused ? ' (paused)' : ''}  ${grid.joinUrl}\n`,
+      );
+      if (code) {
+        for (const device of grid.devices) {
+          process.stdout.write(
+            `  ${device.volunteerId}  ${device.state.padEnd(7)}  ${device.browser}  ${device.cores} cores  ${device.tasksDone} tasks\n`,
+          );
+        }
+      }
+    }
+  });
+
+program
+  .command('worker')
+  .description('run headless Chromium tabs as volunteers (a lab machine); SIGTERM stops them')
+  .requiredOption('--url <url>', 'coordinator URL')
+  .option('--grid <code>', 'join this grid')
+  .option('--tabs <n>', 'tabs to run', toInt, 1)
+  .option('--cores <n>', 'Web Workers per tab', toInt, 1)
+  .action(async (options: { url: string; grid?: string; tabs: number; cores: number }) => {
+    if (options.tabs < 1 || options.cores < 1)
+      throw new Error('--tabs and --cores must be at least 1');
+    const { startLabWorker } = await import('./worker/lab-worker.ts');
+    const log = (line: string): void => {
+      process.stdout.write(`[worker] ${new Date().toISOString()} ${line}\n`);
+    };
+    const worker = await startLabWorker({ ...options, log });
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      log(`${signal}: closing ${options.tabs} tab(s)`);
+      worker.stop().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          process.stderr.write(`browsergrid worker: ${(error as Error).message}\n`);
+          process.exit(1);
+        },
+      );
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
   });
 
 function toInt(value: string): number {

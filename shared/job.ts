@@ -58,6 +58,7 @@ export const JobSpec = z.strictObject({
   redundancy: z.number().int().min(1).max(MAX_REDUNDANCY).default(1),
   /** Higher runs first; equal priorities share tabs round-robin. */
   priority: z.number().int().min(-1000).max(1000).default(0),
+  /** Runs only on tabs that joined this grid (`?grid=CODE`); must name an existing grid. */
   grid: z
     .string()
     .regex(/^[A-Za-z0-9-]{1,32}$/, 'expected a grid code')
@@ -122,6 +123,43 @@ export type ItemOutcome = z.infer<typeof ItemOutcome>;
 
 /** One line of `GET /api/jobs/:id/results`. */
 export type ResultLine = { index: number } & ItemOutcome;
+
+export const GridCode = z.string().regex(/^[A-Za-z0-9-]{1,32}$/, 'expected a grid code');
+
+export const GridSpec = z.strictObject({ name: z.string().trim().min(1).max(100) });
+export type GridSpec = z.infer<typeof GridSpec>;
+
+export const GridCreated = z.object({ code: GridCode, name: z.string(), joinUrl: z.string() });
+export type GridCreated = z.infer<typeof GridCreated>;
+
+export const DeviceState = z.enum(['working', 'idle', 'paused', 'gone']);
+export type DeviceState = z.infer<typeof DeviceState>;
+
+/** One tab in a grid's roster. */
+export const RosterEntry = z.object({
+  volunteerId: z.string(),
+  deviceId: z.string(),
+  browser: z.string(),
+  cores: z.number().int(),
+  state: DeviceState,
+  pausedByAdmin: z.boolean(),
+  holding: z.number().int(),
+  tasksDone: z.number().int(),
+  /** Measured run time of one task, ms. */
+  taskMs: z.number().optional(),
+  lastSeen: z.string(),
+});
+export type RosterEntry = z.infer<typeof RosterEntry>;
+
+export const GridSummary = z.object({
+  code: GridCode,
+  name: z.string(),
+  joinUrl: z.string(),
+  createdAt: z.string(),
+  paused: z.boolean(),
+  devices: z.array(RosterEntry),
+});
+export type GridSummary = z.infer<typeof GridSummary>;
 
 export function rangeLength(range: { start: number; end: number; step?: number }): number {
   const step = range.step ?? 1;

@@ -82,7 +82,7 @@ export type Assignment = z.infer<typeof Assignment>;
 export const AssignBatch = z.object({ jobs: z.array(JobCode), tasks: z.array(Assignment) });
 export type AssignBatch = z.infer<typeof AssignBatch>;
 
-export const CancelReason = z.enum(['committed', 'cancelled', 'expired']);
+export const CancelReason = z.enum(['committed', 'cancelled', 'expired', 'paused']);
 export const CancelBatch = z.object({ leaseIds: z.array(LeaseId), reason: CancelReason });
 export type CancelBatch = z.infer<typeof CancelBatch>;
 
@@ -140,17 +140,27 @@ export const CheckpointReport = z.strictObject({
 });
 export type CheckpointReport = z.infer<typeof CheckpointReport>;
 
+/** Copies a tab gives back unrun (it was paused): they go to other tabs at no attempt's cost. */
+export const ReleaseBatch = z.strictObject({ leaseIds: z.array(LeaseId).min(1).max(MAX_RESULTS_PER_MESSAGE) });
+export type ReleaseBatch = z.infer<typeof ReleaseBatch>;
+
+/** The grid's admin paused or resumed this tab; a paused tab takes no work and holds none. */
+export const Control = z.object({ paused: z.boolean(), reason: z.string().optional() });
+export type Control = z.infer<typeof Control>;
+
 export interface VolunteerToServerEvents {
   'volunteer:hello': (hello: Hello, ack: (res: Ack<Welcome>) => void) => void;
   'volunteer:capacity': (capacity: Capacity, ack: (res: Ack<null>) => void) => void;
   'task:results': (batch: ResultBatch, ack: (res: Ack<ResultAck>) => void) => void;
   'task:progress': (batch: ProgressBatch) => void;
   'task:checkpoint': (report: CheckpointReport) => void;
+  'task:release': (batch: ReleaseBatch, ack: (res: Ack<null>) => void) => void;
 }
 
 export interface ServerToVolunteerEvents {
   'task:assign': (batch: AssignBatch) => void;
   'task:cancel': (batch: CancelBatch) => void;
+  'volunteer:control': (control: Control) => void;
 }
 
 export interface AdminToServerEvents {

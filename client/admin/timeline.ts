@@ -76,7 +76,15 @@ export class TimelinePanel {
 
 /** How a copy ended, as the view colours it; also the bar's class. */
 export type Outcome =
-  'won' | 'voted' | 'superseded' | 'expired' | 'dropped' | 'error' | 'cancelled' | 'running';
+  | 'won'
+  | 'voted'
+  | 'superseded'
+  | 'expired'
+  | 'dropped'
+  | 'error'
+  | 'cancelled'
+  | 'released'
+  | 'running';
 
 const WHY: Record<Outcome, string> = {
   won: 'its result is the one that committed',
@@ -86,6 +94,7 @@ const WHY: Record<Outcome, string> = {
   dropped: 'its tab left or lost its connection',
   error: 'the map function threw, or the task failed in the tab',
   cancelled: 'the job was cancelled',
+  released: 'its tab was paused and handed it back unrun',
   running: 'still running',
 };
 

@@ -38,7 +38,12 @@ let runtime: VolunteerRuntime | undefined;
 
 function render(status: RuntimeStatus): void {
   const connection = element('connection');
-  connection.textContent = status.paused ? `${status.state}, paused` : status.state;
+  connection.textContent = status.adminPaused
+    ? `${status.state}, ${status.adminPaused}`
+    : status.paused
+      ? `${status.state}, paused`
+      : status.state;
+  connection.dataset['paused'] = String(status.paused || status.adminPaused !== undefined);
   connection.dataset['state'] = status.state;
   element('jobs').textContent = status.jobIds.length > 0 ? status.jobIds.join(', ') : '—';
   element('tasks-done').textContent = String(status.done);

@@ -29,6 +29,8 @@ export type ConnectionState = 'stopped' | 'connecting' | 'connected' | 'disconne
 export interface RuntimeStatus {
   state: ConnectionState;
   paused: boolean;
+  /** Why the grid's admin paused this tab, while they have. */
+  adminPaused?: string;
   cores: number;
   /** Workers running a task right now. */
   busy: number;
@@ -137,6 +139,10 @@ export class VolunteerRuntime {
       this.#update({ state: 'disconnected' });
     });
     socket.on('task:assign', (batch) => this.#onAssign(batch.jobs, batch.tasks));
+    socket.on('volunteer:control', ({ paused, reason }) => {
+      if (paused) this.#handBack();
+      this.#update({ adminPaused: paused ? (reason ?? 'paused by the grid admin') : undefined });
+    });
     socket.on('task:cancel', (batch) => {
       this.#pool.cancel(batch.leaseIds);
       for (const leaseId of batch.leaseIds) this.#held.delete(leaseId);
@@ -147,6 +153,24 @@ export class VolunteerRuntime {
   pause(): void {
     this.#update({ paused: true });
     this.#sendCapacity(0);
+    this.#handBack();
+  }
+
+  /** Stops everything this tab holds and gives it back, so other tabs take it at once. */
+  #handBack(): void {
+    const leaseIds = [...this.#held];
+    if (leaseIds.length === 0) return;
+    this.#pool.cancel(leaseIds);
+    this.#held.clear();
+    const socket = this.#socket;
+    for (let i = 0; socket?.connected && i < leaseIds.length; i += MAX_RESULTS_PER_MESSAGE) {
+      socket.emit(
+        'task:release',
+        { leaseIds: leaseIds.slice(i, i + MAX_RESULTS_PER_MESSAGE) },
+        () => undefined,
+      );
+    }
+    this.#update({});
   }
 
   resume(): void {

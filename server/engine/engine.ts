@@ -4,13 +4,14 @@
  * progress. HTTP routes and socket handlers call it; it never parses wire input (they validate)
  * and never decides (the scheduler does).
  */
-import { randomUUID } from 'node:crypto';
-import type { JobSpec, JobSummary } from '../../shared/job.ts';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { JobSpec, JobSummary, RosterEntry } from '../../shared/job.ts';
 import { isFinished } from '../../shared/job.ts';
 import type {
   AssignBatch,
   CancelBatch,
   CheckpointReport,
+  Control,
   ProgressBatch,
   TaskResult,
 } from '../../shared/protocol.ts';
@@ -25,13 +26,15 @@ import {
 } from '../scheduling/scheduler.ts';
 import { countItems, countTasks } from '../scheduling/sharder.ts';
 import type { JobEntry } from '../scheduling/state.ts';
-import type { CopyRecord, JobStore, StoreChange, StoredJob } from '../store/store.ts';
+import type { CopyRecord, JobStore, StoreChange, StoredGrid, StoredJob } from '../store/store.ts';
 import { GroupCommit } from './group-commit.ts';
+import { TabRegistry } from './tab-registry.ts';
 
 /** How the engine reaches one connected tab. */
 export interface VolunteerLink {
   assign(batch: AssignBatch): void;
   cancel(batch: CancelBatch): void;
+  control(control: Control): void;
 }
 
 export interface Clock {
@@ -80,7 +83,7 @@ export class Engine {
   readonly #clock: Clock;
   readonly #scheduler: Scheduler;
   readonly #commit: GroupCommit;
-  readonly #links = new Map<string, VolunteerLink>();
+  readonly #tabs = new TabRegistry();
   /** Final summaries of jobs that just left the scheduler, until their last change is durable. */
   readonly #settling = new Map<string, JobSummary>();
   readonly #listeners = new Set<ProgressListener>();
@@ -137,6 +140,13 @@ export class Engine {
 
   async submit(spec: JobSpec): Promise<{ id: string; tasks: number; items: number }> {
     checkMapSource(spec.map);
+    if (spec.grid !== undefined && !(await this.#store.getGrid(spec.grid))) {
+      throw new CoordinatorError(
+        'invalid_input',
+        `[jobs]: grid ${spec.grid} does not exist; create it with POST /api/grids first`,
+        { field: 'grid' },
+      );
+    }
     const jobId = randomUUID();
     const items = countItems(spec.inputs);
     const tasks = countTasks(items, spec.chunkSize);
@@ -200,34 +210,163 @@ export class Engine {
   // ---- tabs -------------------------------------------------------------------------------
 
   connect(
-    hello: { volunteerId: string; deviceId: string; slots: number; grid?: string },
+    hello: {
+      volunteerId: string;
+      deviceId: string;
+      slots: number;
+      grid?: string;
+      userAgent?: string;
+    },
     link: VolunteerLink,
   ): void {
-    this.#links.set(hello.volunteerId, link);
+    const now = this.#clock.now();
+    this.#tabs.register(
+      {
+        volunteerId: hello.volunteerId,
+        deviceId: hello.deviceId,
+        ...(hello.grid !== undefined ? { grid: hello.grid } : {}),
+        ...(hello.userAgent !== undefined ? { userAgent: hello.userAgent } : {}),
+        requestedSlots: hello.slots,
+        connectedAt: now,
+        lastSeen: now,
+      },
+      link,
+    );
+    // A tab an admin paused stays paused across reconnects and reloads.
+    const paused = this.#tabs.isPaused(hello.volunteerId);
+    if (paused) link.control({ paused: true, reason: 'paused by the grid admin' });
     const effects: Effect[] = [];
-    this.#scheduler.connect(hello, this.#clock.now(), effects);
+    this.#scheduler.connect(
+      { ...hello, slots: this.#tabs.effectiveSlots(hello.volunteerId) },
+      now,
+      effects,
+    );
     void this.#applyLogged(effects);
   }
 
   /** Whether a live connection already speaks for this tab id. */
   isConnected(volunteerId: string): boolean {
-    return this.#links.has(volunteerId);
+    return this.#tabs.has(volunteerId);
   }
 
   /** A link closed. Ignored when a newer link has taken the tab id over (a reload raced its own close). */
   disconnect(volunteerId: string, link: VolunteerLink): void {
-    if (this.#links.get(volunteerId) !== link) return;
-    this.#links.delete(volunteerId);
+    const now = this.#clock.now();
+    const tasksDone = this.#scheduler.getVolunteer(volunteerId)?.tasksDone ?? 0;
+    if (!this.#tabs.unregister(volunteerId, link, now, tasksDone)) return;
     if (this.#closing) return;
     const effects: Effect[] = [];
-    this.#scheduler.disconnect(volunteerId, this.#clock.now(), effects);
+    this.#scheduler.disconnect(volunteerId, now, effects);
     void this.#applyLogged(effects);
   }
 
+  /** The tab's own request (its volunteer's pause, or a change of cores). */
   setSlots(volunteerId: string, slots: number): void {
+    const info = this.#tabs.info(volunteerId);
+    if (info) info.requestedSlots = slots;
     const effects: Effect[] = [];
-    this.#scheduler.setSlots(volunteerId, slots, this.#clock.now(), effects);
+    this.#scheduler.setSlots(
+      volunteerId,
+      this.#tabs.effectiveSlots(volunteerId),
+      this.#clock.now(),
+      effects,
+    );
     void this.#applyLogged(effects);
+  }
+
+  /** A paused tab hands back what it held; those copies go to other tabs. */
+  release(volunteerId: string, leaseIds: readonly string[]): void {
+    const effects: Effect[] = [];
+    this.#scheduler.release(volunteerId, leaseIds, this.#clock.now(), effects);
+    void this.#applyLogged(effects);
+  }
+
+  // ---- grids ------------------------------------------------------------------------------
+
+  async createGrid(name: string): Promise<StoredGrid> {
+    for (let attempt = 0; ; attempt++) {
+      const grid: StoredGrid = { code: newGridCode(), name, createdAt: this.#clock.now() };
+      try {
+        await this.#store.createGrid(grid);
+        return grid;
+      } catch (error) {
+        if (!(error instanceof CoordinatorError && error.code === 'conflict') || attempt >= 5)
+          throw error;
+      }
+    }
+  }
+
+  async hasGrid(code: string): Promise<boolean> {
+    return (await this.#store.getGrid(code)) !== undefined;
+  }
+
+  async listGrids(): Promise<StoredGrid[]> {
+    return this.#store.listGrids();
+  }
+
+  async grid(code: string): Promise<StoredGrid> {
+    const grid = await this.#store.getGrid(code);
+    if (!grid) throw new CoordinatorError('not_found', `[grids]: no grid ${code}`);
+    return grid;
+  }
+
+  /** The grid's tabs, live and recently gone, with what each has done. */
+  roster(code: string): { paused: boolean; devices: RosterEntry[] } {
+    const now = this.#clock.now();
+    const devices: RosterEntry[] = this.#tabs.inGrid(code).map((info) => {
+      const volunteer = this.#scheduler.getVolunteer(info.volunteerId);
+      const paused = this.#tabs.isPaused(info.volunteerId) || info.requestedSlots === 0;
+      const holding = volunteer?.leases.size ?? 0;
+      return {
+        volunteerId: info.volunteerId,
+        deviceId: info.deviceId,
+        browser: describeBrowser(info.userAgent),
+        cores: info.requestedSlots,
+        state: paused ? 'paused' : holding > 0 ? 'working' : 'idle',
+        pausedByAdmin: this.#tabs.isPaused(info.volunteerId),
+        holding,
+        tasksDone: volunteer?.tasksDone ?? 0,
+        ...(volunteer?.ewmaTaskMs !== undefined
+          ? { taskMs: Math.round(volunteer.ewmaTaskMs * 10) / 10 }
+          : {}),
+        lastSeen: new Date(now).toISOString(),
+      };
+    });
+    for (const info of this.#tabs.departedFrom(code, now)) {
+      devices.push({
+        volunteerId: info.volunteerId,
+        deviceId: info.deviceId,
+        browser: describeBrowser(info.userAgent),
+        cores: info.requestedSlots,
+        state: 'gone',
+        pausedByAdmin: false,
+        holding: 0,
+        tasksDone: info.tasksDone,
+        lastSeen: new Date(info.lastSeen).toISOString(),
+      });
+    }
+    return { paused: this.#tabs.isGridPaused(code), devices };
+  }
+
+  /**
+   * Pauses or resumes a grid's tabs (one, or all). A paused tab is told at once, stops taking
+   * work and hands back what it holds; the coordinator gives it no slots until resumed, across
+   * reconnects too.
+   */
+  setPaused(target: { grid: string; volunteerId?: string }, paused: boolean): number {
+    const now = this.#clock.now();
+    const effects: Effect[] = [];
+    const touched = this.#tabs.setPaused(target, paused);
+    for (const volunteerId of touched) {
+      const effective = this.#tabs.isPaused(volunteerId);
+      this.#tabs.link(volunteerId)?.control({
+        paused: effective,
+        ...(effective ? { reason: 'paused by the grid admin' } : {}),
+      });
+      this.#scheduler.setSlots(volunteerId, this.#tabs.effectiveSlots(volunteerId), now, effects);
+    }
+    void this.#applyLogged(effects);
+    return touched.length;
   }
 
   /**
@@ -299,7 +438,7 @@ export class Engine {
   }
 
   get volunteerCount(): number {
-    return this.#links.size;
+    return this.#tabs.size;
   }
 
   get volunteers() {
@@ -356,11 +495,11 @@ export class Engine {
       switch (effect.type) {
         case 'dispatch':
           this.counters.dispatched += effect.tasks.length;
-          this.#links.get(effect.volunteerId)?.assign({ jobs: effect.jobs, tasks: effect.tasks });
+          this.#tabs.link(effect.volunteerId)?.assign({ jobs: effect.jobs, tasks: effect.tasks });
           break;
         case 'cancel':
-          this.#links
-            .get(effect.volunteerId)
+          this.#tabs
+            .link(effect.volunteerId)
             ?.cancel({ leaseIds: effect.leaseIds, reason: effect.reason });
           break;
         case 'settle':
@@ -425,6 +564,23 @@ export class Engine {
       );
     }
   }
+}
+
+/** Grid codes people type from a projector: no 0/O or 1/I/L. */
+const GRID_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
+
+function newGridCode(): string {
+  const bytes = randomBytes(6);
+  return Array.from(bytes, (byte) => GRID_ALPHABET[byte % GRID_ALPHABET.length]).join('');
+}
+
+/** "Chrome 156", "Firefox 140", … from a user agent, for the roster. */
+export function describeBrowser(userAgent: string | undefined): string {
+  if (!userAgent) return 'unknown';
+  const match = userAgent.match(/(HeadlessChrome|Edg|Firefox|Chrome|Safari)\/(\d+)/) ?? undefined;
+  if (!match) return userAgent.slice(0, 40);
+  const name = match[1] === 'Edg' ? 'Edge' : match[1];
+  return `${name} ${match[2]}`;
 }
 
 export function liveSummary(job: Readonly<JobEntry>): JobSummary {

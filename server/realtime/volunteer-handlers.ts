@@ -10,6 +10,7 @@ import {
   Hello,
   PROTOCOL_VERSION,
   ProgressBatch,
+  ReleaseBatch,
   ResultBatch,
   type ServerToVolunteerEvents,
   type VolunteerToServerEvents,
@@ -31,6 +32,7 @@ function attach(socket: VolunteerSocket, engine: Engine, log: Log): void {
   const link: VolunteerLink = {
     assign: (batch) => socket.emit('task:assign', batch),
     cancel: (batch) => socket.emit('task:cancel', batch),
+    control: (control) => socket.emit('volunteer:control', control),
   };
   const registered = (): string => {
     if (volunteerId === undefined) {
@@ -41,13 +43,20 @@ function attach(socket: VolunteerSocket, engine: Engine, log: Log): void {
 
   socket.on(
     'volunteer:hello',
-    withAck(Hello, log, 'volunteer:hello', (hello) => {
+    withAck(Hello, log, 'volunteer:hello', async (hello) => {
       if (hello.protocolVersion !== PROTOCOL_VERSION) {
         throw new CoordinatorError(
           'protocol_mismatch',
           `[realtime]: protocol ${hello.protocolVersion} is not spoken here (expected ${PROTOCOL_VERSION}); reload the page`,
         );
       }
+      if (hello.grid !== undefined && !(await engine.hasGrid(hello.grid))) {
+        throw new CoordinatorError(
+          'not_found',
+          `[realtime]: there is no grid ${hello.grid}; check the join code or link`,
+        );
+      }
+      // Checked after the await, so two racing hellos cannot both register.
       if (volunteerId !== undefined) {
         throw new CoordinatorError('conflict', '[realtime]: this connection already said hello');
       }
@@ -61,6 +70,7 @@ function attach(socket: VolunteerSocket, engine: Engine, log: Log): void {
           deviceId: hello.deviceId,
           slots: hello.slots,
           ...(hello.grid !== undefined ? { grid: hello.grid } : {}),
+          ...(hello.userAgent !== undefined ? { userAgent: hello.userAgent } : {}),
         },
         link,
       );
@@ -73,6 +83,14 @@ function attach(socket: VolunteerSocket, engine: Engine, log: Log): void {
     'volunteer:capacity',
     withAck(Capacity, log, 'volunteer:capacity', ({ slots }) => {
       engine.setSlots(registered(), slots);
+      return null;
+    }),
+  );
+
+  socket.on(
+    'task:release',
+    withAck(ReleaseBatch, log, 'task:release', ({ leaseIds }) => {
+      engine.release(registered(), leaseIds);
       return null;
     }),
   );

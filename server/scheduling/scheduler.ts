@@ -246,6 +246,20 @@ export class Scheduler {
     if (touched.size > 0) this.#feedHungry(now, effects);
   }
 
+  /** A paused tab hands copies back unrun: they go to other tabs and cost no attempt. */
+  release(volunteerId: string, leaseIds: readonly string[], now: number, effects: Effect[]): void {
+    let released = false;
+    for (const leaseId of leaseIds) {
+      const lease = this.#leases.get(leaseId);
+      if (!lease || lease.volunteerId !== volunteerId) continue;
+      this.#dropLease(lease, 'released', now, effects);
+      const job = this.#jobs.get(lease.jobId);
+      if (job) this.#requeue(job, lease.taskIndex, true);
+      released = true;
+    }
+    if (released) this.#feedHungry(now, effects);
+  }
+
   setSlots(volunteerId: string, slots: number, now: number, effects: Effect[]): void {
     const volunteer = this.#volunteers.get(volunteerId);
     if (!volunteer) return;

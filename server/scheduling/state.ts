@@ -9,7 +9,8 @@ import type { SpeculationPolicy } from './speculation.ts';
 export type TaskStatus = 'pending' | 'committed' | 'failed';
 
 /** Why a copy of a task stopped, recorded on its lease and in the task timeline. */
-export type CopyEnd = 'result' | 'error' | 'expired' | 'dropped' | 'cancelled' | 'superseded';
+export type CopyEnd =
+  'result' | 'error' | 'expired' | 'dropped' | 'cancelled' | 'superseded' | 'released';
 
 /** Why a copy was made: the task's first, a re-run after a failed or lost one, a speculative
  * backup beside a live copy, or one of `redundancy` replicas. */

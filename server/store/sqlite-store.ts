@@ -139,6 +139,16 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
      ORDER BY task_index, dispatched_at`,
   );
 
+  const insertGrid = db.prepare<[string, string, number]>(
+    'INSERT INTO grids (code, name, created_at) VALUES (?, ?, ?)',
+  );
+  const selectGrid = db.prepare<[string], { code: string; name: string; created_at: number }>(
+    'SELECT * FROM grids WHERE code = ?',
+  );
+  const selectGrids = db.prepare<[], { code: string; name: string; created_at: number }>(
+    'SELECT * FROM grids ORDER BY created_at DESC, code',
+  );
+
   const applyBatch = db.transaction((changes: readonly StoreChange[]) => {
     for (const change of changes) {
       switch (change.type) {
@@ -210,6 +220,24 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
   });
 
   return {
+    async createGrid(grid) {
+      try {
+        insertGrid.run(grid.code, grid.name, grid.createdAt);
+      } catch (error) {
+        throw new CoordinatorError('conflict', `[store]: grid ${grid.code} already exists`, {
+          cause: error,
+        });
+      }
+    },
+    async getGrid(code) {
+      const row = selectGrid.get(code);
+      return row && { code: row.code, name: row.name, createdAt: row.created_at };
+    },
+    async listGrids() {
+      return selectGrids
+        .all()
+        .map((row) => ({ code: row.code, name: row.name, createdAt: row.created_at }));
+    },
     async createJob(job) {
       return createJob(job);
     },

@@ -67,7 +67,18 @@ export interface StoredTaskResult {
   items: ItemOutcome[];
 }
 
+export interface StoredGrid {
+  code: string;
+  name: string;
+  createdAt: number;
+}
+
 export interface JobStore {
+  /** Records a grid; fails with `conflict` if the code exists. */
+  createGrid(grid: StoredGrid): Promise<void>;
+  getGrid(code: string): Promise<StoredGrid | undefined>;
+  /** Newest first. */
+  listGrids(): Promise<StoredGrid[]>;
   /** Records a new job (status queued); fails if the id exists. */
   createJob(job: Omit<StoredJob, 'seq' | 'done' | 'failed'>): Promise<StoredJob>;
   /**

@@ -10,6 +10,7 @@ import {
   PROTOCOL_VERSION,
   type Ack,
   type AssignBatch,
+  type Control,
   type ResultAck,
   type ServerToVolunteerEvents,
   type TaskResult,
@@ -40,6 +41,10 @@ export class SimVolunteer {
   /** Job code messages received. */
   readonly codes: AssignBatch['jobs'] = [];
   readonly cancelled: string[] = [];
+  /** `volunteer:control` messages received. */
+  readonly controls: Control[] = [];
+  /** Leases handed back after an admin pause. */
+  readonly released: string[] = [];
   readonly acked = new Set<string>();
   readonly #maps = new Map<string, (input: JsonValue) => unknown>();
   #listeners: Array<() => void> = [];
@@ -56,6 +61,21 @@ export class SimVolunteer {
     this.socket.on('task:assign', (batch) => this.#onAssign(batch));
     this.socket.on('task:cancel', (batch) => {
       this.cancelled.push(...batch.leaseIds);
+      this.#notify();
+    });
+    // Like a real tab: a paused tab hands back everything it holds.
+    this.socket.on('volunteer:control', (control) => {
+      this.controls.push(control);
+      if (control.paused) {
+        const done = new Set([...this.acked, ...this.cancelled, ...this.released]);
+        const held = this.received
+          .map((task) => task.leaseId)
+          .filter((leaseId) => !done.has(leaseId));
+        if (held.length > 0) {
+          this.released.push(...held);
+          this.socket.emit('task:release', { leaseIds: held }, () => undefined);
+        }
+      }
       this.#notify();
     });
   }
@@ -141,10 +161,14 @@ export class SimVolunteer {
           outcome: { status: 'ok', items },
         };
         if (!this.socket.connected) return;
-        void this.report([result]).then((res) => {
-          if (res.ok) for (const leaseId of res.data.leaseIds) this.acked.add(leaseId);
-          this.#notify();
-        });
+        this.report([result]).then(
+          (res) => {
+            if (res.ok) for (const leaseId of res.data.leaseIds) this.acked.add(leaseId);
+            this.#notify();
+          },
+          // Closed before the ack: the result stays unacknowledged, as for a real tab.
+          () => undefined,
+        );
       };
       if (this.options.taskDelayMs) setTimeout(run, this.options.taskDelayMs);
       else queueMicrotask(run);

@@ -1,0 +1,122 @@
+/**
+ * @module The connected tabs as the engine sees them: the link to each, what it asked for (slots,
+ * grid, browser), which ones an admin paused, and recently departed ones for a grid's roster.
+ * The scheduler holds the scheduling side (leases, speed); this holds the rest.
+ */
+import type { VolunteerLink } from './engine.ts';
+
+export interface TabInfo {
+  volunteerId: string;
+  deviceId: string;
+  grid?: string;
+  userAgent?: string;
+  /** Slots the tab asks for (0 when its volunteer paused it). */
+  requestedSlots: number;
+  connectedAt: number;
+  lastSeen: number;
+}
+
+/** How long a departed tab stays on its grid's roster as 'gone'. */
+const DEPARTED_KEEP_MS = 10 * 60_000;
+const DEPARTED_MAX = 1_000;
+
+export class TabRegistry {
+  readonly #links = new Map<string, VolunteerLink>();
+  readonly #tabs = new Map<string, TabInfo>();
+  readonly #departed = new Map<string, TabInfo & { tasksDone: number }>();
+  readonly #pausedTabs = new Set<string>();
+  readonly #pausedGrids = new Set<string>();
+
+  register(info: TabInfo, link: VolunteerLink): void {
+    this.#links.set(info.volunteerId, link);
+    this.#tabs.set(info.volunteerId, info);
+    this.#departed.delete(info.volunteerId);
+  }
+
+  /** Forgets a tab if `link` is still its link (a newer connection may have taken over). */
+  unregister(volunteerId: string, link: VolunteerLink, now: number, tasksDone: number): boolean {
+    if (this.#links.get(volunteerId) !== link) return false;
+    this.#links.delete(volunteerId);
+    const info = this.#tabs.get(volunteerId);
+    this.#tabs.delete(volunteerId);
+    if (info?.grid !== undefined) {
+      this.#departed.set(volunteerId, { ...info, lastSeen: now, tasksDone });
+      this.#prune(now);
+    }
+    return true;
+  }
+
+  link(volunteerId: string): VolunteerLink | undefined {
+    return this.#links.get(volunteerId);
+  }
+
+  info(volunteerId: string): TabInfo | undefined {
+    return this.#tabs.get(volunteerId);
+  }
+
+  has(volunteerId: string): boolean {
+    return this.#links.has(volunteerId);
+  }
+
+  get size(): number {
+    return this.#links.size;
+  }
+
+  touch(volunteerId: string, now: number): void {
+    const info = this.#tabs.get(volunteerId);
+    if (info) info.lastSeen = now;
+  }
+
+  isPaused(volunteerId: string): boolean {
+    const info = this.#tabs.get(volunteerId);
+    return (
+      this.#pausedTabs.has(volunteerId) ||
+      (info?.grid !== undefined && this.#pausedGrids.has(info.grid))
+    );
+  }
+
+  isGridPaused(grid: string): boolean {
+    return this.#pausedGrids.has(grid);
+  }
+
+  /** Slots the scheduler should use: what the tab asks for, unless an admin paused it. */
+  effectiveSlots(volunteerId: string): number {
+    return this.isPaused(volunteerId) ? 0 : (this.#tabs.get(volunteerId)?.requestedSlots ?? 0);
+  }
+
+  /** Pauses or resumes one tab, or a whole grid; returns the tabs whose state may have changed. */
+  setPaused(target: { grid: string; volunteerId?: string }, paused: boolean): string[] {
+    if (target.volunteerId !== undefined) {
+      if (paused) this.#pausedTabs.add(target.volunteerId);
+      else this.#pausedTabs.delete(target.volunteerId);
+      return this.#tabs.has(target.volunteerId) ? [target.volunteerId] : [];
+    }
+    if (paused) this.#pausedGrids.add(target.grid);
+    else {
+      this.#pausedGrids.delete(target.grid);
+      // Resuming a grid resumes each of its tabs too.
+      for (const [id, info] of this.#tabs)
+        if (info.grid === target.grid) this.#pausedTabs.delete(id);
+    }
+    return [...this.#tabs.values()]
+      .filter((info) => info.grid === target.grid)
+      .map((info) => info.volunteerId);
+  }
+
+  inGrid(grid: string): TabInfo[] {
+    return [...this.#tabs.values()].filter((info) => info.grid === grid);
+  }
+
+  departedFrom(grid: string, now: number): Array<TabInfo & { tasksDone: number }> {
+    this.#prune(now);
+    return [...this.#departed.values()].filter((info) => info.grid === grid);
+  }
+
+  #prune(now: number): void {
+    for (const [id, info] of this.#departed) {
+      if (now - info.lastSeen > DEPARTED_KEEP_MS || this.#departed.size > DEPARTED_MAX) {
+        this.#departed.delete(id);
+      }
+    }
+  }
+}

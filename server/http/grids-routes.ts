@@ -1,0 +1,87 @@
+/**
+ * @module REST routes for classroom and lab grids: create (a join code and link), list, the
+ * roster of one grid, and pausing or resuming its tabs.
+ */
+import { Router, type Request, type RequestHandler } from 'express';
+import { z } from 'zod';
+import { GridCode, GridSpec, type GridCreated, type GridSummary } from '../../shared/job.ts';
+import type { Engine } from '../engine/engine.ts';
+import { CoordinatorError } from '../errors.ts';
+import type { StoredGrid } from '../store/store.ts';
+import { describeIssue } from '../realtime/validate.ts';
+
+const PauseTarget = z.strictObject({ volunteerId: z.string().min(1).max(200).optional() });
+
+export function createGridsRouter(engine: Engine, requireAdmin: RequestHandler): Router {
+  const router = Router();
+  router.use('/api/grids', requireAdmin);
+
+  router.post('/api/grids', async (req, res) => {
+    const { name } = parse(GridSpec, req.body);
+    const grid = await engine.createGrid(name);
+    res.status(201).json({
+      code: grid.code,
+      name: grid.name,
+      joinUrl: joinUrl(req, grid.code),
+    } satisfies GridCreated);
+  });
+
+  router.get('/api/grids', async (req, res) => {
+    const grids = await engine.listGrids();
+    res.json(grids.map((grid) => summarize(req, grid, engine)));
+  });
+
+  router.get('/api/grids/:code', async (req, res) => {
+    const grid = await engine.grid(parseCode(req.params['code']));
+    res.json(summarize(req, grid, engine));
+  });
+
+  for (const [action, paused] of [
+    ['pause', true],
+    ['resume', false],
+  ] as const) {
+    /** Body `{}` for the whole grid, `{ volunteerId }` for one tab. */
+    router.post(`/api/grids/:code/${action}`, async (req, res) => {
+      const grid = await engine.grid(parseCode(req.params['code']));
+      const { volunteerId } = parse(PauseTarget, req.body ?? {});
+      const tabs = engine.setPaused(
+        { grid: grid.code, ...(volunteerId ? { volunteerId } : {}) },
+        paused,
+      );
+      res.json({ ...summarize(req, grid, engine), changed: tabs });
+    });
+  }
+  return router;
+}
+
+function summarize(req: Request, grid: StoredGrid, engine: Engine): GridSummary {
+  const { paused, devices } = engine.roster(grid.code);
+  return {
+    code: grid.code,
+    name: grid.name,
+    joinUrl: joinUrl(req, grid.code),
+    createdAt: new Date(grid.createdAt).toISOString(),
+    paused,
+    devices,
+  };
+}
+
+/** The volunteer page with the grid's code, on the host the admin reached us by. */
+function joinUrl(req: Request, code: string): string {
+  return `${req.protocol}://${req.get('host') ?? 'localhost'}/?grid=${encodeURIComponent(code)}`;
+}
+
+function parseCode(raw: string | undefined): string {
+  const parsed = GridCode.safeParse(raw);
+  if (!parsed.success) throw new CoordinatorError('not_found', `[grids]: no grid ${String(raw)}`);
+  return parsed.data;
+}
+
+function parse<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    const { message, field } = describeIssue(parsed.error);
+    throw new CoordinatorError('invalid_input', `[grids]: ${message}`, field ? { field } : {});
+  }
+  return parsed.data;
+}

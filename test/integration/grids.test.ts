@@ -1,0 +1,163 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { GridCreated, GridSummary, JobCreated } from '../../shared/job.ts';
+import { SimVolunteer } from '../support/sim-volunteer.ts';
+import {
+  api,
+  startCoordinator,
+  waitForJob,
+  type TestCoordinator,
+} from '../support/start-coordinator.ts';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function coordinator(): Promise<TestCoordinator> {
+  const server = await startCoordinator();
+  cleanups.push(() => server.close());
+  return server;
+}
+
+async function volunteer(
+  server: TestCoordinator,
+  options: Parameters<typeof SimVolunteer.connect>[1] = {},
+) {
+  const sim = await SimVolunteer.connect(server.url, options);
+  cleanups.push(() => sim.close());
+  return sim;
+}
+
+async function createGrid(server: TestCoordinator, name: string): Promise<GridCreated> {
+  const { status, body } = await api<GridCreated>(server, 'POST', '/api/grids', { name });
+  expect(status).toBe(201);
+  return body;
+}
+
+async function submit(server: TestCoordinator, spec: Record<string, unknown>): Promise<JobCreated> {
+  const { status, body } = await api<JobCreated>(server, 'POST', '/api/jobs', spec);
+  expect(status, JSON.stringify(body)).toBe(201);
+  return body;
+}
+
+describe('grids', () => {
+  it('creates a grid with a join code and link, lists it and shows its roster', async () => {
+    const server = await coordinator();
+    const grid = await createGrid(server, 'Room 101');
+    expect(grid.code).toMatch(/^[A-HJ-NP-Z2-9]{6}$/);
+    expect(grid.joinUrl).toBe(`${server.url}/?grid=${grid.code}`);
+    await volunteer(server, { grid: grid.code, slots: 3 });
+    await volunteer(server, { slots: 1 }); // public: not on the roster
+    const { body } = await api<GridSummary>(server, 'GET', `/api/grids/${grid.code}`);
+    expect(body).toMatchObject({ code: grid.code, name: 'Room 101', paused: false });
+    expect(body.devices).toHaveLength(1);
+    expect(body.devices[0]).toMatchObject({ cores: 3, state: 'idle', tasksDone: 0 });
+    const list = (await api<GridSummary[]>(server, 'GET', '/api/grids')).body;
+    expect(list.map((entry) => entry.code)).toEqual([grid.code]);
+  });
+
+  it('refuses bad grid input: no name, unknown codes, jobs and tabs for grids that do not exist', async () => {
+    const server = await coordinator();
+    expect((await api(server, 'POST', '/api/grids', {})).body).toMatchObject({
+      error: { code: 'invalid_input', field: 'name' },
+    });
+    expect((await api(server, 'GET', '/api/grids/NOSUCH')).status).toBe(404);
+    const job = await api(server, 'POST', '/api/jobs', {
+      map: '(x) => x',
+      inputs: [1],
+      grid: 'NOSUCH',
+    });
+    expect(job.status).toBe(400);
+    expect(job.body).toMatchObject({ error: { field: 'grid' } });
+    await expect(SimVolunteer.connect(server.url, { grid: 'NOSUCH' })).rejects.toThrow(
+      /no grid NOSUCH/,
+    );
+    expect(
+      (await api({ url: server.url, token: 'nope' }, 'POST', '/api/grids', { name: 'x' })).status,
+    ).toBe(401);
+  });
+
+  it('keeps grid jobs on the grid and public jobs off it', async () => {
+    const server = await coordinator();
+    const grid = await createGrid(server, 'lab');
+    const student = await volunteer(server, { grid: grid.code, slots: 2 });
+    const passerby = await volunteer(server, { slots: 2 });
+    const classJob = await submit(server, {
+      map: '(x) => x',
+      inputs: [1, 2, 3, 4, 5, 6],
+      grid: grid.code,
+    });
+    const publicJob = await submit(server, { map: '(x) => -x', inputs: [1, 2, 3, 4] });
+    await waitForJob(server, classJob.id);
+    await waitForJob(server, publicJob.id);
+    expect(new Set(student.received.map((task) => task.jobId))).toEqual(new Set([classJob.id]));
+    expect(new Set(passerby.received.map((task) => task.jobId))).toEqual(new Set([publicJob.id]));
+  });
+
+  it('pauses one tab: it is told at once, hands back what it holds, and gets nothing until resumed', async () => {
+    const server = await coordinator();
+    const grid = await createGrid(server, 'lab');
+    const paused = await volunteer(server, { grid: grid.code, slots: 2, silent: true });
+    const job = await submit(server, {
+      map: '(x) => x * 3',
+      inputs: [1, 2, 3, 4, 5, 6],
+      grid: grid.code,
+    });
+    await paused.until(() => paused.received.length > 0);
+    const held = paused.received.length;
+
+    const res = await api<GridSummary>(server, 'POST', `/api/grids/${grid.code}/pause`, {
+      volunteerId: paused.options.tabId,
+    });
+    expect(res.status).toBe(200);
+    await paused.until(() => paused.controls.at(-1)?.paused === true, 2_000, 'the pause');
+    expect(paused.released).toHaveLength(held);
+    const roster = (await api<GridSummary>(server, 'GET', `/api/grids/${grid.code}`)).body;
+    expect(roster.devices[0]).toMatchObject({ state: 'paused', pausedByAdmin: true, holding: 0 });
+
+    // Another tab finishes the job; the paused one receives nothing more.
+    await volunteer(server, { grid: grid.code, slots: 2 });
+    expect(await waitForJob(server, job.id)).toMatchObject({ status: 'completed', done: 6 });
+    expect(paused.received).toHaveLength(held);
+
+    await api(server, 'POST', `/api/grids/${grid.code}/resume`, {
+      volunteerId: paused.options.tabId,
+    });
+    await paused.until(() => paused.controls.at(-1)?.paused === false, 2_000, 'the resume');
+    const next = await submit(server, {
+      map: '(x) => x',
+      inputs: [1, 2, 3, 4, 5, 6, 7, 8],
+      grid: grid.code,
+    });
+    await paused.until(
+      () => paused.received.some((task) => task.jobId === next.id),
+      5_000,
+      'work after resume',
+    );
+  });
+
+  it('pauses a whole grid, and a tab that reconnects stays paused', async () => {
+    const server = await coordinator();
+    const grid = await createGrid(server, 'lab');
+    await volunteer(server, { grid: grid.code, slots: 1, tabId: 'kid-1' });
+    await volunteer(server, { grid: grid.code, slots: 1, tabId: 'kid-2' });
+    const res = await api<GridSummary & { changed: number }>(
+      server,
+      'POST',
+      `/api/grids/${grid.code}/pause`,
+      {},
+    );
+    expect(res.body).toMatchObject({ paused: true, changed: 2 });
+    const back = await volunteer(server, { grid: grid.code, slots: 1, tabId: 'kid-3' });
+    await back.until(() => back.controls.at(-1)?.paused === true, 2_000, 'the pause on connect');
+    const job = await submit(server, { map: '(x) => x', inputs: [1, 2], grid: grid.code });
+    const roster = (await api<GridSummary>(server, 'GET', `/api/grids/${grid.code}`)).body;
+    expect(roster.devices.map((device) => device.state)).toEqual(['paused', 'paused', 'paused']);
+    expect((await api(server, 'GET', `/api/jobs/${job.id}`)).body).toMatchObject({
+      status: 'queued',
+    });
+    await api(server, 'POST', `/api/grids/${grid.code}/resume`, {});
+    expect(await waitForJob(server, job.id)).toMatchObject({ status: 'completed' });
+  });
+});
