@@ -46,21 +46,31 @@ remote(program.command('submit'))
   .option('--chunk-size <n>', 'items per task', toInt)
   .option('--timeout-ms <n>', 'task timeout', toInt)
   .option('--max-attempts <n>', 'attempts per task', toInt)
-  .action(async (options: RemoteOptions & Record<string, string | number | undefined>) => {
-    const spec: JobSpecInput = {
-      map: readFileSync(String(options['map']), 'utf8'),
-      inputs: readInputs(
-        options['inputs'] as string | undefined,
-        options['range'] as string | undefined,
-      ),
-      ...(options['name'] ? { name: String(options['name']) } : {}),
-      ...(options['chunkSize'] ? { chunkSize: Number(options['chunkSize']) } : {}),
-      ...(options['timeoutMs'] ? { timeoutMs: Number(options['timeoutMs']) } : {}),
-      ...(options['maxAttempts'] ? { maxAttempts: Number(options['maxAttempts']) } : {}),
-    };
-    const created = await api(options, 'POST', '/api/jobs', spec);
-    process.stdout.write(`${JSON.stringify(created)}\n`);
-  });
+  .option('--priority <n>', 'higher runs first', toInt)
+  .option('--redundancy <n>', 'matching results from distinct devices needed', toInt)
+  .option('--grid <code>', 'run only on the tabs of this grid')
+  .option('--no-speculation', 'no backup copies of slow tasks')
+  .action(
+    async (options: RemoteOptions & Record<string, string | number | boolean | undefined>) => {
+      const spec: JobSpecInput = {
+        map: readFileSync(String(options['map']), 'utf8'),
+        inputs: readInputs(
+          options['inputs'] as string | undefined,
+          options['range'] as string | undefined,
+        ),
+        ...(options['name'] ? { name: String(options['name']) } : {}),
+        ...(options['chunkSize'] ? { chunkSize: Number(options['chunkSize']) } : {}),
+        ...(options['timeoutMs'] ? { timeoutMs: Number(options['timeoutMs']) } : {}),
+        ...(options['maxAttempts'] ? { maxAttempts: Number(options['maxAttempts']) } : {}),
+        ...(options['priority'] !== undefined ? { priority: Number(options['priority']) } : {}),
+        ...(options['redundancy'] ? { redundancy: Number(options['redundancy']) } : {}),
+        ...(options['grid'] ? { grid: String(options['grid']) } : {}),
+        ...(options['speculation'] === false ? { speculation: false } : {}),
+      };
+      const created = await api(options, 'POST', '/api/jobs', spec);
+      process.stdout.write(`${JSON.stringify(created)}\n`);
+    },
+  );
 
 remote(program.command('status'))
   .description('show one job, or all jobs')

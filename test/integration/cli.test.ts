@@ -1,0 +1,106 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SimVolunteer } from '../support/sim-volunteer.ts';
+import {
+  startCoordinator,
+  waitForJob,
+  type TestCoordinator,
+} from '../support/start-coordinator.ts';
+
+const run = promisify(execFile);
+const BIN = fileURLToPath(new URL('../../server/bin.mjs', import.meta.url));
+const cleanups: Array<() => Promise<void> | void> = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function cli(server: TestCoordinator, ...args: string[]): Promise<string> {
+  const { stdout } = await run(
+    process.execPath,
+    [BIN, ...args, '--url', server.url, '--token', server.token],
+    {
+      timeout: 20_000,
+    },
+  );
+  return stdout;
+}
+
+describe('browsergrid CLI against a real coordinator', () => {
+  it('submits from a map file, shows status, prints results in order, manages grids and cancels', async () => {
+    const server = await startCoordinator();
+    cleanups.push(() => server.close());
+    const dir = mkdtempSync(path.join(tmpdir(), 'browsergrid-cli-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const mapFile = path.join(dir, 'cube.js');
+    // Simulated tabs evaluate function expressions (real tabs take ES modules too).
+    writeFileSync(mapFile, '(x) => x * x * x');
+
+    const gridLine = await cli(server, 'grids', '--create', 'Room 7');
+    const [code] = gridLine.trim().split(/\s+/);
+    expect(gridLine).toMatch(new RegExp(`^${code}\\s+Room 7\\s+http://`));
+    const sim = await SimVolunteer.connect(server.url, { slots: 2, grid: code });
+    cleanups.push(() => sim.close());
+
+    const created = JSON.parse(
+      await cli(
+        server,
+        'submit',
+        '--map',
+        mapFile,
+        '--range',
+        '0:5',
+        '--name',
+        'cubes',
+        '--grid',
+        code as string,
+      ),
+    ) as {
+      id: string;
+      tasks: number;
+    };
+    expect(created.tasks).toBe(5);
+    await waitForJob(server, created.id);
+    expect(await cli(server, 'status', created.id)).toMatch(
+      /completed\s+5\/5 tasks done, 0 failed/,
+    );
+    const lines = (await cli(server, 'results', created.id))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as unknown);
+    expect(lines).toEqual([0, 1, 8, 27, 64].map((output, index) => ({ index, output })));
+    expect(await cli(server, 'grids', code as string)).toMatch(/Room 7\s+1 tabs[\s\S]*idle/);
+
+    sim.close();
+    const pending = JSON.parse(
+      await cli(server, 'submit', '--map', mapFile, '--range', '0:3', '--grid', code as string),
+    ) as { id: string };
+    expect(await cli(server, 'cancel', pending.id)).toMatch(/cancelled/);
+  });
+
+  it('says what to fix when the input is wrong, and exits non-zero', async () => {
+    const server = await startCoordinator();
+    cleanups.push(() => server.close());
+    const dir = mkdtempSync(path.join(tmpdir(), 'browsergrid-cli-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const broken = path.join(dir, 'broken.js');
+    writeFileSync(broken, '(x) => x *');
+    await expect(cli(server, 'submit', '--map', broken, '--range', '0:5')).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/400.*map does not compile/),
+    });
+    await expect(cli(server, 'submit', '--map', broken)).rejects.toMatchObject({
+      stderr: expect.stringMatching(/--inputs <file> or --range/),
+    });
+    await expect(
+      run(process.execPath, [BIN, 'status', '--url', server.url, '--token', 'wrong-token'], {
+        timeout: 20_000,
+      }),
+    ).rejects.toMatchObject({ stderr: expect.stringMatching(/401/) });
+  });
+});
