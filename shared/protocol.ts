@@ -107,8 +107,11 @@ export const ResultBatch = z.strictObject({
 });
 export type ResultBatch = z.infer<typeof ResultBatch>;
 
-/** Leases the tab may forget: their results are committed or knowingly dropped. */
-export const ResultAck = z.object({ leaseIds: z.array(LeaseId) });
+/**
+ * `leaseIds`: results committed or knowingly dropped (duplicates); `refused`: results the
+ * coordinator will never take (another tab's lease). The tab forgets both.
+ */
+export const ResultAck = z.object({ leaseIds: z.array(LeaseId), refused: z.array(LeaseId) });
 export type ResultAck = z.infer<typeof ResultAck>;
 
 /**
@@ -141,7 +144,9 @@ export const CheckpointReport = z.strictObject({
 export type CheckpointReport = z.infer<typeof CheckpointReport>;
 
 /** Copies a tab gives back unrun (it was paused): they go to other tabs at no attempt's cost. */
-export const ReleaseBatch = z.strictObject({ leaseIds: z.array(LeaseId).min(1).max(MAX_RESULTS_PER_MESSAGE) });
+export const ReleaseBatch = z.strictObject({
+  leaseIds: z.array(LeaseId).min(1).max(MAX_RESULTS_PER_MESSAGE),
+});
 export type ReleaseBatch = z.infer<typeof ReleaseBatch>;
 
 /** The grid's admin paused or resumed this tab; a paused tab takes no work and holds none. */

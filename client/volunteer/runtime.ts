@@ -389,14 +389,14 @@ export class VolunteerRuntime {
           this.#update({ lastError: res.error.message });
           return;
         }
-        const { leaseIds } = res.data;
+        const { leaseIds, refused } = res.data;
         this.#update({
           done: this.#status.done + leaseIds.length,
-          unsent: Math.max(0, this.#status.unsent - leaseIds.length),
+          unsent: Math.max(0, this.#status.unsent - leaseIds.length - refused.length),
         });
         // Forgetting acknowledged results need not hold up the next send; if the tab dies first,
         // they are sent once more and dropped as duplicates.
-        this.#outbox.delete(leaseIds).catch((error: unknown) => {
+        this.#outbox.delete([...leaseIds, ...refused]).catch((error: unknown) => {
           this.#update({
             lastError: `[outbox]: ${error instanceof Error ? error.message : String(error)}`,
           });

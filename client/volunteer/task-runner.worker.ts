@@ -105,6 +105,17 @@ const api = {
     }
     return outcomes;
   },
+
+  /** Runs several tasks of one job in order, one message for all (tiny tasks, see the pool). */
+  async runBatch(
+    jobId: string,
+    tasks: Array<{ key: string; inputs: JsonValue[]; checkpoint?: TaskCheckpoint }>,
+  ): Promise<ItemOutcome[][]> {
+    const outcomes: ItemOutcome[][] = [];
+    for (const task of tasks)
+      outcomes.push(await api.run(task.key, jobId, task.inputs, task.checkpoint));
+    return outcomes;
+  },
 };
 
 export type TaskRunnerApi = typeof api;

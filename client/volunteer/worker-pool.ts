@@ -3,6 +3,10 @@
  * queue FIFO; a task that goes its job's `timeoutMs` without finishing or reporting progress gets
  * its worker terminated and replaced, so runaway job code never costs the tab more than one worker
  * for `timeoutMs`.
+ *
+ * Tiny tasks go to a worker in batches: once a job's tasks are measured to take well under a
+ * millisecond, one message carries up to BATCH_MAX of them, sized to about BATCH_TARGET_MS of
+ * work, since a message round trip per task would cost more than the task.
  */
 import { proxy, releaseProxy, wrap, type Remote } from 'comlink';
 import type { ItemOutcome } from '../../shared/job.ts';
@@ -33,31 +37,40 @@ export interface PoolResult {
   durationMs: number;
 }
 
-interface Slot {
-  worker: SandboxedWorker;
-  api: Remote<TaskRunnerApi>;
-  loaded: Set<string>;
-  running?: {
-    task: PoolTask;
-    finish: (result: PoolResult | undefined) => void;
-    /** Restarts the timeout: the task showed a sign of life. */
-    alive: () => void;
-  };
-}
-
 interface Queued {
   task: PoolTask;
   resolve: (result: PoolResult | undefined) => void;
 }
 
+interface Running {
+  /** The tasks of the batch not yet settled, by key. */
+  tasks: Map<string, Queued>;
+  /** Restarts the timeout: the batch showed a sign of life. */
+  alive: () => void;
+}
+
+interface Slot {
+  worker: SandboxedWorker;
+  api: Remote<TaskRunnerApi>;
+  loaded: Set<string>;
+  running?: Running;
+}
+
 /** Starts one task-runner worker (in the sandbox frame, see sandbox-host.ts). */
 export type WorkerFactory = () => SandboxedWorker;
+
+const BATCH_MAX = 64;
+const BATCH_TARGET_MS = 10;
+/** Tasks measured at least this long always run one per message. */
+const BATCH_BELOW_MS = 1;
 
 export class WorkerPool {
   readonly #createWorker: WorkerFactory;
   #slots: Slot[] = [];
   #queue: Queued[] = [];
   #size = 0;
+  /** Measured run time of one task, per job (moving average). */
+  readonly #taskMs = new Map<string, number>();
 
   constructor(size: number, createWorker: WorkerFactory) {
     this.#createWorker = createWorker;
@@ -92,7 +105,10 @@ export class WorkerPool {
     this.#retireExtra();
   }
 
-  /** Drops queued tasks and stops running ones with these keys (their promises resolve undefined). */
+  /**
+   * Drops queued tasks and stops running ones with these keys (their promises resolve undefined).
+   * A task running alone has its worker replaced; one in a batch of tiny tasks is just dropped.
+   */
   cancel(keys: Iterable<string>): void {
     const drop = new Set(keys);
     this.#queue = this.#queue.filter((entry) => {
@@ -101,20 +117,23 @@ export class WorkerPool {
       return false;
     });
     for (const slot of [...this.#slots]) {
-      if (slot.running && drop.has(slot.running.task.key)) {
-        slot.running.finish(undefined);
-        this.#replace(slot);
+      const running = slot.running;
+      if (!running) continue;
+      const alone = running.tasks.size === 1;
+      for (const key of drop) {
+        const entry = running.tasks.get(key);
+        if (!entry) continue;
+        running.tasks.delete(key);
+        entry.resolve(undefined);
       }
+      if (alone && running.tasks.size === 0) this.#replace(slot);
     }
     this.#pump();
   }
 
   terminate(): void {
     this.cancel(this.#queue.map((entry) => entry.task.key));
-    for (const slot of this.#slots) {
-      slot.running?.finish(undefined);
-      this.#kill(slot);
-    }
+    for (const slot of this.#slots) this.#kill(slot);
     this.#slots = [];
   }
 
@@ -124,22 +143,27 @@ export class WorkerPool {
     const slot: Slot = { worker, api, loaded: new Set() };
     const hooks: RunnerHooks = {
       progress: (key, fraction) => {
-        if (slot.running?.task.key !== key) return;
-        slot.running.alive();
-        slot.running.task.onProgress?.(fraction);
+        const entry = slot.running?.tasks.get(key);
+        if (!entry) return;
+        slot.running?.alive();
+        entry.task.onProgress?.(fraction);
       },
       checkpoint: (key, checkpoint) => {
-        if (slot.running?.task.key !== key) return;
-        slot.running.alive();
-        slot.running.task.onCheckpoint?.(checkpoint);
+        const entry = slot.running?.tasks.get(key);
+        if (!entry) return;
+        slot.running?.alive();
+        entry.task.onCheckpoint?.(checkpoint);
       },
     };
     void api.setHooks(proxy(hooks));
     return slot;
   }
 
+  /** Ends a worker; whatever it was running resolves as cancelled. */
   #kill(slot: Slot): void {
-    slot.running?.finish(undefined);
+    const running = slot.running;
+    slot.running = undefined;
+    for (const entry of running?.tasks.values() ?? []) entry.resolve(undefined);
     slot.api[releaseProxy]();
     slot.worker.terminate();
   }
@@ -164,60 +188,101 @@ export class WorkerPool {
     this.#retireExtra();
     for (const slot of this.#slots.slice(0, this.#size)) {
       if (slot.running) continue;
-      const next = this.#queue.shift();
-      if (!next) return;
-      this.#start(slot, next);
+      const batch = this.#takeBatch();
+      if (batch.length === 0) return;
+      this.#start(slot, batch);
     }
   }
 
-  #start(slot: Slot, { task, resolve }: Queued): void {
+  /** The head of the queue, and after it queued tasks of the same job while they are tiny. */
+  #takeBatch(): Queued[] {
+    const head = this.#queue.shift();
+    if (!head) return [];
+    const batch = [head];
+    const taskMs = this.#taskMs.get(head.task.jobId);
+    if (taskMs === undefined || taskMs >= BATCH_BELOW_MS || head.task.checkpoint) return batch;
+    const limit = Math.min(
+      BATCH_MAX,
+      Math.max(1, Math.floor(BATCH_TARGET_MS / Math.max(taskMs, 0.01))),
+    );
+    // Leave work for idle workers: a batch takes at most its share of the queue.
+    const idle = this.#slots.slice(0, this.#size).filter((slot) => !slot.running).length;
+    const share = Math.ceil((this.#queue.length + 1) / Math.max(1, idle));
+    for (let i = 0; i < this.#queue.length && batch.length < Math.min(limit, share);) {
+      const entry = this.#queue[i] as Queued;
+      if (entry.task.jobId === head.task.jobId && !entry.task.checkpoint) {
+        batch.push(entry);
+        this.#queue.splice(i, 1);
+      } else {
+        i++;
+      }
+    }
+    return batch;
+  }
+
+  #start(slot: Slot, batch: Queued[]): void {
     const startedAt = performance.now();
-    let settled = false;
+    const first = (batch[0] as Queued).task;
+    const tasks = new Map(batch.map((entry) => [entry.task.key, entry]));
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const finish = (result: PoolResult | undefined): void => {
-      if (settled) return;
-      settled = true;
+    const settleAll = (outcome: (entry: Queued, i: number) => TaskOutcome): void => {
       clearTimeout(timer);
-      if (slot.running?.task === task) slot.running = undefined;
-      resolve(result);
+      if (slot.running?.tasks === tasks) slot.running = undefined;
+      const durationMs = (performance.now() - startedAt) / batch.length;
+      batch.forEach((entry, i) => {
+        if (!tasks.delete(entry.task.key)) return;
+        entry.resolve({ outcome: outcome(entry, i), durationMs });
+      });
       queueMicrotask(() => this.#pump());
     };
     // The timeout counts from the last sign of life: a task that reports progress may run long.
     const alive = (): void => {
       clearTimeout(timer);
       timer = setTimeout(() => {
-        finish({
-          outcome: {
-            status: 'error',
-            message: `[runner]: task timed out after ${task.timeoutMs} ms without progress; its worker was replaced`,
-          },
-          durationMs: performance.now() - startedAt,
-        });
+        // Never batch this job again in this tab: the next attempts of the batch's innocent
+        // tasks then run alone, and only the culprit times out again.
+        this.#taskMs.set(first.jobId, first.timeoutMs);
+        const what = batch.length > 1 ? ` (in a batch of ${batch.length} tasks)` : '';
+        settleAll(() => ({
+          status: 'error',
+          message: `[runner]: task timed out after ${first.timeoutMs} ms without progress${what}; its worker was replaced`,
+        }));
         this.#replace(slot);
-      }, task.timeoutMs);
+      }, first.timeoutMs);
     };
     alive();
-    slot.running = { task, finish, alive };
-    task.onStart?.();
-    const load = slot.loaded.has(task.jobId)
+    slot.running = { tasks, alive };
+    for (const entry of batch) entry.task.onStart?.();
+    const load = slot.loaded.has(first.jobId)
       ? Promise.resolve()
-      : slot.api.load(task.jobId, task.source);
+      : slot.api.load(first.jobId, first.source);
     load
       .then(() => {
-        slot.loaded.add(task.jobId);
-        return slot.api.run(task.key, task.jobId, task.inputs, task.checkpoint);
+        slot.loaded.add(first.jobId);
+        return slot.api.runBatch(
+          first.jobId,
+          batch.map(({ task }) => ({
+            key: task.key,
+            inputs: task.inputs,
+            ...(task.checkpoint ? { checkpoint: task.checkpoint } : {}),
+          })),
+        );
       })
       .then(
-        (items) =>
-          finish({ outcome: { status: 'ok', items }, durationMs: performance.now() - startedAt }),
+        (outcomes) => {
+          const perTask = (performance.now() - startedAt) / batch.length;
+          const previous = this.#taskMs.get(first.jobId);
+          this.#taskMs.set(
+            first.jobId,
+            previous === undefined ? perTask : previous + 0.2 * (perTask - previous),
+          );
+          settleAll((_entry, i) => ({ status: 'ok', items: outcomes[i] ?? [] }));
+        },
         (error: unknown) =>
-          finish({
-            outcome: {
-              status: 'error',
-              message: `[runner]: ${error instanceof Error ? error.message : String(error)}`,
-            },
-            durationMs: performance.now() - startedAt,
-          }),
+          settleAll(() => ({
+            status: 'error',
+            message: `[runner]: ${error instanceof Error ? error.message : String(error)}`,
+          })),
       );
   }
 }

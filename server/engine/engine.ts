@@ -370,12 +370,16 @@ export class Engine {
   }
 
   /**
-   * Takes a batch of finished copies; resolves with the lease ids the tab may forget, once every
-   * commit among them is durable. Copies refused (another tab's lease) are not in the list.
+   * Takes a batch of finished copies; resolves, once every commit among them is durable, with the
+   * leases the tab may forget and those refused (another tab's lease).
    */
-  async report(volunteerId: string, results: readonly TaskResult[]): Promise<string[]> {
+  async report(
+    volunteerId: string,
+    results: readonly TaskResult[],
+  ): Promise<{ leaseIds: string[]; refused: string[] }> {
     const effects: Effect[] = [];
     const forget: string[] = [];
+    const refused: string[] = [];
     const now = this.#clock.now();
     const verdicts = this.#scheduler.report(volunteerId, results, now, effects);
     verdicts.forEach((verdict: ReportVerdict, i) => {
@@ -385,13 +389,14 @@ export class Engine {
           { volunteerId, leaseId },
           '[engine]: result for a lease held by another tab refused',
         );
+        refused.push(leaseId);
         return;
       }
       if (verdict === 'duplicate' || verdict === 'unknown-job') this.counters.duplicates++;
       forget.push(leaseId);
     });
     await this.#apply(effects);
-    return forget;
+    return { leaseIds: forget, refused };
   }
 
   progress(volunteerId: string, updates: ProgressBatch['updates']): void {

@@ -97,9 +97,9 @@ function attach(socket: VolunteerSocket, engine: Engine, log: Log): void {
 
   socket.on(
     'task:results',
-    withAck(ResultBatch, log, 'task:results', async (batch) => ({
-      leaseIds: await engine.report(registered(), batch.results),
-    })),
+    withAck(ResultBatch, log, 'task:results', (batch) =>
+      engine.report(registered(), batch.results),
+    ),
   );
 
   // Fire-and-forget events: no ack to answer with, so bad ones are logged and dropped.

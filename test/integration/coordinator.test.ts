@@ -117,11 +117,14 @@ describe('coordinator with simulated tabs', () => {
       durationMs: 1,
       outcome: { status: 'ok' as const, items: [{ output: 'first' }] },
     };
-    expect(await sim.report([result])).toEqual({ ok: true, data: { leaseIds: [task.leaseId] } });
+    expect(await sim.report([result])).toEqual({
+      ok: true,
+      data: { leaseIds: [task.leaseId], refused: [] },
+    });
     const again = await sim.report([
       { ...result, outcome: { status: 'ok', items: [{ output: 'second' }] } },
     ]);
-    expect(again).toEqual({ ok: true, data: { leaseIds: [task.leaseId] } });
+    expect(again).toEqual({ ok: true, data: { leaseIds: [task.leaseId], refused: [] } });
     const lines = await resultLines(server, job.id);
     expect(lines).toEqual([{ index: task.taskIndex, output: 'first' }]);
     expect((await api(server, 'GET', `/api/jobs/${job.id}`)).body).toMatchObject({
