@@ -8,7 +8,7 @@ import path from 'node:path';
 import express, { type RequestHandler } from 'express';
 import { Server } from 'socket.io';
 import type { AdminToServerEvents, ServerToAdminEvents } from '../shared/protocol.ts';
-import { bearerToken, tokenMatches } from './auth.ts';
+import { bearerToken, resolveLeaseSecret, tokenMatches } from './auth.ts';
 import type { Config } from './config.ts';
 import { Engine, type Clock } from './engine/engine.ts';
 import { CoordinatorError } from './errors.ts';
@@ -20,6 +20,7 @@ import { createStaticRouter } from './http/static.ts';
 import { createRootLog, subsystem, type Log } from './log.ts';
 import { registerAdminHandlers } from './realtime/admin-handlers.ts';
 import { registerVolunteerHandlers, type VolunteerServer } from './realtime/volunteer-handlers.ts';
+import { createLeaseIds } from './scheduling/lease-ids.ts';
 import type { SchedulerOptions } from './scheduling/scheduler.ts';
 import { createSqliteStore } from './store/sqlite-store.ts';
 import type { JobStore } from './store/store.ts';
@@ -53,7 +54,10 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     store,
     log: subsystem(log, 'engine'),
     ...(deps.clock ? { clock: deps.clock } : {}),
-    ...(deps.scheduler ? { scheduler: deps.scheduler } : {}),
+    scheduler: {
+      leaseIds: createLeaseIds(resolveLeaseSecret(config.dataDir)),
+      ...deps.scheduler,
+    },
   });
 
   const requireAdmin: RequestHandler = (req, _res, next) => {

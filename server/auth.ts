@@ -36,3 +36,16 @@ export function bearerToken(header: string | undefined): string | undefined {
   const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
   return match?.[1];
 }
+
+/**
+ * The secret lease ids are signed with (see scheduling/lease-ids.ts), kept in the data dir so
+ * that leases issued before a restart still verify after it.
+ */
+export function resolveLeaseSecret(dataDir: string): Buffer {
+  const file = path.join(dataDir, 'lease-secret');
+  if (existsSync(file)) return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64url');
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(32);
+  writeFileSync(file, `${secret.toString('base64url')}\n`, { mode: 0o600 });
+  return secret;
+}

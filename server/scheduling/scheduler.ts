@@ -18,6 +18,7 @@ import type {
   TaskResult,
 } from '../../shared/protocol.ts';
 import { DeadlineHeap } from './deadline-heap.ts';
+import { ephemeralLeaseIds, type LeaseIds } from './lease-ids.ts';
 import {
   DEFAULT_PREFETCH,
   targetOutstanding,
@@ -65,10 +66,11 @@ export interface SchedulerOptions {
   leaseGraceMs: number;
   /** Copies lost to departing tabs before a task is given up (a task that crashes tabs). */
   maxDrops: number;
-  newLeaseId: () => string;
+  /** Issues and checks lease ids (see lease-ids.ts). */
+  leaseIds: LeaseIds;
 }
 
-export const DEFAULT_SCHEDULER_OPTIONS: Omit<SchedulerOptions, 'newLeaseId'> = {
+export const DEFAULT_SCHEDULER_OPTIONS: Omit<SchedulerOptions, 'leaseIds'> = {
   prefetch: DEFAULT_PREFETCH,
   leaseGraceMs: 5_000,
   maxDrops: 10,
@@ -106,7 +108,7 @@ export class Scheduler {
   constructor(options: Partial<SchedulerOptions> = {}) {
     this.#options = {
       ...DEFAULT_SCHEDULER_OPTIONS,
-      newLeaseId: () => crypto.randomUUID(),
+      leaseIds: ephemeralLeaseIds(),
       ...options,
     };
   }
@@ -280,8 +282,9 @@ export class Scheduler {
 
   /**
    * A tab reports finished copies. Results are accepted from stale leases (expired, dropped,
-   * issued before a restart) while the task is still open: the work is valid, and taking it is
-   * what lets a reconnecting or reloaded tab deliver what it computed offline. The tab is topped
+   * issued before a restart) while the task is still open, if the lease id proves it was issued
+   * to this tab for this task: the work is valid, and taking it is what lets a reconnecting or
+   * reloaded tab deliver what it computed offline. The tab is topped
    * up once for the whole batch, so a batch of results brings back one batch of tasks.
    */
   report(
@@ -311,6 +314,12 @@ export class Scheduler {
     if (lease && lease.volunteerId !== volunteerId) return 'foreign-lease';
     if (lease && (lease.jobId !== result.jobId || lease.taskIndex !== result.taskIndex))
       return 'foreign-lease';
+    if (
+      !lease &&
+      !this.#options.leaseIds.verify(result.leaseId, result.jobId, result.taskIndex, volunteerId)
+    ) {
+      return 'foreign-lease';
+    }
     if (volunteer && result.outcome.status === 'ok') {
       volunteer.ewmaTaskMs = updateEwma(volunteer.ewmaTaskMs, result.durationMs);
     }
@@ -900,7 +909,7 @@ export class Scheduler {
     task.copies++;
     const lease: Lease = {
       kind,
-      leaseId: this.#options.newLeaseId(),
+      leaseId: this.#options.leaseIds.issue(job.jobId, taskIndex, volunteer.volunteerId),
       jobId: job.jobId,
       taskIndex,
       volunteerId: volunteer.volunteerId,

@@ -8,8 +8,18 @@ import { FakeClock } from '../support/fake-clock.ts';
 function setup(options: { maxDrops?: number } = {}) {
   const clock = new FakeClock();
   let leaseCounter = 0;
+  const issued = new Map<string, string>();
   const scheduler = new Scheduler({
-    newLeaseId: () => `L${++leaseCounter}`,
+    // Readable ids; what each was issued for is remembered, as the real signer proves it.
+    leaseIds: {
+      issue: (jobId, taskIndex, volunteerId) => {
+        const leaseId = `L${++leaseCounter}`;
+        issued.set(leaseId, `${jobId}/${taskIndex}/${volunteerId}`);
+        return leaseId;
+      },
+      verify: (leaseId, jobId, taskIndex, volunteerId) =>
+        issued.get(leaseId) === `${jobId}/${taskIndex}/${volunteerId}`,
+    },
     leaseGraceMs: 1_000,
     ...(options.maxDrops !== undefined ? { maxDrops: options.maxDrops } : {}),
   });
@@ -302,6 +312,21 @@ describe('Scheduler leases', () => {
     expect(t.of(effects, 'attempt')).toMatchObject([{ attempts: 0, drops: 1 }]);
     t.connect('a', 1); // the reloaded tab: gets the task again, and sends its old result too
     t.take();
+    expect(t.ok('a', task as Assignment)).toBe('committed');
+  });
+
+  it('refuses a result for an open task under a lease id it never issued to that tab', () => {
+    const t = setup();
+    t.addJob('j', { inputs: [5] });
+    t.connect('a', 1);
+    const [task] = t.dispatched(t.take());
+    t.disconnect('a'); // the lease is no longer tracked: only its id can vouch for it
+    t.take();
+    t.connect('mallory', 1);
+    const forged = { ...(task as Assignment), leaseId: 'L999' };
+    expect(t.ok('mallory', forged, [666])).toBe('foreign-lease');
+    expect(t.ok('mallory', task as Assignment, [666])).toBe('foreign-lease');
+    t.connect('a', 1);
     expect(t.ok('a', task as Assignment)).toBe('committed');
   });
 
