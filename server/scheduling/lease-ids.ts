@@ -1,35 +1,37 @@
 /**
  * @module Lease ids that prove who they were issued to. A lease id is a nonce and an HMAC of
- * (nonce, job, task, tab) under the coordinator's secret, so a result naming a lease the
+ * (nonce, job, task, device) under the coordinator's secret, so a result naming a lease the
  * coordinator no longer tracks (dropped at a disconnect, or issued before a restart) can still be
- * checked: it commits only if that lease really was issued to the tab that sends it, for that
- * task. Without this, any tab could forge a result for any open task by inventing a lease id.
+ * checked: it commits only if that lease really was issued for that task to the browser (device)
+ * that sends it. Without this, any tab could forge a result for any open task by inventing a
+ * lease id. A lease id only ever goes to the tab it was issued to, so binding it to the device
+ * rather than the tab costs nothing and lets a reopened tab deliver a closed one's results.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export interface LeaseIds {
-  issue(jobId: string, taskIndex: number, volunteerId: string): string;
-  /** Whether `leaseId` was issued for this task to this tab (by a coordinator with this secret). */
-  verify(leaseId: string, jobId: string, taskIndex: number, volunteerId: string): boolean;
+  issue(jobId: string, taskIndex: number, deviceId: string): string;
+  /** Whether `leaseId` was issued for this task to this device (by a coordinator with this secret). */
+  verify(leaseId: string, jobId: string, taskIndex: number, deviceId: string): boolean;
 }
 
 const MAC_BYTES = 16;
 
 export function createLeaseIds(secret: Buffer | string): LeaseIds {
-  const mac = (nonce: string, jobId: string, taskIndex: number, volunteerId: string): Buffer =>
+  const mac = (nonce: string, jobId: string, taskIndex: number, deviceId: string): Buffer =>
     createHmac('sha256', secret)
-      .update(`${nonce}\n${jobId}\n${taskIndex}\n${volunteerId}`)
+      .update(`${nonce}\n${jobId}\n${taskIndex}\n${deviceId}`)
       .digest()
       .subarray(0, MAC_BYTES);
   return {
-    issue(jobId, taskIndex, volunteerId) {
+    issue(jobId, taskIndex, deviceId) {
       const nonce = randomBytes(9).toString('base64url');
-      return `${nonce}.${mac(nonce, jobId, taskIndex, volunteerId).toString('base64url')}`;
+      return `${nonce}.${mac(nonce, jobId, taskIndex, deviceId).toString('base64url')}`;
     },
-    verify(leaseId, jobId, taskIndex, volunteerId) {
+    verify(leaseId, jobId, taskIndex, deviceId) {
       const [nonce, given, extra] = leaseId.split('.');
       if (!nonce || !given || extra !== undefined) return false;
-      const expected = mac(nonce, jobId, taskIndex, volunteerId);
+      const expected = mac(nonce, jobId, taskIndex, deviceId);
       const presented = Buffer.from(given, 'base64url');
       return presented.length === expected.length && timingSafeEqual(presented, expected);
     },

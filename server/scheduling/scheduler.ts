@@ -283,7 +283,7 @@ export class Scheduler {
   /**
    * A tab reports finished copies. Results are accepted from stale leases (expired, dropped,
    * issued before a restart) while the task is still open, if the lease id proves it was issued
-   * to this tab for this task: the work is valid, and taking it is what lets a reconnecting or
+   * to this browser for this task: the work is valid, and taking it is what lets a reconnecting or
    * reloaded tab deliver what it computed offline. The tab is topped
    * up once for the whole batch, so a batch of results brings back one batch of tasks.
    */
@@ -314,9 +314,17 @@ export class Scheduler {
     if (lease && lease.volunteerId !== volunteerId) return 'foreign-lease';
     if (lease && (lease.jobId !== result.jobId || lease.taskIndex !== result.taskIndex))
       return 'foreign-lease';
+    // An untracked lease counts if it was issued to this browser (any of its tabs: a tab closed
+    // and opened again delivers what the old one computed).
     if (
       !lease &&
-      !this.#options.leaseIds.verify(result.leaseId, result.jobId, result.taskIndex, volunteerId)
+      (volunteer === undefined ||
+        !this.#options.leaseIds.verify(
+          result.leaseId,
+          result.jobId,
+          result.taskIndex,
+          volunteer.deviceId,
+        ))
     ) {
       return 'foreign-lease';
     }
@@ -909,7 +917,7 @@ export class Scheduler {
     task.copies++;
     const lease: Lease = {
       kind,
-      leaseId: this.#options.leaseIds.issue(job.jobId, taskIndex, volunteer.volunteerId),
+      leaseId: this.#options.leaseIds.issue(job.jobId, taskIndex, volunteer.deviceId),
       jobId: job.jobId,
       taskIndex,
       volunteerId: volunteer.volunteerId,

@@ -3,37 +3,37 @@ import { createLeaseIds } from '../../server/scheduling/lease-ids.ts';
 
 describe('lease ids', () => {
   const ids = createLeaseIds('a secret of the coordinator');
-  const leaseId = ids.issue('job-1', 7, 'tab-a');
+  const leaseId = ids.issue('job-1', 7, 'device-a');
 
   it('verifies for the job, task and tab it was issued to', () => {
-    expect(ids.verify(leaseId, 'job-1', 7, 'tab-a')).toBe(true);
-    expect(createLeaseIds('a secret of the coordinator').verify(leaseId, 'job-1', 7, 'tab-a')).toBe(
-      true,
-    );
+    expect(ids.verify(leaseId, 'job-1', 7, 'device-a')).toBe(true);
+    expect(
+      createLeaseIds('a secret of the coordinator').verify(leaseId, 'job-1', 7, 'device-a'),
+    ).toBe(true);
   });
 
   it.each([
-    ['another tab', 'job-1', 7, 'tab-b'],
-    ['another task', 'job-1', 8, 'tab-a'],
-    ['another job', 'job-2', 7, 'tab-a'],
-  ])('refuses %s', (_what, jobId, taskIndex, volunteerId) => {
-    expect(ids.verify(leaseId, jobId as string, taskIndex as number, volunteerId as string)).toBe(
+    ['another device', 'job-1', 7, 'device-b'],
+    ['another task', 'job-1', 8, 'device-a'],
+    ['another job', 'job-2', 7, 'device-a'],
+  ])('refuses %s', (_what, jobId, taskIndex, deviceId) => {
+    expect(ids.verify(leaseId, jobId as string, taskIndex as number, deviceId as string)).toBe(
       false,
     );
   });
 
   it('refuses forged, tampered and malformed ids, and other secrets', () => {
     const [nonce, mac] = leaseId.split('.');
-    expect(ids.verify(`${nonce}.${'A'.repeat(mac?.length ?? 22)}`, 'job-1', 7, 'tab-a')).toBe(
+    expect(ids.verify(`${nonce}.${'A'.repeat(mac?.length ?? 22)}`, 'job-1', 7, 'device-a')).toBe(
       false,
     );
-    expect(ids.verify(`x${nonce}.${mac}`, 'job-1', 7, 'tab-a')).toBe(false);
+    expect(ids.verify(`x${nonce}.${mac}`, 'job-1', 7, 'device-a')).toBe(false);
     for (const bad of ['', 'nodot', 'a.b.c', '.', `${nonce}.`])
-      expect(ids.verify(bad, 'job-1', 7, 'tab-a')).toBe(false);
-    expect(createLeaseIds('another secret').verify(leaseId, 'job-1', 7, 'tab-a')).toBe(false);
+      expect(ids.verify(bad, 'job-1', 7, 'device-a')).toBe(false);
+    expect(createLeaseIds('another secret').verify(leaseId, 'job-1', 7, 'device-a')).toBe(false);
   });
 
   it('issues a fresh id each time', () => {
-    expect(ids.issue('job-1', 7, 'tab-a')).not.toBe(leaseId);
+    expect(ids.issue('job-1', 7, 'device-a')).not.toBe(leaseId);
   });
 });

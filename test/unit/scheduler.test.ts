@@ -315,7 +315,7 @@ describe('Scheduler leases', () => {
     expect(t.ok('a', task as Assignment)).toBe('committed');
   });
 
-  it('refuses a result for an open task under a lease id it never issued to that tab', () => {
+  it('refuses a result for an open task under a lease id it never issued to that browser', () => {
     const t = setup();
     t.addJob('j', { inputs: [5] });
     t.connect('a', 1);
