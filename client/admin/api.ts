@@ -1,6 +1,12 @@
 /** @module The admin page's REST client: typed by the shared schemas, errors carry the server's message. */
 import { ErrorResponse } from '../../shared/errors.ts';
-import type { JobCreated, JobSpecInput, JobSummary } from '../../shared/job.ts';
+import type {
+  GridCreated,
+  GridSummary,
+  JobCreated,
+  JobSpecInput,
+  JobSummary,
+} from '../../shared/job.ts';
 // A type-only import is erased by the bundler, so no server code reaches the page.
 import type { TaskTimeline } from '../../server/engine/engine.ts';
 
@@ -17,6 +23,9 @@ export interface TaskTimelinePage {
   /** Only tasks that have had a copy; in task order. */
   timeline: TaskTimeline[];
 }
+
+/** What pausing or resuming answers: the grid as it is now, and how many tabs were told. */
+export type GridPauseResult = GridSummary & { changed: number };
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
@@ -48,6 +57,27 @@ export class AdminApi {
     return this.#json(
       'GET',
       `/api/jobs/${encodeURIComponent(jobId)}/tasks?from=${from}&limit=${limit}`,
+    );
+  }
+
+  createGrid(name: string): Promise<GridCreated> {
+    return this.#json('POST', '/api/grids', { name });
+  }
+
+  grids(): Promise<GridSummary[]> {
+    return this.#json('GET', '/api/grids');
+  }
+
+  grid(code: string): Promise<GridSummary> {
+    return this.#json('GET', `/api/grids/${encodeURIComponent(code)}`);
+  }
+
+  /** The whole grid without `volunteerId`, else that one tab. */
+  setPaused(code: string, paused: boolean, volunteerId?: string): Promise<GridPauseResult> {
+    return this.#json(
+      'POST',
+      `/api/grids/${encodeURIComponent(code)}/${paused ? 'pause' : 'resume'}`,
+      volunteerId === undefined ? {} : { volunteerId },
     );
   }
 

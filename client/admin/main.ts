@@ -1,11 +1,13 @@
 /**
- * @module The admin page: token once (kept in localStorage), job submission, a live job table
- * fed by the `/admin` socket namespace, cancel, results download and each job's task timeline.
+ * @module The admin page: token once (kept in localStorage), grids and their rosters, job
+ * submission, a live job table fed by the `/admin` socket namespace, cancel, results download
+ * and each job's task timeline.
  */
 import { io, type Socket } from 'socket.io-client';
 import { isFinished, type JobSpecInput, type JobSummary } from '../../shared/job.ts';
 import type { Ack, AdminToServerEvents, ServerToAdminEvents } from '../../shared/protocol.ts';
 import { AdminApi, ApiError } from './api.ts';
+import { GridsPanel, offerGrids } from './grids.ts';
 import { TimelinePanel } from './timeline.ts';
 
 const TOKEN_KEY = 'browsergrid.adminToken';
@@ -34,6 +36,9 @@ const timeline = new TimelinePanel(element('timeline'), {
     return job === undefined || isFinished(job.status);
   },
 });
+const grids = new GridsPanel(element('grids'), {
+  onList: (list) => offerGrids(element<HTMLSelectElement>('job-grid'), list),
+});
 
 /** Accepts a JSON array, or `start..end` / `start..end..step` for a range. */
 export function parseInputs(text: string): JobSpecInput['inputs'] {
@@ -60,6 +65,7 @@ export function parseInputs(text: string): JobSpecInput['inputs'] {
 interface JobRow {
   tr: HTMLTableRowElement;
   name: HTMLElement;
+  id: HTMLElement;
   status: HTMLTableCellElement;
   bar: HTMLProgressElement;
   done: HTMLTableCellElement;
@@ -87,7 +93,6 @@ function createRow(jobId: string): JobRow {
   const name = document.createElement('div');
   const id = document.createElement('div');
   id.className = 'muted';
-  id.textContent = jobId;
   nameCell.append(name, id);
   const bar = document.createElement('progress');
   barCell.append(bar);
@@ -106,7 +111,7 @@ function createRow(jobId: string): JobRow {
     timeline.open(jobId, `${jobs.get(jobId)?.name ?? 'untitled'} (${jobId})`),
   );
   actions.append(cancel, ' ', download, ' ', showTimeline);
-  return { tr, name, status, bar, done, inFlight, failed, cancel };
+  return { tr, name, id, status, bar, done, inFlight, failed, cancel };
 }
 
 function renderJobs(): void {
@@ -120,6 +125,7 @@ function renderJobs(): void {
     }
     row.tr.dataset['status'] = job.status;
     row.name.textContent = job.name ?? 'untitled';
+    row.id.textContent = job.grid === undefined ? job.id : `${job.id} · grid ${job.grid}`;
     row.status.textContent = job.status;
     row.bar.max = Math.max(1, job.tasks);
     row.bar.value = job.done + job.failed;
@@ -188,6 +194,7 @@ async function login(token: string): Promise<boolean> {
     jobs.clear();
     for (const job of list) jobs.set(job.id, job);
     element('submit').hidden = false;
+    grids.start(candidate);
     element('jobs-card').hidden = false;
     element('login').hidden = true;
     renderJobs();
@@ -220,6 +227,7 @@ function readSpec(form: HTMLFormElement): JobSpecInput {
   if (timeoutMs !== undefined) spec.timeoutMs = timeoutMs;
   if (maxAttempts !== undefined) spec.maxAttempts = maxAttempts;
   if (priority !== undefined) spec.priority = priority;
+  if (text('grid')) spec.grid = text('grid');
   return spec;
 }
 
@@ -234,7 +242,8 @@ element<HTMLFormElement>('job-form').addEventListener('submit', (event) => {
   void (async () => {
     if (!api) return;
     try {
-      const created = await api.submit(readSpec(form));
+      const spec = readSpec(form);
+      const created = await api.submit(spec);
       showError('submit-error', undefined);
       jobs.set(created.id, {
         id: created.id,
@@ -244,9 +253,10 @@ element<HTMLFormElement>('job-form').addEventListener('submit', (event) => {
         done: 0,
         failed: 0,
         inFlight: 0,
-        priority: 0,
+        priority: spec.priority ?? 0,
         createdAt: new Date().toISOString(),
-        ...(readSpec(form).name ? { name: readSpec(form).name as string } : {}),
+        ...(spec.name ? { name: spec.name } : {}),
+        ...(spec.grid ? { grid: spec.grid } : {}),
       });
       renderJobs();
     } catch (error) {

@@ -261,7 +261,7 @@ function niceStep(rawMs: number): number {
   return [1, 2, 5, 10].map((m) => m * power).find((step) => step >= rawMs) ?? 10 * power;
 }
 
-function formatMs(ms: number): string {
+export function formatMs(ms: number): string {
   if (ms === 0) return '0';
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
