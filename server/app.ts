@@ -77,7 +77,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   app.use(express.json({ limit: config.maxHttpBodyBytes }));
   app.use(createHealthRouter(engine, requireAdmin));
   app.use(createJobsRouter(engine, requireAdmin));
-  app.use(createGridsRouter(engine, requireAdmin));
+  app.use(createGridsRouter(engine, requireAdmin, config.publicUrl));
   app.use(createStaticRouter(config.staticDir));
   app.use(notFound);
   app.use(errorHandler(subsystem(log, 'http'), config.maxHttpBodyBytes));

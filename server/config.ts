@@ -17,6 +17,11 @@ export const Config = z.object({
     .string()
     .min(16, 'BROWSERGRID_ADMIN_TOKEN must be at least 16 characters')
     .optional(),
+  /** Base URL students and lab machines reach the coordinator by, for grid join links and QR
+   * codes; by default, the host the admin's request came to. */
+  publicUrl: z
+    .url('BROWSERGRID_PUBLIC_URL must be a URL such as http://192.168.1.20:8080')
+    .optional(),
   /** Built pages (vite build output). */
   staticDir: z.string().default(path.join(PACKAGE_ROOT, 'dist/client')),
   maxHttpBodyBytes: z.coerce.number().int().positive().default(MAX_HTTP_BODY_BYTES),
@@ -33,6 +38,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: env['BROWSERGRID_DATA'],
     adminToken: env['BROWSERGRID_ADMIN_TOKEN'] || undefined,
     staticDir: env['BROWSERGRID_STATIC_DIR'],
+    publicUrl: env['BROWSERGRID_PUBLIC_URL'] || undefined,
     maxHttpBodyBytes: env['BROWSERGRID_MAX_BODY_BYTES'],
     maxSocketMessageBytes: env['BROWSERGRID_MAX_MESSAGE_BYTES'],
     logLevel: env['LOG_LEVEL'],

@@ -357,6 +357,13 @@ export class Engine {
     const now = this.#clock.now();
     const effects: Effect[] = [];
     const touched = this.#tabs.setPaused(target, paused);
+    if (!touched) {
+      throw new CoordinatorError(
+        'not_found',
+        `[grids]: no live tab ${target.volunteerId ?? ''} in grid ${target.grid}`,
+        { field: 'volunteerId' },
+      );
+    }
     for (const volunteerId of touched) {
       const effective = this.#tabs.isPaused(volunteerId);
       this.#tabs.link(volunteerId)?.control({

@@ -84,9 +84,13 @@ export class TabRegistry {
     return this.isPaused(volunteerId) ? 0 : (this.#tabs.get(volunteerId)?.requestedSlots ?? 0);
   }
 
-  /** Pauses or resumes one tab, or a whole grid; returns the tabs whose state may have changed. */
-  setPaused(target: { grid: string; volunteerId?: string }, paused: boolean): string[] {
+  /**
+   * Pauses or resumes one tab, or a whole grid; returns the tabs whose state may have changed, or
+   * undefined when the tab is not a live tab of that grid.
+   */
+  setPaused(target: { grid: string; volunteerId?: string }, paused: boolean): string[] | undefined {
     if (target.volunteerId !== undefined) {
+      if (this.#tabs.get(target.volunteerId)?.grid !== target.grid) return undefined;
       if (paused) this.#pausedTabs.add(target.volunteerId);
       else this.#pausedTabs.delete(target.volunteerId);
       return this.#tabs.has(target.volunteerId) ? [target.volunteerId] : [];

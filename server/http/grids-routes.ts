@@ -12,7 +12,29 @@ import { describeIssue } from '../realtime/validate.ts';
 
 const PauseTarget = z.strictObject({ volunteerId: z.string().min(1).max(200).optional() });
 
-export function createGridsRouter(engine: Engine, requireAdmin: RequestHandler): Router {
+export function createGridsRouter(
+  engine: Engine,
+  requireAdmin: RequestHandler,
+  publicUrl?: string,
+): Router {
+  /** The volunteer page with the grid's code, on the public URL or the host the admin used. */
+  const joinUrl = (req: Request, code: string): string => {
+    const base = publicUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+    const url = new URL('/', base);
+    url.searchParams.set('grid', code);
+    return url.href;
+  };
+  const summarize = (req: Request, grid: StoredGrid): GridSummary => {
+    const { paused, devices } = engine.roster(grid.code);
+    return {
+      code: grid.code,
+      name: grid.name,
+      joinUrl: joinUrl(req, grid.code),
+      createdAt: new Date(grid.createdAt).toISOString(),
+      paused,
+      devices,
+    };
+  };
   const router = Router();
   router.use('/api/grids', requireAdmin);
 
@@ -28,12 +50,12 @@ export function createGridsRouter(engine: Engine, requireAdmin: RequestHandler):
 
   router.get('/api/grids', async (req, res) => {
     const grids = await engine.listGrids();
-    res.json(grids.map((grid) => summarize(req, grid, engine)));
+    res.json(grids.map((grid) => summarize(req, grid)));
   });
 
   router.get('/api/grids/:code', async (req, res) => {
     const grid = await engine.grid(parseCode(req.params['code']));
-    res.json(summarize(req, grid, engine));
+    res.json(summarize(req, grid));
   });
 
   for (const [action, paused] of [
@@ -48,27 +70,10 @@ export function createGridsRouter(engine: Engine, requireAdmin: RequestHandler):
         { grid: grid.code, ...(volunteerId ? { volunteerId } : {}) },
         paused,
       );
-      res.json({ ...summarize(req, grid, engine), changed: tabs });
+      res.json({ ...summarize(req, grid), changed: tabs });
     });
   }
   return router;
-}
-
-function summarize(req: Request, grid: StoredGrid, engine: Engine): GridSummary {
-  const { paused, devices } = engine.roster(grid.code);
-  return {
-    code: grid.code,
-    name: grid.name,
-    joinUrl: joinUrl(req, grid.code),
-    createdAt: new Date(grid.createdAt).toISOString(),
-    paused,
-    devices,
-  };
-}
-
-/** The volunteer page with the grid's code, on the host the admin reached us by. */
-function joinUrl(req: Request, code: string): string {
-  return `${req.protocol}://${req.get('host') ?? 'localhost'}/?grid=${encodeURIComponent(code)}`;
 }
 
 function parseCode(raw: string | undefined): string {

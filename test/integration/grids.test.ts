@@ -137,6 +137,21 @@ describe('grids', () => {
     );
   });
 
+  it('pauses only tabs of the grid named in the path', async () => {
+    const server = await coordinator();
+    const mine = await createGrid(server, 'mine');
+    const theirs = await createGrid(server, 'theirs');
+    const other = await volunteer(server, { grid: theirs.code, slots: 1, tabId: 'their-kid' });
+    const passerby = await volunteer(server, { slots: 1, tabId: 'public-tab' });
+    for (const volunteerId of ['their-kid', 'public-tab', 'nobody']) {
+      const res = await api(server, 'POST', `/api/grids/${mine.code}/pause`, { volunteerId });
+      expect(res.status).toBe(404);
+      expect(res.body).toMatchObject({ error: { code: 'not_found', field: 'volunteerId' } });
+    }
+    expect(other.controls).toEqual([]);
+    expect(passerby.controls).toEqual([]);
+  });
+
   it('pauses a whole grid, and a tab that reconnects stays paused', async () => {
     const server = await coordinator();
     const grid = await createGrid(server, 'lab');
