@@ -19,6 +19,7 @@ import { createJobsRouter } from './http/jobs-routes.ts';
 import { createStaticRouter } from './http/static.ts';
 import { createRootLog, subsystem, type Log } from './log.ts';
 import { registerAdminHandlers } from './realtime/admin-handlers.ts';
+import { applySocketLimits } from './realtime/limits.ts';
 import { registerVolunteerHandlers, type VolunteerServer } from './realtime/volunteer-handlers.ts';
 import { createLeaseIds } from './scheduling/lease-ids.ts';
 import type { SchedulerOptions } from './scheduling/scheduler.ts';
@@ -87,6 +88,15 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     maxHttpBufferSize: config.maxSocketMessageBytes,
     serveClient: false,
   });
+  applySocketLimits(
+    io,
+    {
+      eventsPerSecond: config.eventsPerSecond,
+      burst: config.eventBurst,
+      maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+    },
+    subsystem(log, 'realtime'),
+  );
   registerVolunteerHandlers(io, engine, subsystem(log, 'realtime'));
   const stopAdmin = registerAdminHandlers(
     io.of('/admin') as unknown as import('socket.io').Namespace<

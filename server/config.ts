@@ -26,6 +26,11 @@ export const Config = z.object({
   staticDir: z.string().default(path.join(PACKAGE_ROOT, 'dist/client')),
   maxHttpBodyBytes: z.coerce.number().int().positive().default(MAX_HTTP_BODY_BYTES),
   maxSocketMessageBytes: z.coerce.number().int().positive().default(MAX_SOCKET_MESSAGE_BYTES),
+  /** Inbound socket events per second per tab, sustained, and the burst above it. */
+  eventsPerSecond: z.coerce.number().int().positive().default(500),
+  eventBurst: z.coerce.number().int().positive().default(2_000),
+  /** Concurrent tabs per remote address; 0 turns the cap off (labs behind one NAT). */
+  maxConnectionsPerAddress: z.coerce.number().int().min(0).default(200),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type Config = z.infer<typeof Config>;
@@ -41,6 +46,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: env['BROWSERGRID_PUBLIC_URL'] || undefined,
     maxHttpBodyBytes: env['BROWSERGRID_MAX_BODY_BYTES'],
     maxSocketMessageBytes: env['BROWSERGRID_MAX_MESSAGE_BYTES'],
+    /** Inbound socket events per second per tab, sustained, and the burst above it. */
+    eventsPerSecond: z.coerce.number().int().positive().default(500),
+    eventBurst: z.coerce.number().int().positive().default(2_000),
+    /** Concurrent tabs per remote address; 0 turns the cap off (labs behind one NAT). */
+    maxConnectionsPerAddress: z.coerce.number().int().min(0).default(200),
     logLevel: env['LOG_LEVEL'],
   });
   if (!parsed.success) {

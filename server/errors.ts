@@ -10,6 +10,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   payload_too_large: 413,
   protocol_mismatch: 400,
   not_registered: 409,
+  rate_limited: 429,
   internal: 500,
 };
 

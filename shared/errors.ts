@@ -10,6 +10,7 @@ export const ERROR_CODES = [
   'payload_too_large',
   'protocol_mismatch',
   'not_registered',
+  'rate_limited',
   'internal',
 ] as const;
 

@@ -26,3 +26,8 @@ export const MAX_SOCKET_MESSAGE_BYTES = 16 * 1024 * 1024;
 export const MAX_SLOTS_PER_TAB = 64;
 /** Results a tab may report in one message. */
 export const MAX_RESULTS_PER_MESSAGE = 1_000;
+
+/** One item's output, as JSON text: larger outputs are an item error (store big data elsewhere). */
+export const MAX_ITEM_OUTPUT_CHARS = 1_000_000;
+/** A tab sends at most this much JSON in one results message (well under the message limit). */
+export const RESULTS_MESSAGE_TARGET_CHARS = 4 * 1024 * 1024;

@@ -7,7 +7,7 @@
  * microtask turn, and work arrives as socket events.
  */
 import { io, type Socket } from 'socket.io-client';
-import { MAX_RESULTS_PER_MESSAGE } from '../../shared/limits.ts';
+import { MAX_RESULTS_PER_MESSAGE, RESULTS_MESSAGE_TARGET_CHARS } from '../../shared/limits.ts';
 import {
   PROTOCOL_VERSION,
   type Ack,
@@ -381,7 +381,7 @@ export class VolunteerRuntime {
       while (this.#epoch === epoch && this.#stored.length > 0) {
         const socket = this.#socket;
         if (!this.#registered || !socket?.connected) return;
-        const batch = this.#stored.splice(0, MAX_RESULTS_PER_MESSAGE);
+        const batch = this.#stored.splice(0, this.#messageSize());
         const res = (await socket
           .timeout(RESULT_ACK_TIMEOUT_MS)
           .emitWithAck('task:results', { results: batch })) as Ack<ResultAck>;
@@ -408,6 +408,17 @@ export class VolunteerRuntime {
     } finally {
       if (this.#sending === epoch) this.#sending = undefined;
     }
+  }
+
+  /** How many stored results fit one message: by count, and by size for large outputs. */
+  #messageSize(): number {
+    let chars = 0;
+    const limit = Math.min(MAX_RESULTS_PER_MESSAGE, this.#stored.length);
+    for (let i = 0; i < limit; i++) {
+      chars += JSON.stringify((this.#stored[i] as TaskResult).outcome).length;
+      if (chars > RESULTS_MESSAGE_TARGET_CHARS) return Math.max(1, i);
+    }
+    return limit;
   }
 
   #update(patch: Partial<RuntimeStatus>): void {

@@ -9,6 +9,7 @@ import { expose } from 'comlink';
 import type { ItemOutcome } from '../../shared/job.ts';
 import type { JsonValue } from '../../shared/json.ts';
 import { notJsonReason } from '../../shared/json-checks.ts';
+import { MAX_ITEM_OUTPUT_CHARS } from '../../shared/limits.ts';
 import type { TaskCheckpoint } from '../../shared/protocol.ts';
 
 export interface MapContext {
@@ -48,6 +49,13 @@ async function compile(source: string): Promise<MapFunction> {
   const fn = new Function(`"use strict"; return (${source}\n);`)() as unknown;
   if (typeof fn !== 'function') throw new Error('map is not a function');
   return fn as MapFunction;
+}
+
+function tooLarge(output: unknown): string | undefined {
+  const chars = JSON.stringify(output).length;
+  return chars > MAX_ITEM_OUTPUT_CHARS
+    ? `output is ${chars} characters of JSON, over the limit of ${MAX_ITEM_OUTPUT_CHARS}`
+    : undefined;
 }
 
 function describe(error: unknown): string {
@@ -97,7 +105,7 @@ const api = {
       };
       try {
         const output = await fn(inputs[i] as JsonValue, ctx);
-        const reason = notJsonReason(output);
+        const reason = notJsonReason(output) ?? tooLarge(output);
         outcomes.push(reason ? { error: `[runner]: ${reason}` } : { output: output as JsonValue });
       } catch (error) {
         outcomes.push({ error: describe(error) });

@@ -106,6 +106,35 @@ describe('the job-code sandbox in Chromium', () => {
     expect(deviceId).toMatch(/^d-/);
   });
 
+  it('turns outputs JSON cannot hold, huge outputs and throws into clear item errors', async () => {
+    const server = await e2e.coordinator();
+    await e2e.tab(server);
+    const job = await e2e.submit(server, {
+      map: `(what) => {
+        if (what === 'undefined') return undefined;
+        if (what === 'function') return () => 1;
+        if (what === 'nan') return { value: NaN };
+        if (what === 'cycle') { const o = {}; o.self = o; return o; }
+        if (what === 'huge') return 'x'.repeat(2_000_000);
+        if (what === 'throws') throw new RangeError('no such thing');
+        return what;
+      }`,
+      inputs: ['undefined', 'function', 'nan', 'cycle', 'huge', 'throws', 'fine'],
+      maxAttempts: 2,
+    });
+    await waitForJob(server, job.id, undefined, 30_000);
+    const lines = await resultLines(server, job.id);
+    expect(lines.map((line) => line['error'] ?? line['output'])).toEqual([
+      expect.stringMatching(/output is undefined/),
+      expect.stringMatching(/output is function/),
+      expect.stringMatching(/output\.value is NaN/),
+      expect.stringMatching(/cycle/),
+      expect.stringMatching(/over the limit of 1000000/),
+      'RangeError: no such thing',
+      'fine',
+    ]);
+  });
+
   it('serves the pages with a Content Security Policy and the sandbox frame with no network at all', async () => {
     const server = await e2e.coordinator();
     const volunteer = await fetch(`${server.url}/`);

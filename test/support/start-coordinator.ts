@@ -27,6 +27,8 @@ export interface StartOptions {
   maxHttpBodyBytes?: number;
   /** 0 (a free port) unless a test restarts a coordinator where its tabs expect it. */
   port?: number;
+  /** Other settings, as `Config` fields. */
+  config?: Record<string, unknown>;
 }
 
 export async function startCoordinator(options: StartOptions = {}): Promise<TestCoordinator> {
@@ -37,6 +39,7 @@ export async function startCoordinator(options: StartOptions = {}): Promise<Test
     dataDir,
     ...(options.staticDir ? { staticDir: options.staticDir } : {}),
     ...(options.maxHttpBodyBytes ? { maxHttpBodyBytes: options.maxHttpBodyBytes } : {}),
+    ...options.config,
   });
   const coordinator = await createCoordinator({
     config,

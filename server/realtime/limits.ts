@@ -1,0 +1,77 @@
+/**
+ * @module Socket-level limits: a token bucket per connection for inbound events, and a cap on
+ * concurrent connections per remote address. A limited request-like event is answered with a
+ * `rate_limited` error ack and dropped; a connection far over its rate is closed.
+ */
+import type { Server, Socket } from 'socket.io';
+import type { Log } from '../log.ts';
+
+export interface SocketLimits {
+  /** Sustained inbound events per second per connection. */
+  eventsPerSecond: number;
+  /** Events a connection may send at once above the sustained rate. */
+  burst: number;
+  /** Concurrent connections per remote address; 0 turns the cap off (labs behind one NAT). */
+  maxConnectionsPerAddress: number;
+}
+
+/** Refusals in a row, past the burst, after which a connection is closed. */
+const CLOSE_AFTER_REFUSALS = 1_000;
+
+export function applySocketLimits(io: Server, limits: SocketLimits, log: Log): void {
+  const perAddress = new Map<string, number>();
+
+  io.use((socket, next) => {
+    const address = socket.handshake.address;
+    const count = perAddress.get(address) ?? 0;
+    if (limits.maxConnectionsPerAddress > 0 && count >= limits.maxConnectionsPerAddress) {
+      log.warn({ address, count }, '[realtime]: connection refused, too many from one address');
+      next(
+        new Error(
+          `[realtime]: too many connections from ${address} (limit ${limits.maxConnectionsPerAddress}, BROWSERGRID_MAX_CONNECTIONS_PER_ADDRESS)`,
+        ),
+      );
+      return;
+    }
+    perAddress.set(address, count + 1);
+    socket.once('disconnect', () => {
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left <= 0) perAddress.delete(address);
+      else perAddress.set(address, left);
+    });
+    next();
+  });
+
+  io.on('connection', (socket) => limitEvents(socket, limits, log));
+}
+
+function limitEvents(socket: Socket, limits: SocketLimits, log: Log): void {
+  let tokens = limits.burst;
+  let refilledAt = performance.now();
+  let refusals = 0;
+  socket.use((packet, next) => {
+    const now = performance.now();
+    tokens = Math.min(limits.burst, tokens + ((now - refilledAt) / 1000) * limits.eventsPerSecond);
+    refilledAt = now;
+    if (tokens >= 1) {
+      tokens -= 1;
+      refusals = 0;
+      next();
+      return;
+    }
+    const ack = packet[packet.length - 1];
+    if (typeof ack === 'function') {
+      (ack as (res: unknown) => void)({
+        ok: false,
+        error: {
+          code: 'rate_limited',
+          message: `[realtime]: more than ${limits.eventsPerSecond} events/s; slow down`,
+        },
+      });
+    }
+    if (++refusals === CLOSE_AFTER_REFUSALS) {
+      log.warn({ socketId: socket.id }, '[realtime]: connection closed, far over its event rate');
+      socket.disconnect(true);
+    }
+  });
+}

@@ -1,0 +1,73 @@
+import { io, type Socket } from 'socket.io-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PROTOCOL_VERSION, type Ack } from '../../shared/protocol.ts';
+import { SimVolunteer } from '../support/sim-volunteer.ts';
+import { api, startCoordinator, waitForJob } from '../support/start-coordinator.ts';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function open(url: string): Promise<Socket> {
+  const socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true });
+  cleanups.push(() => void socket.disconnect());
+  return new Promise((resolve, reject) => {
+    socket.once('connect', () => resolve(socket));
+    socket.once('connect_error', reject);
+  });
+}
+
+describe('socket limits', () => {
+  it('caps connections per address, and frees the place when one closes', async () => {
+    const server = await startCoordinator({ config: { maxConnectionsPerAddress: 2 } });
+    cleanups.push(() => server.close());
+    const first = await open(server.url);
+    await open(server.url);
+    await expect(open(server.url)).rejects.toThrow(/too many connections from .* \(limit 2/);
+    first.disconnect();
+    await expect(
+      (async () => {
+        for (let attempt = 0; attempt < 50; attempt++) {
+          try {
+            return await open(server.url);
+          } catch {
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+        }
+        throw new Error('never readmitted');
+      })(),
+    ).resolves.toBeDefined();
+  });
+
+  it('answers events past the rate with rate_limited and keeps serving well-behaved tabs', async () => {
+    const server = await startCoordinator({ config: { eventsPerSecond: 20, eventBurst: 10 } });
+    cleanups.push(() => server.close());
+    const flood = await open(server.url);
+    const replies = (await Promise.all(
+      Array.from({ length: 40 }, () =>
+        flood.timeout(5_000).emitWithAck('volunteer:capacity', { slots: 1 }),
+      ),
+    )) as Array<Ack<unknown>>;
+    const limited = replies.filter((reply) => !reply.ok && reply.error.code === 'rate_limited');
+    expect(limited.length).toBeGreaterThanOrEqual(25);
+    expect(limited[0]).toMatchObject({ error: { message: expect.stringMatching(/events\/s/) } });
+
+    const sim = await SimVolunteer.connect(server.url, { slots: 2 });
+    cleanups.push(() => sim.close());
+    const { body } = await api<{ id: string }>(server, 'POST', '/api/jobs', {
+      map: '(x) => x',
+      inputs: [1, 2, 3],
+    });
+    expect(await waitForJob(server, body.id)).toMatchObject({ status: 'completed' });
+    expect(
+      await flood.timeout(5_000).emitWithAck('volunteer:hello', {
+        protocolVersion: PROTOCOL_VERSION,
+        deviceId: 'late',
+        tabId: 'late',
+        slots: 0,
+      }),
+    ).toBeDefined();
+  });
+});
