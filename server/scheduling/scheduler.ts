@@ -387,6 +387,25 @@ export class Scheduler {
     if (lease) this.#dropLease(lease, 'result', now, effects, commits);
     if (commits) this.#sampleDuration(job, result.durationMs);
     if (!commits) {
+      // Disagreement buys more copies, up to maxAttempts - 1 beyond redundancy; then a strict
+      // majority of the results commits, and without one the task ends as an error.
+      const votes = [...(task.votes?.values() ?? [])];
+      const total = votes.reduce((sum, vote) => sum + vote.devices.size, 0);
+      if (total >= job.spec.redundancy + job.spec.maxAttempts - 1) {
+        const best = votes.reduce((a, b) => (b.devices.size > a.devices.size ? b : a));
+        if (best.devices.size * 2 > total) {
+          this.#settle(job, result.taskIndex, 'committed', best.items, now, effects);
+          return 'committed';
+        }
+        this.#giveUp(
+          job,
+          result.taskIndex,
+          `no majority among ${total} results from distinct devices (${votes.length} different answers)`,
+          now,
+          effects,
+        );
+        return 'failed';
+      }
       this.#requeue(job, result.taskIndex, true);
       this.#feedHungry(now, effects);
       return 'voted';

@@ -417,6 +417,51 @@ describe('Scheduler redundancy', () => {
   });
 });
 
+describe('Scheduler redundancy without agreement', () => {
+  /** Runs copies on fresh devices, answering with `answers` in turn, until the task settles. */
+  function vote(redundancy: number, maxAttempts: number, answers: number[]) {
+    const t = setup();
+    t.addJob('j', { inputs: [3], redundancy, maxAttempts, speculation: false });
+    const verdicts: string[] = [];
+    answers.forEach((answer, i) => {
+      const id = `v${i}`;
+      t.connect(id, 1, { deviceId: `D${i}` });
+      const [task] = t.dispatched(t.take(), id);
+      if (task) verdicts.push(t.ok(id, task, [answer]));
+    });
+    return { t, verdicts };
+  }
+
+  it.each<[string, number, number, number[], string[]]>([
+    ['two agree at once', 2, 3, [9, 9], ['voted', 'committed']],
+    ['a tie is broken by a third copy', 2, 3, [9, 10, 9], ['voted', 'voted', 'committed']],
+    [
+      'no majority after maxAttempts extra copies ends as an error',
+      2,
+      2,
+      [9, 10, 11],
+      ['voted', 'voted', 'failed'],
+    ],
+    [
+      'a strict majority of the copies run commits',
+      3,
+      2,
+      [9, 9, 10, 9],
+      ['voted', 'voted', 'voted', 'committed'],
+    ],
+    ['an even split fails', 3, 2, [9, 9, 10, 10], ['voted', 'voted', 'voted', 'failed']],
+  ])('%s', (_name, redundancy, maxAttempts, answers, expected) => {
+    const { t, verdicts } = vote(redundancy, maxAttempts, answers);
+    expect(verdicts).toEqual(expected);
+    if (expected.at(-1) === 'failed') {
+      const [settle] = t.of(t.take(), 'settle');
+      expect(settle?.items[0]).toMatchObject({
+        error: expect.stringMatching(/no majority among \d+ results/),
+      });
+    }
+  });
+});
+
 describe('Scheduler restore', () => {
   it('re-queues only unsettled tasks and keeps their spent attempts', () => {
     const t = setup();
