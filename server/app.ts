@@ -8,7 +8,8 @@ import path from 'node:path';
 import express, { type RequestHandler } from 'express';
 import { Server } from 'socket.io';
 import type { AdminToServerEvents, ServerToAdminEvents } from '../shared/protocol.ts';
-import { bearerToken, resolveLeaseSecret, tokenMatches } from './auth.ts';
+import { AdminTokens } from './admin-tokens.ts';
+import { bearerToken, resolveLeaseSecret } from './auth.ts';
 import type { Config } from './config.ts';
 import { Engine, type Clock } from './engine/engine.ts';
 import { CoordinatorError } from './errors.ts';
@@ -17,6 +18,7 @@ import { createGridsRouter } from './http/grids-routes.ts';
 import { createHealthRouter } from './http/health-routes.ts';
 import { createJobsRouter } from './http/jobs-routes.ts';
 import { createStaticRouter } from './http/static.ts';
+import { createTokensRouter } from './http/tokens-routes.ts';
 import { createRootLog, subsystem, type Log } from './log.ts';
 import { registerAdminHandlers } from './realtime/admin-handlers.ts';
 import { applySocketLimits } from './realtime/limits.ts';
@@ -61,8 +63,9 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     },
   });
 
+  const tokens = await AdminTokens.load(deps.adminToken, store);
   const requireAdmin: RequestHandler = (req, _res, next) => {
-    if (tokenMatches(deps.adminToken, bearerToken(req.headers.authorization))) next();
+    if (tokens.accepts(bearerToken(req.headers.authorization))) next();
     else {
       next(
         new CoordinatorError(
@@ -79,6 +82,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   app.use(createHealthRouter(engine, requireAdmin));
   app.use(createJobsRouter(engine, requireAdmin));
   app.use(createGridsRouter(engine, requireAdmin, config.publicUrl));
+  app.use(createTokensRouter(tokens, requireAdmin));
   app.use(createStaticRouter(config.staticDir));
   app.use(notFound);
   app.use(errorHandler(subsystem(log, 'http'), config.maxHttpBodyBytes));
@@ -104,7 +108,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
       ServerToAdminEvents
     >,
     engine,
-    deps.adminToken,
+    tokens,
     subsystem(log, 'admin'),
   );
 

@@ -129,6 +129,37 @@ remote(program.command('grids'))
     }
   });
 
+remote(program.command('tokens'))
+  .description('list admin tokens, create one with --create NAME, revoke one with --revoke ID')
+  .option('--create <name>', 'create a token; it is printed once')
+  .option('--revoke <tokenId>', 'revoke a token')
+  .action(async (options: RemoteOptions & { create?: string; revoke?: string }) => {
+    if (options.create) {
+      const created = (await api(options, 'POST', '/api/tokens', { name: options.create })) as {
+        tokenId: string;
+        token: string;
+      };
+      process.stdout.write(`${created.tokenId}  ${created.token}\n(shown once: keep it now)\n`);
+      return;
+    }
+    if (options.revoke) {
+      await request(options, 'DELETE', `/api/tokens/${options.revoke}`);
+      process.stdout.write(`${options.revoke} revoked\n`);
+      return;
+    }
+    const tokens = (await api(options, 'GET', '/api/tokens')) as Array<{
+      tokenId: string;
+      name: string;
+      createdAt: string;
+      revokedAt?: string;
+    }>;
+    for (const token of tokens) {
+      process.stdout.write(
+        `${token.tokenId}  ${token.name}  created ${token.createdAt}${token.revokedAt ? `  revoked ${token.revokedAt}` : ''}\n`,
+      );
+    }
+  });
+
 program
   .command('worker')
   .description('run headless Chromium tabs as volunteers (a lab machine); SIGTERM stops them')

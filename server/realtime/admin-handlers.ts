@@ -5,7 +5,7 @@
 import type { Namespace } from 'socket.io';
 import type { JobSummary } from '../../shared/job.ts';
 import type { Ack, AdminToServerEvents, ServerToAdminEvents } from '../../shared/protocol.ts';
-import { tokenMatches } from '../auth.ts';
+import type { AdminTokens } from '../admin-tokens.ts';
 import type { Engine } from '../engine/engine.ts';
 import { toWireError } from '../errors.ts';
 import type { Log } from '../log.ts';
@@ -13,12 +13,12 @@ import type { Log } from '../log.ts';
 export function registerAdminHandlers(
   admin: Namespace<AdminToServerEvents, ServerToAdminEvents>,
   engine: Engine,
-  adminToken: string,
+  tokens: AdminTokens,
   log: Log,
 ): () => void {
   admin.use((socket, next) => {
     const token: unknown = socket.handshake.auth['token'];
-    if (typeof token === 'string' && tokenMatches(adminToken, token)) next();
+    if (typeof token === 'string' && tokens.accepts(token)) next();
     else next(new Error('[admin]: a valid admin token is required'));
   });
   admin.on('connection', (socket) => {

@@ -149,6 +149,17 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
     'SELECT * FROM grids ORDER BY created_at DESC, code',
   );
 
+  const insertToken = db.prepare<[string, string, string, number]>(
+    'INSERT INTO admin_tokens (token_id, name, hash, created_at) VALUES (?, ?, ?, ?)',
+  );
+  const selectTokens = db.prepare<
+    [],
+    { token_id: string; name: string; hash: string; created_at: number; revoked_at: number | null }
+  >('SELECT * FROM admin_tokens ORDER BY created_at DESC, token_id');
+  const revokeToken = db.prepare<[number, string]>(
+    'UPDATE admin_tokens SET revoked_at = ? WHERE token_id = ? AND revoked_at IS NULL',
+  );
+
   const applyBatch = db.transaction((changes: readonly StoreChange[]) => {
     for (const change of changes) {
       switch (change.type) {
@@ -220,6 +231,21 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
   });
 
   return {
+    async createToken(token) {
+      insertToken.run(token.tokenId, token.name, token.hash, token.createdAt);
+    },
+    async listTokens() {
+      return selectTokens.all().map((row) => ({
+        tokenId: row.token_id,
+        name: row.name,
+        hash: row.hash,
+        createdAt: row.created_at,
+        ...(row.revoked_at !== null ? { revokedAt: row.revoked_at } : {}),
+      }));
+    },
+    async revokeToken(tokenId, at) {
+      return revokeToken.run(at, tokenId).changes === 1;
+    },
     async createGrid(grid) {
       try {
         insertGrid.run(grid.code, grid.name, grid.createdAt);

@@ -73,7 +73,21 @@ export interface StoredGrid {
   createdAt: number;
 }
 
+export interface StoredToken {
+  tokenId: string;
+  name: string;
+  /** SHA-256 of the token, hex. */
+  hash: string;
+  createdAt: number;
+  revokedAt?: number;
+}
+
 export interface JobStore {
+  createToken(token: StoredToken): Promise<void>;
+  /** Every token, newest first, revoked ones included. */
+  listTokens(): Promise<StoredToken[]>;
+  /** Marks a token revoked; false if there is no such live token. */
+  revokeToken(tokenId: string, at: number): Promise<boolean>;
   /** Records a grid; fails with `conflict` if the code exists. */
   createGrid(grid: StoredGrid): Promise<void>;
   getGrid(code: string): Promise<StoredGrid | undefined>;

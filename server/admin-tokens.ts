@@ -1,0 +1,86 @@
+/**
+ * @module Admin tokens: the root token (environment or data dir, never revocable) and any number
+ * of named tokens created and revoked through the API, so a class can have several submitters.
+ * Only a SHA-256 of a named token is stored; the token itself is shown once, at creation.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { tokenMatches } from './auth.ts';
+import { CoordinatorError } from './errors.ts';
+import type { JobStore, StoredToken } from './store/store.ts';
+
+export interface TokenInfo {
+  tokenId: string;
+  name: string;
+  createdAt: string;
+  revokedAt?: string;
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+export class AdminTokens {
+  readonly #root: string;
+  readonly #store: JobStore;
+  /** Hashes of live named tokens. */
+  readonly #live = new Set<string>();
+
+  private constructor(root: string, store: JobStore) {
+    this.#root = root;
+    this.#store = store;
+  }
+
+  static async load(root: string, store: JobStore): Promise<AdminTokens> {
+    const tokens = new AdminTokens(root, store);
+    for (const token of await store.listTokens())
+      if (token.revokedAt === undefined) tokens.#live.add(token.hash);
+    return tokens;
+  }
+
+  /** Whether `presented` is the root token or a live named one. A hash is looked up, never the
+   * token itself, so lookups reveal nothing an attacker could use. */
+  accepts(presented: string | undefined): boolean {
+    if (presented === undefined) return false;
+    return tokenMatches(this.#root, presented) || this.#live.has(sha256(presented));
+  }
+
+  async create(name: string, now: number): Promise<TokenInfo & { token: string }> {
+    const token = `bg_${randomBytes(24).toString('base64url')}`;
+    const record: StoredToken = {
+      tokenId: randomBytes(6).toString('hex'),
+      name,
+      hash: sha256(token),
+      createdAt: now,
+    };
+    await this.#store.createToken(record);
+    this.#live.add(record.hash);
+    return { ...info(record), token };
+  }
+
+  async list(): Promise<TokenInfo[]> {
+    return (await this.#store.listTokens()).map(info);
+  }
+
+  async revoke(tokenId: string, now: number): Promise<void> {
+    const record = (await this.#store.listTokens()).find((token) => token.tokenId === tokenId);
+    if (
+      !record ||
+      record.revokedAt !== undefined ||
+      !(await this.#store.revokeToken(tokenId, now))
+    ) {
+      throw new CoordinatorError('not_found', `[tokens]: no live token ${tokenId}`);
+    }
+    this.#live.delete(record.hash);
+  }
+}
+
+function info(token: StoredToken): TokenInfo {
+  return {
+    tokenId: token.tokenId,
+    name: token.name,
+    createdAt: new Date(token.createdAt).toISOString(),
+    ...(token.revokedAt !== undefined
+      ? { revokedAt: new Date(token.revokedAt).toISOString() }
+      : {}),
+  };
+}

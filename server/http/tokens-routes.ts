@@ -1,0 +1,32 @@
+/** @module REST routes for admin tokens: create (shown once), list, revoke. */
+import { Router, type RequestHandler } from 'express';
+import { z } from 'zod';
+import type { AdminTokens } from '../admin-tokens.ts';
+import { CoordinatorError } from '../errors.ts';
+import { describeIssue } from '../realtime/validate.ts';
+
+const TokenSpec = z.strictObject({ name: z.string().trim().min(1).max(100) });
+
+export function createTokensRouter(tokens: AdminTokens, requireAdmin: RequestHandler): Router {
+  const router = Router();
+  router.use('/api/tokens', requireAdmin);
+
+  router.post('/api/tokens', async (req, res) => {
+    const parsed = TokenSpec.safeParse(req.body);
+    if (!parsed.success) {
+      const { message, field } = describeIssue(parsed.error);
+      throw new CoordinatorError('invalid_input', `[tokens]: ${message}`, field ? { field } : {});
+    }
+    res.status(201).json(await tokens.create(parsed.data.name, Date.now()));
+  });
+
+  router.get('/api/tokens', async (_req, res) => {
+    res.json(await tokens.list());
+  });
+
+  router.delete('/api/tokens/:tokenId', async (req, res) => {
+    await tokens.revoke(String(req.params['tokenId']), Date.now());
+    res.status(204).end();
+  });
+  return router;
+}
