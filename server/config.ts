@@ -46,11 +46,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: env['BROWSERGRID_PUBLIC_URL'] || undefined,
     maxHttpBodyBytes: env['BROWSERGRID_MAX_BODY_BYTES'],
     maxSocketMessageBytes: env['BROWSERGRID_MAX_MESSAGE_BYTES'],
-    /** Inbound socket events per second per tab, sustained, and the burst above it. */
-    eventsPerSecond: z.coerce.number().int().positive().default(500),
-    eventBurst: z.coerce.number().int().positive().default(2_000),
-    /** Concurrent tabs per remote address; 0 turns the cap off (labs behind one NAT). */
-    maxConnectionsPerAddress: z.coerce.number().int().min(0).default(200),
+    eventsPerSecond: env['BROWSERGRID_EVENTS_PER_SECOND'],
+    eventBurst: env['BROWSERGRID_EVENT_BURST'],
+    maxConnectionsPerAddress: env['BROWSERGRID_MAX_CONNECTIONS_PER_ADDRESS'],
     logLevel: env['LOG_LEVEL'],
   });
   if (!parsed.success) {

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../server/config.ts';
+
+describe('loadConfig', () => {
+  it('has a default for everything, so a bare environment starts', () => {
+    expect(loadConfig({})).toMatchObject({
+      port: 8080,
+      host: '0.0.0.0',
+      dataDir: './data',
+      eventsPerSecond: 500,
+      eventBurst: 2_000,
+      maxConnectionsPerAddress: 200,
+      logLevel: 'info',
+    });
+  });
+
+  it('reads every setting from its variable', () => {
+    expect(
+      loadConfig({
+        PORT: '9000',
+        HOST: '127.0.0.1',
+        BROWSERGRID_DATA: '/tmp/x',
+        BROWSERGRID_ADMIN_TOKEN: 'a-token-of-16-chars',
+        BROWSERGRID_PUBLIC_URL: 'http://10.0.0.2:9000',
+        BROWSERGRID_MAX_BODY_BYTES: '1000',
+        BROWSERGRID_MAX_MESSAGE_BYTES: '2000',
+        BROWSERGRID_EVENTS_PER_SECOND: '10',
+        BROWSERGRID_EVENT_BURST: '20',
+        BROWSERGRID_MAX_CONNECTIONS_PER_ADDRESS: '0',
+        LOG_LEVEL: 'warn',
+      }),
+    ).toMatchObject({
+      port: 9000,
+      host: '127.0.0.1',
+      dataDir: '/tmp/x',
+      adminToken: 'a-token-of-16-chars',
+      publicUrl: 'http://10.0.0.2:9000',
+      maxHttpBodyBytes: 1000,
+      maxSocketMessageBytes: 2000,
+      eventsPerSecond: 10,
+      eventBurst: 20,
+      maxConnectionsPerAddress: 0,
+      logLevel: 'warn',
+    });
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, /port/],
+    [{ BROWSERGRID_ADMIN_TOKEN: 'short' }, /BROWSERGRID_ADMIN_TOKEN must be at least 16/],
+    [{ BROWSERGRID_PUBLIC_URL: 'not a url' }, /BROWSERGRID_PUBLIC_URL must be a URL/],
+    [{ LOG_LEVEL: 'loud' }, /logLevel/],
+  ])('names the bad setting in %j', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});
