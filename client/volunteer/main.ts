@@ -45,7 +45,7 @@ function render(status: RuntimeStatus): void {
       : status.state;
   connection.dataset['paused'] = String(status.paused || status.adminPaused !== undefined);
   connection.dataset['state'] = status.state;
-  element('jobs').textContent = status.jobIds.length > 0 ? status.jobIds.join(', ') : '—';
+  element('jobs').textContent = status.jobNames.length > 0 ? status.jobNames.join(', ') : '—';
   element('tasks-done').textContent = String(status.done);
   element('cores-busy').textContent = `${status.busy} of ${status.cores}`;
   element('unsent').textContent = String(status.unsent);

@@ -41,6 +41,8 @@ export interface RuntimeStatus {
   /** Results waiting in IndexedDB for an acknowledgement. */
   unsent: number;
   jobIds: string[];
+  /** Names of the jobs in `jobIds`, where they have one. */
+  jobNames: string[];
   lastError?: string;
 }
 
@@ -110,6 +112,7 @@ export class VolunteerRuntime {
       done: 0,
       unsent: 0,
       jobIds: [],
+      jobNames: [],
     };
   }
 
@@ -230,8 +233,13 @@ export class VolunteerRuntime {
       this.#held.add(task.leaseId);
       void this.#run(job, task);
     }
+    const jobIds = [...new Set(tasks.map((task) => task.jobId).concat(this.#status.jobIds))].slice(
+      0,
+      5,
+    );
     this.#update({
-      jobIds: [...new Set(tasks.map((task) => task.jobId).concat(this.#status.jobIds))].slice(0, 5),
+      jobIds,
+      jobNames: jobIds.map((jobId) => this.#jobs.get(jobId)?.name ?? `job ${jobId.slice(0, 8)}`),
     });
   }
 

@@ -895,7 +895,12 @@ export class Scheduler {
         idle = 0;
         if (!volunteer.knownJobs.has(job.jobId)) {
           volunteer.knownJobs.add(job.jobId);
-          jobs.push({ jobId: job.jobId, map: job.spec.map, timeoutMs: job.spec.timeoutMs });
+          jobs.push({
+            jobId: job.jobId,
+            ...(job.spec.name !== undefined ? { name: job.spec.name } : {}),
+            map: job.spec.map,
+            timeoutMs: job.spec.timeoutMs,
+          });
         }
         tasks.push(this.#lease(job, taskIndex, volunteer, now, effects));
         // With redundancy a task stays queued until enough copies run on distinct devices.

@@ -39,6 +39,8 @@ describe('volunteer tabs in Chromium', () => {
     // Both tabs took part, and each page shows what it did.
     const shown = await Promise.all(tabs.map((page) => shownNumber(page, 'tasks-done')));
     for (const count of shown) expect(count).toBeGreaterThan(0);
+    for (const page of tabs)
+      expect(await page.$eval('#jobs', (el) => el.textContent)).toContain('squares');
     expect(shown.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(2000);
     process.stdout.write(`[e2e] 2,000 one-item squares in 2 tabs: ${elapsedMs.toFixed(0)} ms\n`);
   });
