@@ -273,7 +273,12 @@ async function benchTabs(): Promise<void> {
 async function runFleet(
   taskMs: number[],
   tasks: number,
-  options: { speculation?: boolean; dropShare?: number; dropAtDone?: number } = {},
+  options: {
+    speculation?: boolean;
+    dropShare?: number;
+    dropAtDone?: number;
+    redundancy?: number;
+  } = {},
 ): Promise<number> {
   const { JobSpec } = await import('../shared/job.ts');
   const { SimTab } = await import('./sim-fleet.ts');
@@ -287,6 +292,7 @@ async function runFleet(
         inputs: { range: { start: 0, end: tasks } },
         timeoutMs: 60_000,
         speculation: options.speculation ?? true,
+        redundancy: options.redundancy ?? 1,
       }),
     );
     if (options.dropShare) {
@@ -347,7 +353,26 @@ async function benchFaults(): Promise<void> {
   });
 }
 
+/** 4. The cost of verification by redundancy: the same job with each result needed twice. */
+async function benchRedundancy(): Promise<void> {
+  const taskMs = 40;
+  const tasks = SMOKE ? 30 : 240;
+  const eight = Array.from({ length: 8 }, () => taskMs);
+  const single = await runFleet(eight, tasks, { redundancy: 1 });
+  const double = await runFleet(eight, tasks, { redundancy: 2 });
+  report({
+    bench: 'redundancy',
+    metric: 'tasks/s, redundancy 2',
+    value: (tasks / double) * 1000,
+    baseline: (tasks / single) * 1000,
+    ratio: single / double,
+    unit: '/s',
+    note: `${tasks} tasks of ${taskMs} ms on 8 simulated tabs; baseline: redundancy 1 (ideal ratio 0.5)`,
+  });
+}
+
 const benches: Record<string, () => Promise<void>> = {
+  redundancy: benchRedundancy,
   dispatch: benchDispatch,
   faults: benchFaults,
   tabs: benchTabs,
