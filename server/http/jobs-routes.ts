@@ -56,11 +56,13 @@ export function createJobsRouter(engine: Engine, requireAdmin: RequestHandler): 
   });
 
   /**
-   * One line per input item, in input order. A running job streams what has settled so far
-   * (`X-Browsergrid-Complete: false`); a cancelled one reports the items it never ran as errors.
+   * One line per input item, in input order, from item `?from=` (default 0). A running job streams
+   * what has settled so far (`X-Browsergrid-Complete: false`); a cancelled one reports the items it
+   * never ran as errors.
    */
   router.get('/api/jobs/:jobId/results', async (req, res) => {
     const jobId = parseJobId(req.params['jobId']);
+    const fromItem = intParam(req.query['from'], 0, 'from');
     const summary = await engine.summary(jobId);
     const job = await engine.storedJob(jobId);
     const complete = summary.status === 'completed' || summary.status === 'failed';
@@ -69,20 +71,23 @@ export function createJobsRouter(engine: Engine, requireAdmin: RequestHandler): 
     res.setHeader('X-Browsergrid-Complete', String(complete));
     res.setHeader('Content-Disposition', `attachment; filename="${jobId}.ndjson"`);
     const fillGaps = summary.status === 'cancelled';
-    let nextTask = 0;
+    const firstTask = Math.floor(fromItem / job.spec.chunkSize);
+    let nextTask = firstTask;
     const writeMissing = async (untilTask: number): Promise<void> => {
       for (; nextTask < untilTask; nextTask++) {
         const span = taskSpan(job.items, job.spec.chunkSize, nextTask);
         for (let i = 0; i < span.count; i++) {
+          if (span.start + i < fromItem) continue;
           await write(res, { index: span.start + i, error: 'job cancelled before this item ran' });
         }
       }
     };
-    for await (const { taskIndex, items } of engine.store.results(jobId)) {
+    for await (const { taskIndex, items } of engine.store.results(jobId, firstTask)) {
       if (fillGaps) await writeMissing(taskIndex);
       const { start } = taskSpan(job.items, job.spec.chunkSize, taskIndex);
       let chunk = '';
       items.forEach((outcome, i) => {
+        if (start + i < fromItem) return;
         chunk += `${JSON.stringify({ index: start + i, ...outcome } satisfies ResultLine)}\n`;
       });
       await writeRaw(res, chunk);

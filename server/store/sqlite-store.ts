@@ -299,8 +299,8 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
     async copies(jobId, { fromTask, tasks }) {
       return selectCopies.all(jobId, fromTask, fromTask + tasks).map(toCopyRecord);
     },
-    async *results(jobId): AsyncIterable<StoredTaskResult> {
-      let after = -1;
+    async *results(jobId, fromTask = 0): AsyncIterable<StoredTaskResult> {
+      let after = fromTask - 1;
       for (;;) {
         const page = selectResultsPage.all(jobId, after, RESULTS_PAGE_ROWS);
         for (const row of page) yield { taskIndex: row.task_index, items: JSON.parse(row.items) };

@@ -111,6 +111,6 @@ export interface JobStore {
   /** Ended copies of tasks `[fromTask, fromTask + tasks)`, by task then dispatch time. */
   copies(jobId: string, range: { fromTask: number; tasks: number }): Promise<CopyRecord[]>;
   /** Settled tasks' outcomes in task order, read in pages so a large job never sits in memory. */
-  results(jobId: string): AsyncIterable<StoredTaskResult>;
+  results(jobId: string, fromTask?: number): AsyncIterable<StoredTaskResult>;
   close(): Promise<void>;
 }

@@ -1,0 +1,81 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { BrowsergridError, connect, JobFailedError } from '../../server/sdk/index.ts';
+import type { JobSummary } from '../../shared/job.ts';
+import { SimVolunteer } from '../support/sim-volunteer.ts';
+import { startCoordinator, type TestCoordinator } from '../support/start-coordinator.ts';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function setup(taskDelayMs = 0): Promise<TestCoordinator> {
+  const server = await startCoordinator();
+  cleanups.push(() => server.close());
+  const sim = await SimVolunteer.connect(server.url, { slots: 2, taskDelayMs });
+  cleanups.push(() => sim.close());
+  return server;
+}
+
+describe('the Node SDK against a real coordinator', () => {
+  it('maps a function over inputs and resolves with the outputs in order', async () => {
+    const server = await setup();
+    const grid = connect(server.url, { token: server.token, pollMs: 20 });
+    expect(await grid.map([1, 2, 3, 4], (x: number) => x * x)).toEqual([1, 4, 9, 16]);
+    expect(
+      await grid.map({ range: { start: 0, end: 6 } }, '(x) => 10 - x', { chunkSize: 4 }),
+    ).toEqual([10, 9, 8, 7, 6, 5]);
+  });
+
+  it("rejects with every line when items fail, and with the server's error for bad specs", async () => {
+    const server = await setup();
+    const grid = connect(server.url, { token: server.token, pollMs: 20 });
+    const failing = grid.map([1, 2], '(x) => { if (x === 2) throw new Error("two"); return x }', {
+      maxAttempts: 1,
+    });
+    await expect(failing).rejects.toBeInstanceOf(JobFailedError);
+    await expect(failing).rejects.toMatchObject({
+      message: expect.stringMatching(/1 items failed; item 1: .*two/),
+      results: [
+        { index: 0, output: 1 },
+        { index: 1, error: expect.stringContaining('two') },
+      ],
+    });
+    await expect(grid.map([1], '(x) =>')).rejects.toMatchObject({
+      name: 'BrowsergridError',
+      status: 400,
+      code: 'map_compile_error',
+      field: 'map',
+    });
+    await expect(connect(server.url, { token: 'wrong' }).grids()).rejects.toBeInstanceOf(
+      BrowsergridError,
+    );
+  });
+
+  it('follows a running job: progress events, and results as they commit, in order', async () => {
+    const server = await setup(15);
+    const grid = connect(server.url, { token: server.token, pollMs: 20 });
+    const job = await grid.submit({
+      map: '(x) => x + 100',
+      inputs: { range: { start: 0, end: 40 } },
+    });
+    const seen: JobSummary[] = [];
+    job.onProgress((summary) => seen.push(summary));
+    const lines = [];
+    let whileRunning = 0;
+    for await (const line of job.results({ follow: true })) {
+      lines.push(line);
+      if (seen.at(-1)?.status === 'running') whileRunning++;
+    }
+    expect(lines).toEqual(
+      Array.from({ length: 40 }, (_, index) => ({ index, output: index + 100 })),
+    );
+    expect(whileRunning).toBeGreaterThan(0);
+    const final = await job.done();
+    expect(final).toMatchObject({ status: 'completed', done: 40 });
+    expect(seen.length).toBeGreaterThan(2);
+    const dones = seen.map((summary) => summary.done);
+    expect([...dones].sort((a, b) => a - b)).toEqual(dones);
+  });
+});
