@@ -14,6 +14,7 @@ import type { Config } from './config.ts';
 import { Engine, type Clock } from './engine/engine.ts';
 import { CoordinatorError } from './errors.ts';
 import { errorHandler, notFound } from './http/errors.ts';
+import { createDevicesRouter } from './http/devices-routes.ts';
 import { createGridsRouter } from './http/grids-routes.ts';
 import { createHealthRouter } from './http/health-routes.ts';
 import { createJobsRouter } from './http/jobs-routes.ts';
@@ -83,6 +84,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   app.use(createJobsRouter(engine, requireAdmin));
   app.use(createGridsRouter(engine, requireAdmin, config.publicUrl));
   app.use(createTokensRouter(tokens, requireAdmin));
+  app.use(createDevicesRouter(engine, requireAdmin));
   app.use(createStaticRouter(config.staticDir));
   app.use(notFound);
   app.use(errorHandler(subsystem(log, 'http'), config.maxHttpBodyBytes));

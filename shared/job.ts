@@ -56,6 +56,11 @@ export const JobSpec = z.strictObject({
   maxAttempts: z.number().int().min(1).max(MAX_MAX_ATTEMPTS).default(DEFAULT_MAX_ATTEMPTS),
   /** Matching results from distinct devices needed before a task's result commits. */
   redundancy: z.number().int().min(1).max(MAX_REDUNDANCY).default(1),
+  /**
+   * With redundancy > 1: devices with a run of agreed results get most tasks alone, spot-checked
+   * (see server/scheduling/trust.ts), so verification costs far less than `redundancy` times.
+   */
+  adaptiveTrust: z.boolean().default(false),
   /** Higher runs first; equal priorities share tabs round-robin. */
   priority: z.number().int().min(-1000).max(1000).default(0),
   /** Runs only on tabs that joined this grid (`?grid=CODE`); must name an existing grid. */

@@ -25,6 +25,7 @@ import {
   type SchedulerOptions,
 } from '../scheduling/scheduler.ts';
 import { countItems, countTasks } from '../scheduling/sharder.ts';
+import type { DeviceTrustView } from '../scheduling/trust.ts';
 import type { JobEntry } from '../scheduling/state.ts';
 import type { CopyRecord, JobStore, StoreChange, StoredGrid, StoredJob } from '../store/store.ts';
 import { GroupCommit } from './group-commit.ts';
@@ -35,6 +36,8 @@ export interface VolunteerLink {
   assign(batch: AssignBatch): void;
   cancel(batch: CancelBatch): void;
   control(control: Control): void;
+  /** Closes the connection (a banned device). */
+  close(): void;
 }
 
 export interface Clock {
@@ -62,6 +65,8 @@ export interface EngineCounters {
   /** Speculative backup copies that ended, and those whose result committed. */
   backups: number;
   backupsWon: number;
+  /** Devices that lost trust or were banned. */
+  distrusted: number;
 }
 
 /** A task's row in the timeline: its copies, ended (from the store) and live (from memory). */
@@ -100,6 +105,7 @@ export class Engine {
     dropped: 0,
     backups: 0,
     backupsWon: 0,
+    distrusted: 0,
   };
 
   private constructor(options: EngineOptions) {
@@ -279,6 +285,43 @@ export class Engine {
     const effects: Effect[] = [];
     this.#scheduler.release(volunteerId, leaseIds, this.#clock.now(), effects);
     void this.#applyLogged(effects);
+  }
+
+  // ---- devices ----------------------------------------------------------------------------
+
+  isBanned(deviceId: string): boolean {
+    return this.#scheduler.isBanned(deviceId);
+  }
+
+  /** Trust and ban state of every device seen since the start, with its live tabs. */
+  devices(): Array<DeviceTrustView & { tabs: number }> {
+    const tabs = new Map<string, number>();
+    for (const volunteer of this.#scheduler.volunteers) {
+      tabs.set(volunteer.deviceId, (tabs.get(volunteer.deviceId) ?? 0) + 1);
+    }
+    return this.#scheduler.devices.map((device) => ({
+      ...device,
+      tabs: tabs.get(device.deviceId) ?? 0,
+    }));
+  }
+
+  /** Bans a device for good (kept in the store): its tabs are closed and refused from now on. */
+  async ban(deviceId: string): Promise<void> {
+    await this.#store.banDevice(deviceId, this.#clock.now());
+    const effects: Effect[] = [];
+    const links = [...this.#scheduler.volunteers]
+      .filter((volunteer) => volunteer.deviceId === deviceId)
+      .map((volunteer) => this.#tabs.link(volunteer.volunteerId));
+    this.#scheduler.ban(deviceId, this.#clock.now(), effects);
+    await this.#apply(effects);
+    for (const link of links) link?.close();
+  }
+
+  async unban(deviceId: string): Promise<void> {
+    await this.#store.unbanDevice(deviceId);
+    if (!this.#scheduler.unban(deviceId)) {
+      throw new CoordinatorError('not_found', `[devices]: device ${deviceId} is not banned`);
+    }
   }
 
   // ---- grids ------------------------------------------------------------------------------
@@ -462,6 +505,8 @@ export class Engine {
   async #restore(): Promise<void> {
     const now = this.#clock.now();
     const effects: Effect[] = [];
+    for (const deviceId of await this.#store.bannedDevices())
+      this.#scheduler.ban(deviceId, now, []);
     for (const job of await this.#store.unfinishedJobs()) {
       this.#scheduler.restoreJob(
         {
@@ -553,6 +598,15 @@ export class Engine {
         }
         case 'checkpoint':
           changes.push(effect);
+          break;
+        case 'distrust':
+          this.counters.distrusted++;
+          this.#log.warn(
+            { deviceId: effect.deviceId, banned: effect.banned },
+            effect.banned
+              ? '[engine]: device banned; its uncommitted results were discarded'
+              : '[engine]: device disagreed with its peers and lost its trust; its uncommitted results were discarded',
+          );
           break;
       }
     }

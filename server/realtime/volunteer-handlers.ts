@@ -33,6 +33,7 @@ function attach(socket: VolunteerSocket, engine: Engine, log: Log): void {
     assign: (batch) => socket.emit('task:assign', batch),
     cancel: (batch) => socket.emit('task:cancel', batch),
     control: (control) => socket.emit('volunteer:control', control),
+    close: () => socket.disconnect(true),
   };
   const registered = (): string => {
     if (volunteerId === undefined) {
@@ -48,6 +49,12 @@ function attach(socket: VolunteerSocket, engine: Engine, log: Log): void {
         throw new CoordinatorError(
           'protocol_mismatch',
           `[realtime]: protocol ${hello.protocolVersion} is not spoken here (expected ${PROTOCOL_VERSION}); reload the page`,
+        );
+      }
+      if (engine.isBanned(hello.deviceId)) {
+        throw new CoordinatorError(
+          'unauthorized',
+          "[realtime]: this device is banned by the coordinator's admin",
         );
       }
       if (hello.grid !== undefined && !(await engine.hasGrid(hello.grid))) {

@@ -19,6 +19,7 @@ import type {
 } from '../../shared/protocol.ts';
 import { DeadlineHeap } from './deadline-heap.ts';
 import { ephemeralLeaseIds, type LeaseIds } from './lease-ids.ts';
+import { DEFAULT_TRUST, DeviceTrust, type DeviceTrustView, type TrustPolicy } from './trust.ts';
 import {
   DEFAULT_PREFETCH,
   targetOutstanding,
@@ -54,7 +55,9 @@ export type Effect =
   | { type: 'job'; jobId: string; status: JobStatus; at: number; job: Readonly<JobEntry> }
   /** A copy ended; `won` when its result is the one that committed. */
   | { type: 'copy-ended'; lease: Lease; end: CopyEnd; won: boolean; at: number }
-  | { type: 'checkpoint'; jobId: string; taskIndex: number; checkpoint: TaskCheckpoint };
+  | { type: 'checkpoint'; jobId: string; taskIndex: number; checkpoint: TaskCheckpoint }
+  /** A device lost trust or was banned; its uncommitted results were discarded. */
+  | { type: 'distrust'; deviceId: string; banned: boolean };
 
 /** What happened to one reported result; the tab may forget the lease in every case. */
 export type ReportVerdict =
@@ -68,9 +71,13 @@ export interface SchedulerOptions {
   maxDrops: number;
   /** Issues and checks lease ids (see lease-ids.ts). */
   leaseIds: LeaseIds;
+  trust: TrustPolicy;
+  /** For spot checks; injected so tests can decide. */
+  random: () => number;
 }
 
-export const DEFAULT_SCHEDULER_OPTIONS: Omit<SchedulerOptions, 'leaseIds'> = {
+export const DEFAULT_SCHEDULER_OPTIONS: Omit<SchedulerOptions, 'leaseIds' | 'random'> = {
+  trust: DEFAULT_TRUST,
   prefetch: DEFAULT_PREFETCH,
   leaseGraceMs: 5_000,
   maxDrops: 10,
@@ -103,14 +110,19 @@ export class Scheduler {
   /** Sum of connected tabs' slots, for fair shares. */
   #totalSlots = 0;
   readonly #deadlines = new DeadlineHeap();
+  readonly #trust: DeviceTrust;
+  /** Open tasks each device has voted on, so a distrusted device's votes can be taken back. */
+  readonly #votesBy = new Map<string, Set<string>>();
   #seq = 0;
 
   constructor(options: Partial<SchedulerOptions> = {}) {
     this.#options = {
       ...DEFAULT_SCHEDULER_OPTIONS,
       leaseIds: ephemeralLeaseIds(),
+      random: Math.random,
       ...options,
     };
+    this.#trust = new DeviceTrust(this.#options.trust);
   }
 
   // ---- jobs -------------------------------------------------------------------------------
@@ -381,9 +393,10 @@ export class Scheduler {
     }
 
     const items = (outcome as { items: ItemOutcome[] }).items;
+    const quorum = task.quorum ?? job.spec.redundancy;
     const commits =
-      job.spec.redundancy === 1 ||
-      this.#agreeing(task, items, deviceId, result.leaseId) >= job.spec.redundancy;
+      quorum === 1 ||
+      this.#agreeing(job, result.taskIndex, task, items, deviceId, result.leaseId) >= quorum;
     if (lease) this.#dropLease(lease, 'result', now, effects, commits);
     if (commits) this.#sampleDuration(job, result.durationMs);
     if (!commits) {
@@ -391,7 +404,7 @@ export class Scheduler {
       // majority of the results commits, and without one the task ends as an error.
       const votes = [...(task.votes?.values() ?? [])];
       const total = votes.reduce((sum, vote) => sum + vote.devices.size, 0);
-      if (total >= job.spec.redundancy + job.spec.maxAttempts - 1) {
+      if (total >= quorum + job.spec.maxAttempts - 1) {
         const best = votes.reduce((a, b) => (b.devices.size > a.devices.size ? b : a));
         if (best.devices.size * 2 > total) {
           this.#settle(job, result.taskIndex, 'committed', best.items, now, effects);
@@ -646,6 +659,14 @@ export class Scheduler {
     effects: Effect[],
   ): void {
     const task = job.tasks[taskIndex] as TaskEntry;
+    this.#judgeVoters(
+      job,
+      taskIndex,
+      task,
+      status === 'committed' ? items : undefined,
+      now,
+      effects,
+    );
     // Invariant: a task settles once; everything after is a duplicate.
     task.status = status;
     task.queued = false;
@@ -742,6 +763,8 @@ export class Scheduler {
 
   /** Records a replica's result as a vote; returns how many distinct devices now agree with it. */
   #agreeing(
+    job: JobEntry,
+    taskIndex: number,
     task: TaskEntry,
     items: ItemOutcome[],
     deviceId: string | undefined,
@@ -751,8 +774,85 @@ export class Scheduler {
     const key = canonicalJson(items);
     const vote = votes.get(key) ?? { devices: new Set<string>(), items };
     votes.set(key, vote);
-    vote.devices.add(deviceId ?? `lease:${leaseId}`);
+    const voter = deviceId ?? `lease:${leaseId}`;
+    vote.devices.add(voter);
+    let open = this.#votesBy.get(voter);
+    if (!open) this.#votesBy.set(voter, (open = new Set()));
+    open.add(`${job.jobId}\n${taskIndex}`);
     return vote.devices.size;
+  }
+
+  /**
+   * Settles the trust of a task's voters: those who agreed with what committed extend their run,
+   * the others lose their trust and every result they have not had committed yet.
+   */
+  #judgeVoters(
+    job: JobEntry,
+    taskIndex: number,
+    task: TaskEntry,
+    winner: ItemOutcome[] | undefined,
+    now: number,
+    effects: Effect[],
+  ): void {
+    if (!task.votes) return;
+    const winning = winner === undefined ? undefined : canonicalJson(winner);
+    const key = `${job.jobId}\n${taskIndex}`;
+    const losers: string[] = [];
+    for (const [answer, vote] of task.votes) {
+      for (const deviceId of vote.devices) {
+        this.#votesBy.get(deviceId)?.delete(key);
+        if (!job.spec.adaptiveTrust || winning === undefined) continue;
+        if (answer === winning) this.#trust.agreed(deviceId);
+        else losers.push(deviceId);
+      }
+    }
+    for (const deviceId of losers) {
+      this.#trust.disagreed(deviceId);
+      this.#discardVotes(deviceId, now, effects);
+      effects.push({ type: 'distrust', deviceId, banned: false });
+    }
+  }
+
+  /** Takes back a device's votes on open tasks; those tasks get another copy. */
+  #discardVotes(deviceId: string, now: number, effects: Effect[]): void {
+    const open = this.#votesBy.get(deviceId);
+    this.#votesBy.delete(deviceId);
+    let requeued = false;
+    for (const key of open ?? []) {
+      const [jobId, index] = key.split('\n');
+      const job = this.#jobs.get(jobId as string);
+      const task = job?.tasks[Number(index)];
+      if (!job || !task?.votes || task.status !== 'pending') continue;
+      for (const [answer, vote] of task.votes) {
+        vote.devices.delete(deviceId);
+        if (vote.devices.size === 0) task.votes.delete(answer);
+      }
+      this.#requeue(job, Number(index), true);
+      requeued = true;
+    }
+    if (requeued) this.#feedHungry(now, effects);
+  }
+
+  /** Bans a device: its tabs are dropped and get nothing more, its open votes are discarded. */
+  ban(deviceId: string, now: number, effects: Effect[]): void {
+    this.#trust.ban(deviceId);
+    this.#discardVotes(deviceId, now, effects);
+    for (const volunteer of [...this.#volunteers.values()]) {
+      if (volunteer.deviceId === deviceId) this.disconnect(volunteer.volunteerId, now, effects);
+    }
+    effects.push({ type: 'distrust', deviceId, banned: true });
+  }
+
+  unban(deviceId: string): boolean {
+    return this.#trust.unban(deviceId);
+  }
+
+  isBanned(deviceId: string): boolean {
+    return this.#trust.isBanned(deviceId);
+  }
+
+  get devices(): DeviceTrustView[] {
+    return this.#trust.view();
   }
 
   #sampleDuration(job: JobEntry, durationMs: number): void {
@@ -770,7 +870,9 @@ export class Scheduler {
     let agreeing = 0;
     if (task.votes)
       for (const vote of task.votes.values()) agreeing = Math.max(agreeing, vote.devices.size);
-    return task.leases.length + agreeing < job.spec.redundancy + (task.backup ? 1 : 0);
+    return (
+      task.leases.length + agreeing < (task.quorum ?? job.spec.redundancy) + (task.backup ? 1 : 0)
+    );
   }
 
   /** Whether a copy of this task may go to this device: redundancy needs distinct devices. */
@@ -938,6 +1040,13 @@ export class Scheduler {
           : job.spec.redundancy > 1
             ? 'replica'
             : 'first';
+    if (task.copies === 0 && job.spec.adaptiveTrust && job.spec.redundancy > 1) {
+      task.quorum = this.#trust.quorumFor(
+        volunteer.deviceId,
+        job.spec.redundancy,
+        this.#options.random,
+      );
+    }
     task.copies++;
     const lease: Lease = {
       kind,

@@ -39,6 +39,8 @@ export interface TaskEntry {
   copies: number;
   /** A speculative backup was decided: one copy more than redundancy may run. */
   backup?: boolean;
+  /** Agreeing results needed, fixed at the first copy (adaptive trust may lower it to 1). */
+  quorum?: number;
   /** Latest checkpoint reported by any copy; handed to the next copy. */
   checkpoint?: TaskCheckpoint;
 }

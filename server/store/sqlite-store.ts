@@ -160,6 +160,12 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
     'UPDATE admin_tokens SET revoked_at = ? WHERE token_id = ? AND revoked_at IS NULL',
   );
 
+  const insertBan = db.prepare<[string, number]>(
+    'INSERT INTO banned_devices (device_id, banned_at) VALUES (?, ?) ON CONFLICT DO NOTHING',
+  );
+  const deleteBan = db.prepare<[string]>('DELETE FROM banned_devices WHERE device_id = ?');
+  const selectBans = db.prepare<[], { device_id: string }>('SELECT device_id FROM banned_devices');
+
   const applyBatch = db.transaction((changes: readonly StoreChange[]) => {
     for (const change of changes) {
       switch (change.type) {
@@ -231,6 +237,15 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
   });
 
   return {
+    async banDevice(deviceId, at) {
+      insertBan.run(deviceId, at);
+    },
+    async unbanDevice(deviceId) {
+      deleteBan.run(deviceId);
+    },
+    async bannedDevices() {
+      return selectBans.all().map((row) => row.device_id);
+    },
     async createToken(token) {
       insertToken.run(token.tokenId, token.name, token.hash, token.createdAt);
     },

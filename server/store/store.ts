@@ -83,6 +83,9 @@ export interface StoredToken {
 }
 
 export interface JobStore {
+  banDevice(deviceId: string, at: number): Promise<void>;
+  unbanDevice(deviceId: string): Promise<void>;
+  bannedDevices(): Promise<string[]>;
   createToken(token: StoredToken): Promise<void>;
   /** Every token, newest first, revoked ones included. */
   listTokens(): Promise<StoredToken[]>;

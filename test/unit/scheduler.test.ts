@@ -5,7 +5,7 @@ import { JobSpec, type JobSpecInput } from '../../shared/job.ts';
 import type { Assignment, TaskResult } from '../../shared/protocol.ts';
 import { FakeClock } from '../support/fake-clock.ts';
 
-function setup(options: { maxDrops?: number } = {}) {
+function setup(options: { maxDrops?: number; streakToTrust?: number } = {}) {
   const clock = new FakeClock();
   let leaseCounter = 0;
   const issued = new Map<string, string>();
@@ -22,6 +22,8 @@ function setup(options: { maxDrops?: number } = {}) {
     },
     leaseGraceMs: 1_000,
     ...(options.maxDrops !== undefined ? { maxDrops: options.maxDrops } : {}),
+    trust: { streakToTrust: options.streakToTrust ?? 10, spotCheckRate: 0.1 },
+    random: () => 0.5, // never a spot check
   });
   let effects: Effect[] = [];
   const take = (): Effect[] => {
@@ -61,12 +63,12 @@ function setup(options: { maxDrops?: number } = {}) {
         effects,
       );
     },
-    ok(volunteerId: string, task: Assignment, outputs?: unknown[]): string {
+    ok(volunteerId: string, task: Assignment, outputs?: unknown[], durationMs = 5): string {
       const result: TaskResult = {
         leaseId: task.leaseId,
         jobId: task.jobId,
         taskIndex: task.taskIndex,
-        durationMs: 5,
+        durationMs,
         outcome: {
           status: 'ok',
           items: (outputs ?? task.inputs.map((x) => (x as number) * (x as number))).map(
@@ -459,6 +461,101 @@ describe('Scheduler redundancy without agreement', () => {
         error: expect.stringMatching(/no majority among \d+ results/),
       });
     }
+  });
+});
+
+describe('Scheduler adaptive trust', () => {
+  type Harness = ReturnType<typeof setup>;
+
+  /** Lets each tab answer everything it holds, round after round; returns every verdict. */
+  function drive(
+    t: Harness,
+    answer: (volunteerId: string, task: Assignment) => number,
+    rounds = 20,
+  ) {
+    const verdicts: Array<{ volunteerId: string; taskIndex: number; verdict: string }> = [];
+    const effects: Effect[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const taken = t.take();
+      effects.push(...taken);
+      const dispatches = t.of(taken, 'dispatch');
+      if (dispatches.length === 0) break;
+      for (const { volunteerId, tasks } of dispatches) {
+        for (const task of tasks) {
+          // Tasks of two seconds: each tab holds about one at a time.
+          const verdict = t.ok(volunteerId, task, [answer(volunteerId, task)], 2_000);
+          verdicts.push({ volunteerId, taskIndex: task.taskIndex, verdict });
+        }
+      }
+    }
+    effects.push(...t.take());
+    return { verdicts, effects };
+  }
+
+  const square = (_id: string, task: Assignment) => (task.inputs[0] as number) ** 2;
+
+  it('lets devices that keep agreeing commit alone, so verification costs less than redundancy times', () => {
+    const t = setup({ streakToTrust: 2 });
+    t.addJob('j', {
+      inputs: Array.from({ length: 200 }, (_, i) => i),
+      redundancy: 2,
+      adaptiveTrust: true,
+      speculation: false,
+    });
+    t.connect('a', 1, { deviceId: 'A' });
+    t.connect('b', 1, { deviceId: 'B' });
+    const { verdicts } = drive(t, square, 400);
+    const committed = verdicts.filter((v) => v.verdict === 'committed');
+    expect(committed).toHaveLength(200);
+    // Untrusted, every task took two results (400); trusted, most took one. The quorum is fixed
+    // when a task is first dispatched, so the tasks sent before trust was earned still take two.
+    expect(verdicts.length).toBeLessThan(260);
+    expect(
+      t.scheduler.devices
+        .filter((device) => device.trusted)
+        .map((device) => device.deviceId)
+        .sort(),
+    ).toEqual(['A', 'B']);
+  });
+
+  it('takes trust and every uncommitted result away from a device caught disagreeing', () => {
+    const t = setup({ streakToTrust: 50 });
+    t.addJob('j', { inputs: [1, 2], redundancy: 2, adaptiveTrust: true, speculation: false });
+    t.connect('liar', 2, { deviceId: 'L' });
+    const lies = t.dispatched(t.take(), 'liar');
+    expect(lies).toHaveLength(2);
+    for (const task of lies) expect(t.ok('liar', task, [666])).toBe('voted');
+    t.connect('h1', 1, { deviceId: 'H1' });
+    t.connect('h2', 1, { deviceId: 'H2' });
+    const { verdicts, effects } = drive(t, square);
+    expect(t.of(effects, 'distrust')).toMatchObject([{ deviceId: 'L', banned: false }]);
+    expect(t.scheduler.devices.find((device) => device.deviceId === 'L')).toMatchObject({
+      disagreements: 1,
+      trusted: false,
+    });
+    // Both tasks committed with the honest answer, each on two honest results: the liar's
+    // pending vote on the other task was discarded rather than counted.
+    const commits = verdicts.filter((v) => v.verdict === 'committed');
+    expect(commits.map((v) => v.taskIndex).sort()).toEqual([0, 1]);
+    expect(t.of(effects, 'settle').map((e) => e.items)).toEqual(
+      expect.arrayContaining([[{ output: 1 }], [{ output: 4 }]]),
+    );
+    expect(verdicts.filter((v) => v.volunteerId !== 'liar')).toHaveLength(4);
+  });
+
+  it('bans a device: its tabs are dropped and its votes discarded', () => {
+    const t = setup();
+    t.addJob('j', { inputs: [1], redundancy: 2, speculation: false });
+    t.connect('x', 1, { deviceId: 'X' });
+    const [task] = t.dispatched(t.take(), 'x');
+    expect(t.ok('x', task as Assignment)).toBe('voted');
+    const effects: Effect[] = [];
+    t.scheduler.ban('X', t.clock.now(), effects);
+    expect(t.scheduler.isBanned('X')).toBe(true);
+    expect(t.scheduler.getVolunteer('x')).toBeUndefined();
+    expect(effects.filter((e) => e.type === 'distrust')).toMatchObject([
+      { deviceId: 'X', banned: true },
+    ]);
   });
 });
 

@@ -1,0 +1,32 @@
+/** @module REST routes for devices: trust state (adaptive trust), ban and unban. */
+import { Router, type RequestHandler } from 'express';
+import type { Engine } from '../engine/engine.ts';
+import { CoordinatorError } from '../errors.ts';
+
+const DEVICE_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+export function createDevicesRouter(engine: Engine, requireAdmin: RequestHandler): Router {
+  const router = Router();
+  router.use('/api/devices', requireAdmin);
+
+  router.get('/api/devices', (_req, res) => {
+    res.json(engine.devices());
+  });
+
+  router.post('/api/devices/:deviceId/ban', async (req, res) => {
+    await engine.ban(deviceId(req.params['deviceId']));
+    res.status(204).end();
+  });
+
+  router.post('/api/devices/:deviceId/unban', async (req, res) => {
+    await engine.unban(deviceId(req.params['deviceId']));
+    res.status(204).end();
+  });
+  return router;
+}
+
+function deviceId(raw: string | undefined): string {
+  if (!raw || !DEVICE_ID.test(raw))
+    throw new CoordinatorError('not_found', `[devices]: no device ${String(raw)}`);
+  return raw;
+}
