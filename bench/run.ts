@@ -278,6 +278,7 @@ async function runFleet(
     dropShare?: number;
     dropAtDone?: number;
     redundancy?: number;
+    adaptiveTrust?: boolean;
   } = {},
 ): Promise<number> {
   const { JobSpec } = await import('../shared/job.ts');
@@ -293,6 +294,7 @@ async function runFleet(
         timeoutMs: 60_000,
         speculation: options.speculation ?? true,
         redundancy: options.redundancy ?? 1,
+        adaptiveTrust: options.adaptiveTrust ?? false,
       }),
     );
     if (options.dropShare) {
@@ -360,6 +362,16 @@ async function benchRedundancy(): Promise<void> {
   const eight = Array.from({ length: 8 }, () => taskMs);
   const single = await runFleet(eight, tasks, { redundancy: 1 });
   const double = await runFleet(eight, tasks, { redundancy: 2 });
+  const adaptive = await runFleet(eight, tasks * 2, { redundancy: 2, adaptiveTrust: true });
+  report({
+    bench: 'redundancy',
+    metric: 'tasks/s, redundancy 2, adaptive trust',
+    value: ((tasks * 2) / adaptive) * 1000,
+    baseline: (tasks / single) * 1000,
+    ratio: (tasks * 2) / adaptive / (tasks / single),
+    unit: '/s',
+    note: `${tasks * 2} tasks; devices earn trust after 10 agreed results, then 10 % are spot-checked`,
+  });
   report({
     bench: 'redundancy',
     metric: 'tasks/s, redundancy 2',
