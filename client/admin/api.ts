@@ -27,6 +27,16 @@ export interface TaskTimelinePage {
 /** What pausing or resuming answers: the grid as it is now, and how many tabs were told. */
 export type GridPauseResult = GridSummary & { changed: number };
 
+/** One row of GET /api/devices. */
+export interface DeviceView {
+  deviceId: string;
+  tabs: number;
+  streak: number;
+  trusted: boolean;
+  disagreements: number;
+  banned: boolean;
+}
+
 export class ApiError extends Error {
   override readonly name = 'ApiError';
   constructor(
@@ -57,6 +67,17 @@ export class AdminApi {
     return this.#json(
       'GET',
       `/api/jobs/${encodeURIComponent(jobId)}/tasks?from=${from}&limit=${limit}`,
+    );
+  }
+
+  devices(): Promise<DeviceView[]> {
+    return this.#json('GET', '/api/devices');
+  }
+
+  async setBanned(deviceId: string, banned: boolean): Promise<void> {
+    await this.#request(
+      'POST',
+      `/api/devices/${encodeURIComponent(deviceId)}/${banned ? 'ban' : 'unban'}`,
     );
   }
 

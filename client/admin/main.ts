@@ -7,6 +7,7 @@ import { io, type Socket } from 'socket.io-client';
 import { isFinished, type JobSpecInput, type JobSummary } from '../../shared/job.ts';
 import type { Ack, AdminToServerEvents, ServerToAdminEvents } from '../../shared/protocol.ts';
 import { AdminApi, ApiError } from './api.ts';
+import { DevicesPanel } from './devices.ts';
 import { GridsPanel, offerGrids } from './grids.ts';
 import { TimelinePanel } from './timeline.ts';
 
@@ -36,6 +37,7 @@ const timeline = new TimelinePanel(element('timeline'), {
     return job === undefined || isFinished(job.status);
   },
 });
+const devices = new DevicesPanel(element('devices'));
 const grids = new GridsPanel(element('grids'), {
   onList: (list) => offerGrids(element<HTMLSelectElement>('job-grid'), list),
 });
@@ -196,6 +198,7 @@ async function login(token: string): Promise<boolean> {
     element('submit').hidden = false;
     grids.start(candidate);
     element('jobs-card').hidden = false;
+    devices.start(candidate);
     element('login').hidden = true;
     renderJobs();
     connectLive(token);

@@ -36,8 +36,8 @@ export interface VolunteerLink {
   assign(batch: AssignBatch): void;
   cancel(batch: CancelBatch): void;
   control(control: Control): void;
-  /** Closes the connection (a banned device). */
-  close(): void;
+  /** Tells the tab why, then closes its connection (a banned device). */
+  close(reason: string): void;
 }
 
 export interface Clock {
@@ -299,7 +299,19 @@ export class Engine {
     for (const volunteer of this.#scheduler.volunteers) {
       tabs.set(volunteer.deviceId, (tabs.get(volunteer.deviceId) ?? 0) + 1);
     }
-    return this.#scheduler.devices.map((device) => ({
+    const known = new Map(this.#scheduler.devices.map((device) => [device.deviceId, device]));
+    for (const deviceId of tabs.keys()) {
+      if (!known.has(deviceId)) {
+        known.set(deviceId, {
+          deviceId,
+          streak: 0,
+          trusted: false,
+          disagreements: 0,
+          banned: false,
+        });
+      }
+    }
+    return [...known.values()].map((device) => ({
       ...device,
       tabs: tabs.get(device.deviceId) ?? 0,
     }));
@@ -314,7 +326,7 @@ export class Engine {
       .map((volunteer) => this.#tabs.link(volunteer.volunteerId));
     this.#scheduler.ban(deviceId, this.#clock.now(), effects);
     await this.#apply(effects);
-    for (const link of links) link?.close();
+    for (const link of links) link?.close("banned by the coordinator's admin");
   }
 
   async unban(deviceId: string): Promise<void> {

@@ -33,7 +33,11 @@ function attach(socket: VolunteerSocket, engine: Engine, log: Log): void {
     assign: (batch) => socket.emit('task:assign', batch),
     cancel: (batch) => socket.emit('task:cancel', batch),
     control: (control) => socket.emit('volunteer:control', control),
-    close: () => socket.disconnect(true),
+    close: (reason) => {
+      // Say why first: a client the server disconnects does not reconnect by itself.
+      socket.emit('volunteer:control', { paused: true, reason });
+      socket.disconnect(true);
+    },
   };
   const registered = (): string => {
     if (volunteerId === undefined) {

@@ -117,4 +117,39 @@ describe('admin page in Chromium', () => {
       status: 'cancelled',
     });
   });
+
+  it('lists devices and bans one by click: its tab is closed and refused', async () => {
+    const server = await coordinator();
+    const volunteer = await e2e.browser().newTab(`${server.url}/?autostart=1&cores=1`);
+    e2e.defer(() => volunteer.browserContext().close());
+    await volunteer.waitForSelector('#connection[data-state="connected"]');
+    const admin = await e2e.browser().newTab(`${server.url}/admin`);
+    e2e.defer(() => admin.browserContext().close());
+    await admin.type('#token', server.token);
+    await admin.click('#token-form button');
+    await admin.waitForSelector('#devices tbody tr[data-device-id]', { timeout: 10_000 });
+    const deviceId = await admin.$eval(
+      '#devices tbody tr',
+      (el) => (el as HTMLElement).dataset['deviceId'],
+    );
+    expect(deviceId).toMatch(/^d-/);
+
+    await admin.click('#devices tbody tr button.toggle');
+    await admin.waitForSelector('#devices tbody tr[data-standing="banned"]', { timeout: 10_000 });
+    const devices = (
+      await api<Array<{ deviceId: string; banned: boolean }>>(server, 'GET', '/api/devices')
+    ).body;
+    expect(devices.find((device) => device.deviceId === deviceId)).toMatchObject({ banned: true });
+    // The tab was told why and closed.
+    await volunteer.waitForFunction(
+      () => /banned/.test(document.querySelector('#connection')?.textContent ?? ''),
+      { timeout: 15_000 },
+    );
+    expect(await volunteer.$eval('#connection', (el) => (el as HTMLElement).dataset['state'])).toBe(
+      'disconnected',
+    );
+
+    await admin.click('#devices tbody tr button.toggle');
+    await admin.waitForSelector('#devices tbody tr[data-standing="new"]', { timeout: 10_000 });
+  });
 });
