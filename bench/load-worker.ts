@@ -1,8 +1,9 @@
 /**
  * @module Load generator, run in a worker thread so the clients do not share the coordinator's
  * event loop. `grid` mode: simulated tabs speaking the real protocol, computing x * x at once and
- * reporting each assignment batch in one message. `bare` mode: the transport's own ceiling, one
- * emit-and-ack round trip at a time per client against a bare socket.io server.
+ * reporting each assignment batch in one message (or, with `taskMs`, taking that long per task on
+ * each slot). `bare` mode: the transport's own ceiling, one emit-and-ack round trip at a time per
+ * client against a bare socket.io server (or, `idle`, connections that only stay open).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { io, type Socket } from 'socket.io-client';
@@ -15,6 +16,10 @@ export interface LoadOptions {
   slots: number;
   /** bare mode: stop after this many round trips in all. */
   roundTrips?: number;
+  /** grid mode: each task takes this long (a timer), one at a time per slot; 0 answers at once. */
+  taskMs?: number;
+  /** bare mode without round trips: only connect and stay connected (memory per connection). */
+  idle?: boolean;
 }
 
 const options = workerData as LoadOptions;
@@ -42,18 +47,40 @@ async function connectAll(): Promise<Socket[]> {
 async function runGrid(sockets: Socket[]): Promise<void> {
   await Promise.all(
     sockets.map(async (socket, i) => {
-      socket.on('task:assign', (batch: AssignBatch) => {
-        const results: TaskResult[] = batch.tasks.map((task) => ({
+      const taskMs = options.taskMs ?? 0;
+      const queue: AssignBatch['tasks'] = [];
+      let running = 0;
+      const report = (tasks: AssignBatch['tasks']): void => {
+        const results: TaskResult[] = tasks.map((task) => ({
           leaseId: task.leaseId,
           jobId: task.jobId,
           taskIndex: task.taskIndex,
-          durationMs: 0.01,
+          durationMs: Math.max(taskMs, 0.01),
           outcome: {
             status: 'ok',
             items: task.inputs.map((x) => ({ output: (x as number) * (x as number) })),
           },
         }));
         socket.emit('task:results', { results }, () => undefined);
+      };
+      const pump = (): void => {
+        while (running < options.slots && queue.length > 0) {
+          const task = queue.shift() as AssignBatch['tasks'][number];
+          running++;
+          setTimeout(() => {
+            running--;
+            report([task]);
+            pump();
+          }, taskMs);
+        }
+      };
+      socket.on('task:assign', (batch: AssignBatch) => {
+        if (taskMs === 0) {
+          report(batch.tasks);
+          return;
+        }
+        queue.push(...batch.tasks);
+        pump();
       });
       await socket.emitWithAck('volunteer:hello', {
         protocolVersion: PROTOCOL_VERSION,
@@ -68,6 +95,7 @@ async function runGrid(sockets: Socket[]): Promise<void> {
 
 async function runBare(sockets: Socket[]): Promise<void> {
   parentPort?.postMessage({ type: 'ready' });
+  if (options.idle) return;
   const total = options.roundTrips ?? 10_000;
   let started = 0;
   const started0 = performance.now();

@@ -3,10 +3,13 @@
  * browsergrid and a baseline in the same run and prints the ratio, the absolute figures and the
  * machine. All traffic stays on 127.0.0.1; every run is bounded in size and time.
  */
-import { writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { cpus } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { parseArgs } from 'node:util';
 import { Server } from 'socket.io';
@@ -383,7 +386,169 @@ async function benchRedundancy(): Promise<void> {
   });
 }
 
+/** 5. Efficiency at scale: many simulated tabs on 1-second tasks (timers), against the ideal. */
+async function benchScale(): Promise<void> {
+  const workers = SMOKE ? 50 : 1_000;
+  const perWorker = SMOKE ? 2 : 5;
+  const taskMs = 1_000;
+  const tasks = workers * perWorker;
+  const { JobSpec } = await import('../shared/job.ts');
+  const server = await startCoordinator({ config: { maxConnectionsPerAddress: 0 } });
+  const load = loadWorker({ url: server.url, mode: 'grid', clients: workers, slots: 1, taskMs });
+  try {
+    await nextMessage(load, 'ready', 120_000);
+    const started = performance.now();
+    const { id } = await server.coordinator.engine.submit(
+      JobSpec.parse({
+        map: '(x) => x',
+        inputs: { range: { start: 0, end: tasks } },
+        timeoutMs: 60_000,
+      }),
+    );
+    await waitJob(server, id, 300_000);
+    const elapsedMs = performance.now() - started;
+    const idealMs = (tasks / workers) * taskMs;
+    report({
+      bench: 'scale',
+      metric: `job time, ${workers} tabs on 1 s tasks`,
+      value: elapsedMs,
+      baseline: idealMs,
+      ratio: idealMs / elapsedMs,
+      unit: 'ms',
+      note: `${tasks} tasks; baseline: the ideal tasks / tabs x 1 s; ratio = efficiency`,
+    });
+  } finally {
+    await stopWorker(load);
+    await server.close();
+  }
+}
+
+/** Resident memory of a process, from /proc (Linux), in bytes. */
+function rssOf(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(status.match(/VmRSS:\s+(\d+)/)?.[1] ?? Number.NaN);
+  return kb * 1024;
+}
+
+/** Starts a server process and resolves its URL once it answers. */
+async function serverProcess(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  url: (stdout: string) => string | undefined,
+): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const found = await waitFor(() => url(out), 60_000, `a server process (${args.join(' ')})`);
+  return { child, url: found };
+}
+
+/** Settles before reading memory: two readings half a second apart within 1 %. */
+async function steadyRss(pid: number): Promise<number> {
+  let last = rssOf(pid);
+  for (let i = 0; i < 20; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const now = rssOf(pid);
+    if (Math.abs(now - last) / last < 0.01) return now;
+    last = now;
+  }
+  return last;
+}
+
+/** 6. Connections: memory per connected, registered tab, against a bare socket.io server. */
+async function benchConnections(): Promise<void> {
+  const clients = SMOKE ? 200 : 5_000;
+  const measure = async (
+    server: { child: ChildProcess; url: string },
+    mode: 'grid' | 'bare',
+  ): Promise<number> => {
+    const before = await steadyRss(server.child.pid as number);
+    const load = loadWorker({
+      url: server.url,
+      mode,
+      clients,
+      slots: 0,
+      ...(mode === 'bare' ? { idle: true } : {}),
+    });
+    try {
+      await nextMessage(load, 'ready', 300_000);
+      const after = await steadyRss(server.child.pid as number);
+      return (after - before) / clients;
+    } finally {
+      await stopWorker(load);
+      server.child.kill('SIGTERM');
+    }
+  };
+  const bare = await serverProcess(
+    [
+      '--input-type=module',
+      '-e',
+      `import { createServer } from 'node:http'; import { Server } from 'socket.io';
+       const http = createServer(); const io = new Server(http, { serveClient: false });
+       io.on('connection', (socket) => socket.on('ping', (n, ack) => ack(n)));
+       http.listen(0, '127.0.0.1', () => console.log('http://127.0.0.1:' + http.address().port));`,
+    ],
+    {},
+    (out) => out.match(/http:\/\/127\.0\.0\.1:\d+/)?.[0],
+  );
+  const bareBytes = await measure(bare, 'bare');
+
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'browsergrid-bench-'));
+  const staticDir = path.join(dataDir, 'pages');
+  mkdirSync(path.join(staticDir, 'volunteer'), { recursive: true });
+  writeFileSync(path.join(staticDir, 'volunteer', 'index.html'), '<!doctype html>');
+  const port = await freePort();
+  // The coordinator prints nothing at LOG_LEVEL=warn: wait for its health check.
+  const child = spawn(
+    process.execPath,
+    [fileURLToPath(new URL('../server/bin.mjs', import.meta.url)), 'start'],
+    {
+      env: {
+        ...process.env,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        BROWSERGRID_DATA: dataDir,
+        BROWSERGRID_STATIC_DIR: staticDir,
+        BROWSERGRID_ADMIN_TOKEN: 'bench-admin-token-0123456789',
+        BROWSERGRID_MAX_CONNECTIONS_PER_ADDRESS: '0',
+        LOG_LEVEL: 'warn',
+      },
+      stdio: 'ignore',
+    },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(
+    async () => ((await fetch(`${url}/healthz`).catch(() => undefined))?.ok ? true : undefined),
+    60_000,
+    'the coordinator',
+  );
+  const gridBytes = await measure({ child, url }, 'grid');
+  rmSync(dataDir, { recursive: true, force: true });
+  report({
+    bench: 'conns',
+    metric: `RSS per connected tab, ${clients} tabs`,
+    value: gridBytes / 1024,
+    baseline: bareBytes / 1024,
+    ratio: gridBytes / bareBytes,
+    unit: 'KiB',
+    note: 'registered tabs (hello, no slots) on the coordinator; baseline: bare socket.io server, same clients',
+  });
+}
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
 const benches: Record<string, () => Promise<void>> = {
+  scale: benchScale,
+  connections: benchConnections,
   redundancy: benchRedundancy,
   dispatch: benchDispatch,
   faults: benchFaults,
