@@ -16,7 +16,7 @@ import { CoordinatorError } from './errors.ts';
 import { errorHandler, notFound } from './http/errors.ts';
 import { createDevicesRouter } from './http/devices-routes.ts';
 import { createGridsRouter } from './http/grids-routes.ts';
-import { createHealthRouter } from './http/health-routes.ts';
+import { createHealthRouter, createMetrics } from './http/health-routes.ts';
 import { createJobsRouter } from './http/jobs-routes.ts';
 import { createStaticRouter } from './http/static.ts';
 import { createTokensRouter } from './http/tokens-routes.ts';
@@ -54,8 +54,10 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   const log = deps.log ?? createRootLog(config.logLevel);
   const store =
     deps.store ?? createSqliteStore({ filename: path.join(config.dataDir, 'browsergrid.db') });
+  const metrics = createMetrics();
   const engine = await Engine.start({
     store,
+    observe: metrics.observe,
     log: subsystem(log, 'engine'),
     ...(deps.clock ? { clock: deps.clock } : {}),
     scheduler: {
@@ -80,7 +82,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   const app = express();
   app.disable('x-powered-by');
   app.use(express.json({ limit: config.maxHttpBodyBytes }));
-  app.use(createHealthRouter(engine, requireAdmin));
+  app.use(createHealthRouter(engine, requireAdmin, metrics.registry));
   app.use(createJobsRouter(engine, requireAdmin));
   app.use(createGridsRouter(engine, requireAdmin, config.publicUrl));
   app.use(createTokensRouter(tokens, requireAdmin));

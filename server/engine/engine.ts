@@ -53,6 +53,15 @@ export interface EngineOptions {
   expiryTickMs?: number;
   /** Least time between two progress events of one job. */
   progressIntervalMs?: number;
+  observe?: EngineObserver;
+}
+
+/** Where the engine reports timings (metrics); every method optional. */
+export interface EngineObserver {
+  /** A group commit wrote `changes` changes in `ms`. */
+  commit?(changes: number, ms: number): void;
+  /** A task committed `ms` after its winning copy was dispatched. */
+  taskLatency?(ms: number): void;
 }
 
 export interface EngineCounters {
@@ -89,6 +98,7 @@ export class Engine {
   readonly #scheduler: Scheduler;
   readonly #commit: GroupCommit;
   readonly #tabs = new TabRegistry();
+  readonly #observe: EngineObserver;
   /** Final summaries of jobs that just left the scheduler, until their last change is durable. */
   readonly #settling = new Map<string, JobSummary>();
   readonly #listeners = new Set<ProgressListener>();
@@ -113,7 +123,10 @@ export class Engine {
     this.#log = options.log;
     this.#clock = options.clock ?? { now: () => Date.now() };
     this.#scheduler = new Scheduler(options.scheduler);
-    this.#commit = new GroupCommit(options.store);
+    this.#observe = options.observe ?? {};
+    this.#commit = new GroupCommit(options.store, (changes, ms) =>
+      this.#observe.commit?.(changes, ms),
+    );
     this.#expiryTimer = setInterval(() => this.#tick(), options.expiryTickMs ?? 250);
     this.#progressTimer = setInterval(
       () => this.#publishProgress(),
@@ -592,6 +605,7 @@ export class Engine {
           if (effect.end === 'dropped') this.counters.dropped++;
           if (lease.kind === 'backup') this.counters.backups++;
           if (lease.kind === 'backup' && effect.won) this.counters.backupsWon++;
+          if (effect.won) this.#observe.taskLatency?.(effect.at - lease.dispatchedAt);
           changes.push({
             type: 'copy',
             jobId: lease.jobId,

@@ -15,8 +15,12 @@ export class GroupCommit {
   #flushing: Promise<void> = Promise.resolve();
   #batches = 0;
 
-  constructor(store: JobStore) {
+  readonly #onBatch?: (changes: number, ms: number) => void;
+
+  /** `onBatch` hears each written batch's size and time (metrics). */
+  constructor(store: JobStore, onBatch?: (changes: number, ms: number) => void) {
     this.#store = store;
+    this.#onBatch = onBatch;
   }
 
   /** Queues changes; resolves when they are committed. An empty list waits for earlier ones. */
@@ -50,7 +54,9 @@ export class GroupCommit {
     this.#pending = [];
     this.#waiters = [];
     try {
+      const started = performance.now();
       await this.#store.apply(changes);
+      this.#onBatch?.(changes.length, performance.now() - started);
       this.#batches++;
       for (const waiter of waiters) waiter.resolve();
     } catch (error) {

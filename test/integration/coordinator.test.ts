@@ -199,6 +199,23 @@ describe('coordinator with simulated tabs', () => {
   });
 });
 
+describe('observability', () => {
+  it('exports Prometheus metrics: counters, connected tabs, commit and task latency histograms', async () => {
+    const server = await coordinator();
+    await volunteer(server, { slots: 2 });
+    const job = await submit(server, { map: '(x) => x', inputs: [1, 2, 3, 4, 5] });
+    await waitForJob(server, job.id);
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    expect(text).toMatch(/^browsergrid_tasks_committed_total 5$/m);
+    expect(text).toMatch(/^browsergrid_workers_connected 1$/m);
+    expect(text).toMatch(/^browsergrid_task_latency_seconds_count 5$/m);
+    expect(
+      Number(text.match(/^browsergrid_store_commit_seconds_count (\d+)$/m)?.[1]),
+    ).toBeGreaterThan(0);
+    expect(text).toMatch(/^browsergrid_process_resident_memory_bytes \d+/m);
+  });
+});
+
 describe('REST input handling', () => {
   it.each([
     [{ inputs: [1] }, 'map'],
