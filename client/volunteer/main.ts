@@ -1,12 +1,19 @@
 /**
- * @module The volunteer page: Start/Pause, cores, and what the tab is doing. URL parameters for
- * labs and tests: `?autostart=1`, `?cores=N`, `?grid=CODE`.
+ * @module The volunteer page: consent (asked once, remembered, revocable), Start/Pause, cores, a
+ * CPU cap, pausing on battery, and what the tab is doing. URL parameters for labs and tests:
+ * `?autostart=1` (the machine's operator consents for it), `?cores=N`, `?grid=CODE`.
  */
 import { Outbox } from './outbox.ts';
 import { VolunteerRuntime, type RuntimeStatus } from './runtime.ts';
 import { SandboxHost } from './sandbox-host.ts';
 
 const TAB_ID_KEY = 'browsergrid.tabId';
+const CONSENT_KEY = 'browsergrid.consent';
+
+/** Parts of the Battery Status API, where the browser has it. */
+interface BatteryManager extends EventTarget {
+  charging: boolean;
+}
 
 function element<T extends HTMLElement>(id: string): T {
   const found = document.getElementById(id);
@@ -35,6 +42,17 @@ const defaultCores = Math.max(1, (navigator.hardwareConcurrency || 2) - 1);
 coresInput.value = String(clampCores(Number(params.get('cores') ?? defaultCores)));
 
 let runtime: VolunteerRuntime | undefined;
+/** Why the page itself paused the tab (on battery), as opposed to its volunteer. */
+let onBattery = false;
+
+function hasConsent(): boolean {
+  return localStorage.getItem(CONSENT_KEY) !== null;
+}
+
+function showConsent(): void {
+  element('consent').hidden = hasConsent();
+  element('withdraw').hidden = !hasConsent();
+}
 
 function render(status: RuntimeStatus): void {
   const connection = element('connection');
@@ -56,6 +74,10 @@ function render(status: RuntimeStatus): void {
 }
 
 async function start(): Promise<void> {
+  if (!hasConsent()) {
+    element('consent').hidden = false;
+    return;
+  }
   if (runtime) {
     if (runtime.status.paused) runtime.resume();
     else runtime.pause();
@@ -73,17 +95,58 @@ async function start(): Promise<void> {
       ...(grid ? { grid } : {}),
       onStatus: render,
     });
+    runtime.setDutyCycle(Number(element<HTMLSelectElement>('duty').value));
     await runtime.start();
+    void watchBattery();
   } finally {
     toggle.disabled = false;
   }
 }
 
+/** Pauses while the device runs on battery, where the Battery Status API exists (Chromium). */
+async function watchBattery(): Promise<void> {
+  const getBattery = (navigator as Navigator & { getBattery?: () => Promise<BatteryManager> })
+    .getBattery;
+  if (!getBattery) return;
+  const battery = await getBattery.call(navigator);
+  const apply = (): void => {
+    const shouldPause = element<HTMLInputElement>('battery').checked && !battery.charging;
+    if (shouldPause === onBattery || !runtime) return;
+    onBattery = shouldPause;
+    if (shouldPause) runtime.pause();
+    else runtime.resume();
+  };
+  battery.addEventListener('chargingchange', apply);
+  element('battery').addEventListener('change', apply);
+  apply();
+}
+
 toggle.addEventListener('click', () => void start());
+element('agree').addEventListener('click', () => {
+  localStorage.setItem(CONSENT_KEY, new Date().toISOString());
+  showConsent();
+  void start();
+});
+element('withdraw').addEventListener('click', () => {
+  localStorage.removeItem(CONSENT_KEY);
+  runtime?.stop();
+  runtime = undefined;
+  showConsent();
+  toggle.textContent = 'Start';
+});
+element<HTMLSelectElement>('duty').addEventListener('change', (event) => {
+  runtime?.setDutyCycle(Number((event.target as HTMLSelectElement).value));
+});
 coresInput.addEventListener('change', () => {
   const cores = clampCores(Number(coresInput.value));
   coresInput.value = String(cores);
   runtime?.setCores(cores);
 });
 
-if (params.get('autostart') === '1') void start();
+showConsent();
+if (params.get('autostart') === '1') {
+  // A lab machine or a test: whoever set up the URL consents for it.
+  if (!hasConsent()) localStorage.setItem(CONSENT_KEY, `autostart ${new Date().toISOString()}`);
+  showConsent();
+  void start();
+}

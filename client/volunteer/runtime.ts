@@ -181,6 +181,11 @@ export class VolunteerRuntime {
     this.#sendCapacity(this.#options.cores);
   }
 
+  /** Caps the CPU share each worker uses (0.05..1). */
+  setDutyCycle(share: number): void {
+    this.#pool.setDutyCycle(share);
+  }
+
   setCores(cores: number): void {
     this.#options.cores = cores;
     this.#pool.resize(cores);

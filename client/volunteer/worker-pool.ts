@@ -50,6 +50,8 @@ interface Running {
 }
 
 interface Slot {
+  /** With a duty-cycle cap, the slot rests until this time (performance.now()) between tasks. */
+  restUntil?: number;
   worker: SandboxedWorker;
   api: Remote<TaskRunnerApi>;
   loaded: Set<string>;
@@ -71,6 +73,9 @@ export class WorkerPool {
   #size = 0;
   /** Measured run time of one task, per job (moving average). */
   readonly #taskMs = new Map<string, number>();
+  /** Share of the time each worker may compute, 0..1 (the volunteer's CPU cap). */
+  #dutyCycle = 1;
+  #restTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(size: number, createWorker: WorkerFactory) {
     this.#createWorker = createWorker;
@@ -184,13 +189,32 @@ export class WorkerPool {
     }
   }
 
+  /**
+   * Caps each worker's busy share of time: after a task of d ms a worker rests
+   * d x (1 / share - 1) ms. 1 computes flat out.
+   */
+  setDutyCycle(share: number): void {
+    this.#dutyCycle = Math.min(1, Math.max(0.05, share));
+    this.#pump();
+  }
+
   #pump(): void {
     this.#retireExtra();
+    const now = performance.now();
+    let wake: number | undefined;
     for (const slot of this.#slots.slice(0, this.#size)) {
       if (slot.running) continue;
+      if (slot.restUntil !== undefined && slot.restUntil > now) {
+        wake = Math.min(wake ?? Infinity, slot.restUntil);
+        continue;
+      }
       const batch = this.#takeBatch();
       if (batch.length === 0) return;
       this.#start(slot, batch);
+    }
+    if (wake !== undefined && this.#queue.length > 0) {
+      clearTimeout(this.#restTimer);
+      this.#restTimer = setTimeout(() => this.#pump(), wake - now);
     }
   }
 
@@ -228,7 +252,10 @@ export class WorkerPool {
     const settleAll = (outcome: (entry: Queued, i: number) => TaskOutcome): void => {
       clearTimeout(timer);
       if (slot.running?.tasks === tasks) slot.running = undefined;
-      const durationMs = (performance.now() - startedAt) / batch.length;
+      const elapsed = performance.now() - startedAt;
+      const durationMs = elapsed / batch.length;
+      slot.restUntil =
+        this.#dutyCycle < 1 ? performance.now() + elapsed * (1 / this.#dutyCycle - 1) : undefined;
       batch.forEach((entry, i) => {
         if (!tasks.delete(entry.task.key)) return;
         entry.resolve({ outcome: outcome(entry, i), durationMs });

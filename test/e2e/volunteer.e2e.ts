@@ -168,4 +168,29 @@ describe('volunteer tabs in Chromium', () => {
       'connected',
     );
   });
+
+  it('asks consent once before computing, remembers it, and forgets it when withdrawn', async () => {
+    const server = await coordinator();
+    const page = await e2e.browser().newTab(`${server.url}/`);
+    e2e.defer(() => page.browserContext().close());
+    // Start does nothing but point at the consent until it is given.
+    await page.waitForSelector('#consent:not([hidden])');
+    await page.click('#toggle');
+    expect(await page.$eval('#connection', (el) => (el as HTMLElement).dataset['state'])).toBe(
+      'stopped',
+    );
+    await page.click('#agree');
+    await page.waitForSelector('#connection[data-state="connected"]', { timeout: 20_000 });
+
+    // Remembered: after a reload, Start starts at once.
+    await page.reload();
+    expect(await page.$eval('#consent', (el) => (el as HTMLElement).hidden)).toBe(true);
+    await page.click('#toggle');
+    await page.waitForSelector('#connection[data-state="connected"]', { timeout: 20_000 });
+
+    await page.click('#withdraw');
+    await page.waitForSelector('#connection[data-state="stopped"]');
+    await page.click('#toggle');
+    await page.waitForSelector('#consent:not([hidden])');
+  });
 });
