@@ -22,8 +22,8 @@ function sha256(text: string): string {
 export class AdminTokens {
   readonly #root: string;
   readonly #store: JobStore;
-  /** Hashes of live named tokens. */
-  readonly #live = new Set<string>();
+  /** Names of live named tokens, by hash. */
+  readonly #live = new Map<string, string>();
 
   private constructor(root: string, store: JobStore) {
     this.#root = root;
@@ -33,15 +33,21 @@ export class AdminTokens {
   static async load(root: string, store: JobStore): Promise<AdminTokens> {
     const tokens = new AdminTokens(root, store);
     for (const token of await store.listTokens())
-      if (token.revokedAt === undefined) tokens.#live.add(token.hash);
+      if (token.revokedAt === undefined) tokens.#live.set(token.hash, token.name);
     return tokens;
   }
 
   /** Whether `presented` is the root token or a live named one. A hash is looked up, never the
    * token itself, so lookups reveal nothing an attacker could use. */
   accepts(presented: string | undefined): boolean {
-    if (presented === undefined) return false;
-    return tokenMatches(this.#root, presented) || this.#live.has(sha256(presented));
+    return this.nameOf(presented) !== undefined;
+  }
+
+  /** Who a token belongs to: 'admin' for the root token, a named token's name, else undefined. */
+  nameOf(presented: string | undefined): string | undefined {
+    if (presented === undefined) return undefined;
+    if (tokenMatches(this.#root, presented)) return 'admin';
+    return this.#live.get(sha256(presented));
   }
 
   async create(name: string, now: number): Promise<TokenInfo & { token: string }> {
@@ -53,7 +59,7 @@ export class AdminTokens {
       createdAt: now,
     };
     await this.#store.createToken(record);
-    this.#live.add(record.hash);
+    this.#live.set(record.hash, record.name);
     return { ...info(record), token };
   }
 

@@ -67,9 +67,13 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   });
 
   const tokens = await AdminTokens.load(deps.adminToken, store);
-  const requireAdmin: RequestHandler = (req, _res, next) => {
-    if (tokens.accepts(bearerToken(req.headers.authorization))) next();
-    else {
+  const requireAdmin: RequestHandler = (req, res, next) => {
+    const admin = tokens.nameOf(bearerToken(req.headers.authorization));
+    if (admin !== undefined) {
+      // Who is asking: jobs record their submitter, and volunteers are shown it.
+      res.locals['admin'] = admin;
+      next();
+    } else {
       next(
         new CoordinatorError(
           'unauthorized',

@@ -43,6 +43,10 @@ export type JobInputs = z.infer<typeof JobInputs>;
 
 export const JobSpec = z.strictObject({
   name: z.string().trim().min(1).max(200).optional(),
+  /** What the job computes and why, shown to the volunteers who run it. */
+  description: z.string().trim().max(1000).optional(),
+  /** Set by the coordinator from the admin token that submitted the job. */
+  submittedBy: z.string().max(100).optional(),
   /** Source of `(input, ctx) => output` (sync or async), or an ES module whose default export is one. */
   map: z.string().min(1, 'map must not be empty').max(MAX_MAP_CODE_CHARS),
   inputs: JobInputs,

@@ -50,8 +50,10 @@ export type Capacity = z.infer<typeof Capacity>;
 /** Job code, sent once per tab per job, before the first of its tasks. */
 export const JobCode = z.object({
   jobId: JobId,
-  /** Shown to the volunteer: what their computer is working on. */
+  /** Shown to the volunteer: what their computer is working on, and for whom. */
   name: z.string().optional(),
+  description: z.string().optional(),
+  submittedBy: z.string().optional(),
   map: z.string(),
   timeoutMs: z.number().int(),
 });

@@ -222,6 +222,7 @@ function readSpec(form: HTMLFormElement): JobSpecInput {
     text(name) === '' ? undefined : Number(text(name));
   const spec: JobSpecInput = { map: text('map'), inputs: parseInputs(text('inputs')) };
   if (text('name')) spec.name = text('name');
+  if (text('description')) spec.description = text('description');
   const chunkSize = int('chunkSize');
   const timeoutMs = int('timeoutMs');
   const maxAttempts = int('maxAttempts');

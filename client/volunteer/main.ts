@@ -64,6 +64,10 @@ function render(status: RuntimeStatus): void {
   connection.dataset['paused'] = String(status.paused || status.adminPaused !== undefined);
   connection.dataset['state'] = status.state;
   element('jobs').textContent = status.jobNames.length > 0 ? status.jobNames.join(', ') : '—';
+  element('jobs').title = status.jobDescriptions.filter(Boolean).join('\n');
+  const about = element('about');
+  about.textContent = status.jobDescriptions.find(Boolean) ?? '';
+  about.hidden = about.textContent === '';
   element('tasks-done').textContent = String(status.done);
   element('cores-busy').textContent = `${status.busy} of ${status.cores}`;
   element('unsent').textContent = String(status.unsent);

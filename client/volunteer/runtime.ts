@@ -41,8 +41,9 @@ export interface RuntimeStatus {
   /** Results waiting in IndexedDB for an acknowledgement. */
   unsent: number;
   jobIds: string[];
-  /** Names of the jobs in `jobIds`, where they have one. */
+  /** Names of the jobs in `jobIds` (and who submitted them); their descriptions. */
   jobNames: string[];
+  jobDescriptions: string[];
   lastError?: string;
 }
 
@@ -113,6 +114,7 @@ export class VolunteerRuntime {
       unsent: 0,
       jobIds: [],
       jobNames: [],
+      jobDescriptions: [],
     };
   }
 
@@ -244,7 +246,12 @@ export class VolunteerRuntime {
     );
     this.#update({
       jobIds,
-      jobNames: jobIds.map((jobId) => this.#jobs.get(jobId)?.name ?? `job ${jobId.slice(0, 8)}`),
+      jobNames: jobIds.map((jobId) => {
+        const job = this.#jobs.get(jobId);
+        const name = job?.name ?? `job ${jobId.slice(0, 8)}`;
+        return job?.submittedBy ? `${name} (for ${job.submittedBy})` : name;
+      }),
+      jobDescriptions: jobIds.map((jobId) => this.#jobs.get(jobId)?.description ?? ''),
     });
   }
 

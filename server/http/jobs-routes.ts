@@ -25,7 +25,8 @@ export function createJobsRouter(engine: Engine, requireAdmin: RequestHandler): 
       const { message, field } = describeIssue(parsed.error);
       throw new CoordinatorError('invalid_input', `[jobs]: ${message}`, field ? { field } : {});
     }
-    res.status(201).json(await engine.submit(parsed.data));
+    const submittedBy = String(res.locals['admin'] ?? 'admin');
+    res.status(201).json(await engine.submit({ ...parsed.data, submittedBy }));
   });
 
   router.get('/api/jobs', async (_req, res) => {

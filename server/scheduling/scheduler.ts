@@ -1000,6 +1000,8 @@ export class Scheduler {
           jobs.push({
             jobId: job.jobId,
             ...(job.spec.name !== undefined ? { name: job.spec.name } : {}),
+            ...(job.spec.description !== undefined ? { description: job.spec.description } : {}),
+            ...(job.spec.submittedBy !== undefined ? { submittedBy: job.spec.submittedBy } : {}),
             map: job.spec.map,
             timeoutMs: job.spec.timeoutMs,
           });

@@ -26,6 +26,7 @@ describe('volunteer tabs in Chromium', () => {
     const started = performance.now();
     const job = await submit(server, {
       name: 'squares',
+      description: 'The squares of 0 to 1999',
       map: '(x) => x * x',
       inputs: { range: { start: 0, end: 2000 } },
     });
@@ -39,8 +40,10 @@ describe('volunteer tabs in Chromium', () => {
     // Both tabs took part, and each page shows what it did.
     const shown = await Promise.all(tabs.map((page) => shownNumber(page, 'tasks-done')));
     for (const count of shown) expect(count).toBeGreaterThan(0);
-    for (const page of tabs)
-      expect(await page.$eval('#jobs', (el) => el.textContent)).toContain('squares');
+    for (const page of tabs) {
+      expect(await page.$eval('#jobs', (el) => el.textContent)).toBe('squares (for admin)');
+      expect(await page.$eval('#about', (el) => el.textContent)).toBe('The squares of 0 to 1999');
+    }
     expect(shown.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(2000);
     process.stdout.write(`[e2e] 2,000 one-item squares in 2 tabs: ${elapsedMs.toFixed(0)} ms\n`);
   });
