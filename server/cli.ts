@@ -2,10 +2,18 @@
  * @module The `browsergrid` command line: start the coordinator, or talk to one over REST.
  * Token: --token, else BROWSERGRID_ADMIN_TOKEN, else the file the coordinator saved in the data dir.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { Presets, SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
-import type { GridCreated, GridSummary, JobSpecInput, JobSummary } from '../shared/job.ts';
+import { parse as parseCsv } from 'csv-parse/sync';
+import type {
+  GridCreated,
+  GridSummary,
+  JobCreated,
+  JobSpecInput,
+  JobSummary,
+} from '../shared/job.ts';
 import { startCoordinator } from './main.ts';
 
 interface RemoteOptions {
@@ -38,9 +46,14 @@ program
   });
 
 remote(program.command('submit'))
-  .description('submit a job: a map function file and inputs from a JSON file or a range')
+  .description(
+    'submit a job: a map function file, inputs from a .json, .ndjson or .csv file or a range',
+  )
   .requiredOption('--map <file>', 'file holding the map function source or an ES module')
-  .option('--inputs <file>', 'JSON array of inputs')
+  .option(
+    '--inputs <file>',
+    'inputs: a JSON array (.json), one JSON value a line (.ndjson), or CSV rows with a header (.csv)',
+  )
   .option('--range <start:end[:step]>', 'numeric range of inputs instead of a file')
   .option('--name <name>', 'job name')
   .option('--chunk-size <n>', 'items per task', toInt)
@@ -50,6 +63,9 @@ remote(program.command('submit'))
   .option('--redundancy <n>', 'matching results from distinct devices needed', toInt)
   .option('--grid <code>', 'run only on the tabs of this grid')
   .option('--no-speculation', 'no backup copies of slow tasks')
+  .option('--description <text>', 'what the job computes, shown to volunteers')
+  .option('--wait', 'show progress until the job ends; exit 1 unless it completed')
+  .option('--out <file>', 'when the job ends, write its results (NDJSON) here (implies --wait)')
   .action(
     async (options: RemoteOptions & Record<string, string | number | boolean | undefined>) => {
       const spec: JobSpecInput = {
@@ -66,9 +82,22 @@ remote(program.command('submit'))
         ...(options['redundancy'] ? { redundancy: Number(options['redundancy']) } : {}),
         ...(options['grid'] ? { grid: String(options['grid']) } : {}),
         ...(options['speculation'] === false ? { speculation: false } : {}),
+        ...(options['description'] ? { description: String(options['description']) } : {}),
       };
-      const created = await api(options, 'POST', '/api/jobs', spec);
+      const created = (await api(options, 'POST', '/api/jobs', spec)) as JobCreated;
       process.stdout.write(`${JSON.stringify(created)}\n`);
+      if (!options['wait'] && !options['out']) return;
+      const summary = await follow(options, created);
+      if (options['out']) {
+        const res = await request(options, 'GET', `/api/jobs/${created.id}/results`);
+        writeFileSync(String(options['out']), await res.text());
+        process.stderr.write(`results written to ${String(options['out'])}\n`);
+      }
+      if (summary.status !== 'completed') {
+        throw new Error(
+          `job ${created.id} ended ${summary.status}: ${summary.failed} tasks failed`,
+        );
+      }
     },
   );
 
@@ -192,6 +221,35 @@ program
     process.once('SIGINT', () => stop('SIGINT'));
   });
 
+/** Polls the job until it ends, with a progress bar on a terminal (plain lines otherwise). */
+async function follow(options: RemoteOptions, created: JobCreated): Promise<JobSummary> {
+  const bar = new SingleBar(
+    {
+      format:
+        '{bar} {percentage}% | {value}/{total} tasks | {inFlight} in flight | {failed} failed | {status}',
+      noTTYOutput: true,
+      notTTYSchedule: 2_000,
+      stream: process.stderr,
+    },
+    Presets.shades_classic,
+  );
+  bar.start(created.tasks, 0, { inFlight: 0, failed: 0, status: 'queued' });
+  try {
+    for (;;) {
+      const summary = (await api(options, 'GET', `/api/jobs/${created.id}`)) as JobSummary;
+      bar.update(summary.done + summary.failed, {
+        inFlight: summary.inFlight,
+        failed: summary.failed,
+        status: summary.status,
+      });
+      if (['completed', 'failed', 'cancelled'].includes(summary.status)) return summary;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  } finally {
+    bar.stop();
+  }
+}
+
 function toInt(value: string): number {
   const n = Number.parseInt(value, 10);
   if (!Number.isFinite(n)) throw new Error(`expected an integer, got "${value}"`);
@@ -207,7 +265,36 @@ function readInputs(file: string | undefined, range: string | undefined): JobSpe
     return { range: { start, end, ...(step !== undefined ? { step } : {}) } };
   }
   if (!file) throw new Error('give --inputs <file> or --range <start:end>');
-  return JSON.parse(readFileSync(file, 'utf8')) as JobSpecInput['inputs'];
+  const text = readFileSync(file, 'utf8');
+  const extension = path.extname(file).toLowerCase();
+  if (extension === '.csv') {
+    // One object per row, keyed by the header; values stay strings (the map converts them).
+    return parseCsv(text, {
+      columns: true,
+      skip_empty_lines: true,
+      trim: true,
+    }) as JobSpecInput['inputs'];
+  }
+  if (extension === '.ndjson' || extension === '.jsonl') {
+    return text
+      .split('\n')
+      .map((line, i) => ({ line: line.trim(), i }))
+      .filter(({ line }) => line.length > 0)
+      .map(({ line, i }) => {
+        try {
+          return JSON.parse(line) as JobSpecInput['inputs'] extends Array<infer T> ? T : never;
+        } catch (error) {
+          throw new Error(`${file}:${i + 1}: not JSON: ${(error as Error).message}`);
+        }
+      });
+  }
+  try {
+    return JSON.parse(text) as JobSpecInput['inputs'];
+  } catch (error) {
+    throw new Error(
+      `${file}: not JSON (${(error as Error).message}); use .ndjson or .csv for those formats`,
+    );
+  }
 }
 
 function tokenOf(options: RemoteOptions): string | undefined {

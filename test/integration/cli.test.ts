@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,6 +81,63 @@ describe('browsergrid CLI against a real coordinator', () => {
       await cli(server, 'submit', '--map', mapFile, '--range', '0:3', '--grid', code as string),
     ) as { id: string };
     expect(await cli(server, 'cancel', pending.id)).toMatch(/cancelled/);
+  });
+
+  it('reads CSV and NDJSON inputs, waits with progress, and writes the results to a file', async () => {
+    const server = await startCoordinator();
+    cleanups.push(() => server.close());
+    const sim = await SimVolunteer.connect(server.url, { slots: 2 });
+    cleanups.push(() => sim.close());
+    const dir = mkdtempSync(path.join(tmpdir(), 'browsergrid-cli-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const mapFile = path.join(dir, 'area.js');
+    writeFileSync(mapFile, '(row) => Number(row.w) * Number(row.h)');
+    const csv = path.join(dir, 'rooms.csv');
+    writeFileSync(csv, 'name,w,h\nhall,3,4\nlab,5,6\n');
+    const out = path.join(dir, 'areas.ndjson');
+    const { stderr } = await run(
+      process.execPath,
+      [
+        BIN,
+        'submit',
+        '--map',
+        mapFile,
+        '--inputs',
+        csv,
+        '--out',
+        out,
+        '--url',
+        server.url,
+        '--token',
+        server.token,
+      ],
+      { timeout: 20_000 },
+    );
+    expect(stderr).toMatch(/2\/2 tasks/);
+    expect(
+      readFileSync(out, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as unknown),
+    ).toEqual([
+      { index: 0, output: 12 },
+      { index: 1, output: 30 },
+    ]);
+
+    const ndjson = path.join(dir, 'values.ndjson');
+    writeFileSync(ndjson, '{"w":1,"h":2}\n\n{"w":2,"h":2}\n');
+    const created = JSON.parse(
+      await cli(server, 'submit', '--map', mapFile, '--inputs', ndjson, '--wait'),
+    ) as { id: string };
+    expect(await cli(server, 'results', created.id)).toBe(
+      '{"index":0,"output":2}\n{"index":1,"output":4}\n',
+    );
+
+    const bad = path.join(dir, 'bad.ndjson');
+    writeFileSync(bad, '{"w":1}\nnope\n');
+    await expect(cli(server, 'submit', '--map', mapFile, '--inputs', bad)).rejects.toMatchObject({
+      stderr: expect.stringMatching(/bad\.ndjson:2: not JSON/),
+    });
   });
 
   it('says what to fix when the input is wrong, and exits non-zero', async () => {
