@@ -154,6 +154,8 @@ export const RosterEntry = z.object({
   pausedByAdmin: z.boolean(),
   holding: z.number().int(),
   tasksDone: z.number().int(),
+  /** Run time of the tab's committed results, in seconds: its contribution. */
+  cpuSeconds: z.number(),
   /** Measured run time of one task, ms. */
   taskMs: z.number().optional(),
   lastSeen: z.string(),

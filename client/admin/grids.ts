@@ -39,6 +39,7 @@ interface RosterRow {
   state: HTMLElement;
   note: HTMLElement;
   done: HTMLTableCellElement;
+  cpu: HTMLTableCellElement;
   taskTime: HTMLTableCellElement;
   toggle: HTMLButtonElement;
   error: HTMLElement;
@@ -369,6 +370,7 @@ export class GridsPanel {
     const cores = tr.insertCell();
     const stateCell = tr.insertCell();
     const done = tr.insertCell();
+    const cpu = tr.insertCell();
     const taskTime = tr.insertCell();
     const actions = tr.insertCell();
     tab.className = 'mono';
@@ -389,6 +391,7 @@ export class GridsPanel {
       state,
       note,
       done,
+      cpu,
       taskTime,
       toggle,
       error,
@@ -411,6 +414,7 @@ export class GridsPanel {
     row.state.className = `state ${entry.state}`;
     row.note.textContent = stateNote(entry, gridPaused);
     row.done.textContent = String(entry.tasksDone);
+    row.cpu.textContent = formatMs(entry.cpuSeconds * 1000);
     row.taskTime.textContent = entry.taskMs === undefined ? '—' : formatMs(entry.taskMs);
     const resume = entry.pausedByAdmin;
     row.toggle.hidden = entry.state === 'gone';

@@ -69,6 +69,7 @@ function render(status: RuntimeStatus): void {
   about.textContent = status.jobDescriptions.find(Boolean) ?? '';
   about.hidden = about.textContent === '';
   element('tasks-done').textContent = String(status.done);
+  element('cpu-given').textContent = `${(status.cpuMs / 1000).toFixed(1)} s`;
   element('cores-busy').textContent = `${status.busy} of ${status.cores}`;
   element('unsent').textContent = String(status.unsent);
   toggle.textContent = status.state === 'stopped' || status.paused ? 'Start' : 'Pause';

@@ -38,6 +38,8 @@ export interface RuntimeStatus {
   held: number;
   /** Results computed by this tab and acknowledged by the coordinator. */
   done: number;
+  /** Their run time, in ms: what this tab has given. */
+  cpuMs: number;
   /** Results waiting in IndexedDB for an acknowledgement. */
   unsent: number;
   jobIds: string[];
@@ -111,6 +113,7 @@ export class VolunteerRuntime {
       busy: 0,
       held: 0,
       done: 0,
+      cpuMs: 0,
       unsent: 0,
       jobIds: [],
       jobNames: [],
@@ -410,8 +413,14 @@ export class VolunteerRuntime {
           return;
         }
         const { leaseIds, refused } = res.data;
+        const accepted = new Set(leaseIds);
+        const cpuMs = batch.reduce(
+          (sum, result) => sum + (accepted.has(result.leaseId) ? result.durationMs : 0),
+          0,
+        );
         this.#update({
           done: this.#status.done + leaseIds.length,
+          cpuMs: this.#status.cpuMs + cpuMs,
           unsent: Math.max(0, this.#status.unsent - leaseIds.length - refused.length),
         });
         // Forgetting acknowledged results need not hold up the next send; if the tab dies first,

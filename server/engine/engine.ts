@@ -271,8 +271,9 @@ export class Engine {
   /** A link closed. Ignored when a newer link has taken the tab id over (a reload raced its own close). */
   disconnect(volunteerId: string, link: VolunteerLink): void {
     const now = this.#clock.now();
-    const tasksDone = this.#scheduler.getVolunteer(volunteerId)?.tasksDone ?? 0;
-    if (!this.#tabs.unregister(volunteerId, link, now, tasksDone)) return;
+    const volunteer = this.#scheduler.getVolunteer(volunteerId);
+    const done = { tasksDone: volunteer?.tasksDone ?? 0, cpuMs: volunteer?.cpuMs ?? 0 };
+    if (!this.#tabs.unregister(volunteerId, link, now, done)) return;
     if (this.#closing) return;
     const effects: Effect[] = [];
     this.#scheduler.disconnect(volunteerId, now, effects);
@@ -378,7 +379,7 @@ export class Engine {
     return grid;
   }
 
-  /** The grid's tabs, live and recently gone, with what each has done. */
+  /** The grid's tabs, live and recently gone, with what each has done, biggest contributor first. */
   roster(code: string): { paused: boolean; devices: RosterEntry[] } {
     const now = this.#clock.now();
     const devices: RosterEntry[] = this.#tabs.inGrid(code).map((info) => {
@@ -394,6 +395,7 @@ export class Engine {
         pausedByAdmin: this.#tabs.isPaused(info.volunteerId),
         holding,
         tasksDone: volunteer?.tasksDone ?? 0,
+        cpuSeconds: Math.round(volunteer?.cpuMs ?? 0) / 1000,
         ...(volunteer?.ewmaTaskMs !== undefined
           ? { taskMs: Math.round(volunteer.ewmaTaskMs * 10) / 10 }
           : {}),
@@ -410,9 +412,14 @@ export class Engine {
         pausedByAdmin: false,
         holding: 0,
         tasksDone: info.tasksDone,
+        cpuSeconds: Math.round(info.cpuMs) / 1000,
         lastSeen: new Date(info.lastSeen).toISOString(),
       });
     }
+    // Biggest contributors first: the roster doubles as the grid's leaderboard.
+    devices.sort(
+      (a, b) => b.cpuSeconds - a.cpuSeconds || a.volunteerId.localeCompare(b.volunteerId),
+    );
     return { paused: this.#tabs.isGridPaused(code), devices };
   }
 

@@ -5,6 +5,11 @@
  */
 import type { VolunteerLink } from './engine.ts';
 
+export interface Contribution {
+  tasksDone: number;
+  cpuMs: number;
+}
+
 export interface TabInfo {
   volunteerId: string;
   deviceId: string;
@@ -23,7 +28,7 @@ const DEPARTED_MAX = 1_000;
 export class TabRegistry {
   readonly #links = new Map<string, VolunteerLink>();
   readonly #tabs = new Map<string, TabInfo>();
-  readonly #departed = new Map<string, TabInfo & { tasksDone: number }>();
+  readonly #departed = new Map<string, TabInfo & Contribution>();
   readonly #pausedTabs = new Set<string>();
   readonly #pausedGrids = new Set<string>();
 
@@ -34,13 +39,13 @@ export class TabRegistry {
   }
 
   /** Forgets a tab if `link` is still its link (a newer connection may have taken over). */
-  unregister(volunteerId: string, link: VolunteerLink, now: number, tasksDone: number): boolean {
+  unregister(volunteerId: string, link: VolunteerLink, now: number, done: Contribution): boolean {
     if (this.#links.get(volunteerId) !== link) return false;
     this.#links.delete(volunteerId);
     const info = this.#tabs.get(volunteerId);
     this.#tabs.delete(volunteerId);
     if (info?.grid !== undefined) {
-      this.#departed.set(volunteerId, { ...info, lastSeen: now, tasksDone });
+      this.#departed.set(volunteerId, { ...info, lastSeen: now, ...done });
       this.#prune(now);
     }
     return true;
@@ -111,7 +116,7 @@ export class TabRegistry {
     return [...this.#tabs.values()].filter((info) => info.grid === grid);
   }
 
-  departedFrom(grid: string, now: number): Array<TabInfo & { tasksDone: number }> {
+  departedFrom(grid: string, now: number): Array<TabInfo & Contribution> {
     this.#prune(now);
     return [...this.#departed.values()].filter((info) => info.grid === grid);
   }

@@ -214,6 +214,7 @@ export class Scheduler {
       knownJobs: new Set(),
       slots: 0,
       tasksDone: 0,
+      cpuMs: 0,
     };
     // A new connection has none of the job code the old one received.
     volunteer.knownJobs = new Set();
@@ -352,7 +353,10 @@ export class Scheduler {
       return 'duplicate';
     }
     const verdict = this.#settleRule(job, result, lease, volunteer?.deviceId, now, effects);
-    if (volunteer && verdict === 'committed') volunteer.tasksDone++;
+    if (volunteer && verdict === 'committed') {
+      volunteer.tasksDone++;
+      volunteer.cpuMs += result.durationMs;
+    }
     return verdict;
   }
 

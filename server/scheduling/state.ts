@@ -103,4 +103,6 @@ export interface VolunteerEntry {
   /** Moving average of the tab's task run time, once it has reported one. */
   ewmaTaskMs?: number;
   tasksDone: number;
+  /** Run time of this tab's copies whose results committed: its contribution. */
+  cpuMs: number;
 }

@@ -137,6 +137,26 @@ describe('grids', () => {
     );
   });
 
+  it("ranks a grid's tabs by the CPU time of their committed results", async () => {
+    const server = await coordinator();
+    const grid = await createGrid(server, 'race');
+    await volunteer(server, { grid: grid.code, slots: 1, tabId: 'slowcoach', taskDelayMs: 30 });
+    await volunteer(server, { grid: grid.code, slots: 3, tabId: 'keen', taskDelayMs: 30 });
+    const job = await submit(server, {
+      map: '(x) => x',
+      inputs: Array.from({ length: 40 }, (_, i) => i),
+      grid: grid.code,
+    });
+    await waitForJob(server, job.id);
+    const { devices } = (await api<GridSummary>(server, 'GET', `/api/grids/${grid.code}`)).body;
+    expect(devices.map((device) => device.volunteerId)).toEqual(['keen', 'slowcoach']);
+    const [first, second] = devices;
+    expect(first?.cpuSeconds).toBeGreaterThan(second?.cpuSeconds ?? Infinity);
+    expect((first?.tasksDone ?? 0) + (second?.tasksDone ?? 0)).toBe(40);
+    // The sim reports its delay as each task's run time.
+    expect(first?.cpuSeconds).toBeCloseTo((first?.tasksDone ?? 0) * 0.03, 5);
+  });
+
   it('pauses only tabs of the grid named in the path', async () => {
     const server = await coordinator();
     const mine = await createGrid(server, 'mine');
