@@ -8,6 +8,7 @@ import { isFinished, type JobSpecInput, type JobSummary } from '../../shared/job
 import type { Ack, AdminToServerEvents, ServerToAdminEvents } from '../../shared/protocol.ts';
 import { AdminApi, ApiError } from './api.ts';
 import { DevicesPanel } from './devices.ts';
+import { ThroughputChart } from './throughput.ts';
 import { GridsPanel, offerGrids } from './grids.ts';
 import { TimelinePanel } from './timeline.ts';
 
@@ -38,6 +39,7 @@ const timeline = new TimelinePanel(element('timeline'), {
   },
 });
 const devices = new DevicesPanel(element('devices'));
+const throughput = new ThroughputChart(element('throughput'), element('throughput-now'));
 const grids = new GridsPanel(element('grids'), {
   onList: (list) => offerGrids(element<HTMLSelectElement>('job-grid'), list),
 });
@@ -199,6 +201,7 @@ async function login(token: string): Promise<boolean> {
     grids.start(candidate);
     element('jobs-card').hidden = false;
     devices.start(candidate);
+    throughput.start(() => jobs.values());
     element('login').hidden = true;
     renderJobs();
     connectLive(token);

@@ -65,6 +65,11 @@ describe('admin page in Chromium', () => {
       max: (el as HTMLProgressElement).max,
     }));
     expect(bar).toEqual({ value: 10, max: 10 });
+    // The throughput chart (uPlot) draws and saw the ten tasks go by.
+    await admin.waitForSelector('#throughput canvas');
+    await admin.waitForFunction(() =>
+      /^\d+ tasks\/s$/.test(document.querySelector('#throughput-now')?.textContent ?? ''),
+    );
     expect(await admin.$eval('#jobs tr', (el) => el.textContent)).toMatch(
       /cubes.*completed.*10 \/ 10/,
     );
