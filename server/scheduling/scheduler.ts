@@ -18,6 +18,7 @@ import type {
   TaskResult,
 } from '../../shared/protocol.ts';
 import { DeadlineHeap } from './deadline-heap.ts';
+import { isQueueEmpty, needsCopy, requeue, sampleDuration, takeTask } from './job-queue.ts';
 import { ephemeralLeaseIds, type LeaseIds } from './lease-ids.ts';
 import { DEFAULT_TRUST, DeviceTrust, type DeviceTrustView, type TrustPolicy } from './trust.ts';
 import {
@@ -35,9 +36,6 @@ import {
   type SpeculationPolicy,
 } from './speculation.ts';
 import type { CopyEnd, CopyKind, JobEntry, Lease, TaskEntry, VolunteerEntry } from './state.ts';
-
-/** Finished run times kept per job for the speculation median. */
-const DURATION_SAMPLE_SIZE = 501;
 
 export type Effect =
   | { type: 'dispatch'; volunteerId: string; jobs: JobCode[]; tasks: Assignment[] }
@@ -253,7 +251,7 @@ export class Scheduler {
           effects,
         );
       } else {
-        this.#requeue(job, lease.taskIndex, true);
+        requeue(job, lease.taskIndex, true);
       }
       touched.add(job);
     }
@@ -269,7 +267,7 @@ export class Scheduler {
       if (!lease || lease.volunteerId !== volunteerId) continue;
       this.#dropLease(lease, 'released', now, effects);
       const job = this.#jobs.get(lease.jobId);
-      if (job) this.#requeue(job, lease.taskIndex, true);
+      if (job) requeue(job, lease.taskIndex, true);
       released = true;
     }
     if (released) this.#feedHungry(now, effects);
@@ -391,7 +389,7 @@ export class Scheduler {
         this.#giveUp(job, result.taskIndex, failure, now, effects, items);
         return 'failed';
       }
-      this.#requeue(job, result.taskIndex, true);
+      requeue(job, result.taskIndex, true);
       this.#feedHungry(now, effects);
       return 'retrying';
     }
@@ -402,7 +400,7 @@ export class Scheduler {
       quorum === 1 ||
       this.#agreeing(job, result.taskIndex, task, items, deviceId, result.leaseId) >= quorum;
     if (lease) this.#dropLease(lease, 'result', now, effects, commits);
-    if (commits) this.#sampleDuration(job, result.durationMs);
+    if (commits) sampleDuration(job, result.durationMs, this.#options.random);
     if (!commits) {
       // Disagreement buys more copies, up to maxAttempts - 1 beyond redundancy; then a strict
       // majority of the results commits, and without one the task ends as an error.
@@ -423,7 +421,7 @@ export class Scheduler {
         );
         return 'failed';
       }
-      this.#requeue(job, result.taskIndex, true);
+      requeue(job, result.taskIndex, true);
       this.#feedHungry(now, effects);
       return 'voted';
     }
@@ -528,12 +526,12 @@ export class Scheduler {
         single,
         backedUp,
         running: job.running.size,
-        queueEmpty: job.queueHead >= job.queue.length && job.retry.length === 0,
+        queueEmpty: isQueueEmpty(job),
         idleTabs: this.#idleTabs(job),
       });
       for (const taskIndex of picks) {
         (job.tasks[taskIndex] as TaskEntry).backup = true;
-        this.#requeue(job, taskIndex, true);
+        requeue(job, taskIndex, true);
         started = true;
       }
     }
@@ -574,7 +572,7 @@ export class Scheduler {
       if (task.attempts >= job.spec.maxAttempts) {
         this.#giveUp(job, lease.taskIndex, task.lastError, now, effects);
       } else {
-        this.#requeue(job, lease.taskIndex, true);
+        requeue(job, lease.taskIndex, true);
       }
     }
     if (expired) this.#feedHungry(now, effects);
@@ -751,14 +749,6 @@ export class Scheduler {
     effects.push({ type: 'copy-ended', lease, end, won, at: now });
   }
 
-  #requeue(job: JobEntry, taskIndex: number, front: boolean): void {
-    const task = job.tasks[taskIndex] as TaskEntry;
-    if (task.queued || task.status !== 'pending') return;
-    task.queued = true;
-    if (front) job.retry.push(taskIndex);
-    else job.queue.push(taskIndex);
-  }
-
   /** Persists a task's spent attempts and drops, so a restart does not grant it new tries. */
   #recordAttempt(job: JobEntry, taskIndex: number, effects: Effect[]): void {
     const { attempts, drops } = job.tasks[taskIndex] as TaskEntry;
@@ -831,7 +821,7 @@ export class Scheduler {
         vote.devices.delete(deviceId);
         if (vote.devices.size === 0) task.votes.delete(answer);
       }
-      this.#requeue(job, Number(index), true);
+      requeue(job, Number(index), true);
       requeued = true;
     }
     if (requeued) this.#feedHungry(now, effects);
@@ -859,26 +849,6 @@ export class Scheduler {
     return this.#trust.view();
   }
 
-  #sampleDuration(job: JobEntry, durationMs: number): void {
-    job.durationCount++;
-    if (job.durations.length < DURATION_SAMPLE_SIZE) job.durations.push(durationMs);
-    else {
-      // Reservoir sampling keeps a uniform sample of every finished copy in bounded memory.
-      const slot = Math.floor(Math.random() * job.durationCount);
-      if (slot < DURATION_SAMPLE_SIZE) job.durations[slot] = durationMs;
-    }
-  }
-
-  #needsCopy(job: JobEntry, task: TaskEntry): boolean {
-    if (task.status !== 'pending') return false;
-    let agreeing = 0;
-    if (task.votes)
-      for (const vote of task.votes.values()) agreeing = Math.max(agreeing, vote.devices.size);
-    return (
-      task.leases.length + agreeing < (task.quorum ?? job.spec.redundancy) + (task.backup ? 1 : 0)
-    );
-  }
-
   /** Whether a copy of this task may go to this device: redundancy needs distinct devices. */
   #eligible(job: JobEntry, task: TaskEntry, volunteer: VolunteerEntry): boolean {
     for (const leaseId of task.leases) {
@@ -893,42 +863,6 @@ export class Scheduler {
         if (vote.devices.has(volunteer.deviceId)) return false;
     }
     return true;
-  }
-
-  /** Takes the next task of `job` that `volunteer` may run, or undefined. Retries come first. */
-  #takeTask(job: JobEntry, volunteer: VolunteerEntry): number | undefined {
-    // Oldest first; the list stays short (tasks waiting for another copy).
-    for (let i = 0; i < job.retry.length; i++) {
-      const taskIndex = job.retry[i] as number;
-      const task = job.tasks[taskIndex] as TaskEntry;
-      if (!this.#needsCopy(job, task)) {
-        job.retry.splice(i--, 1);
-        task.queued = false;
-        continue;
-      }
-      if (!this.#eligible(job, task, volunteer)) continue;
-      job.retry.splice(i, 1);
-      task.queued = false;
-      return taskIndex;
-    }
-    // The first-copy queue only holds tasks with no copy yet, so any tab may take its head;
-    // entries settled or re-filed meanwhile are skipped.
-    while (job.queueHead < job.queue.length) {
-      const taskIndex = job.queue[job.queueHead++] as number;
-      const task = job.tasks[taskIndex] as TaskEntry;
-      if (!task.queued || task.status !== 'pending') continue;
-      if (!this.#eligible(job, task, volunteer)) {
-        job.retry.push(taskIndex);
-        continue;
-      }
-      task.queued = false;
-      return taskIndex;
-    }
-    if (job.queueHead > 0 && job.queueHead === job.queue.length) {
-      job.queue = [];
-      job.queueHead = 0;
-    }
-    return undefined;
   }
 
   #refill(volunteer: VolunteerEntry | undefined, now: number, effects: Effect[]): void {
@@ -993,7 +927,7 @@ export class Scheduler {
       while (free > 0 && tier.length > 0 && idle < tier.length) {
         const job = tier[cursor % tier.length] as JobEntry;
         cursor = (cursor + 1) % tier.length;
-        const taskIndex = this.#takeTask(job, volunteer);
+        const taskIndex = takeTask(job, (task) => this.#eligible(job, task, volunteer));
         if (taskIndex === undefined) {
           idle++;
           continue;
@@ -1012,8 +946,7 @@ export class Scheduler {
         }
         tasks.push(this.#lease(job, taskIndex, volunteer, now, effects));
         // With redundancy a task stays queued until enough copies run on distinct devices.
-        if (this.#needsCopy(job, job.tasks[taskIndex] as TaskEntry))
-          this.#requeue(job, taskIndex, true);
+        if (needsCopy(job, job.tasks[taskIndex] as TaskEntry)) requeue(job, taskIndex, true);
         free--;
       }
       this.#tierCursor.set(priority, cursor);
