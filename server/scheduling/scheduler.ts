@@ -7,7 +7,6 @@
  * have several live copies (leases), and `settleRule` decides which result commits.
  */
 import type { ItemOutcome, JobSpec, JobStatus } from '../../shared/job.ts';
-import { canonicalJson } from '../../shared/json-checks.ts';
 import type {
   Assignment,
   CancelBatch,
@@ -18,6 +17,7 @@ import type {
   TaskResult,
 } from '../../shared/protocol.ts';
 import { DeadlineHeap } from './deadline-heap.ts';
+import { Ballots, tally } from './ballots.ts';
 import { isQueueEmpty, needsCopy, requeue, sampleDuration, takeTask } from './job-queue.ts';
 import { ephemeralLeaseIds, type LeaseIds } from './lease-ids.ts';
 import { DEFAULT_TRUST, DeviceTrust, type DeviceTrustView, type TrustPolicy } from './trust.ts';
@@ -109,8 +109,7 @@ export class Scheduler {
   #totalSlots = 0;
   readonly #deadlines = new DeadlineHeap();
   readonly #trust: DeviceTrust;
-  /** Open tasks each device has voted on, so a distrusted device's votes can be taken back. */
-  readonly #votesBy = new Map<string, Set<string>>();
+  readonly #ballots = new Ballots();
   #seq = 0;
 
   constructor(options: Partial<SchedulerOptions> = {}) {
@@ -398,24 +397,23 @@ export class Scheduler {
     const quorum = task.quorum ?? job.spec.redundancy;
     const commits =
       quorum === 1 ||
-      this.#agreeing(job, result.taskIndex, task, items, deviceId, result.leaseId) >= quorum;
+      this.#ballots.cast(job, result.taskIndex, items, deviceId ?? `lease:${result.leaseId}`) >=
+        quorum;
     if (lease) this.#dropLease(lease, 'result', now, effects, commits);
     if (commits) sampleDuration(job, result.durationMs, this.#options.random);
     if (!commits) {
       // Disagreement buys more copies, up to maxAttempts - 1 beyond redundancy; then a strict
       // majority of the results commits, and without one the task ends as an error.
-      const votes = [...(task.votes?.values() ?? [])];
-      const total = votes.reduce((sum, vote) => sum + vote.devices.size, 0);
+      const { total, best, answers } = tally(task);
       if (total >= quorum + job.spec.maxAttempts - 1) {
-        const best = votes.reduce((a, b) => (b.devices.size > a.devices.size ? b : a));
-        if (best.devices.size * 2 > total) {
+        if (best && best.devices.size * 2 > total) {
           this.#settle(job, result.taskIndex, 'committed', best.items, now, effects);
           return 'committed';
         }
         this.#giveUp(
           job,
           result.taskIndex,
-          `no majority among ${total} results from distinct devices (${votes.length} different answers)`,
+          `no majority among ${total} results from distinct devices (${answers} different answers)`,
           now,
           effects,
         );
@@ -661,14 +659,7 @@ export class Scheduler {
     effects: Effect[],
   ): void {
     const task = job.tasks[taskIndex] as TaskEntry;
-    this.#judgeVoters(
-      job,
-      taskIndex,
-      task,
-      status === 'committed' ? items : undefined,
-      now,
-      effects,
-    );
+    this.#judgeVoters(job, taskIndex, status === 'committed' ? items : undefined, now, effects);
     // Invariant: a task settles once; everything after is a duplicate.
     task.status = status;
     task.queued = false;
@@ -755,52 +746,21 @@ export class Scheduler {
     effects.push({ type: 'attempt', jobId: job.jobId, taskIndex, attempts, drops });
   }
 
-  /** Records a replica's result as a vote; returns how many distinct devices now agree with it. */
-  #agreeing(
-    job: JobEntry,
-    taskIndex: number,
-    task: TaskEntry,
-    items: ItemOutcome[],
-    deviceId: string | undefined,
-    leaseId: string,
-  ): number {
-    const votes = (task.votes ??= new Map());
-    const key = canonicalJson(items);
-    const vote = votes.get(key) ?? { devices: new Set<string>(), items };
-    votes.set(key, vote);
-    const voter = deviceId ?? `lease:${leaseId}`;
-    vote.devices.add(voter);
-    let open = this.#votesBy.get(voter);
-    if (!open) this.#votesBy.set(voter, (open = new Set()));
-    open.add(`${job.jobId}\n${taskIndex}`);
-    return vote.devices.size;
-  }
-
   /**
-   * Settles the trust of a task's voters: those who agreed with what committed extend their run,
-   * the others lose their trust and every result they have not had committed yet.
+   * Closes a settled task's ballot. With adaptive trust, voters who agreed with what committed
+   * extend their run; the others lose their trust and every vote they cast on open tasks.
    */
   #judgeVoters(
     job: JobEntry,
     taskIndex: number,
-    task: TaskEntry,
     winner: ItemOutcome[] | undefined,
     now: number,
     effects: Effect[],
   ): void {
-    if (!task.votes) return;
-    const winning = winner === undefined ? undefined : canonicalJson(winner);
-    const key = `${job.jobId}\n${taskIndex}`;
-    const losers: string[] = [];
-    for (const [answer, vote] of task.votes) {
-      for (const deviceId of vote.devices) {
-        this.#votesBy.get(deviceId)?.delete(key);
-        if (!job.spec.adaptiveTrust || winning === undefined) continue;
-        if (answer === winning) this.#trust.agreed(deviceId);
-        else losers.push(deviceId);
-      }
-    }
-    for (const deviceId of losers) {
+    const { agreed, disagreed } = this.#ballots.close(job, taskIndex, winner);
+    if (!job.spec.adaptiveTrust) return;
+    for (const deviceId of agreed) this.#trust.agreed(deviceId);
+    for (const deviceId of disagreed) {
       this.#trust.disagreed(deviceId);
       this.#discardVotes(deviceId, now, effects);
       effects.push({ type: 'distrust', deviceId, banned: false });
@@ -809,22 +769,9 @@ export class Scheduler {
 
   /** Takes back a device's votes on open tasks; those tasks get another copy. */
   #discardVotes(deviceId: string, now: number, effects: Effect[]): void {
-    const open = this.#votesBy.get(deviceId);
-    this.#votesBy.delete(deviceId);
-    let requeued = false;
-    for (const key of open ?? []) {
-      const [jobId, index] = key.split('\n');
-      const job = this.#jobs.get(jobId as string);
-      const task = job?.tasks[Number(index)];
-      if (!job || !task?.votes || task.status !== 'pending') continue;
-      for (const [answer, vote] of task.votes) {
-        vote.devices.delete(deviceId);
-        if (vote.devices.size === 0) task.votes.delete(answer);
-      }
-      requeue(job, Number(index), true);
-      requeued = true;
-    }
-    if (requeued) this.#feedHungry(now, effects);
+    const touched = this.#ballots.takeBack(deviceId, (jobId) => this.#jobs.get(jobId));
+    for (const { job, taskIndex } of touched) requeue(job, taskIndex, true);
+    if (touched.length > 0) this.#feedHungry(now, effects);
   }
 
   /** Bans a device: its tabs are dropped and get nothing more, its open votes are discarded. */

@@ -1,0 +1,85 @@
+/**
+ * @module Votes on tasks that need agreeing results (redundancy): each distinct result, the
+ * devices that returned it, and an index of the open tasks each device voted on, so a device
+ * found lying can have every vote it cast taken back. Pure state.
+ */
+import type { ItemOutcome } from '../../shared/job.ts';
+import { canonicalJson } from '../../shared/json-checks.ts';
+import type { JobEntry, TaskEntry, Vote } from './state.ts';
+
+export class Ballots {
+  /** Open tasks each voter voted on, as `${jobId}\n${taskIndex}`. */
+  readonly #openBy = new Map<string, Set<string>>();
+
+  /** Records a vote; returns how many distinct voters now agree with it. */
+  cast(job: JobEntry, taskIndex: number, items: ItemOutcome[], voter: string): number {
+    const task = job.tasks[taskIndex] as TaskEntry;
+    const votes = (task.votes ??= new Map());
+    const key = canonicalJson(items);
+    const vote = votes.get(key) ?? { devices: new Set<string>(), items };
+    votes.set(key, vote);
+    vote.devices.add(voter);
+    let open = this.#openBy.get(voter);
+    if (!open) this.#openBy.set(voter, (open = new Set()));
+    open.add(`${job.jobId}\n${taskIndex}`);
+    return vote.devices.size;
+  }
+
+  /**
+   * Closes a settled task's ballot; with the result that committed, says who voted for it and
+   * who against.
+   */
+  close(
+    job: JobEntry,
+    taskIndex: number,
+    winner: ItemOutcome[] | undefined,
+  ): { agreed: string[]; disagreed: string[] } {
+    const task = job.tasks[taskIndex] as TaskEntry;
+    const agreed: string[] = [];
+    const disagreed: string[] = [];
+    if (!task.votes) return { agreed, disagreed };
+    const winning = winner === undefined ? undefined : canonicalJson(winner);
+    const key = `${job.jobId}\n${taskIndex}`;
+    for (const [answer, vote] of task.votes) {
+      for (const voter of vote.devices) {
+        this.#openBy.get(voter)?.delete(key);
+        if (winning === undefined) continue;
+        (answer === winning ? agreed : disagreed).push(voter);
+      }
+    }
+    return { agreed, disagreed };
+  }
+
+  /** Takes back every vote `voter` cast on open tasks; returns those tasks. */
+  takeBack(
+    voter: string,
+    jobs: (jobId: string) => JobEntry | undefined,
+  ): Array<{ job: JobEntry; taskIndex: number }> {
+    const open = this.#openBy.get(voter);
+    this.#openBy.delete(voter);
+    const touched: Array<{ job: JobEntry; taskIndex: number }> = [];
+    for (const key of open ?? []) {
+      const [jobId, index] = key.split('\n');
+      const job = jobs(jobId as string);
+      const task = job?.tasks[Number(index)];
+      if (!job || !task?.votes || task.status !== 'pending') continue;
+      for (const [answer, vote] of task.votes) {
+        vote.devices.delete(voter);
+        if (vote.devices.size === 0) task.votes.delete(answer);
+      }
+      touched.push({ job, taskIndex: Number(index) });
+    }
+    return touched;
+  }
+}
+
+/** All votes cast on a task and the most common answer. */
+export function tally(task: TaskEntry): { total: number; best?: Vote; answers: number } {
+  let total = 0;
+  let best: Vote | undefined;
+  for (const vote of task.votes?.values() ?? []) {
+    total += vote.devices.size;
+    if (!best || vote.devices.size > best.devices.size) best = vote;
+  }
+  return { total, answers: task.votes?.size ?? 0, ...(best ? { best } : {}) };
+}
