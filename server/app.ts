@@ -58,6 +58,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   const engine = await Engine.start({
     store,
     observe: metrics.observe,
+    reduceTimeLimitMs: config.reduceTimeLimitMs,
     log: subsystem(log, 'engine'),
     ...(deps.clock ? { clock: deps.clock } : {}),
     scheduler: {

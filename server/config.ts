@@ -31,6 +31,8 @@ export const Config = z.object({
   eventBurst: z.coerce.number().int().positive().default(2_000),
   /** Concurrent tabs per remote address; 0 turns the cap off (labs behind one NAT). */
   maxConnectionsPerAddress: z.coerce.number().int().min(0).default(200),
+  /** How long a job's reduce may run on the coordinator. */
+  reduceTimeLimitMs: z.coerce.number().int().positive().default(60_000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type Config = z.infer<typeof Config>;
@@ -49,6 +51,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     eventsPerSecond: env['BROWSERGRID_EVENTS_PER_SECOND'],
     eventBurst: env['BROWSERGRID_EVENT_BURST'],
     maxConnectionsPerAddress: env['BROWSERGRID_MAX_CONNECTIONS_PER_ADDRESS'],
+    reduceTimeLimitMs: env['BROWSERGRID_REDUCE_TIME_LIMIT_MS'],
     logLevel: env['LOG_LEVEL'],
   });
   if (!parsed.success) {

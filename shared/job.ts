@@ -67,6 +67,16 @@ export const JobSpec = z.strictObject({
   adaptiveTrust: z.boolean().default(false),
   /** Higher runs first; equal priorities share tabs round-robin. */
   priority: z.number().int().min(-1000).max(1000).default(0),
+  /**
+   * Folded over the outputs in input order once the job completes, on the coordinator (a worker
+   * thread with a time limit): `fn` is `(acc, output, index) => acc`, starting from `initial`.
+   */
+  reduce: z
+    .strictObject({
+      fn: z.string().min(1).max(MAX_MAP_CODE_CHARS),
+      initial: JsonValue.default(null),
+    })
+    .optional(),
   /** Runs only on tabs that joined this grid (`?grid=CODE`); must name an existing grid. */
   grid: z
     .string()
@@ -120,6 +130,14 @@ export const JobSummary = z.object({
   createdAt: z.string(),
   startedAt: z.string().optional(),
   finishedAt: z.string().optional(),
+  /** With a reduce: pending until it ran, then its value or why there is none. */
+  reduce: z
+    .union([
+      z.object({ status: z.literal('pending') }),
+      z.object({ status: z.literal('done'), value: JsonValue }),
+      z.object({ status: z.literal('error'), error: z.string() }),
+    ])
+    .optional(),
 });
 export type JobSummary = z.infer<typeof JobSummary>;
 

@@ -24,7 +24,8 @@ import {
   type ReportVerdict,
   type SchedulerOptions,
 } from '../scheduling/scheduler.ts';
-import { countItems, countTasks } from '../scheduling/sharder.ts';
+import { runReduce } from '../jobs/reduce.ts';
+import { countItems, countTasks, taskSpan } from '../scheduling/sharder.ts';
 import type { DeviceTrustView } from '../scheduling/trust.ts';
 import type { JobEntry } from '../scheduling/state.ts';
 import type { CopyRecord, JobStore, StoreChange, StoredGrid, StoredJob } from '../store/store.ts';
@@ -54,6 +55,8 @@ export interface EngineOptions {
   /** Least time between two progress events of one job. */
   progressIntervalMs?: number;
   observe?: EngineObserver;
+  /** How long a job's reduce may run. */
+  reduceTimeLimitMs?: number;
 }
 
 /** Where the engine reports timings (metrics); every method optional. */
@@ -99,6 +102,9 @@ export class Engine {
   readonly #commit: GroupCommit;
   readonly #tabs = new TabRegistry();
   readonly #observe: EngineObserver;
+  readonly #reduceTimeLimitMs: number;
+  /** Reduces running, so they are not started twice and `close` can wait for them. */
+  readonly #reducing = new Map<string, Promise<void>>();
   /** Final summaries of jobs that just left the scheduler, until their last change is durable. */
   readonly #settling = new Map<string, JobSummary>();
   readonly #listeners = new Set<ProgressListener>();
@@ -124,6 +130,7 @@ export class Engine {
     this.#clock = options.clock ?? { now: () => Date.now() };
     this.#scheduler = new Scheduler(options.scheduler);
     this.#observe = options.observe ?? {};
+    this.#reduceTimeLimitMs = options.reduceTimeLimitMs ?? 60_000;
     this.#commit = new GroupCommit(options.store, (changes, ms) =>
       this.#observe.commit?.(changes, ms),
     );
@@ -150,6 +157,7 @@ export class Engine {
 
   async close(): Promise<void> {
     this.#closing = true;
+    await Promise.allSettled(this.#reducing.values());
     clearInterval(this.#expiryTimer);
     clearInterval(this.#progressTimer);
     await this.#commit.drain();
@@ -159,6 +167,13 @@ export class Engine {
 
   async submit(spec: JobSpec): Promise<{ id: string; tasks: number; items: number }> {
     checkMapSource(spec.map);
+    if (spec.reduce && checkMapSource(spec.reduce.fn, 'reduce.fn') !== 'function') {
+      throw new CoordinatorError(
+        'invalid_input',
+        '[jobs]: reduce.fn must be a function expression such as "(acc, x) => acc + x"',
+        { field: 'reduce.fn' },
+      );
+    }
     if (spec.grid !== undefined && !(await this.#store.getGrid(spec.grid))) {
       throw new CoordinatorError(
         'invalid_input',
@@ -534,6 +549,32 @@ export class Engine {
 
   // ---- internals --------------------------------------------------------------------------
 
+  /** Runs a finished job's reduce once (durable first: it reads the committed results). */
+  #startReduce(jobId: string): void {
+    if (this.#reducing.has(jobId) || this.#closing) return;
+    const run = (async () => {
+      const job = await this.#store.getJob(jobId);
+      if (!job?.spec.reduce || job.reduced) return;
+      const outcome =
+        job.status === 'cancelled'
+          ? { error: 'reduce skipped: the job was cancelled' }
+          : await runReduce(
+              this.#store.results(jobId),
+              (taskIndex) => taskSpan(job.items, job.spec.chunkSize, taskIndex).start,
+              {
+                source: job.spec.reduce.fn,
+                initial: job.spec.reduce.initial,
+                timeLimitMs: this.#reduceTimeLimitMs,
+              },
+            );
+      await this.#store.setReduced(jobId, outcome);
+      this.#dirtyJobs.add(jobId);
+    })()
+      .catch((error: unknown) => this.#log.error({ err: error, jobId }, '[engine]: reduce failed'))
+      .finally(() => this.#reducing.delete(jobId));
+    this.#reducing.set(jobId, run);
+  }
+
   async #restore(): Promise<void> {
     const now = this.#clock.now();
     const effects: Effect[] = [];
@@ -558,6 +599,10 @@ export class Engine {
       this.#log.info({ jobId: job.jobId }, '[engine]: resumed job from the store');
     }
     await this.#apply(effects);
+    // Reduces a crash interrupted: finished jobs whose reduce never ran.
+    for (const job of await this.#store.listJobs()) {
+      if (isFinished(job.status) && job.spec.reduce && !job.reduced) this.#startReduce(job.jobId);
+    }
   }
 
   /** The periodic tick: ends overdue copies, then starts backups where speculation says so. */
@@ -646,7 +691,10 @@ export class Engine {
     for (const summary of finished) this.#settling.set(summary.id, summary);
     if (changes.length === 0) return Promise.resolve();
     return this.#commit.commit(changes).finally(() => {
-      for (const summary of finished) this.#settling.delete(summary.id);
+      for (const summary of finished) {
+        this.#settling.delete(summary.id);
+        this.#startReduce(summary.id);
+      }
     });
   }
 
@@ -696,7 +744,18 @@ export function liveSummary(job: Readonly<JobEntry>): JobSummary {
 }
 
 export function storedSummary(job: StoredJob): JobSummary {
-  return summarize(job.jobId, job.spec, job.status, { ...job, inFlight: 0 });
+  const summary = summarize(job.jobId, job.spec, job.status, { ...job, inFlight: 0 });
+  if (!job.spec.reduce) return summary;
+  const reduced = job.reduced;
+  return {
+    ...summary,
+    reduce:
+      reduced === undefined
+        ? { status: 'pending' }
+        : 'value' in reduced
+          ? { status: 'done', value: reduced.value }
+          : { status: 'error', error: reduced.error },
+  };
 }
 
 function summarize(
@@ -730,5 +789,6 @@ function summarize(
     createdAt: iso(counts.createdAt) as string,
     ...(counts.startedAt !== undefined ? { startedAt: iso(counts.startedAt) as string } : {}),
     ...(counts.finishedAt !== undefined ? { finishedAt: iso(counts.finishedAt) as string } : {}),
+    ...(spec.reduce ? { reduce: { status: 'pending' as const } } : {}),
   };
 }

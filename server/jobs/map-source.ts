@@ -13,7 +13,7 @@ const FUNCTION_TYPES = new Set(['ArrowFunctionExpression', 'FunctionExpression']
  * Accepts the source of a function expression (`(x) => x * x`, `async function (x, ctx) {…}`) or
  * an ES module whose default export is the map function. Throws `map_compile_error` naming `map`.
  */
-export function checkMapSource(source: string): MapSourceKind {
+export function checkMapSource(source: string, field = 'map'): MapSourceKind {
   let expressionError: unknown;
   try {
     const program = parse(`(${source}\n)`, { ecmaVersion: 'latest', sourceType: 'script' });
@@ -36,15 +36,15 @@ export function checkMapSource(source: string): MapSourceKind {
     const detail = /export|import/.test(source) ? moduleError : expressionError;
     throw new CoordinatorError(
       'map_compile_error',
-      `[jobs]: map does not compile: ${(detail as Error).message}`,
-      { field: 'map', cause: detail },
+      `[jobs]: ${field} does not compile: ${(detail as Error).message}`,
+      { field, cause: detail },
     );
   }
   if (!program.body.some((node) => node.type === 'ExportDefaultDeclaration')) {
     throw new CoordinatorError(
       'map_compile_error',
-      '[jobs]: map must be a function expression such as "(x) => x * x", or a module with a default export',
-      { field: 'map' },
+      `[jobs]: ${field} must be a function expression such as "(x) => x * x", or a module with a default export`,
+      { field },
     );
   }
   return 'module';

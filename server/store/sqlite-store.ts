@@ -37,6 +37,7 @@ interface JobRow {
   created_at: number;
   started_at: number | null;
   finished_at: number | null;
+  reduced: string | null;
 }
 
 export interface SqliteStoreOptions {
@@ -166,6 +167,10 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
   const deleteBan = db.prepare<[string]>('DELETE FROM banned_devices WHERE device_id = ?');
   const selectBans = db.prepare<[], { device_id: string }>('SELECT device_id FROM banned_devices');
 
+  const updateReduced = db.prepare<[string, string]>(
+    'UPDATE jobs SET reduced = ? WHERE job_id = ?',
+  );
+
   const applyBatch = db.transaction((changes: readonly StoreChange[]) => {
     for (const change of changes) {
       switch (change.type) {
@@ -285,6 +290,9 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
     async apply(changes) {
       if (changes.length > 0) applyBatch(changes);
     },
+    async setReduced(jobId, outcome) {
+      updateReduced.run(JSON.stringify(outcome), jobId);
+    },
     async getJob(jobId) {
       const row = selectJob.get(jobId);
       return row && toStoredJob(row);
@@ -372,6 +380,7 @@ function toStoredJob(row: JobRow): StoredJob {
     createdAt: row.created_at,
     startedAt: row.started_at ?? undefined,
     finishedAt: row.finished_at ?? undefined,
+    ...(row.reduced !== null ? { reduced: JSON.parse(row.reduced) as StoredJob['reduced'] } : {}),
   };
 }
 

@@ -4,6 +4,7 @@
  * each batch applied in one transaction (the coordinator's group commit).
  */
 import type { ItemOutcome, JobSpec, JobStatus } from '../../shared/job.ts';
+import type { JsonValue } from '../../shared/json.ts';
 import type { TaskCheckpoint } from '../../shared/protocol.ts';
 import type { CopyEnd, CopyKind } from '../scheduling/state.ts';
 
@@ -19,6 +20,8 @@ export interface StoredJob {
   createdAt: number;
   startedAt?: number;
   finishedAt?: number;
+  /** The reduce's outcome, once it ran. */
+  reduced?: { value: JsonValue } | { error: string };
 }
 
 export type StoreChange =
@@ -104,6 +107,7 @@ export interface JobStore {
    */
   apply(changes: readonly StoreChange[]): Promise<void>;
   getJob(jobId: string): Promise<StoredJob | undefined>;
+  setReduced(jobId: string, outcome: { value: JsonValue } | { error: string }): Promise<void>;
   /** Newest first. */
   listJobs(options?: { limit?: number }): Promise<StoredJob[]>;
   /** Jobs not finished, oldest first: what a restarted coordinator resumes. */
