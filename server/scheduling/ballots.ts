@@ -42,7 +42,9 @@ export class Ballots {
     const key = `${job.jobId}\n${taskIndex}`;
     for (const [answer, vote] of task.votes) {
       for (const voter of vote.devices) {
-        this.#openBy.get(voter)?.delete(key);
+        const open = this.#openBy.get(voter);
+        open?.delete(key);
+        if (open?.size === 0) this.#openBy.delete(voter);
         if (winning === undefined) continue;
         (answer === winning ? agreed : disagreed).push(voter);
       }

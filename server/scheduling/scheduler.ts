@@ -176,10 +176,11 @@ export class Scheduler {
   cancelJob(jobId: string, now: number, effects: Effect[]): boolean {
     const job = this.#jobs.get(jobId);
     if (!job) return false;
-    for (const task of job.tasks) {
+    job.tasks.forEach((task, taskIndex) => {
       if (task.leases.length > 0) this.#endCopies(task, 'cancelled', now, effects);
+      if (task.votes) this.#ballots.close(job, taskIndex, undefined);
       task.queued = false;
-    }
+    });
     job.inFlight = 0;
     this.#setStatus(job, 'cancelled', now, effects);
     this.#deactivate(job);
@@ -321,7 +322,12 @@ export class Scheduler {
     const job = this.#jobs.get(result.jobId);
     const task = job?.tasks[result.taskIndex];
     const lease = this.#leases.get(result.leaseId);
-    if (lease && lease.volunteerId !== volunteerId) return 'foreign-lease';
+    // Another tab's live lease is refused, unless that tab is this browser's: a tab reconnected
+    // before the coordinator saw its old connection drop (it got a new id), or a sibling tab
+    // sending what the shared IndexedDB holds.
+    if (lease && lease.volunteerId !== volunteerId && lease.deviceId !== volunteer?.deviceId) {
+      return 'foreign-lease';
+    }
     if (lease && (lease.jobId !== result.jobId || lease.taskIndex !== result.taskIndex))
       return 'foreign-lease';
     // An untracked lease counts if it was issued to this browser (any of its tabs: a tab closed
@@ -394,6 +400,13 @@ export class Scheduler {
     }
 
     const items = (outcome as { items: ItemOutcome[] }).items;
+    // Adaptive trust lowers the quorum for the trusted device it was granted to, not for whoever
+    // ends up holding a copy: once another device answers (a retry, a backup), the task needs
+    // full agreement again.
+    if (task.quorumDevice !== undefined && task.quorumDevice !== deviceId) {
+      task.quorum = job.spec.redundancy;
+      task.quorumDevice = undefined;
+    }
     const quorum = task.quorum ?? job.spec.redundancy;
     const commits =
       quorum === 1 ||
@@ -461,8 +474,12 @@ export class Scheduler {
     if (!job || task?.status !== 'pending') return false;
     if (report.checkpoint.item >= taskSpan(job.items, job.spec.chunkSize, lease.taskIndex).count)
       return false;
-    task.checkpoint = report.checkpoint;
     this.#extend(lease, job, now);
+    // A checkpoint carries the outputs of the items before it: handed to a replica on another
+    // device, it would let one device decide what the others "compute". With redundancy the
+    // coordinator keeps none (each browser still resumes from its own IndexedDB).
+    if (job.spec.redundancy > 1) return true;
+    task.checkpoint = report.checkpoint;
     effects.push({
       type: 'checkpoint',
       jobId: job.jobId,
@@ -932,6 +949,7 @@ export class Scheduler {
         job.spec.redundancy,
         this.#options.random,
       );
+      if (task.quorum < job.spec.redundancy) task.quorumDevice = volunteer.deviceId;
     }
     task.copies++;
     const lease: Lease = {

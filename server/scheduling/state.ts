@@ -41,6 +41,8 @@ export interface TaskEntry {
   backup?: boolean;
   /** Agreeing results needed, fixed at the first copy (adaptive trust may lower it to 1). */
   quorum?: number;
+  /** The trusted device a lowered quorum holds for; anyone else's result needs full agreement. */
+  quorumDevice?: string;
   /** Latest checkpoint reported by any copy; handed to the next copy. */
   checkpoint?: TaskCheckpoint;
 }

@@ -332,6 +332,30 @@ describe('Scheduler leases', () => {
     expect(t.ok('a', task as Assignment)).toBe('committed');
   });
 
+  it("takes a live lease's result from another tab of the same browser (a reconnect the coordinator has not noticed)", () => {
+    const t = setup();
+    t.addJob('j', { inputs: [5] });
+    t.connect('a', 1, { deviceId: 'D' });
+    const [task] = t.dispatched(t.take());
+    t.connect('a~2', 1, { deviceId: 'D' });
+    expect(t.ok('a~2', task as Assignment)).toBe('committed');
+  });
+
+  it('keeps no checkpoint on the coordinator for jobs with redundancy', () => {
+    const t = setup();
+    t.addJob('j', { inputs: [1, 2], chunkSize: 2, redundancy: 2, speculation: false });
+    t.connect('a', 1, { deviceId: 'A' });
+    const [copy] = t.dispatched(t.take(), 'a');
+    const checkpoint = { item: 1, state: null, done: [{ output: 666 }] };
+    const report = { leaseId: (copy as Assignment).leaseId, jobId: 'j', taskIndex: 0, checkpoint };
+    const effects: Effect[] = [];
+    expect(t.scheduler.checkpoint('a', report, t.clock.now(), effects)).toBe(true);
+    expect(effects.filter((e) => e.type === 'checkpoint')).toEqual([]);
+    t.connect('b', 1, { deviceId: 'B' });
+    const [replica] = t.dispatched(t.take(), 'b');
+    expect(replica?.checkpoint).toBeUndefined();
+  });
+
   it('refuses a result naming a lease held by another tab', () => {
     const t = setup();
     t.addJob('j', { inputs: [5] });
@@ -541,6 +565,29 @@ describe('Scheduler adaptive trust', () => {
       expect.arrayContaining([[{ output: 1 }], [{ output: 4 }]]),
     );
     expect(verdicts.filter((v) => v.volunteerId !== 'liar')).toHaveLength(4);
+  });
+
+  it('holds a lowered quorum for the trusted device only: its lost copy re-run elsewhere needs agreement', () => {
+    const t = setup({ streakToTrust: 1 });
+    t.addJob('warmup', { inputs: [1], redundancy: 2, adaptiveTrust: true, speculation: false });
+    t.connect('a', 1, { deviceId: 'A' });
+    t.connect('b', 1, { deviceId: 'B' });
+    drive(t, square);
+    expect(t.scheduler.devices.find((device) => device.deviceId === 'A')?.trusted).toBe(true);
+    t.scheduler.disconnect('b', t.clock.now(), []);
+    t.addJob('j', { inputs: [5], redundancy: 2, adaptiveTrust: true, speculation: false });
+    const [trustedCopy] = t.dispatched(t.take(), 'a');
+    expect(trustedCopy?.jobId).toBe('j');
+    t.disconnect('a'); // the trusted copy is lost
+    t.take();
+    t.connect('m', 1, { deviceId: 'M' });
+    const [retry] = t.dispatched(t.take(), 'm');
+    expect(t.ok('m', retry as Assignment, [666])).toBe('voted');
+    // The task now needs agreement: another copy goes out, and the honest majority wins.
+    t.connect('h', 1, { deviceId: 'H' });
+    const [another] = t.dispatched(t.take(), 'h');
+    expect(another?.taskIndex).toBe(0);
+    expect(t.ok('h', another as Assignment)).toBe('voted');
   });
 
   it('bans a device: its tabs are dropped and its votes discarded', () => {
