@@ -62,6 +62,8 @@ export interface RuntimeOptions {
 }
 
 const RESULT_ACK_TIMEOUT_MS = 30_000;
+/** Pause before sending a batch again that got no acknowledgement on a live connection. */
+const RESEND_AFTER_MS = 2_000;
 /** Least time between two progress (and checkpoint) reports to the coordinator. */
 const PROGRESS_REPORT_MS = 1_000;
 
@@ -400,16 +402,20 @@ export class VolunteerRuntime {
   async #send(epoch: number): Promise<void> {
     if (this.#sending === epoch) return;
     this.#sending = epoch;
+    let inFlight: TaskResult[] | undefined;
     try {
       while (this.#epoch === epoch && this.#stored.length > 0) {
         const socket = this.#socket;
         if (!this.#registered || !socket?.connected) return;
         const batch = this.#stored.splice(0, this.#messageSize());
+        inFlight = batch;
         const res = (await socket
           .timeout(RESULT_ACK_TIMEOUT_MS)
           .emitWithAck('task:results', { results: batch })) as Ack<ResultAck>;
         if (!res.ok) {
+          // Refused whole (rate limit, a coordinator restarting): keep it and try again later.
           this.#update({ lastError: res.error.message });
+          this.#retryLater(batch, epoch);
           return;
         }
         const { leaseIds, refused } = res.data;
@@ -432,11 +438,20 @@ export class VolunteerRuntime {
         });
       }
     } catch (error) {
-      // No ack (timeout or disconnect): the results stay in IndexedDB for the next connection.
+      // No ack: after a disconnect the next connection resends everything from IndexedDB;
+      // on a live connection (an ack timeout) this batch is tried again later.
       this.#update({ lastError: error instanceof Error ? error.message : String(error) });
+      if (inFlight && this.#socket?.connected) this.#retryLater(inFlight, epoch);
     } finally {
       if (this.#sending === epoch) this.#sending = undefined;
     }
+  }
+
+  /** Puts an unacknowledged batch back in front and sends again after a pause. */
+  #retryLater(batch: TaskResult[], epoch: number): void {
+    if (this.#epoch !== epoch) return;
+    this.#stored.unshift(...batch);
+    setTimeout(() => void this.#send(epoch), RESEND_AFTER_MS);
   }
 
   /** How many stored results fit one message: by count, and by size for large outputs. */

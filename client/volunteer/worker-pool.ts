@@ -173,10 +173,12 @@ export class WorkerPool {
     slot.worker.terminate();
   }
 
-  #replace(slot: Slot): void {
+  #replace(slot: Slot): Slot {
     this.#kill(slot);
+    const fresh = this.#spawn();
     const index = this.#slots.indexOf(slot);
-    if (index >= 0) this.#slots[index] = this.#spawn();
+    if (index >= 0) this.#slots[index] = fresh;
+    return fresh;
   }
 
   #retireExtra(): void {
@@ -208,9 +210,13 @@ export class WorkerPool {
         wake = Math.min(wake ?? Infinity, slot.restUntil);
         continue;
       }
-      const batch = this.#takeBatch();
+      const batch = this.#takeBatch(slot.loaded);
       if (batch.length === 0) return;
-      this.#start(slot, batch);
+      const jobId = (batch[0] as Queued).task.jobId;
+      // One job per worker: job code can change a worker's globals, which must not reach
+      // another job's tasks. A worker that ran another job is replaced first.
+      const fresh = slot.loaded.size > 0 && !slot.loaded.has(jobId) ? this.#replace(slot) : slot;
+      this.#start(fresh, batch);
     }
     if (wake !== undefined && this.#queue.length > 0) {
       clearTimeout(this.#restTimer);
@@ -218,9 +224,14 @@ export class WorkerPool {
     }
   }
 
-  /** The head of the queue, and after it queued tasks of the same job while they are tiny. */
-  #takeBatch(): Queued[] {
-    const head = this.#queue.shift();
+  /**
+   * The first queued task of a job the worker already runs (else the queue's head), and after it
+   * queued tasks of the same job while they are tiny.
+   */
+  #takeBatch(preferred: ReadonlySet<string>): Queued[] {
+    let at = this.#queue.findIndex((entry) => preferred.has(entry.task.jobId));
+    if (at < 0) at = 0;
+    const head = this.#queue.splice(at, 1)[0];
     if (!head) return [];
     const batch = [head];
     const taskMs = this.#taskMs.get(head.task.jobId);

@@ -57,6 +57,13 @@ export interface EngineOptions {
   observe?: EngineObserver;
   /** How long a job's reduce may run. */
   reduceTimeLimitMs?: number;
+  /**
+   * Called when the store fails a write. Memory is then ahead of the durable record (a task
+   * settled in memory but not on disk would be dropped as a duplicate when its tab resends it),
+   * so the default stops the process: a restart rebuilds memory from the store, and the tabs
+   * resend what was not acknowledged.
+   */
+  onStoreFailure?: (error: unknown) => void;
 }
 
 /** Where the engine reports timings (metrics); every method optional. */
@@ -103,6 +110,7 @@ export class Engine {
   readonly #tabs = new TabRegistry();
   readonly #observe: EngineObserver;
   readonly #reduceTimeLimitMs: number;
+  readonly #onStoreFailure: (error: unknown) => void;
   /** Reduces running, so they are not started twice and `close` can wait for them. */
   readonly #reducing = new Map<string, Promise<void>>();
   /** Final summaries of jobs that just left the scheduler, until their last change is durable. */
@@ -131,6 +139,15 @@ export class Engine {
     this.#scheduler = new Scheduler(options.scheduler);
     this.#observe = options.observe ?? {};
     this.#reduceTimeLimitMs = options.reduceTimeLimitMs ?? 60_000;
+    this.#onStoreFailure =
+      options.onStoreFailure ??
+      ((error: unknown) => {
+        this.#log.fatal(
+          { err: error },
+          '[engine]: store write failed; stopping so a restart rebuilds from the store',
+        );
+        process.exit(1);
+      });
     this.#commit = new GroupCommit(options.store, (changes, ms) =>
       this.#observe.commit?.(changes, ms),
     );
@@ -616,9 +633,8 @@ export class Engine {
   }
 
   #applyLogged(effects: Effect[]): Promise<void> {
-    return this.#apply(effects).catch((error: unknown) => {
-      this.#log.error({ err: error }, '[engine]: store write failed');
-    });
+    // A failed write has already been handled by #onStoreFailure.
+    return this.#apply(effects).catch(() => undefined);
   }
 
   /** Sends messages at once and resolves when the state changes among `effects` are durable. */
@@ -690,7 +706,11 @@ export class Engine {
     }
     for (const summary of finished) this.#settling.set(summary.id, summary);
     if (changes.length === 0) return Promise.resolve();
-    return this.#commit.commit(changes).finally(() => {
+    const durable = this.#commit.commit(changes).catch((error: unknown) => {
+      this.#onStoreFailure(error);
+      throw error;
+    });
+    return durable.finally(() => {
       for (const summary of finished) {
         this.#settling.delete(summary.id);
         this.#startReduce(summary.id);

@@ -125,6 +125,8 @@ export class TabRegistry {
     for (const [id, info] of this.#departed) {
       if (now - info.lastSeen > DEPARTED_KEEP_MS || this.#departed.size > DEPARTED_MAX) {
         this.#departed.delete(id);
+        // A pause outlives a reload, not a tab gone for good.
+        if (!this.#tabs.has(id)) this.#pausedTabs.delete(id);
       }
     }
   }
