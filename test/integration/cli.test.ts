@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useHarness } from '../support/harness.ts';
 import { SimVolunteer } from '../support/sim-volunteer.ts';
 import {
   startCoordinator,
@@ -14,11 +15,7 @@ import {
 
 const run = promisify(execFile);
 const BIN = fileURLToPath(new URL('../../server/bin.mjs', import.meta.url));
-const cleanups: Array<() => Promise<void> | void> = [];
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const { defer } = useHarness();
 
 async function cli(server: TestCoordinator, ...args: string[]): Promise<string> {
   const { stdout } = await run(
@@ -34,9 +31,9 @@ async function cli(server: TestCoordinator, ...args: string[]): Promise<string> 
 describe('browsergrid CLI against a real coordinator', () => {
   it('submits from a map file, shows status, prints results in order, manages grids and cancels', async () => {
     const server = await startCoordinator();
-    cleanups.push(() => server.close());
+    defer(() => server.close());
     const dir = mkdtempSync(path.join(tmpdir(), 'browsergrid-cli-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    defer(() => rmSync(dir, { recursive: true, force: true }));
     const mapFile = path.join(dir, 'cube.js');
     // Simulated tabs evaluate function expressions (real tabs take ES modules too).
     writeFileSync(mapFile, '(x) => x * x * x');
@@ -45,7 +42,7 @@ describe('browsergrid CLI against a real coordinator', () => {
     const [code] = gridLine.trim().split(/\s+/);
     expect(gridLine).toMatch(new RegExp(`^${code}\\s+Room 7\\s+http://`));
     const sim = await SimVolunteer.connect(server.url, { slots: 2, grid: code });
-    cleanups.push(() => sim.close());
+    defer(() => sim.close());
 
     const created = JSON.parse(
       await cli(
@@ -85,11 +82,11 @@ describe('browsergrid CLI against a real coordinator', () => {
 
   it('reads CSV and NDJSON inputs, waits with progress, and writes the results to a file', async () => {
     const server = await startCoordinator();
-    cleanups.push(() => server.close());
+    defer(() => server.close());
     const sim = await SimVolunteer.connect(server.url, { slots: 2 });
-    cleanups.push(() => sim.close());
+    defer(() => sim.close());
     const dir = mkdtempSync(path.join(tmpdir(), 'browsergrid-cli-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    defer(() => rmSync(dir, { recursive: true, force: true }));
     const mapFile = path.join(dir, 'area.js');
     writeFileSync(mapFile, '(row) => Number(row.w) * Number(row.h)');
     const csv = path.join(dir, 'rooms.csv');
@@ -142,9 +139,9 @@ describe('browsergrid CLI against a real coordinator', () => {
 
   it('says what to fix when the input is wrong, and exits non-zero', async () => {
     const server = await startCoordinator();
-    cleanups.push(() => server.close());
+    defer(() => server.close());
     const dir = mkdtempSync(path.join(tmpdir(), 'browsergrid-cli-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    defer(() => rmSync(dir, { recursive: true, force: true }));
     const broken = path.join(dir, 'broken.js');
     writeFileSync(broken, '(x) => x *');
     await expect(cli(server, 'submit', '--map', broken, '--range', '0:5')).rejects.toMatchObject({

@@ -1,46 +1,13 @@
 import path from 'node:path';
 import { io } from 'socket.io-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createSqliteStore } from '../../server/store/sqlite-store.ts';
-import type { JobCreated } from '../../shared/job.ts';
 import { PROTOCOL_VERSION, type Ack } from '../../shared/protocol.ts';
+import { useHarness } from '../support/harness.ts';
 import { SimVolunteer } from '../support/sim-volunteer.ts';
-import {
-  api,
-  resultLines,
-  startCoordinator,
-  waitForJob,
-  type TestCoordinator,
-} from '../support/start-coordinator.ts';
+import { api, resultLines, startCoordinator, waitForJob } from '../support/start-coordinator.ts';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function coordinator(
-  options: Parameters<typeof startCoordinator>[0] = {},
-): Promise<TestCoordinator> {
-  const server = await startCoordinator(options);
-  cleanups.push(() => server.close());
-  return server;
-}
-
-async function volunteer(
-  server: TestCoordinator,
-  options: Parameters<typeof SimVolunteer.connect>[1] = {},
-) {
-  const sim = await SimVolunteer.connect(server.url, options);
-  cleanups.push(() => sim.close());
-  return sim;
-}
-
-async function submit(server: TestCoordinator, spec: Record<string, unknown>): Promise<JobCreated> {
-  const { status, body } = await api<JobCreated>(server, 'POST', '/api/jobs', spec);
-  expect(status).toBe(201);
-  return body;
-}
+const { coordinator, volunteer, submit, defer } = useHarness();
 
 describe('coordinator with simulated tabs', () => {
   it('finishes a job with every result once and in input order while a tab drops holding tasks', async () => {
@@ -166,7 +133,7 @@ describe('coordinator with simulated tabs', () => {
 
   it('shows the same jobs and results after a restart on the same data dir, and resumes unfinished ones', async () => {
     const first = await startCoordinator();
-    cleanups.push(() => first.close());
+    defer(() => first.close());
     const sim = await SimVolunteer.connect(first.url, { slots: 2 });
     const done = await submit(first, { name: 'done', map: '(x) => -x', inputs: [1, 2, 3] });
     await waitForJob(first, done.id);
@@ -266,7 +233,7 @@ describe('socket input handling', () => {
       reconnection: false,
       forceNew: true,
     });
-    cleanups.push(() => void socket.disconnect());
+    defer(() => void socket.disconnect());
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
     const call = (event: string, payload: unknown): Promise<Ack<unknown>> =>
       socket.timeout(5_000).emitWithAck(event, payload) as Promise<Ack<unknown>>;

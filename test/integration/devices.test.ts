@@ -1,23 +1,20 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useHarness } from '../support/harness.ts';
 import { SimVolunteer } from '../support/sim-volunteer.ts';
 import { api, startCoordinator, waitFor, waitForJob } from '../support/start-coordinator.ts';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const { defer } = useHarness();
 
 describe('devices', () => {
   it('bans a device: its tab is closed, it is refused from then on (also after a restart), and unbanning lets it back', async () => {
     const first = await startCoordinator();
-    cleanups.push(() => first.close());
+    defer(() => first.close());
     const bad = await SimVolunteer.connect(first.url, {
       deviceId: 'bad-device',
       slots: 1,
       silent: true,
     });
-    cleanups.push(() => bad.close());
+    defer(() => bad.close());
     const job = (
       await api<{ id: string }>(first, 'POST', '/api/jobs', { map: '(x) => x', inputs: [1, 2] })
     ).body;
@@ -41,19 +38,19 @@ describe('devices', () => {
 
     // Its tasks go to others.
     const good = await SimVolunteer.connect(first.url, { slots: 2 });
-    cleanups.push(() => good.close());
+    defer(() => good.close());
     expect(await waitForJob(first, job.id)).toMatchObject({ status: 'completed' });
     good.close();
 
     await first.stop();
     const second = await startCoordinator({ dataDir: first.dataDir });
-    cleanups.push(() => second.close());
+    defer(() => second.close());
     await expect(SimVolunteer.connect(second.url, { deviceId: 'bad-device' })).rejects.toThrow(
       /banned/,
     );
     expect((await api(second, 'POST', '/api/devices/bad-device/unban')).status).toBe(204);
     const back = await SimVolunteer.connect(second.url, { deviceId: 'bad-device' });
-    cleanups.push(() => back.close());
+    defer(() => back.close());
     expect((await api(second, 'POST', '/api/devices/bad-device/unban')).status).toBe(404);
     expect((await api({ url: second.url, token: 'nope' }, 'GET', '/api/devices')).status).toBe(401);
   });

@@ -5,9 +5,10 @@
  */
 import fc from 'fast-check';
 import { io, type Socket } from 'socket.io-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { JobCreated } from '../../shared/job.ts';
 import { PROTOCOL_VERSION } from '../../shared/protocol.ts';
+import { useHarness } from '../support/harness.ts';
 import { SimVolunteer } from '../support/sim-volunteer.ts';
 import {
   api,
@@ -17,11 +18,7 @@ import {
   type TestCoordinator,
 } from '../support/start-coordinator.ts';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const { defer } = useHarness();
 
 const ACKED = new Set(['volunteer:hello', 'volunteer:capacity', 'task:results', 'task:release']);
 const EVENTS = [
@@ -98,7 +95,7 @@ function connect(url: string): Promise<Socket> {
 describe('coordinator under random input', () => {
   it('survives random socket events: no crash, no forged commit, the job completes with every result once', async () => {
     const server: TestCoordinator = await startCoordinator();
-    cleanups.push(() => server.close());
+    defer(() => server.close());
     const job = (
       await api<JobCreated>(server, 'POST', '/api/jobs', {
         map: '(x) => x * 2',
@@ -107,7 +104,7 @@ describe('coordinator under random input', () => {
       })
     ).body;
     const attackers: Socket[] = [];
-    cleanups.push(() => attackers.forEach((socket) => socket.disconnect()));
+    defer(() => attackers.forEach((socket) => socket.disconnect()));
 
     await fc.assert(
       fc.asyncProperty(
@@ -159,7 +156,7 @@ describe('coordinator under random input', () => {
       await SimVolunteer.connect(server.url, { slots: 4 }),
       await SimVolunteer.connect(server.url, { slots: 4 }),
     ];
-    cleanups.push(() => honest.forEach((sim) => sim.close()));
+    defer(() => honest.forEach((sim) => sim.close()));
     const summary = await waitForJob(server, job.id, undefined, 30_000);
     expect(summary).toMatchObject({ status: 'completed', done: 100, failed: 0 });
     expect(await resultLines(server, job.id)).toEqual(
@@ -169,7 +166,7 @@ describe('coordinator under random input', () => {
 
   it('answers random HTTP bodies with a 4xx and creates nothing for them', async () => {
     const server = await startCoordinator();
-    cleanups.push(() => server.close());
+    defer(() => server.close());
     let created = 0;
     await fc.assert(
       fc.asyncProperty(

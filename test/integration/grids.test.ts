@@ -1,43 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { GridCreated, GridSummary, JobCreated } from '../../shared/job.ts';
+import { describe, expect, it } from 'vitest';
+import type { GridCreated, GridSummary } from '../../shared/job.ts';
+import { useHarness } from '../support/harness.ts';
 import { SimVolunteer } from '../support/sim-volunteer.ts';
-import {
-  api,
-  startCoordinator,
-  waitForJob,
-  type TestCoordinator,
-} from '../support/start-coordinator.ts';
+import { api, waitForJob, type TestCoordinator } from '../support/start-coordinator.ts';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function coordinator(): Promise<TestCoordinator> {
-  const server = await startCoordinator();
-  cleanups.push(() => server.close());
-  return server;
-}
-
-async function volunteer(
-  server: TestCoordinator,
-  options: Parameters<typeof SimVolunteer.connect>[1] = {},
-) {
-  const sim = await SimVolunteer.connect(server.url, options);
-  cleanups.push(() => sim.close());
-  return sim;
-}
+const { coordinator, volunteer, submit } = useHarness();
 
 async function createGrid(server: TestCoordinator, name: string): Promise<GridCreated> {
   const { status, body } = await api<GridCreated>(server, 'POST', '/api/grids', { name });
   expect(status).toBe(201);
-  return body;
-}
-
-async function submit(server: TestCoordinator, spec: Record<string, unknown>): Promise<JobCreated> {
-  const { status, body } = await api<JobCreated>(server, 'POST', '/api/jobs', spec);
-  expect(status, JSON.stringify(body)).toBe(201);
   return body;
 }
 

@@ -1,18 +1,15 @@
 import { io, type Socket } from 'socket.io-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION, type Ack } from '../../shared/protocol.ts';
+import { useHarness } from '../support/harness.ts';
 import { SimVolunteer } from '../support/sim-volunteer.ts';
 import { api, startCoordinator, waitForJob } from '../support/start-coordinator.ts';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const { defer } = useHarness();
 
 function open(url: string): Promise<Socket> {
   const socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true });
-  cleanups.push(() => void socket.disconnect());
+  defer(() => void socket.disconnect());
   return new Promise((resolve, reject) => {
     socket.once('connect', () => resolve(socket));
     socket.once('connect_error', reject);
@@ -22,7 +19,7 @@ function open(url: string): Promise<Socket> {
 describe('socket limits', () => {
   it('caps connections per address, and frees the place when one closes', async () => {
     const server = await startCoordinator({ config: { maxConnectionsPerAddress: 2 } });
-    cleanups.push(() => server.close());
+    defer(() => server.close());
     const first = await open(server.url);
     await open(server.url);
     await expect(open(server.url)).rejects.toThrow(/too many connections from .* \(limit 2/);
@@ -43,7 +40,7 @@ describe('socket limits', () => {
 
   it('answers events past the rate with rate_limited and keeps serving well-behaved tabs', async () => {
     const server = await startCoordinator({ config: { eventsPerSecond: 20, eventBurst: 10 } });
-    cleanups.push(() => server.close());
+    defer(() => server.close());
     const flood = await open(server.url);
     const replies = (await Promise.all(
       Array.from({ length: 40 }, () =>
@@ -55,7 +52,7 @@ describe('socket limits', () => {
     expect(limited[0]).toMatchObject({ error: { message: expect.stringMatching(/events\/s/) } });
 
     const sim = await SimVolunteer.connect(server.url, { slots: 2 });
-    cleanups.push(() => sim.close());
+    defer(() => sim.close());
     const { body } = await api<{ id: string }>(server, 'POST', '/api/jobs', {
       map: '(x) => x',
       inputs: [1, 2, 3],

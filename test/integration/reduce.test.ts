@@ -1,5 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { JobCreated, JobSummary } from '../../shared/job.ts';
+import { useHarness } from '../support/harness.ts';
 import { SimVolunteer } from '../support/sim-volunteer.ts';
 import {
   api,
@@ -8,17 +9,13 @@ import {
   type TestCoordinator,
 } from '../support/start-coordinator.ts';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const { defer } = useHarness();
 
 async function setup(): Promise<TestCoordinator> {
   const server = await startCoordinator({ config: { reduceTimeLimitMs: 1_000 } });
-  cleanups.push(() => server.close());
+  defer(() => server.close());
   const sim = await SimVolunteer.connect(server.url, { slots: 4 });
-  cleanups.push(() => sim.close());
+  defer(() => sim.close());
   return server;
 }
 

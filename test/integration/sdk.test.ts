@@ -1,20 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BrowsergridError, connect, JobFailedError } from '../../server/sdk/index.ts';
 import type { JobSummary } from '../../shared/job.ts';
+import { useHarness } from '../support/harness.ts';
 import { SimVolunteer } from '../support/sim-volunteer.ts';
 import { startCoordinator, type TestCoordinator } from '../support/start-coordinator.ts';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const { defer } = useHarness();
 
 async function setup(taskDelayMs = 0): Promise<TestCoordinator> {
   const server = await startCoordinator();
-  cleanups.push(() => server.close());
+  defer(() => server.close());
   const sim = await SimVolunteer.connect(server.url, { slots: 2, taskDelayMs });
-  cleanups.push(() => sim.close());
+  defer(() => sim.close());
   return server;
 }
 

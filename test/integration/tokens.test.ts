@@ -1,16 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useHarness } from '../support/harness.ts';
 import { api, startCoordinator } from '../support/start-coordinator.ts';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const { defer } = useHarness();
 
 describe('admin tokens', () => {
   it('creates named tokens that work, lists them without secrets, revokes them, and keeps them across a restart', async () => {
     const first = await startCoordinator();
-    cleanups.push(() => first.close());
+    defer(() => first.close());
     const created = await api<{ tokenId: string; token: string; name: string }>(
       first,
       'POST',
@@ -34,7 +31,7 @@ describe('admin tokens', () => {
 
     await first.stop();
     const restarted = await startCoordinator({ dataDir: first.dataDir });
-    cleanups.push(() => restarted.close());
+    defer(() => restarted.close());
     const again = { url: restarted.url, token: created.body.token };
     expect((await api(again, 'GET', '/api/jobs')).status).toBe(200);
 
