@@ -57,6 +57,11 @@ export const JobSpec = z.strictObject({
     .min(MIN_TASK_TIMEOUT_MS)
     .max(MAX_TASK_TIMEOUT_MS)
     .default(DEFAULT_TASK_TIMEOUT_MS),
+  /**
+   * Longest a copy may run from its start, however much progress it reports (progress otherwise
+   * restarts `timeoutMs` without end). Unset: no limit.
+   */
+  maxRuntimeMs: z.number().int().min(MIN_TASK_TIMEOUT_MS).max(MAX_TASK_TIMEOUT_MS).optional(),
   maxAttempts: z.number().int().min(1).max(MAX_MAX_ATTEMPTS).default(DEFAULT_MAX_ATTEMPTS),
   /** Matching results from distinct devices needed before a task's result commits. */
   redundancy: z.number().int().min(1).max(MAX_REDUNDANCY).default(1),

@@ -503,8 +503,14 @@ export class Scheduler {
     return copies;
   }
 
+  /** Restarts a copy's timeout, but never past its job's `maxRuntimeMs` from its start. */
   #extend(lease: Lease, job: JobEntry, now: number): void {
-    lease.deadline = now + job.spec.timeoutMs + this.#options.leaseGraceMs;
+    let deadline = now + job.spec.timeoutMs + this.#options.leaseGraceMs;
+    if (job.spec.maxRuntimeMs !== undefined) {
+      const start = lease.startedAt ?? lease.dispatchedAt;
+      deadline = Math.min(deadline, start + job.spec.maxRuntimeMs + this.#options.leaseGraceMs);
+    }
+    lease.deadline = deadline;
     this.#deadlines.push(lease.deadline, lease.leaseId);
   }
 

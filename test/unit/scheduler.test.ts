@@ -677,6 +677,24 @@ describe('Scheduler progress and checkpoints', () => {
     expect(t.ok('a', talker as Assignment)).toBe('committed');
   });
 
+  it("stops extending a copy that reports progress at the job's maxRuntimeMs", () => {
+    const t = setup();
+    t.addJob('j', { inputs: [1], timeoutMs: 1_000, maxRuntimeMs: 3_000, speculation: false });
+    t.connect('a', 1);
+    const [task] = t.dispatched(t.take());
+    const leaseId = (task as Assignment).leaseId;
+    t.scheduler.progress('a', [{ leaseId, elapsedMs: 0 }], t.clock.now());
+    let expiredAt: number | undefined;
+    for (let i = 1; i <= 12 && expiredAt === undefined; i++) {
+      t.clock.advance(500);
+      t.scheduler.progress('a', [{ leaseId, elapsedMs: i * 500, fraction: i / 20 }], t.clock.now());
+      t.expire();
+      if (t.of(t.take(), 'cancel').some((c) => c.leaseIds.includes(leaseId))) expiredAt = i * 500;
+    }
+    // maxRuntimeMs (3 s) plus the lease grace (1 s in this harness), despite progress every 0.5 s.
+    expect(expiredAt).toBe(4_000);
+  });
+
   it('ignores progress for a lease the tab does not hold', () => {
     const t = setup();
     t.addJob('j', { inputs: [1], timeoutMs: 1_000, speculation: false });
