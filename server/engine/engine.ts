@@ -464,6 +464,14 @@ export class Engine {
     const now = this.#clock.now();
     const effects: Effect[] = [];
     const touched = this.#tabs.setPaused(target, paused);
+    if (touched && target.volunteerId === undefined) {
+      // A paused room stays paused across a coordinator restart.
+      void this.#store
+        .setGridPaused(target.grid, paused)
+        .catch((error: unknown) =>
+          this.#log.error({ err: error }, '[engine]: could not record a grid pause'),
+        );
+    }
     if (!touched) {
       throw new CoordinatorError(
         'not_found',
@@ -597,6 +605,9 @@ export class Engine {
     const effects: Effect[] = [];
     for (const deviceId of await this.#store.bannedDevices())
       this.#scheduler.ban(deviceId, now, []);
+    for (const grid of await this.#store.listGrids()) {
+      if (grid.paused) this.#tabs.setPaused({ grid: grid.code }, true);
+    }
     for (const job of await this.#store.unfinishedJobs()) {
       this.#scheduler.restoreJob(
         {

@@ -17,6 +17,7 @@ import type {
   JobStore,
   SettledTask,
   StoreChange,
+  StoredGrid,
   StoredJob,
   StoredTaskResult,
   TaskAttempts,
@@ -143,11 +144,10 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
   const insertGrid = db.prepare<[string, string, number]>(
     'INSERT INTO grids (code, name, created_at) VALUES (?, ?, ?)',
   );
-  const selectGrid = db.prepare<[string], { code: string; name: string; created_at: number }>(
-    'SELECT * FROM grids WHERE code = ?',
-  );
-  const selectGrids = db.prepare<[], { code: string; name: string; created_at: number }>(
-    'SELECT * FROM grids ORDER BY created_at DESC, code',
+  const selectGrid = db.prepare<[string], GridRow>('SELECT * FROM grids WHERE code = ?');
+  const selectGrids = db.prepare<[], GridRow>('SELECT * FROM grids ORDER BY created_at DESC, code');
+  const updateGridPaused = db.prepare<[number, string]>(
+    'UPDATE grids SET paused = ? WHERE code = ?',
   );
 
   const insertToken = db.prepare<[string, string, string, number]>(
@@ -277,12 +277,13 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
     },
     async getGrid(code) {
       const row = selectGrid.get(code);
-      return row && { code: row.code, name: row.name, createdAt: row.created_at };
+      return row && toStoredGrid(row);
     },
     async listGrids() {
-      return selectGrids
-        .all()
-        .map((row) => ({ code: row.code, name: row.name, createdAt: row.created_at }));
+      return selectGrids.all().map(toStoredGrid);
+    },
+    async setGridPaused(code, paused) {
+      updateGridPaused.run(paused ? 1 : 0, code);
     },
     async createJob(job) {
       return createJob(job);
@@ -335,6 +336,17 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
       if (db.open) db.close();
     },
   };
+}
+
+interface GridRow {
+  code: string;
+  name: string;
+  created_at: number;
+  paused: number;
+}
+
+function toStoredGrid(row: GridRow): StoredGrid {
+  return { code: row.code, name: row.name, createdAt: row.created_at, paused: row.paused === 1 };
 }
 
 interface CopyRow {

@@ -74,6 +74,8 @@ export interface StoredGrid {
   code: string;
   name: string;
   createdAt: number;
+  /** An admin paused the whole grid. */
+  paused?: boolean;
 }
 
 export interface StoredToken {
@@ -97,6 +99,7 @@ export interface JobStore {
   /** Records a grid; fails with `conflict` if the code exists. */
   createGrid(grid: StoredGrid): Promise<void>;
   getGrid(code: string): Promise<StoredGrid | undefined>;
+  setGridPaused(code: string, paused: boolean): Promise<void>;
   /** Newest first. */
   listGrids(): Promise<StoredGrid[]>;
   /** Records a new job (status queued); fails if the id exists. */

@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import type { GridCreated, GridSummary } from '../../shared/job.ts';
 import { useHarness } from '../support/harness.ts';
 import { SimVolunteer } from '../support/sim-volunteer.ts';
-import { api, waitForJob, type TestCoordinator } from '../support/start-coordinator.ts';
+import {
+  api,
+  startCoordinator,
+  waitForJob,
+  type TestCoordinator,
+} from '../support/start-coordinator.ts';
 
 const { coordinator, volunteer, submit } = useHarness();
 
@@ -165,5 +170,18 @@ describe('grids', () => {
     });
     await api(server, 'POST', `/api/grids/${grid.code}/resume`, {});
     expect(await waitForJob(server, job.id)).toMatchObject({ status: 'completed' });
+  });
+
+  it('keeps a paused grid paused across a coordinator restart', async () => {
+    const first = await startCoordinator();
+    const grid = (await api<GridCreated>(first, 'POST', '/api/grids', { name: 'lab' })).body;
+    await api(first, 'POST', `/api/grids/${grid.code}/pause`, {});
+    await first.stop();
+    const second = await coordinator({ dataDir: first.dataDir });
+    const kid = await volunteer(second, { grid: grid.code, slots: 1 });
+    await kid.until(() => kid.controls.at(-1)?.paused === true, 2_000, 'the pause after a restart');
+    expect((await api<GridSummary>(second, 'GET', `/api/grids/${grid.code}`)).body.paused).toBe(
+      true,
+    );
   });
 });
