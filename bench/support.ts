@@ -1,0 +1,134 @@
+/**
+ * @module What every benchmark shares: the command line, the report of figures against their
+ * baselines, the load-generator threads, waiting on jobs, and reading a process's memory.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import { waitFor, type TestCoordinator } from '../test/support/start-coordinator.ts';
+import type { LoadOptions } from './load-worker.ts';
+
+export const { values: args } = parseArgs({
+  options: {
+    smoke: { type: 'boolean', default: false },
+    json: { type: 'string' },
+    only: { type: 'string' },
+  },
+});
+export const SMOKE = args.smoke;
+
+export interface Figure {
+  bench: string;
+  metric: string;
+  value: number;
+  baseline: number;
+  ratio: number;
+  unit: string;
+  note: string;
+}
+export const figures: Figure[] = [];
+
+export function report(figure: Figure): void {
+  figures.push(figure);
+  process.stdout.write(
+    `${figure.bench.padEnd(10)} ${figure.metric.padEnd(34)} ${fmt(figure.value)} ${figure.unit} vs baseline ${fmt(figure.baseline)} ${figure.unit}  ratio ${figure.ratio.toFixed(3)}  (${figure.note})\n`,
+  );
+}
+
+export function fmt(n: number): string {
+  return n >= 100 ? n.toFixed(0) : n.toFixed(2);
+}
+
+/** Starts the TypeScript load worker; tsx is registered inside the thread first, since Node 20
+ * resolves a worker's entry before `--import` hooks in its execArgv apply. */
+export function loadWorker(options: LoadOptions): Worker {
+  const entry = new URL('./load-worker.ts', import.meta.url).href;
+  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`;
+  return new Worker(bootstrap, { eval: true, workerData: options });
+}
+
+export function nextMessage<T>(worker: Worker, type: string, timeoutMs: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`[bench]: no ${type} from load worker in ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    const onMessage = (message: { type: string }): void => {
+      if (message.type !== type) return;
+      clearTimeout(timer);
+      worker.off('message', onMessage);
+      resolve(message as T);
+    };
+    worker.on('message', onMessage);
+    worker.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
+export async function stopWorker(worker: Worker): Promise<void> {
+  worker.postMessage({ type: 'stop' });
+  await worker.terminate();
+}
+
+export async function waitJob(
+  server: TestCoordinator,
+  jobId: string,
+  timeoutMs: number,
+): Promise<void> {
+  await waitFor(
+    async () => {
+      const summary = await server.coordinator.engine.summary(jobId);
+      return summary.status === 'completed' ? true : undefined;
+    },
+    timeoutMs,
+    `job ${jobId}`,
+  );
+}
+
+/** Resident memory of a process, from /proc (Linux), in bytes. */
+export function rssOf(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(status.match(/VmRSS:\s+(\d+)/)?.[1] ?? Number.NaN);
+  return kb * 1024;
+}
+
+/** Starts a server process and resolves its URL once it answers. */
+export async function serverProcess(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  url: (stdout: string) => string | undefined,
+): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const found = await waitFor(() => url(out), 60_000, `a server process (${args.join(' ')})`);
+  return { child, url: found };
+}
+
+/** Settles before reading memory: two readings half a second apart within 1 %. */
+export async function steadyRss(pid: number): Promise<number> {
+  let last = rssOf(pid);
+  for (let i = 0; i < 20; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const now = rssOf(pid);
+    if (Math.abs(now - last) / last < 0.01) return now;
+    last = now;
+  }
+  return last;
+}
+
+export async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
