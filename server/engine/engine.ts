@@ -4,7 +4,7 @@
  * progress. HTTP routes and socket handlers call it; it never parses wire input (they validate)
  * and never decides (the scheduler does).
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { JobSpec, JobSummary, RosterEntry } from '../../shared/job.ts';
 import { isFinished } from '../../shared/job.ts';
 import type {
@@ -27,9 +27,10 @@ import {
 import { runReduce } from '../jobs/reduce.ts';
 import { countItems, countTasks, taskSpan } from '../scheduling/sharder.ts';
 import type { DeviceTrustView } from '../scheduling/trust.ts';
-import type { JobEntry } from '../scheduling/state.ts';
 import type { CopyRecord, JobStore, StoreChange, StoredGrid, StoredJob } from '../store/store.ts';
 import { GroupCommit } from './group-commit.ts';
+import { byContribution, goneEntry, liveEntry, newGridCode } from './roster.ts';
+import { copyView, liveSummary, storedSummary } from './summaries.ts';
 import { TabRegistry } from './tab-registry.ts';
 
 /** How the engine reaches one connected tab. */
@@ -414,45 +415,18 @@ export class Engine {
   /** The grid's tabs, live and recently gone, with what each has done, biggest contributor first. */
   roster(code: string): { paused: boolean; devices: RosterEntry[] } {
     const now = this.#clock.now();
-    const devices: RosterEntry[] = this.#tabs.inGrid(code).map((info) => {
-      const volunteer = this.#scheduler.getVolunteer(info.volunteerId);
-      const paused = this.#tabs.isPaused(info.volunteerId) || info.requestedSlots === 0;
-      const holding = volunteer?.leases.size ?? 0;
-      return {
-        volunteerId: info.volunteerId,
-        deviceId: info.deviceId,
-        browser: describeBrowser(info.userAgent),
-        cores: info.requestedSlots,
-        state: paused ? 'paused' : holding > 0 ? 'working' : 'idle',
-        pausedByAdmin: this.#tabs.isPaused(info.volunteerId),
-        holding,
-        tasksDone: volunteer?.tasksDone ?? 0,
-        cpuSeconds: Math.round(volunteer?.cpuMs ?? 0) / 1000,
-        ...(volunteer?.ewmaTaskMs !== undefined
-          ? { taskMs: Math.round(volunteer.ewmaTaskMs * 10) / 10 }
-          : {}),
-        lastSeen: new Date(now).toISOString(),
-      };
-    });
-    for (const info of this.#tabs.departedFrom(code, now)) {
-      devices.push({
-        volunteerId: info.volunteerId,
-        deviceId: info.deviceId,
-        browser: describeBrowser(info.userAgent),
-        cores: info.requestedSlots,
-        state: 'gone',
-        pausedByAdmin: false,
-        holding: 0,
-        tasksDone: info.tasksDone,
-        cpuSeconds: Math.round(info.cpuMs) / 1000,
-        lastSeen: new Date(info.lastSeen).toISOString(),
-      });
-    }
-    // Biggest contributors first: the roster doubles as the grid's leaderboard.
-    devices.sort(
-      (a, b) => b.cpuSeconds - a.cpuSeconds || a.volunteerId.localeCompare(b.volunteerId),
-    );
-    return { paused: this.#tabs.isGridPaused(code), devices };
+    const live = this.#tabs
+      .inGrid(code)
+      .map((info) =>
+        liveEntry(
+          info,
+          this.#scheduler.getVolunteer(info.volunteerId),
+          this.#tabs.isPaused(info.volunteerId),
+          now,
+        ),
+      );
+    const gone = this.#tabs.departedFrom(code, now).map(goneEntry);
+    return { paused: this.#tabs.isGridPaused(code), devices: byContribution([...live, ...gone]) };
   }
 
   /**
@@ -551,15 +525,7 @@ export class Engine {
     }
     for (const lease of this.#scheduler.liveCopies(jobId)) {
       if (lease.taskIndex < fromTask || lease.taskIndex >= fromTask + tasks) continue;
-      row(lease.taskIndex).copies.push({
-        leaseId: lease.leaseId,
-        volunteerId: lease.volunteerId,
-        kind: lease.kind,
-        dispatchedAt: lease.dispatchedAt,
-        ...(lease.startedAt !== undefined ? { startedAt: lease.startedAt } : {}),
-        ...(lease.fraction !== undefined ? { fraction: lease.fraction } : {}),
-        won: false,
-      });
+      row(lease.taskIndex).copies.push({ ...copyView(lease), won: false });
     }
     return [...rows.values()].sort((a, b) => a.taskIndex - b.taskIndex);
   }
@@ -689,12 +655,7 @@ export class Engine {
             type: 'copy',
             jobId: lease.jobId,
             taskIndex: lease.taskIndex,
-            leaseId: lease.leaseId,
-            volunteerId: lease.volunteerId,
-            kind: lease.kind,
-            dispatchedAt: lease.dispatchedAt,
-            ...(lease.startedAt !== undefined ? { startedAt: lease.startedAt } : {}),
-            ...(lease.fraction !== undefined ? { fraction: lease.fraction } : {}),
+            ...copyView(lease),
             endedAt: effect.at,
             end: effect.end,
             won: effect.won,
@@ -742,84 +703,4 @@ export class Engine {
       );
     }
   }
-}
-
-/** Grid codes people type from a projector: no 0/O or 1/I/L. */
-const GRID_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
-
-function newGridCode(): string {
-  const bytes = randomBytes(6);
-  return Array.from(bytes, (byte) => GRID_ALPHABET[byte % GRID_ALPHABET.length]).join('');
-}
-
-/** "Chrome 156", "Firefox 140", … from a user agent, for the roster. */
-export function describeBrowser(userAgent: string | undefined): string {
-  if (!userAgent) return 'unknown';
-  const match = userAgent.match(/(HeadlessChrome|Edg|Firefox|Chrome|Safari)\/(\d+)/) ?? undefined;
-  if (!match) return userAgent.slice(0, 40);
-  const name = match[1] === 'Edg' ? 'Edge' : match[1];
-  return `${name} ${match[2]}`;
-}
-
-export function liveSummary(job: Readonly<JobEntry>): JobSummary {
-  return summarize(job.jobId, job.spec, job.status, {
-    items: job.items,
-    tasks: job.taskCount,
-    done: job.done,
-    failed: job.failed,
-    inFlight: job.inFlight,
-    createdAt: job.createdAt,
-    startedAt: job.startedAt,
-    finishedAt: job.finishedAt,
-  });
-}
-
-export function storedSummary(job: StoredJob): JobSummary {
-  const summary = summarize(job.jobId, job.spec, job.status, { ...job, inFlight: 0 });
-  if (!job.spec.reduce) return summary;
-  const reduced = job.reduced;
-  return {
-    ...summary,
-    reduce:
-      reduced === undefined
-        ? { status: 'pending' }
-        : 'value' in reduced
-          ? { status: 'done', value: reduced.value }
-          : { status: 'error', error: reduced.error },
-  };
-}
-
-function summarize(
-  jobId: string,
-  spec: JobSpec,
-  status: JobSummary['status'],
-  counts: {
-    items: number;
-    tasks: number;
-    done: number;
-    failed: number;
-    inFlight: number;
-    createdAt: number;
-    startedAt?: number | undefined;
-    finishedAt?: number | undefined;
-  },
-): JobSummary {
-  const iso = (ms: number | undefined) =>
-    ms === undefined ? undefined : new Date(ms).toISOString();
-  return {
-    id: jobId,
-    ...(spec.name !== undefined ? { name: spec.name } : {}),
-    status,
-    items: counts.items,
-    tasks: counts.tasks,
-    done: counts.done,
-    failed: counts.failed,
-    inFlight: counts.inFlight,
-    priority: spec.priority,
-    ...(spec.grid !== undefined ? { grid: spec.grid } : {}),
-    createdAt: iso(counts.createdAt) as string,
-    ...(counts.startedAt !== undefined ? { startedAt: iso(counts.startedAt) as string } : {}),
-    ...(counts.finishedAt !== undefined ? { finishedAt: iso(counts.finishedAt) as string } : {}),
-    ...(spec.reduce ? { reduce: { status: 'pending' as const } } : {}),
-  };
 }
