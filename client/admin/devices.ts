@@ -5,6 +5,7 @@
  */
 import type { AdminApi, DeviceView } from './api.ts';
 import { ApiError } from './api.ts';
+import { cells } from './dom.ts';
 
 const REFRESH_MS = 2_000;
 
@@ -70,8 +71,7 @@ export class DevicesPanel {
   #createRow(deviceId: string): Row {
     const tr = document.createElement('tr');
     tr.dataset['deviceId'] = deviceId;
-    const cells = Array.from({ length: 6 }, () => tr.insertCell());
-    const [id, tabs, standing, streak, disagreements, actions] = cells as [
+    const [id, tabs, standing, streak, disagreements, actions] = cells(tr, 6) as [
       HTMLTableCellElement,
       HTMLTableCellElement,
       HTMLTableCellElement,

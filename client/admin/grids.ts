@@ -6,6 +6,7 @@ import QRCode from 'qrcode';
 import type { GridSummary, RosterEntry } from '../../shared/job.ts';
 import { ApiError, type AdminApi } from './api.ts';
 import { formatMs, shortId } from './timeline.ts';
+import { el } from './dom.ts';
 
 const ROSTER_REFRESH_MS = 1_000;
 /** The list only feeds the live-tab counts and the job form's select: it can lag more. */
@@ -519,15 +520,4 @@ function showError(target: HTMLElement, error: unknown): void {
     error instanceof ApiError && error.field && !plain.includes(error.field)
       ? `${error.field}: ${plain}`
       : plain;
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  className: string,
-  text?: string,
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
 }

@@ -11,6 +11,7 @@ import { DevicesPanel } from './devices.ts';
 import { ThroughputChart } from './throughput.ts';
 import { GridsPanel, offerGrids } from './grids.ts';
 import { TimelinePanel } from './timeline.ts';
+import { cells } from './dom.ts';
 
 const TOKEN_KEY = 'browsergrid.adminToken';
 
@@ -84,8 +85,7 @@ const rows = new Map<string, JobRow>();
 function createRow(jobId: string): JobRow {
   const tr = document.createElement('tr');
   tr.dataset['jobId'] = jobId;
-  const cells = Array.from({ length: 7 }, () => tr.insertCell());
-  const [nameCell, status, barCell, done, inFlight, failed, actions] = cells as [
+  const [nameCell, status, barCell, done, inFlight, failed, actions] = cells(tr, 7) as [
     HTMLTableCellElement,
     HTMLTableCellElement,
     HTMLTableCellElement,

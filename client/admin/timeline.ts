@@ -5,6 +5,7 @@
  * tests and tooltips can reach.
  */
 import type { TaskTimelinePage, TimelineCopy } from './api.ts';
+import { el } from './dom.ts';
 
 const REFRESH_MS = 1_000;
 
@@ -267,15 +268,4 @@ export function formatMs(ms: number): string {
   if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
   const seconds = Math.round(ms / 1000);
   return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  className: string,
-  text?: string,
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
 }
