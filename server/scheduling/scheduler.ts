@@ -18,7 +18,7 @@ import type {
 } from '../../shared/protocol.ts';
 import { DeadlineHeap } from './deadline-heap.ts';
 import { Ballots, tally } from './ballots.ts';
-import { isQueueEmpty, needsCopy, requeue, sampleDuration, takeTask } from './job-queue.ts';
+import { needsCopy, requeue, sampleDuration, takeTask } from './job-queue.ts';
 import { ephemeralLeaseIds, type LeaseIds } from './lease-ids.ts';
 import { DEFAULT_TRUST, DeviceTrust, type DeviceTrustView, type TrustPolicy } from './trust.ts';
 import {
@@ -30,9 +30,8 @@ import {
 import { countItems, countTasks, sliceInputs, taskSpan } from './sharder.ts';
 import {
   DEFAULT_SPECULATION,
-  median,
   pickBackups,
-  type CopyView,
+  speculationInput,
   type SpeculationPolicy,
 } from './speculation.ts';
 import type { CopyEnd, CopyKind, JobEntry, Lease, TaskEntry, VolunteerEntry } from './state.ts';
@@ -521,35 +520,15 @@ export class Scheduler {
     let started = false;
     for (const job of this.#ordered) {
       if (!job.speculation || job.running.size === 0) continue;
-      const single: CopyView[] = [];
-      let backedUp = 0;
-      for (const taskIndex of job.running) {
-        const task = job.tasks[taskIndex] as TaskEntry;
-        if (task.backup) {
-          backedUp++;
-          continue;
-        }
-        if (task.leases.length !== 1 || task.queued) continue;
-        const lease = this.#leases.get(task.leases[0] as string);
-        if (!lease) continue;
-        single.push({
-          taskIndex,
-          ageMs: now - lease.dispatchedAt,
-          ...(lease.startedAt !== undefined ? { runtimeMs: now - lease.startedAt } : {}),
-        });
-      }
-      const medianMs = median(job.durations);
-      const picks = pickBackups({
-        policy: job.speculation,
-        taskCount: job.taskCount,
-        finished: job.done + job.failed,
-        ...(medianMs !== undefined ? { medianMs } : {}),
-        single,
-        backedUp,
-        running: job.running.size,
-        queueEmpty: isQueueEmpty(job),
-        idleTabs: this.#idleTabs(job),
-      });
+      const picks = pickBackups(
+        speculationInput(
+          job,
+          job.speculation,
+          (leaseId) => this.#leases.get(leaseId),
+          this.#idleTabs(job),
+          now,
+        ),
+      );
       for (const taskIndex of picks) {
         (job.tasks[taskIndex] as TaskEntry).backup = true;
         requeue(job, taskIndex, true);

@@ -13,6 +13,8 @@
  * The first valid result commits; the other copies are told to stop.
  */
 import { z } from 'zod';
+import { isQueueEmpty } from './job-queue.ts';
+import type { JobEntry, Lease, TaskEntry } from './state.ts';
 
 export const SpeculationPolicy = z.strictObject({
   quantile: z.number().min(0).max(1).default(0.75),
@@ -71,6 +73,48 @@ export function pickBackups(input: SpeculationInput): number[] {
     for (const copy of oldest.slice(0, input.idleTabs - picked.size)) picked.add(copy.taskIndex);
   }
   return [...picked];
+}
+
+/**
+ * What the policy needs to know about a job now: its finished-task statistics and the age of
+ * each task's single live copy. O(tasks in flight).
+ */
+export function speculationInput(
+  job: JobEntry,
+  policy: SpeculationPolicy,
+  leaseOf: (leaseId: string) => Lease | undefined,
+  idleTabs: number,
+  now: number,
+): SpeculationInput {
+  const single: CopyView[] = [];
+  let backedUp = 0;
+  for (const taskIndex of job.running) {
+    const task = job.tasks[taskIndex] as TaskEntry;
+    if (task.backup) {
+      backedUp++;
+      continue;
+    }
+    if (task.leases.length !== 1 || task.queued) continue;
+    const lease = leaseOf(task.leases[0] as string);
+    if (!lease) continue;
+    single.push({
+      taskIndex,
+      ageMs: now - lease.dispatchedAt,
+      ...(lease.startedAt !== undefined ? { runtimeMs: now - lease.startedAt } : {}),
+    });
+  }
+  const medianMs = median(job.durations);
+  return {
+    policy,
+    taskCount: job.taskCount,
+    finished: job.done + job.failed,
+    ...(medianMs !== undefined ? { medianMs } : {}),
+    single,
+    backedUp,
+    running: job.running.size,
+    queueEmpty: isQueueEmpty(job),
+    idleTabs,
+  };
 }
 
 /** Median of a sample; undefined when empty. */
