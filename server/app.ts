@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import express, { type RequestHandler } from 'express';
 import { Server } from 'socket.io';
+import { MAX_JOB_ITEMS, MAX_UPLOAD_ITEM_BYTES } from '../shared/limits.ts';
 import type { AdminToServerEvents, ServerToAdminEvents } from '../shared/protocol.ts';
 import { AdminTokens } from './admin-tokens.ts';
 import { bearerToken, resolveLeaseSecret } from './auth.ts';
@@ -20,6 +21,7 @@ import { createHealthRouter, createMetrics } from './http/health-routes.ts';
 import { createJobsRouter } from './http/jobs-routes.ts';
 import { createStaticRouter } from './http/static.ts';
 import { createTokensRouter } from './http/tokens-routes.ts';
+import { createUploadsRouter } from './http/uploads-routes.ts';
 import { createRootLog, subsystem, type Log } from './log.ts';
 import { registerAdminHandlers } from './realtime/admin-handlers.ts';
 import { applySocketLimits } from './realtime/limits.ts';
@@ -89,6 +91,13 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   app.use(express.json({ limit: config.maxHttpBodyBytes }));
   app.use(createHealthRouter(engine, requireAdmin, metrics.registry));
   app.use(createJobsRouter(engine, requireAdmin));
+  app.use(
+    createUploadsRouter(store, requireAdmin, {
+      maxBytes: config.maxUploadBytes,
+      maxItemBytes: MAX_UPLOAD_ITEM_BYTES,
+      maxItems: MAX_JOB_ITEMS,
+    }),
+  );
   app.use(createGridsRouter(engine, requireAdmin, config.publicUrl));
   app.use(createTokensRouter(tokens, requireAdmin));
   app.use(createDevicesRouter(engine, requireAdmin));

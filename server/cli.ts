@@ -2,11 +2,12 @@
  * @module The `browsergrid` command line: start the coordinator, or talk to one over REST.
  * Token: --token, else BROWSERGRID_ADMIN_TOKEN, else the file the coordinator saved in the data dir.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { Presets, SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
-import { parse as parseCsv } from 'csv-parse/sync';
 import type {
   GridCreated,
   GridSummary,
@@ -15,6 +16,7 @@ import type {
   JobSummary,
 } from '../shared/job.ts';
 import { startCoordinator } from './main.ts';
+import { BrowsergridError, connect, type Grid } from './sdk/index.ts';
 
 interface RemoteOptions {
   url: string;
@@ -52,7 +54,7 @@ remote(program.command('submit'))
   .requiredOption('--map <file>', 'file holding the map function source or an ES module')
   .option(
     '--inputs <file>',
-    'inputs: a JSON array (.json), one JSON value a line (.ndjson), or CSV rows with a header (.csv)',
+    'inputs: a JSON array (.json); or one JSON value a line (.ndjson, .jsonl) or CSV rows under a header (.csv), streamed up as an upload',
   )
   .option('--range <start:end[:step]>', 'numeric range of inputs instead of a file')
   .option('--name <name>', 'job name')
@@ -70,7 +72,8 @@ remote(program.command('submit'))
     async (options: RemoteOptions & Record<string, string | number | boolean | undefined>) => {
       const spec: JobSpecInput = {
         map: readFileSync(String(options['map']), 'utf8'),
-        inputs: readInputs(
+        inputs: await inputsOf(
+          options,
           options['inputs'] as string | undefined,
           options['range'] as string | undefined,
         ),
@@ -90,7 +93,7 @@ remote(program.command('submit'))
       const summary = await follow(options, created);
       if (options['out']) {
         const res = await request(options, 'GET', `/api/jobs/${created.id}/results`);
-        writeFileSync(String(options['out']), await res.text());
+        await saveResults(res, String(options['out']));
         process.stderr.write(`results written to ${String(options['out'])}\n`);
       }
       if (summary.status !== 'completed') {
@@ -118,8 +121,7 @@ remote(program.command('results'))
   .description("print a job's results as NDJSON, in input order")
   .argument('<jobId>')
   .action(async (jobId: string, options: RemoteOptions) => {
-    const res = await request(options, 'GET', `/api/jobs/${jobId}/results`);
-    process.stdout.write(await res.text());
+    await saveResults(await request(options, 'GET', `/api/jobs/${jobId}/results`));
   });
 
 remote(program.command('cancel'))
@@ -256,7 +258,12 @@ function toInt(value: string): number {
   return n;
 }
 
-function readInputs(file: string | undefined, range: string | undefined): JobSpecInput['inputs'] {
+/** A range or a JSON array goes in the job spec; NDJSON and CSV files stream up as an upload. */
+async function inputsOf(
+  options: RemoteOptions,
+  file: string | undefined,
+  range: string | undefined,
+): Promise<JobSpecInput['inputs']> {
   if (range) {
     const [start, end, step] = range.split(':').map((part) => Number.parseInt(part, 10));
     if (start === undefined || end === undefined || Number.isNaN(start) || Number.isNaN(end)) {
@@ -265,36 +272,32 @@ function readInputs(file: string | undefined, range: string | undefined): JobSpe
     return { range: { start, end, ...(step !== undefined ? { step } : {}) } };
   }
   if (!file) throw new Error('give --inputs <file> or --range <start:end>');
-  const text = readFileSync(file, 'utf8');
+  if (!existsSync(file)) throw new Error(`--inputs: no file ${file}`);
   const extension = path.extname(file).toLowerCase();
-  if (extension === '.csv') {
-    // One object per row, keyed by the header; values stay strings (the map converts them).
-    return parseCsv(text, {
-      columns: true,
-      skip_empty_lines: true,
-      trim: true,
-    }) as JobSpecInput['inputs'];
-  }
-  if (extension === '.ndjson' || extension === '.jsonl') {
-    return text
-      .split('\n')
-      .map((line, i) => ({ line: line.trim(), i }))
-      .filter(({ line }) => line.length > 0)
-      .map(({ line, i }) => {
-        try {
-          return JSON.parse(line) as JobSpecInput['inputs'] extends Array<infer T> ? T : never;
-        } catch (error) {
-          throw new Error(`${file}:${i + 1}: not JSON: ${(error as Error).message}`);
-        }
+  if (extension === '.csv' || extension === '.ndjson' || extension === '.jsonl') {
+    const upload = await gridOf(options)
+      .upload(file)
+      .catch((error: unknown) => {
+        throw new Error(`uploading ${file}: ${(error as Error).message}`);
       });
+    process.stderr.write(`uploaded ${upload.items} items from ${file} (${upload.id})\n`);
+    return { upload: upload.id };
   }
   try {
-    return JSON.parse(text) as JobSpecInput['inputs'];
+    return JSON.parse(readFileSync(file, 'utf8')) as JobSpecInput['inputs'];
   } catch (error) {
     throw new Error(
       `${file}: not JSON (${(error as Error).message}); use .ndjson or .csv for those formats`,
     );
   }
+}
+
+/** Copies a results response to a file or stdout as it arrives. */
+async function saveResults(res: Response, file?: string): Promise<void> {
+  if (!res.body) return;
+  const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
+  if (file) await pipeline(body, createWriteStream(file));
+  else await pipeline(body, process.stdout, { end: false });
 }
 
 function tokenOf(options: RemoteOptions): string | undefined {
@@ -303,33 +306,23 @@ function tokenOf(options: RemoteOptions): string | undefined {
   return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
 }
 
+/** A REST call through the SDK; a refusal becomes an error naming the call and its status. */
 async function request(
   options: RemoteOptions,
   method: string,
   route: string,
   body?: unknown,
 ): Promise<Response> {
-  const token = tokenOf(options);
-  const res = await fetch(new URL(route, options.url), {
-    method,
-    headers: {
-      ...(token ? { Authorization: `Bearer ${token}` } : {}),
-      ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  if (!res.ok) {
-    const text = await res.text();
-    let message = text;
-    try {
-      const parsed = JSON.parse(text) as { error?: { message?: string } };
-      message = parsed.error?.message ?? text;
-    } catch {
-      // not JSON: print as is
-    }
-    throw new Error(`${method} ${route} failed (${res.status}): ${message}`);
+  try {
+    return await gridOf(options).request(method, route, body);
+  } catch (error) {
+    if (!(error instanceof BrowsergridError)) throw error;
+    throw new Error(`${method} ${route} failed (${error.status}): ${error.message}`);
   }
-  return res;
+}
+
+function gridOf(options: RemoteOptions): Grid {
+  return connect(options.url, { token: tokenOf(options) ?? '' });
 }
 
 async function api(

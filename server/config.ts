@@ -2,7 +2,12 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { DEFAULT_PORT, MAX_HTTP_BODY_BYTES, MAX_SOCKET_MESSAGE_BYTES } from '../shared/limits.ts';
+import {
+  DEFAULT_PORT,
+  MAX_HTTP_BODY_BYTES,
+  MAX_SOCKET_MESSAGE_BYTES,
+  MAX_UPLOAD_BYTES,
+} from '../shared/limits.ts';
 
 /** The checkout (or installed package) root, whatever the working directory. */
 export const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -25,6 +30,8 @@ export const Config = z.object({
   /** Built pages (vite build output). */
   staticDir: z.string().default(path.join(PACKAGE_ROOT, 'dist/client')),
   maxHttpBodyBytes: z.coerce.number().int().positive().default(MAX_HTTP_BODY_BYTES),
+  /** Largest upload body; uploads stream to the store, so this bounds disk use, not memory. */
+  maxUploadBytes: z.coerce.number().int().positive().default(MAX_UPLOAD_BYTES),
   maxSocketMessageBytes: z.coerce.number().int().positive().default(MAX_SOCKET_MESSAGE_BYTES),
   /** Inbound socket events per second per tab, sustained, and the burst above it. */
   eventsPerSecond: z.coerce.number().int().positive().default(500),
@@ -48,6 +55,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: env['BROWSERGRID_PUBLIC_URL'] || undefined,
     maxHttpBodyBytes: env['BROWSERGRID_MAX_BODY_BYTES'],
     maxSocketMessageBytes: env['BROWSERGRID_MAX_MESSAGE_BYTES'],
+    maxUploadBytes: env['BROWSERGRID_MAX_UPLOAD_BYTES'],
     eventsPerSecond: env['BROWSERGRID_EVENTS_PER_SECOND'],
     eventBurst: env['BROWSERGRID_EVENT_BURST'],
     maxConnectionsPerAddress: env['BROWSERGRID_MAX_CONNECTIONS_PER_ADDRESS'],

@@ -38,7 +38,14 @@ export const RangeInputs = z
   });
 export type RangeInputs = z.infer<typeof RangeInputs>;
 
-export const JobInputs = z.union([JsonValue.array().max(MAX_JOB_ITEMS), RangeInputs]);
+/** An upload's id, as `POST /api/uploads` returned it. */
+export const UploadId = z.string().regex(/^u-[0-9a-f-]{36}$/, 'expected an upload id such as u-…');
+
+/** `{ upload: id }`: the items of a completed upload (NDJSON or CSV streamed to `POST /api/uploads`). */
+export const UploadInputs = z.strictObject({ upload: UploadId });
+export type UploadInputs = z.infer<typeof UploadInputs>;
+
+export const JobInputs = z.union([JsonValue.array().max(MAX_JOB_ITEMS), RangeInputs, UploadInputs]);
 export type JobInputs = z.infer<typeof JobInputs>;
 
 export const JobSpec = z.strictObject({
@@ -194,6 +201,19 @@ export const GridSummary = z.object({
   devices: z.array(RosterEntry),
 });
 export type GridSummary = z.infer<typeof GridSummary>;
+
+export const UPLOAD_FORMATS = ['ndjson', 'csv'] as const;
+export type UploadFormat = (typeof UPLOAD_FORMATS)[number];
+
+/** `POST /api/uploads`'s answer and `GET /api/uploads/:id`. */
+export const UploadSummary = z.object({
+  id: UploadId,
+  format: z.enum(UPLOAD_FORMATS),
+  items: z.number().int(),
+  bytes: z.number().int(),
+  createdAt: z.string(),
+});
+export type UploadSummary = z.infer<typeof UploadSummary>;
 
 export function rangeLength(range: { start: number; end: number; step?: number }): number {
   const step = range.step ?? 1;

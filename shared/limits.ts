@@ -12,13 +12,17 @@ export const MAX_TASK_TIMEOUT_MS = 24 * 60 * 60_000;
 export const DEFAULT_MAX_ATTEMPTS = 3;
 export const MAX_MAX_ATTEMPTS = 20;
 export const MAX_REDUNDANCY = 10;
-/** Items one job may hold (array or range). */
+/** Items one job may hold (array, range or upload). */
 export const MAX_JOB_ITEMS = 10_000_000;
 export const MAX_CHUNK_SIZE = 100_000;
 /** Job source code, in UTF-16 code units. */
 export const MAX_MAP_CODE_CHARS = 256 * 1024;
 /** Largest HTTP JSON body accepted by the REST API. */
 export const MAX_HTTP_BODY_BYTES = 64 * 1024 * 1024;
+/** Largest upload (`POST /api/uploads`): it streams to the store, so this bounds disk, not memory. */
+export const MAX_UPLOAD_BYTES = 16 * 1024 * 1024 * 1024;
+/** One uploaded item (an NDJSON line or a CSV row), in bytes. */
+export const MAX_UPLOAD_ITEM_BYTES = 1024 * 1024;
 /** Largest socket.io message accepted from a tab (socket.io's maxHttpBufferSize). */
 export const MAX_SOCKET_MESSAGE_BYTES = 16 * 1024 * 1024;
 

@@ -15,6 +15,7 @@ import type {
   ProgressBatch,
   TaskResult,
 } from '../../shared/protocol.ts';
+import { resolveInputs } from '../jobs/uploads.ts';
 import { CoordinatorError } from '../errors.ts';
 import { checkMapSource } from '../jobs/map-source.ts';
 import type { Log } from '../log.ts';
@@ -25,7 +26,7 @@ import {
   type SchedulerOptions,
 } from '../scheduling/scheduler.ts';
 import { runReduce } from '../jobs/reduce.ts';
-import { countItems, countTasks, taskSpan } from '../scheduling/sharder.ts';
+import { countTasks, taskSpan } from '../scheduling/sharder.ts';
 import type { DeviceTrustView } from '../scheduling/trust.ts';
 import type { CopyRecord, JobStore, StoreChange, StoredGrid, StoredJob } from '../store/store.ts';
 import { GroupCommit } from './group-commit.ts';
@@ -199,14 +200,15 @@ export class Engine {
         { field: 'grid' },
       );
     }
+    const inputs = await resolveInputs(this.#store, spec.inputs);
     const jobId = randomUUID();
-    const items = countItems(spec.inputs);
+    const { items } = inputs;
     const tasks = countTasks(items, spec.chunkSize);
     const now = this.#clock.now();
     // Durable first: no result may commit for a job the store does not have.
     await this.#store.createJob({ jobId, spec, status: 'queued', items, tasks, createdAt: now });
     const effects: Effect[] = [];
-    this.#scheduler.addJob(jobId, spec, now, effects);
+    this.#scheduler.addJob(jobId, spec, now, effects, inputs);
     await this.#apply(effects);
     this.#log.info({ jobId, items, tasks, grid: spec.grid }, '[engine]: job submitted');
     return { id: jobId, tasks, items };
@@ -575,6 +577,13 @@ export class Engine {
       if (grid.paused) this.#tabs.setPaused({ grid: grid.code }, true);
     }
     for (const job of await this.#store.unfinishedJobs()) {
+      const inputs = await resolveInputs(this.#store, job.spec.inputs).catch((error: unknown) => {
+        this.#log.error({ jobId: job.jobId, err: error }, '[engine]: job inputs are gone');
+      });
+      if (!inputs) {
+        await this.#store.apply([{ type: 'job', jobId: job.jobId, status: 'failed', at: now }]);
+        continue;
+      }
       this.#scheduler.restoreJob(
         {
           jobId: job.jobId,
@@ -586,6 +595,7 @@ export class Engine {
           settled: await this.#store.settledTasks(job.jobId),
           attempts: await this.#store.taskAttempts(job.jobId),
           checkpoints: await this.#store.checkpoints(job.jobId),
+          inputs,
         },
         now,
         effects,

@@ -11,12 +11,18 @@ export interface PrefetchOptions {
   maxPerSlot: number;
   /** Tasks per Web Worker before the tab has reported any run time. */
   initialPerSlot: number;
+  /**
+   * Input bytes a tab may hold beyond one task per Web Worker: big items fill a tab by size
+   * before they fill it by time, which bounds both the tab's hoard and each assign message.
+   */
+  maxHeldBytes: number;
 }
 
 export const DEFAULT_PREFETCH: PrefetchOptions = {
   targetQueueMs: 2_000,
   maxPerSlot: 256,
   initialPerSlot: 2,
+  maxHeldBytes: 4 * 1024 * 1024,
 };
 
 export function targetOutstanding(

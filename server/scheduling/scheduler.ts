@@ -27,7 +27,7 @@ import {
   updateEwma,
   type PrefetchOptions,
 } from './prefetch.ts';
-import { countItems, countTasks, sliceInputs, taskSpan } from './sharder.ts';
+import { countTasks, inlineInputs, taskSpan, type InputSource } from './sharder.ts';
 import {
   DEFAULT_SPECULATION,
   pickBackups,
@@ -91,6 +91,8 @@ export interface RestoredJob {
   settled: Iterable<{ taskIndex: number; status: 'committed' | 'failed' }>;
   attempts: Iterable<{ taskIndex: number; attempts: number; drops: number }>;
   checkpoints?: Iterable<{ taskIndex: number; checkpoint: TaskCheckpoint }>;
+  /** Required for an uploaded job (from the store); inline inputs are read from the spec. */
+  inputs?: InputSource;
 }
 
 export class Scheduler {
@@ -123,10 +125,18 @@ export class Scheduler {
 
   // ---- jobs -------------------------------------------------------------------------------
 
-  /** Registers a new job; returns its size. Dispatch effects go to tabs waiting for work. */
-  addJob(jobId: string, spec: JobSpec, now: number, effects: Effect[]): JobEntry {
-    const items = countItems(spec.inputs);
-    const job = this.#createEntry(jobId, ++this.#seq, spec, 'queued', now, items);
+  /**
+   * Registers a new job; returns its size. Dispatch effects go to tabs waiting for work. An
+   * uploaded job's `inputs` come from the store; inline ones are read from the spec.
+   */
+  addJob(
+    jobId: string,
+    spec: JobSpec,
+    now: number,
+    effects: Effect[],
+    inputs: InputSource = inlineInputs(spec.inputs),
+  ): JobEntry {
+    const job = this.#createEntry(jobId, ++this.#seq, spec, 'queued', now, inputs);
     for (let i = 0; i < job.taskCount; i++) job.queue.push(i);
     this.#activate(job, now, effects);
     return job;
@@ -137,14 +147,13 @@ export class Scheduler {
    * first (results are accepted from stale leases), so re-adoption needs no lease bookkeeping. */
   restoreJob(restored: RestoredJob, now: number, effects: Effect[]): JobEntry {
     this.#seq = Math.max(this.#seq, restored.seq);
-    const items = countItems(restored.spec.inputs);
     const job = this.#createEntry(
       restored.jobId,
       restored.seq,
       restored.spec,
       restored.status,
       restored.createdAt,
-      items,
+      restored.inputs ?? inlineInputs(restored.spec.inputs),
     );
     job.startedAt = restored.startedAt;
     for (const { taskIndex, status } of restored.settled) {
@@ -208,6 +217,7 @@ export class Scheduler {
       volunteerId: hello.volunteerId,
       deviceId: hello.deviceId,
       leases: new Set(),
+      heldBytes: 0,
       knownJobs: new Set(),
       slots: 0,
       tasksDone: 0,
@@ -591,8 +601,9 @@ export class Scheduler {
     spec: JobSpec,
     status: JobStatus,
     createdAt: number,
-    items: number,
+    inputs: InputSource,
   ): JobEntry {
+    const items = inputs.items;
     const taskCount = countTasks(items, spec.chunkSize);
     const tasks: TaskEntry[] = new Array<TaskEntry>(taskCount);
     for (let i = 0; i < taskCount; i++) {
@@ -602,6 +613,7 @@ export class Scheduler {
       jobId,
       seq,
       spec,
+      inputs,
       items,
       taskCount,
       status,
@@ -726,6 +738,7 @@ export class Scheduler {
     const volunteer = this.#volunteers.get(lease.volunteerId);
     if (volunteer) {
       volunteer.leases.delete(lease.leaseId);
+      volunteer.heldBytes -= lease.bytes;
       // It has room again; the next feed of hungry tabs tops it up.
       this.#hungry.add(volunteer.volunteerId);
     }
@@ -875,6 +888,10 @@ export class Scheduler {
       let idle = 0;
       while (free > 0 && tier.length > 0 && idle < tier.length) {
         const job = tier[cursor % tier.length] as JobEntry;
+        if (!this.#hasRoom(volunteer, job)) {
+          free = 0;
+          break;
+        }
         cursor = (cursor + 1) % tier.length;
         const taskIndex = takeTask(job, (task) => this.#eligible(job, task, volunteer));
         if (taskIndex === undefined) {
@@ -905,6 +922,13 @@ export class Scheduler {
     else this.#hungry.delete(volunteer.volunteerId);
     if (tasks.length > 0)
       effects.push({ type: 'dispatch', volunteerId: volunteer.volunteerId, jobs, tasks });
+  }
+
+  /** Whether a task of `job` fits the tab's byte budget (one per Web Worker always does). */
+  #hasRoom(volunteer: VolunteerEntry, job: JobEntry): boolean {
+    if (volunteer.leases.size < volunteer.slots) return true;
+    const bytes = taskBytes(job);
+    return volunteer.heldBytes + bytes <= this.#options.prefetch.maxHeldBytes;
   }
 
   #lease(
@@ -946,10 +970,12 @@ export class Scheduler {
       deviceId: volunteer.deviceId,
       dispatchedAt: now,
       deadline: now + job.spec.timeoutMs * (ahead + 1) + this.#options.leaseGraceMs,
+      bytes: taskBytes(job),
     };
     this.#leases.set(lease.leaseId, lease);
     this.#deadlines.push(lease.deadline, lease.leaseId);
     volunteer.leases.add(lease.leaseId);
+    volunteer.heldBytes += lease.bytes;
     if (task.leases.length === 0) {
       job.inFlight++;
       job.running.add(taskIndex);
@@ -962,10 +988,14 @@ export class Scheduler {
       jobId: job.jobId,
       taskIndex,
       start: span.start,
-      inputs: sliceInputs(job.spec.inputs, span),
+      inputs: job.inputs.slice(span),
       ...(task.checkpoint ? { checkpoint: task.checkpoint } : {}),
     };
   }
+}
+
+function taskBytes(job: JobEntry): number {
+  return job.spec.chunkSize * job.inputs.itemBytes;
 }
 
 function firstItemError(items: ItemOutcome[]): string | undefined {

@@ -12,10 +12,6 @@ export interface TaskSpan {
   count: number;
 }
 
-export function countItems(inputs: JobInputs): number {
-  return Array.isArray(inputs) ? inputs.length : rangeLength(inputs.range);
-}
-
 export function countTasks(items: number, chunkSize: number): number {
   return Math.ceil(items / chunkSize);
 }
@@ -25,11 +21,49 @@ export function taskSpan(items: number, chunkSize: number, taskIndex: number): T
   return { start, count: Math.max(0, Math.min(chunkSize, items - start)) };
 }
 
-/** The input values of the items `[start, start + count)`. */
-export function sliceInputs(inputs: JobInputs, span: TaskSpan): JsonValue[] {
-  if (Array.isArray(inputs)) return inputs.slice(span.start, span.start + span.count);
+/**
+ * A job's inputs, read by item index as its tasks are dispatched. Dispatch is synchronous, so
+ * `slice` is too: arrays and ranges answer from memory, an upload from the store (an indexed
+ * range read; see `JobStore.uploadInputs`).
+ */
+export interface InputSource {
+  readonly items: number;
+  /** Average JSON bytes of one item, estimated: what a task costs a tab's prefetch budget. */
+  readonly itemBytes: number;
+  /** The values of the items `[span.start, span.start + span.count)`. */
+  slice(span: TaskSpan): JsonValue[];
+}
+
+/** The source of a job's inline inputs: an array or a range. Uploads come from the store. */
+export function inlineInputs(inputs: JobInputs): InputSource {
+  if (Array.isArray(inputs)) {
+    return {
+      items: inputs.length,
+      itemBytes: sampleItemBytes(inputs),
+      slice: (span) => inputs.slice(span.start, span.start + span.count),
+    };
+  }
+  if ('upload' in inputs) {
+    throw new Error(`[sharder]: upload ${inputs.upload} is read from the store, not inline`);
+  }
   const { start, step } = inputs.range;
-  const values: number[] = new Array<number>(span.count);
-  for (let i = 0; i < span.count; i++) values[i] = start + (span.start + i) * step;
-  return values;
+  return {
+    items: rangeLength(inputs.range),
+    itemBytes: 8,
+    slice(span) {
+      const values: number[] = new Array<number>(span.count);
+      for (let i = 0; i < span.count; i++) values[i] = start + (span.start + i) * step;
+      return values;
+    },
+  };
+}
+
+/** Mean JSON length of up to 64 items spread over the array. */
+function sampleItemBytes(inputs: readonly JsonValue[]): number {
+  if (inputs.length === 0) return 0;
+  const samples = Math.min(64, inputs.length);
+  const stride = inputs.length / samples;
+  let total = 0;
+  for (let i = 0; i < samples; i++) total += JSON.stringify(inputs[Math.floor(i * stride)]).length;
+  return total / samples;
 }

@@ -4,6 +4,7 @@
  */
 import type { ItemOutcome, JobSpec, JobStatus } from '../../shared/job.ts';
 import type { TaskCheckpoint } from '../../shared/protocol.ts';
+import type { InputSource } from './sharder.ts';
 import type { SpeculationPolicy } from './speculation.ts';
 
 export type TaskStatus = 'pending' | 'committed' | 'failed';
@@ -52,6 +53,7 @@ export interface JobEntry {
   /** Submission order, the tie-break after priority. */
   seq: number;
   spec: JobSpec;
+  inputs: InputSource;
   items: number;
   taskCount: number;
   status: JobStatus;
@@ -91,6 +93,8 @@ export interface Lease {
   /** Last fraction the map reported. */
   fraction?: number;
   deadline: number;
+  /** Estimated JSON bytes of the copy's inputs, counted against its tab's prefetch budget. */
+  bytes: number;
 }
 
 export interface VolunteerEntry {
@@ -100,6 +104,8 @@ export interface VolunteerEntry {
   slots: number;
   /** Leases this tab holds, running or queued in the tab. */
   leases: Set<string>;
+  /** Estimated input bytes of those leases. */
+  heldBytes: number;
   /** Jobs whose code this connection already received. */
   knownJobs: Set<string>;
   /** Moving average of the tab's task run time, once it has reported one. */

@@ -9,6 +9,10 @@
  * job.onProgress((summary) => console.log(`${summary.done}/${summary.tasks}`));
  * for await (const line of job.results({ follow: true })) console.log(line.index, line);
  */
+import { createReadStream } from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { createInterface } from 'node:readline';
 import { ErrorResponse } from '../../shared/errors.ts';
 import type {
   GridCreated,
@@ -17,6 +21,8 @@ import type {
   JobSpecInput,
   JobSummary,
   ResultLine,
+  UploadFormat,
+  UploadSummary,
 } from '../../shared/job.ts';
 import { isFinished } from '../../shared/job.ts';
 import type { JsonValue } from '../../shared/json.ts';
@@ -85,7 +91,7 @@ export class Grid {
    * with JobFailedError (holding every line) if any item ended in an error.
    */
   async map<I extends JsonValue, O extends JsonValue>(
-    inputs: I[] | { range: { start: number; end: number; step?: number } },
+    inputs: I[] | { range: { start: number; end: number; step?: number } } | { upload: string },
     fn: MapFunction<I, O>,
     options: MapOptions = {},
   ): Promise<O[]> {
@@ -110,6 +116,36 @@ export class Grid {
     return lines.map((line) => ('output' in line ? line.output : null) as O);
   }
 
+  /**
+   * Streams inputs to the coordinator, never holding them whole; a job then names the upload as
+   * `inputs: { upload: id }`. `source` is a file path (`.ndjson`, `.jsonl` or `.csv`), a byte
+   * stream in `options.format`, or an (async) iterable of JSON values.
+   */
+  async upload(
+    source: string | Readable | Iterable<JsonValue> | AsyncIterable<JsonValue>,
+    options: { format?: UploadFormat } = {},
+  ): Promise<UploadSummary> {
+    let format = options.format ?? 'ndjson';
+    let bytes: Readable;
+    if (typeof source === 'string') {
+      const extension = path.extname(source).toLowerCase();
+      if (extension === '.csv') format = 'csv';
+      else if (extension !== '.ndjson' && extension !== '.jsonl') {
+        throw new BrowsergridError(
+          `[sdk]: ${source}: uploads are NDJSON (.ndjson, .jsonl) or CSV (.csv) files`,
+          0,
+        );
+      }
+      bytes = createReadStream(source);
+    } else if (source instanceof Readable) {
+      bytes = source;
+    } else {
+      bytes = Readable.from(ndjsonOf(source));
+    }
+    const res = await this.request('POST', `/api/uploads?format=${format}`, bytes);
+    return (await res.json()) as UploadSummary;
+  }
+
   createGrid(name: string): Promise<GridCreated> {
     return this.json('POST', '/api/grids', { name });
   }
@@ -120,14 +156,19 @@ export class Grid {
 
   /** @internal */
   async request(method: string, path: string, body?: unknown): Promise<Response> {
+    const streamed = body instanceof Readable;
     const res = await fetch(new URL(path, this.#url), {
       method,
       headers: {
         Authorization: `Bearer ${this.#token}`,
-        ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+        ...(body !== undefined && !streamed ? { 'Content-Type': 'application/json' } : {}),
       },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
+      ...(streamed
+        ? { body: Readable.toWeb(body) as ReadableStream, duplex: 'half' }
+        : body !== undefined
+          ? { body: JSON.stringify(body) }
+          : {}),
+    } as RequestInit);
     if (res.ok) return res;
     const parsed = ErrorResponse.safeParse(await res.json().catch(() => undefined));
     if (parsed.success) {
@@ -187,9 +228,7 @@ export class Job {
     for (;;) {
       const finished = options.follow ? isFinished((await this.status()).status) : true;
       const res = await this.#grid.request('GET', `/api/jobs/${this.id}/results?from=${next}`);
-      const text = await res.text();
-      for (const raw of text.split('\n')) {
-        if (raw.length === 0) continue;
+      for await (const raw of lines(res)) {
         const line = JSON.parse(raw) as ResultLine;
         // Only the unbroken prefix: a later line waits until the ones before it commit.
         if (line.index !== next) break;
@@ -213,5 +252,20 @@ export class Job {
       if (isFinished(summary.status)) return summary;
       await new Promise((resolve) => setTimeout(resolve, this.#grid.pollMs));
     }
+  }
+}
+
+async function* ndjsonOf(
+  values: Iterable<JsonValue> | AsyncIterable<JsonValue>,
+): AsyncIterable<string> {
+  for await (const value of values) yield `${JSON.stringify(value)}\n`;
+}
+
+/** A response's non-empty lines, read as they arrive. */
+async function* lines(res: Response): AsyncIterable<string> {
+  if (!res.body) return;
+  const input = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
+  for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+    if (line.length > 0) yield line;
   }
 }

@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import type { JobSpec, JobStatus } from '../../shared/job.ts';
 import { CoordinatorError } from '../errors.ts';
 import type { TaskCheckpoint } from '../../shared/protocol.ts';
+import { createSqliteUploads } from './sqlite-uploads.ts';
 import type {
   CopyRecord,
   JobStore,
@@ -242,6 +243,7 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
   });
 
   return {
+    ...createSqliteUploads(db),
     async banDevice(deviceId, at) {
       insertBan.run(deviceId, at);
     },

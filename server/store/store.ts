@@ -3,9 +3,10 @@
  * (test/integration/store-contract.ts runs against each). Writes arrive as batches of changes,
  * each batch applied in one transaction (the coordinator's group commit).
  */
-import type { ItemOutcome, JobSpec, JobStatus } from '../../shared/job.ts';
+import type { ItemOutcome, JobSpec, JobStatus, UploadFormat } from '../../shared/job.ts';
 import type { JsonValue } from '../../shared/json.ts';
 import type { TaskCheckpoint } from '../../shared/protocol.ts';
+import type { InputSource } from '../scheduling/sharder.ts';
 import type { CopyEnd, CopyKind } from '../scheduling/state.ts';
 
 export interface StoredJob {
@@ -87,7 +88,41 @@ export interface StoredToken {
   revokedAt?: number;
 }
 
-export interface JobStore {
+export interface StoredUpload {
+  uploadId: string;
+  format: UploadFormat;
+  items: number;
+  /** Bytes of item JSON stored (not of the file as sent). */
+  bytes: number;
+  createdAt: number;
+  /** False while items are still arriving: only a complete upload can be a job's inputs. */
+  complete: boolean;
+}
+
+/** Inputs streamed in by `POST /api/uploads`, kept item by item so none sits whole in memory. */
+export interface UploadStore {
+  createUpload(upload: {
+    uploadId: string;
+    format: UploadFormat;
+    createdAt: number;
+  }): Promise<void>;
+  /** Appends items (each one JSON text) after the upload's last, in one transaction. */
+  appendUpload(uploadId: string, values: readonly string[]): Promise<void>;
+  completeUpload(uploadId: string): Promise<StoredUpload>;
+  getUpload(uploadId: string): Promise<StoredUpload | undefined>;
+  /** Newest first. */
+  listUploads(): Promise<StoredUpload[]>;
+  /** Deletes an upload and its items; false if there is none. */
+  deleteUpload(uploadId: string): Promise<boolean>;
+  /**
+   * The items of a complete upload, for dispatch. Reads are synchronous because dispatch is: the
+   * SQLite backend reads one task's items with one indexed range scan. A networked backend would
+   * serve them from a read-ahead window it fills asynchronously.
+   */
+  uploadInputs(upload: StoredUpload): InputSource;
+}
+
+export interface JobStore extends UploadStore {
   banDevice(deviceId: string, at: number): Promise<void>;
   unbanDevice(deviceId: string): Promise<void>;
   bannedDevices(): Promise<string[]>;

@@ -133,7 +133,7 @@ describe('browsergrid CLI against a real coordinator', () => {
     const bad = path.join(dir, 'bad.ndjson');
     writeFileSync(bad, '{"w":1}\nnope\n');
     await expect(cli(server, 'submit', '--map', mapFile, '--inputs', bad)).rejects.toMatchObject({
-      stderr: expect.stringMatching(/bad\.ndjson:2: not JSON/),
+      stderr: expect.stringMatching(/bad\.ndjson: \[uploads\]: line 2 is not JSON/),
     });
   });
 

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BrowsergridError, connect, JobFailedError } from '../../server/sdk/index.ts';
 import type { JobSummary } from '../../shared/job.ts';
@@ -48,6 +51,29 @@ describe('the Node SDK against a real coordinator', () => {
     await expect(connect(server.url, { token: 'wrong' }).grids()).rejects.toBeInstanceOf(
       BrowsergridError,
     );
+  });
+
+  it('streams inputs up from a generator or a file, and maps over the upload', async () => {
+    const server = await setup();
+    const grid = connect(server.url, { token: server.token, pollMs: 20 });
+    async function* values() {
+      for (let i = 0; i < 300; i++) yield { n: i };
+    }
+    const upload = await grid.upload(values());
+    expect(upload).toMatchObject({ format: 'ndjson', items: 300 });
+    const outputs = await grid.map({ upload: upload.id }, '(x) => x.n % 7', { chunkSize: 16 });
+    expect(outputs).toEqual(Array.from({ length: 300 }, (_, i) => i % 7));
+
+    const dir = mkdtempSync(path.join(tmpdir(), 'browsergrid-sdk-'));
+    defer(() => rmSync(dir, { recursive: true, force: true }));
+    const csv = path.join(dir, 'rows.csv');
+    writeFileSync(csv, 'a,b\n1,2\n3,4\n');
+    const fromFile = await grid.upload(csv);
+    expect(fromFile).toMatchObject({ format: 'csv', items: 2 });
+    expect(await grid.map({ upload: fromFile.id }, '(r) => Number(r.a) + Number(r.b)')).toEqual([
+      3, 7,
+    ]);
+    await expect(grid.upload(path.join(dir, 'rows.txt'))).rejects.toThrow(/NDJSON .* or CSV/);
   });
 
   it('follows a running job: progress events, and results as they commit, in order', async () => {

@@ -270,5 +270,32 @@ export function runStoreContract(name: string, makeStore: (dir: string) => JobSt
       const rows = await collect(store.results('big'));
       expect(rows.map((row) => row.taskIndex)).toEqual(Array.from({ length: 1200 }, (_, i) => i));
     });
+
+    it('appends upload items in order, reads any span of them, and deletes them', async () => {
+      const uploadId = `u-${'1'.repeat(8)}-1111-1111-1111-${'1'.repeat(12)}`;
+      await store.createUpload({ uploadId, format: 'ndjson', createdAt: 5 });
+      expect(await store.getUpload(uploadId)).toMatchObject({ items: 0, complete: false });
+      await store.appendUpload(uploadId, ['1', '"two"', '{"n":3}']);
+      await store.appendUpload(uploadId, ['[4]', 'null']);
+      const upload = await store.completeUpload(uploadId);
+      expect(upload).toMatchObject({
+        uploadId,
+        format: 'ndjson',
+        items: 5,
+        bytes: 20,
+        complete: true,
+      });
+      await expect(store.appendUpload(uploadId, ['6'])).rejects.toThrow(/already complete/);
+
+      const inputs = store.uploadInputs(upload);
+      expect(inputs.items).toBe(5);
+      expect(inputs.itemBytes).toBeCloseTo(20 / 5);
+      expect(inputs.slice({ start: 1, count: 3 })).toEqual(['two', { n: 3 }, [4]]);
+      expect(inputs.slice({ start: 4, count: 1 })).toEqual([null]);
+
+      expect(await store.deleteUpload(uploadId)).toBe(true);
+      expect(await store.deleteUpload(uploadId)).toBe(false);
+      expect(await store.listUploads()).toEqual([]);
+    });
   });
 }

@@ -16,7 +16,7 @@ export interface Harness {
   /** A coordinator, closed (its data dir removed) after the test. */
   coordinator(options?: StartOptions): Promise<TestCoordinator>;
   /** A simulated tab, connected and registered, closed after the test. */
-  volunteer(server: TestCoordinator, options?: SimOptions): Promise<SimVolunteer>;
+  volunteer(server: { url: string }, options?: SimOptions): Promise<SimVolunteer>;
   /** Submits a job over REST and expects a 201. */
   submit(server: TestCoordinator, spec: Record<string, unknown>): Promise<JobCreated>;
   /** Registers a clean-up to run after the current test, last registered first. */

@@ -178,6 +178,26 @@ describe('Scheduler dispatch', () => {
     expect(targetOutstanding(2, 10_000)).toBe(2); // at least one per worker
     expect(targetOutstanding(0, 10)).toBe(0);
   });
+
+  it('fills a fast tab with big items by size, not by time, and keeps one per worker', () => {
+    const t = setup();
+    const item = 'x'.repeat(100_000); // ~100 KB a task: the 4 MiB budget holds ~41
+    t.addJob('big', { inputs: Array.from({ length: 200 }, () => item) });
+    t.connect('v', 2);
+    const first = t.dispatched(t.take());
+    expect(first).toHaveLength(4); // before any run time: 2 a worker
+    // Fast results make the time target huge; the byte budget bounds the refill.
+    t.ok('v', first[0] as Assignment, ['done'], 1);
+    t.ok('v', first[1] as Assignment, ['done'], 1);
+    const refill = t.dispatched(t.take());
+    const held = 2 + refill.length;
+    expect(held * 100_002).toBeLessThanOrEqual(4 * 1024 * 1024);
+    expect(held).toBeGreaterThan(30);
+
+    t.addJob('huge', { inputs: ['y'.repeat(5_000_000)], priority: 1 });
+    t.connect('w', 2);
+    expect(t.dispatched(t.take(), 'w').map((a) => a.jobId)).toContain('huge');
+  });
 });
 
 describe('Scheduler leases', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countItems, countTasks, sliceInputs, taskSpan } from '../../server/scheduling/sharder.ts';
+import { countTasks, inlineInputs, taskSpan } from '../../server/scheduling/sharder.ts';
 import { rangeLength } from '../../shared/job.ts';
 
 describe('sharder', () => {
@@ -26,8 +26,14 @@ describe('sharder', () => {
 
   it('slices array inputs by span', () => {
     const inputs = ['a', 'b', 'c', 'd', 'e'];
-    expect(sliceInputs(inputs, taskSpan(5, 2, 2))).toEqual(['e']);
-    expect(sliceInputs(inputs, taskSpan(5, 2, 1))).toEqual(['c', 'd']);
+    const source = inlineInputs(inputs);
+    expect(source.items).toBe(5);
+    expect(source.slice(taskSpan(5, 2, 2))).toEqual(['e']);
+    expect(source.slice(taskSpan(5, 2, 1))).toEqual(['c', 'd']);
+  });
+
+  it('leaves uploads to the store', () => {
+    expect(() => inlineInputs({ upload: `u-${'0'.repeat(36)}` })).toThrow(/from the store/);
   });
 
   it.each([
@@ -38,9 +44,9 @@ describe('sharder', () => {
     { range: { start: 5, end: 0, step: 1 }, values: [] },
   ])('expands range $range lazily', ({ range, values }) => {
     expect(rangeLength(range)).toBe(values.length);
-    expect(countItems({ range })).toBe(values.length);
-    expect(sliceInputs({ range }, { start: 0, count: values.length })).toEqual(values);
-    if (values.length > 1)
-      expect(sliceInputs({ range }, { start: 1, count: 1 })).toEqual([values[1]]);
+    const source = inlineInputs({ range });
+    expect(source.items).toBe(values.length);
+    expect(source.slice({ start: 0, count: values.length })).toEqual(values);
+    if (values.length > 1) expect(source.slice({ start: 1, count: 1 })).toEqual([values[1]]);
   });
 });

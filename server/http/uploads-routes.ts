@@ -1,0 +1,91 @@
+/**
+ * @module REST routes for uploads: NDJSON or CSV inputs streamed in (`POST /api/uploads`), then
+ * named by a job as `inputs: { upload: id }`. The body is never parsed whole.
+ */
+import { Router, type Request, type RequestHandler } from 'express';
+import { UploadId, type UploadFormat, type UploadSummary } from '../../shared/job.ts';
+import { CoordinatorError } from '../errors.ts';
+import { deleteUpload, receiveUpload, type UploadLimits } from '../jobs/uploads.ts';
+import type { JobStore, StoredUpload } from '../store/store.ts';
+
+const FORMAT_OF_TYPE: Record<string, UploadFormat> = {
+  'application/x-ndjson': 'ndjson',
+  'application/ndjson': 'ndjson',
+  'application/jsonl': 'ndjson',
+  'application/jsonlines': 'ndjson',
+  'text/csv': 'csv',
+};
+
+export function createUploadsRouter(
+  store: JobStore,
+  requireAdmin: RequestHandler,
+  limits: UploadLimits,
+): Router {
+  const router = Router();
+  router.use('/api/uploads', requireAdmin);
+
+  router.post('/api/uploads', async (req, res) => {
+    const format = formatOf(req);
+    // Not destroyed on an early stop, so a refused upload still gets its error response.
+    const body = req.iterator({ destroyOnReturn: false });
+    try {
+      const upload = await receiveUpload(store, format, body, limits, Date.now());
+      res.status(201).json(summarize(upload));
+    } catch (error) {
+      // The rest of a refused body is not worth reading: answer, then close the connection.
+      if (!req.complete) res.setHeader('Connection', 'close');
+      throw error;
+    }
+  });
+
+  router.get('/api/uploads', async (_req, res) => {
+    res.json((await store.listUploads()).filter((u) => u.complete).map(summarize));
+  });
+
+  router.get('/api/uploads/:uploadId', async (req, res) => {
+    const upload = await store.getUpload(parseUploadId(req.params['uploadId']));
+    if (!upload?.complete) {
+      throw new CoordinatorError('not_found', `[uploads]: no upload ${req.params['uploadId']}`);
+    }
+    res.json(summarize(upload));
+  });
+
+  router.delete('/api/uploads/:uploadId', async (req, res) => {
+    await deleteUpload(store, parseUploadId(req.params['uploadId']));
+    res.status(204).end();
+  });
+
+  return router;
+}
+
+function formatOf(req: Request): UploadFormat {
+  const query = req.query['format'];
+  if (query === 'ndjson' || query === 'csv') return query;
+  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  const format = FORMAT_OF_TYPE[type];
+  if (!format) {
+    throw new CoordinatorError(
+      'invalid_input',
+      `[uploads]: send NDJSON (Content-Type: application/x-ndjson) or CSV with a header row (Content-Type: text/csv), or add ?format=ndjson|csv; got "${type || 'no Content-Type'}"`,
+      { field: 'Content-Type' },
+    );
+  }
+  return format;
+}
+
+function parseUploadId(raw: string | undefined): string {
+  const parsed = UploadId.safeParse(raw);
+  if (!parsed.success)
+    throw new CoordinatorError('not_found', `[uploads]: no upload ${String(raw)}`);
+  return parsed.data;
+}
+
+function summarize(upload: StoredUpload): UploadSummary {
+  return {
+    id: upload.uploadId,
+    format: upload.format,
+    items: upload.items,
+    bytes: upload.bytes,
+    createdAt: new Date(upload.createdAt).toISOString(),
+  };
+}

@@ -1,0 +1,189 @@
+/**
+ * @module Uploads: an NDJSON or CSV body streamed into the store a batch of items at a time, so
+ * an input file of any size never sits whole in memory. An upload that fails half way (bad line,
+ * too large, the client went away) is deleted: it changes nothing.
+ */
+import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { parse as parseCsv } from 'csv-parse';
+import type { JobInputs, UploadFormat } from '../../shared/job.ts';
+import { CoordinatorError } from '../errors.ts';
+import { inlineInputs, type InputSource } from '../scheduling/sharder.ts';
+import type { JobStore, StoredUpload } from '../store/store.ts';
+
+export interface UploadLimits {
+  /** Bytes of the body as sent. */
+  maxBytes: number;
+  /** Bytes of one line or CSV row. */
+  maxItemBytes: number;
+  maxItems: number;
+}
+
+/** Items written to the store per transaction: large enough to amortize it, small in memory. */
+const BATCH_ITEMS = 2_000;
+const BATCH_BYTES = 2 * 1024 * 1024;
+
+/**
+ * Reads `body` as `format` into a new upload; resolves once every item is stored. `body` is read
+ * with backpressure (the next chunk is pulled only after the last batch was written).
+ */
+export async function receiveUpload(
+  store: JobStore,
+  format: UploadFormat,
+  body: AsyncIterable<Buffer | string>,
+  limits: UploadLimits,
+  now: number,
+): Promise<StoredUpload> {
+  const uploadId = `u-${randomUUID()}`;
+  await store.createUpload({ uploadId, format, createdAt: now });
+  try {
+    const sized = limitBytes(body, limits.maxBytes);
+    const items = format === 'csv' ? csvItems(sized, limits) : ndjsonItems(sized, limits);
+    let batch: string[] = [];
+    let batchBytes = 0;
+    let count = 0;
+    for await (const text of items) {
+      if (++count > limits.maxItems) {
+        throw new CoordinatorError(
+          'payload_too_large',
+          `[uploads]: more than ${limits.maxItems} items; split the input into several jobs`,
+        );
+      }
+      batch.push(text);
+      batchBytes += text.length;
+      if (batch.length >= BATCH_ITEMS || batchBytes >= BATCH_BYTES) {
+        await store.appendUpload(uploadId, batch);
+        batch = [];
+        batchBytes = 0;
+      }
+    }
+    await store.appendUpload(uploadId, batch);
+    return await store.completeUpload(uploadId);
+  } catch (error) {
+    await store.deleteUpload(uploadId);
+    throw error;
+  }
+}
+
+/** A job's inputs as the scheduler reads them: inline ones from the spec, an upload from the store. */
+export async function resolveInputs(store: JobStore, inputs: JobInputs): Promise<InputSource> {
+  if (Array.isArray(inputs) || !('upload' in inputs)) return inlineInputs(inputs);
+  const upload = await store.getUpload(inputs.upload);
+  if (!upload?.complete) {
+    throw new CoordinatorError(
+      'invalid_input',
+      `[jobs]: no upload ${inputs.upload}; stream the inputs to POST /api/uploads first`,
+      { field: 'inputs.upload' },
+    );
+  }
+  return store.uploadInputs(upload);
+}
+
+/** Deletes an upload that no queued or running job reads. */
+export async function deleteUpload(store: JobStore, uploadId: string): Promise<void> {
+  const reader = (await store.unfinishedJobs()).find(
+    ({ spec }) =>
+      !Array.isArray(spec.inputs) && 'upload' in spec.inputs && spec.inputs.upload === uploadId,
+  );
+  if (reader) {
+    throw new CoordinatorError(
+      'conflict',
+      `[uploads]: job ${reader.jobId} is still reading upload ${uploadId}; cancel it or wait for it to finish`,
+    );
+  }
+  if (!(await store.deleteUpload(uploadId))) {
+    throw new CoordinatorError('not_found', `[uploads]: no upload ${uploadId}`);
+  }
+}
+
+async function* limitBytes(
+  body: AsyncIterable<Buffer | string>,
+  maxBytes: number,
+): AsyncIterable<Buffer> {
+  let total = 0;
+  for await (const chunk of body) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    total += buffer.length;
+    if (total > maxBytes) {
+      throw new CoordinatorError(
+        'payload_too_large',
+        `[uploads]: the body is over ${maxBytes} bytes (BROWSERGRID_MAX_UPLOAD_BYTES)`,
+      );
+    }
+    yield buffer;
+  }
+}
+
+/** One JSON text per non-blank line, checked to parse; errors name the line. */
+async function* ndjsonItems(
+  body: AsyncIterable<Buffer>,
+  limits: UploadLimits,
+): AsyncIterable<string> {
+  let line = 0;
+  const item = (bytes: Buffer): string | undefined => {
+    line++;
+    if (bytes.length > limits.maxItemBytes) {
+      throw new CoordinatorError(
+        'payload_too_large',
+        `[uploads]: line ${line} is over ${limits.maxItemBytes} bytes, the most one item may hold`,
+      );
+    }
+    const text = bytes.toString('utf8').trim();
+    if (text.length === 0) return undefined;
+    try {
+      JSON.parse(text);
+    } catch (error) {
+      throw new CoordinatorError(
+        'invalid_input',
+        `[uploads]: line ${line} is not JSON (${(error as Error).message}); NDJSON needs one JSON value per line`,
+        { field: `line ${line}` },
+      );
+    }
+    return text;
+  };
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  for await (const chunk of body) {
+    let from = 0;
+    for (let newline = chunk.indexOf(10); newline !== -1; newline = chunk.indexOf(10, from)) {
+      const piece = chunk.subarray(from, newline);
+      const text = item(pending.length > 0 ? Buffer.concat([...pending, piece]) : piece);
+      pending = [];
+      pendingBytes = 0;
+      if (text !== undefined) yield text;
+      from = newline + 1;
+    }
+    if (from < chunk.length) {
+      pending.push(chunk.subarray(from));
+      pendingBytes += chunk.length - from;
+      // A line with no end in sight is refused before it fills memory.
+      if (pendingBytes > limits.maxItemBytes) item(Buffer.concat(pending));
+    }
+  }
+  if (pending.length > 0) {
+    const text = item(Buffer.concat(pending));
+    if (text !== undefined) yield text;
+  }
+}
+
+/** One JSON object per CSV row, keyed by the header row; values stay strings. */
+async function* csvItems(body: AsyncIterable<Buffer>, limits: UploadLimits): AsyncIterable<string> {
+  const parser = parseCsv({
+    columns: true,
+    skip_empty_lines: true,
+    trim: true,
+    max_record_size: limits.maxItemBytes,
+  });
+  // Errors on either side (a limit, a bad row) reach the loop below through the parser.
+  const piped = pipeline(Readable.from(body), parser).catch(() => undefined);
+  try {
+    for await (const record of parser) yield JSON.stringify(record);
+  } catch (error) {
+    if (error instanceof CoordinatorError) throw error;
+    throw new CoordinatorError('invalid_input', `[uploads]: CSV: ${(error as Error).message}`);
+  } finally {
+    parser.destroy();
+    await piped;
+  }
+}
