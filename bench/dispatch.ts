@@ -1,28 +1,12 @@
 /**
- * @module Coordinator benchmarks with simulated tabs: dispatch throughput, efficiency at scale,
- * memory per connection.
+ * @module Coordinator benchmarks with simulated tabs: dispatch throughput and efficiency at scale.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Server } from 'socket.io';
-import { startCoordinator, waitFor } from '../test/support/start-coordinator.ts';
+import { startCoordinator } from '../test/support/start-coordinator.ts';
 
-import {
-  SMOKE,
-  report,
-  loadWorker,
-  nextMessage,
-  stopWorker,
-  waitJob,
-  serverProcess,
-  steadyRss,
-  freePort,
-} from './support.ts';
+import { SMOKE, report, loadWorker, nextMessage, stopWorker, waitJob } from './support.ts';
 
 /** 1. One-item tasks committed per second with simulated tabs, against bare socket.io round trips. */
 export async function benchDispatch(): Promise<void> {
@@ -113,84 +97,4 @@ export async function benchScale(): Promise<void> {
     await stopWorker(load);
     await server.close();
   }
-}
-
-/** 6. Connections: memory per connected, registered tab, against a bare socket.io server. */
-export async function benchConnections(): Promise<void> {
-  const clients = SMOKE ? 200 : 5_000;
-  const measure = async (
-    server: { child: ChildProcess; url: string },
-    mode: 'grid' | 'bare',
-  ): Promise<number> => {
-    const before = await steadyRss(server.child.pid as number);
-    const load = loadWorker({
-      url: server.url,
-      mode,
-      clients,
-      slots: 0,
-      ...(mode === 'bare' ? { idle: true } : {}),
-    });
-    try {
-      await nextMessage(load, 'ready', 300_000);
-      const after = await steadyRss(server.child.pid as number);
-      return (after - before) / clients;
-    } finally {
-      await stopWorker(load);
-      server.child.kill('SIGTERM');
-    }
-  };
-  const bare = await serverProcess(
-    [
-      '--input-type=module',
-      '-e',
-      `import { createServer } from 'node:http'; import { Server } from 'socket.io';
-       const http = createServer(); const io = new Server(http, { serveClient: false });
-       io.on('connection', (socket) => socket.on('ping', (n, ack) => ack(n)));
-       http.listen(0, '127.0.0.1', () => console.log('http://127.0.0.1:' + http.address().port));`,
-    ],
-    {},
-    (out) => out.match(/http:\/\/127\.0\.0\.1:\d+/)?.[0],
-  );
-  const bareBytes = await measure(bare, 'bare');
-
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'browsergrid-bench-'));
-  const staticDir = path.join(dataDir, 'pages');
-  mkdirSync(path.join(staticDir, 'volunteer'), { recursive: true });
-  writeFileSync(path.join(staticDir, 'volunteer', 'index.html'), '<!doctype html>');
-  const port = await freePort();
-  // The coordinator prints nothing at LOG_LEVEL=warn: wait for its health check.
-  const child = spawn(
-    process.execPath,
-    [fileURLToPath(new URL('../server/bin.mjs', import.meta.url)), 'start'],
-    {
-      env: {
-        ...process.env,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        BROWSERGRID_DATA: dataDir,
-        BROWSERGRID_STATIC_DIR: staticDir,
-        BROWSERGRID_ADMIN_TOKEN: 'bench-admin-token-0123456789',
-        BROWSERGRID_MAX_CONNECTIONS_PER_ADDRESS: '0',
-        LOG_LEVEL: 'warn',
-      },
-      stdio: 'ignore',
-    },
-  );
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(
-    async () => ((await fetch(`${url}/healthz`).catch(() => undefined))?.ok ? true : undefined),
-    60_000,
-    'the coordinator',
-  );
-  const gridBytes = await measure({ child, url }, 'grid');
-  rmSync(dataDir, { recursive: true, force: true });
-  report({
-    bench: 'conns',
-    metric: `RSS per connected tab, ${clients} tabs`,
-    value: gridBytes / 1024,
-    baseline: bareBytes / 1024,
-    ratio: gridBytes / bareBytes,
-    unit: 'KiB',
-    note: 'registered tabs (hello, no slots) on the coordinator; baseline: bare socket.io server, same clients',
-  });
 }

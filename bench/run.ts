@@ -5,7 +5,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { benchConnections, benchDispatch, benchScale } from './dispatch.ts';
+import { benchConnections } from './connections.ts';
+import { benchDispatch, benchScale } from './dispatch.ts';
 import { benchFaults, benchRedundancy } from './fleet.ts';
 import { SMOKE, args, figures } from './support.ts';
 import { benchTabs } from './tabs.ts';

@@ -181,6 +181,12 @@ async function* csvItems(body: AsyncIterable<Buffer>, limits: UploadLimits): Asy
     for await (const record of parser) yield JSON.stringify(record);
   } catch (error) {
     if (error instanceof CoordinatorError) throw error;
+    if ((error as { code?: string }).code === 'CSV_MAX_RECORD_SIZE') {
+      throw new CoordinatorError(
+        'payload_too_large',
+        `[uploads]: a CSV row is over ${limits.maxItemBytes} bytes, the most one item may hold (${(error as Error).message})`,
+      );
+    }
     throw new CoordinatorError('invalid_input', `[uploads]: CSV: ${(error as Error).message}`);
   } finally {
     parser.destroy();

@@ -104,6 +104,18 @@ describe('uploads', () => {
     expect(missing.body.error.field).toBe('inputs.upload');
   });
 
+  it('refuses an item over 1 MiB, in either format, before it fills memory', async () => {
+    const server = await coordinator();
+    const long = 'x'.repeat(1_100_000);
+    const line = await upload(server, `1\n"${long}"\n3\n`);
+    expect(line.status).toBe(413);
+    expect(line.body.error?.message).toMatch(/line 2 is over 1048576 bytes/);
+    const row = await upload(server, `a\n1\n${long}\n`, 'text/csv');
+    expect(row.status).toBe(413);
+    expect(row.body.error?.message).toMatch(/CSV row is over 1048576 bytes/);
+    expect((await api(server, 'GET', '/api/uploads')).body).toEqual([]);
+  });
+
   it('keeps an upload while a job reads it, and deletes it after', async () => {
     const server = await coordinator();
     const created = await upload(server, '1\n2\n3\n');
