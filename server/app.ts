@@ -22,6 +22,7 @@ import { createJobsRouter } from './http/jobs-routes.ts';
 import { createStaticRouter } from './http/static.ts';
 import { createTokensRouter } from './http/tokens-routes.ts';
 import { createUploadsRouter } from './http/uploads-routes.ts';
+import { sweepIncompleteUploads } from './jobs/uploads.ts';
 import { createRootLog, subsystem, type Log } from './log.ts';
 import { registerAdminHandlers } from './realtime/admin-handlers.ts';
 import { applySocketLimits } from './realtime/limits.ts';
@@ -30,6 +31,9 @@ import { createLeaseIds } from './scheduling/lease-ids.ts';
 import type { SchedulerOptions } from './scheduling/scheduler.ts';
 import { createSqliteStore } from './store/sqlite-store.ts';
 import type { JobStore } from './store/store.ts';
+
+/** Longest one HTTP request may take to arrive, body included. */
+const UPLOAD_REQUEST_TIMEOUT_MS = 60 * 60_000;
 
 export interface CoordinatorDeps {
   config: Config;
@@ -56,6 +60,8 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   const log = deps.log ?? createRootLog(config.logLevel);
   const store =
     deps.store ?? createSqliteStore({ filename: path.join(config.dataDir, 'browsergrid.db') });
+  const swept = await sweepIncompleteUploads(store);
+  if (swept > 0) log.info({ swept }, '[app]: deleted uploads a stop had cut short');
   const metrics = createMetrics();
   const engine = await Engine.start({
     store,
@@ -88,9 +94,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
 
   const app = express();
   app.disable('x-powered-by');
-  app.use(express.json({ limit: config.maxHttpBodyBytes }));
-  app.use(createHealthRouter(engine, requireAdmin, metrics.registry));
-  app.use(createJobsRouter(engine, requireAdmin));
+  // Before the JSON parser: an upload's body is streamed, whatever its Content-Type says.
   app.use(
     createUploadsRouter(store, requireAdmin, {
       maxBytes: config.maxUploadBytes,
@@ -98,6 +102,9 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
       maxItems: MAX_JOB_ITEMS,
     }),
   );
+  app.use(express.json({ limit: config.maxHttpBodyBytes }));
+  app.use(createHealthRouter(engine, requireAdmin, metrics.registry));
+  app.use(createJobsRouter(engine, requireAdmin));
   app.use(createGridsRouter(engine, requireAdmin, config.publicUrl));
   app.use(createTokensRouter(tokens, requireAdmin));
   app.use(createDevicesRouter(engine, requireAdmin));
@@ -105,7 +112,8 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   app.use(notFound);
   app.use(errorHandler(subsystem(log, 'http'), config.maxHttpBodyBytes));
 
-  const httpServer = createServer(app);
+  // Uploads of several GB over a classroom link take longer than Node's 5-minute default.
+  const httpServer = createServer({ requestTimeout: UPLOAD_REQUEST_TIMEOUT_MS }, app);
   const io: VolunteerServer = new Server(httpServer, {
     maxHttpBufferSize: config.maxSocketMessageBytes,
     serveClient: false,

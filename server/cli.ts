@@ -87,10 +87,20 @@ remote(program.command('submit'))
         ...(options['speculation'] === false ? { speculation: false } : {}),
         ...(options['description'] ? { description: String(options['description']) } : {}),
       };
-      const created = (await api(options, 'POST', '/api/jobs', spec)) as JobCreated;
+      // An upload made for this job goes once nothing needs it: on a refused submit, or once a
+      // followed job ends. A job not followed still reads it (delete it with the REST API).
+      const upload = !Array.isArray(spec.inputs) && 'upload' in spec.inputs && spec.inputs.upload;
+      const dropUpload = async (): Promise<void> => {
+        if (upload) await request(options, 'DELETE', `/api/uploads/${upload}`).catch(() => {});
+      };
+      const created = (await api(options, 'POST', '/api/jobs', spec).catch(async (error) => {
+        await dropUpload();
+        throw error;
+      })) as JobCreated;
       process.stdout.write(`${JSON.stringify(created)}\n`);
       if (!options['wait'] && !options['out']) return;
       const summary = await follow(options, created);
+      await dropUpload();
       if (options['out']) {
         const res = await request(options, 'GET', `/api/jobs/${created.id}/results`);
         await saveResults(res, String(options['out']));

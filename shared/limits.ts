@@ -23,6 +23,8 @@ export const MAX_HTTP_BODY_BYTES = 64 * 1024 * 1024;
 export const MAX_UPLOAD_BYTES = 16 * 1024 * 1024 * 1024;
 /** One uploaded item (an NDJSON line or a CSV row), in bytes. */
 export const MAX_UPLOAD_ITEM_BYTES = 1024 * 1024;
+/** Input JSON one task may carry (chunkSize x average item size), checked at submit. */
+export const MAX_TASK_INPUT_BYTES = 8 * 1024 * 1024;
 /** Largest socket.io message accepted from a tab (socket.io's maxHttpBufferSize). */
 export const MAX_SOCKET_MESSAGE_BYTES = 16 * 1024 * 1024;
 

@@ -15,7 +15,7 @@ import type {
   ProgressBatch,
   TaskResult,
 } from '../../shared/protocol.ts';
-import { resolveInputs } from '../jobs/uploads.ts';
+import { checkTaskSize, resolveInputs } from '../jobs/uploads.ts';
 import { CoordinatorError } from '../errors.ts';
 import { checkMapSource } from '../jobs/map-source.ts';
 import type { Log } from '../log.ts';
@@ -201,6 +201,7 @@ export class Engine {
       );
     }
     const inputs = await resolveInputs(this.#store, spec.inputs);
+    checkTaskSize(spec.chunkSize, inputs.itemBytes);
     const jobId = randomUUID();
     const { items } = inputs;
     const tasks = countTasks(items, spec.chunkSize);

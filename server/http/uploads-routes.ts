@@ -8,6 +8,9 @@ import { CoordinatorError } from '../errors.ts';
 import { deleteUpload, receiveUpload, type UploadLimits } from '../jobs/uploads.ts';
 import type { JobStore, StoredUpload } from '../store/store.ts';
 
+/** How long the rest of a refused upload is read and discarded before the connection is cut. */
+const DRAIN_LIMIT_MS = 30_000;
+
 const FORMAT_OF_TYPE: Record<string, UploadFormat> = {
   'application/x-ndjson': 'ndjson',
   'application/ndjson': 'ndjson',
@@ -32,8 +35,13 @@ export function createUploadsRouter(
       const upload = await receiveUpload(store, format, body, limits, Date.now());
       res.status(201).json(summarize(upload));
     } catch (error) {
-      // The rest of a refused body is not worth reading: answer, then close the connection.
-      if (!req.complete) res.setHeader('Connection', 'close');
+      // The rest of the body is read and discarded, so a client still sending reads the error
+      // instead of a broken pipe; one that keeps sending past the drain limit is cut off.
+      if (!req.complete) {
+        req.resume();
+        const cutOff = setTimeout(() => req.destroy(), DRAIN_LIMIT_MS).unref();
+        req.once('end', () => clearTimeout(cutOff));
+      }
       throw error;
     }
   });

@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parse as parseCsv } from 'csv-parse';
 import type { JobInputs, UploadFormat } from '../../shared/job.ts';
+import { MAX_TASK_INPUT_BYTES } from '../../shared/limits.ts';
 import { CoordinatorError } from '../errors.ts';
 import { inlineInputs, type InputSource } from '../scheduling/sharder.ts';
 import type { JobStore, StoredUpload } from '../store/store.ts';
@@ -78,6 +79,26 @@ export async function resolveInputs(store: JobStore, inputs: JobInputs): Promise
     );
   }
   return store.uploadInputs(upload);
+}
+
+/** Refuses a chunk size whose tasks would carry more input than one task may. */
+export function checkTaskSize(chunkSize: number, itemBytes: number): void {
+  if (chunkSize * itemBytes <= MAX_TASK_INPUT_BYTES) return;
+  const fits = Math.max(1, Math.floor(MAX_TASK_INPUT_BYTES / Math.max(1, itemBytes)));
+  throw new CoordinatorError(
+    'invalid_input',
+    `[jobs]: ${chunkSize} items of about ${Math.round(itemBytes)} bytes make a task of ${Math.round((chunkSize * itemBytes) / 1024)} KiB, over the ${MAX_TASK_INPUT_BYTES / 1024} KiB one task may carry; use chunkSize ${fits} or less`,
+    { field: 'chunkSize' },
+  );
+}
+
+/** Deletes uploads a stop cut short (or whose deletion it cut short): nothing can name them. */
+export async function sweepIncompleteUploads(store: JobStore): Promise<number> {
+  let swept = 0;
+  for (const upload of await store.listUploads()) {
+    if (!upload.complete && (await store.deleteUpload(upload.uploadId))) swept++;
+  }
+  return swept;
 }
 
 /** Deletes an upload that no queued or running job reads. */
@@ -175,8 +196,9 @@ async function* csvItems(body: AsyncIterable<Buffer>, limits: UploadLimits): Asy
     trim: true,
     max_record_size: limits.maxItemBytes,
   });
-  // Errors on either side (a limit, a bad row) reach the loop below through the parser.
-  const piped = pipeline(Readable.from(body), parser).catch(() => undefined);
+  // Errors on either side (a limit, a bad row) reach the loop below through the parser. Not
+  // awaited: after a bad row, the source may be waiting on a client that sends nothing more.
+  void pipeline(Readable.from(body), parser).catch(() => undefined);
   try {
     for await (const record of parser) yield JSON.stringify(record);
   } catch (error) {
@@ -190,6 +212,5 @@ async function* csvItems(body: AsyncIterable<Buffer>, limits: UploadLimits): Asy
     throw new CoordinatorError('invalid_input', `[uploads]: CSV: ${(error as Error).message}`);
   } finally {
     parser.destroy();
-    await piped;
   }
 }

@@ -12,8 +12,9 @@ export interface PrefetchOptions {
   /** Tasks per Web Worker before the tab has reported any run time. */
   initialPerSlot: number;
   /**
-   * Input bytes a tab may hold beyond one task per Web Worker: big items fill a tab by size
-   * before they fill it by time, which bounds both the tab's hoard and each assign message.
+   * Input bytes a tab may hold (one task per Web Worker is let through whatever its size): big
+   * items fill a tab by size before they fill it by time, which bounds both the tab's hoard and
+   * each assign message.
    */
   maxHeldBytes: number;
 }
@@ -22,7 +23,7 @@ export const DEFAULT_PREFETCH: PrefetchOptions = {
   targetQueueMs: 2_000,
   maxPerSlot: 256,
   initialPerSlot: 2,
-  maxHeldBytes: 4 * 1024 * 1024,
+  maxHeldBytes: 1024 * 1024,
 };
 
 export function targetOutstanding(

@@ -888,11 +888,12 @@ export class Scheduler {
       let idle = 0;
       while (free > 0 && tier.length > 0 && idle < tier.length) {
         const job = tier[cursor % tier.length] as JobEntry;
-        if (!this.#hasRoom(volunteer, job)) {
-          free = 0;
-          break;
-        }
         cursor = (cursor + 1) % tier.length;
+        // Too big for what the tab may still hold: other jobs' smaller tasks may fit.
+        if (!this.#hasRoom(volunteer, job)) {
+          idle++;
+          continue;
+        }
         const taskIndex = takeTask(job, (task) => this.#eligible(job, task, volunteer));
         if (taskIndex === undefined) {
           idle++;

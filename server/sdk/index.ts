@@ -146,6 +146,11 @@ export class Grid {
     return (await res.json()) as UploadSummary;
   }
 
+  /** Complete uploads, newest first. */
+  uploads(): Promise<UploadSummary[]> {
+    return this.json('GET', '/api/uploads');
+  }
+
   createGrid(name: string): Promise<GridCreated> {
     return this.json('POST', '/api/grids', { name });
   }
@@ -265,7 +270,12 @@ async function* ndjsonOf(
 async function* lines(res: Response): AsyncIterable<string> {
   if (!res.body) return;
   const input = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
-  for await (const line of createInterface({ input, crlfDelay: Infinity })) {
-    if (line.length > 0) yield line;
+  try {
+    for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+      if (line.length > 0) yield line;
+    }
+  } finally {
+    // A reader that stops early must not leave the response open (and the server writing).
+    input.destroy();
   }
 }

@@ -18,6 +18,9 @@ interface UploadRow {
   complete: number;
 }
 
+/** Items deleted per statement when an upload is deleted. */
+const DELETE_SLICE = 20_000;
+
 export function createSqliteUploads(db: Database.Database): UploadStore {
   const insertUpload = db.prepare<[string, string, number]>(
     'INSERT INTO uploads (upload_id, format, created_at) VALUES (?, ?, ?)',
@@ -31,7 +34,13 @@ export function createSqliteUploads(db: Database.Database): UploadStore {
     'UPDATE uploads SET items = items + ?, bytes = bytes + ? WHERE seq = ?',
   );
   const markComplete = db.prepare<[number]>('UPDATE uploads SET complete = 1 WHERE seq = ?');
-  const deleteItems = db.prepare<[number]>('DELETE FROM upload_items WHERE upload = ?');
+  const deleteItems = db.prepare<[number, number, number]>(
+    'DELETE FROM upload_items WHERE upload = ? AND idx >= ? AND idx < ?',
+  );
+  const markIncomplete = db.prepare<[number]>('UPDATE uploads SET complete = 0 WHERE seq = ?');
+  const maxIndex = db
+    .prepare<[number], number | null>('SELECT MAX(idx) FROM upload_items WHERE upload = ?')
+    .pluck();
   const deleteRow = db.prepare<[number]>('DELETE FROM uploads WHERE seq = ?');
   const selectItems = db
     .prepare<[number, number, number], string>(
@@ -58,14 +67,6 @@ export function createSqliteUploads(db: Database.Database): UploadStore {
     growUpload.run(values.length, bytes, row.seq);
   });
 
-  const remove = db.transaction((uploadId: string): boolean => {
-    const row = selectUpload.get(uploadId);
-    if (!row) return false;
-    deleteItems.run(row.seq);
-    deleteRow.run(row.seq);
-    return true;
-  });
-
   return {
     async createUpload({ uploadId, format, createdAt }) {
       insertUpload.run(uploadId, format, createdAt);
@@ -85,7 +86,18 @@ export function createSqliteUploads(db: Database.Database): UploadStore {
       return selectUploads.all().map(toStoredUpload);
     },
     async deleteUpload(uploadId) {
-      return remove(uploadId);
+      const row = selectUpload.get(uploadId);
+      if (!row) return false;
+      // Hidden from readers first (and swept at the next start should this stop half way), then
+      // deleted a slice at a time, yielding between, so a large upload never stalls the process.
+      markIncomplete.run(row.seq);
+      const end = (maxIndex.get(row.seq) ?? -1) + 1;
+      for (let from = 0; from < end; from += DELETE_SLICE) {
+        deleteItems.run(row.seq, from, from + DELETE_SLICE);
+        if (from + DELETE_SLICE < end) await new Promise((resolve) => setImmediate(resolve));
+      }
+      deleteRow.run(row.seq);
+      return true;
     },
     uploadInputs(upload) {
       const { seq } = rowOf(upload.uploadId);

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { useHarness } from '../support/harness.ts';
 import { SimVolunteer } from '../support/sim-volunteer.ts';
 import {
+  api,
   startCoordinator,
   waitForJob,
   type TestCoordinator,
@@ -151,6 +152,13 @@ describe('browsergrid CLI against a real coordinator', () => {
     await expect(cli(server, 'submit', '--map', broken)).rejects.toMatchObject({
       stderr: expect.stringMatching(/--inputs <file> or --range/),
     });
+    // The upload made for a refused job does not stay behind.
+    const values = path.join(dir, 'values.ndjson');
+    writeFileSync(values, '1\n2\n');
+    await expect(cli(server, 'submit', '--map', broken, '--inputs', values)).rejects.toMatchObject({
+      stderr: expect.stringMatching(/uploaded 2 items[\s\S]*map does not compile/),
+    });
+    expect((await api(server, 'GET', '/api/uploads')).body).toEqual([]);
     await expect(
       run(process.execPath, [BIN, 'status', '--url', server.url, '--token', 'wrong-token'], {
         timeout: 20_000,

@@ -1,6 +1,6 @@
 /**
  * A streamed upload larger than the coordinator's whole heap: a coordinator process started with
- * `--max-old-space-size=40` takes 100 MB of NDJSON, runs a job over it and streams the results
+ * `--max-old-space-size=48` takes 100 MB of NDJSON, runs a job over it and streams the results
  * out. Had any layer held the file whole, V8 would have stopped the process.
  */
 import { spawn } from 'node:child_process';
@@ -17,7 +17,7 @@ import { waitFor, waitForJob } from '../support/start-coordinator.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TOKEN = 'upload-heap-token-0123456789';
-const HEAP_MB = 40;
+const HEAP_MB = 48;
 const ITEMS = 50_000;
 const PAD = 'x'.repeat(2_000);
 
@@ -41,7 +41,12 @@ async function startHeapLimitedCoordinator(): Promise<{ url: string; token: stri
   const dataDir = mkdtempSync(path.join(tmpdir(), 'browsergrid-heap-'));
   const child = spawn(
     process.execPath,
-    [`--max-old-space-size=${HEAP_MB}`, 'server/bin.mjs', 'start'],
+    [
+      `--max-old-space-size=${HEAP_MB}`,
+      ...(process.env['TRACE_GC'] ? ['--trace-gc'] : []),
+      'server/bin.mjs',
+      'start',
+    ],
     {
       cwd: ROOT,
       env: {

@@ -4,7 +4,9 @@
  */
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { connect } from '../../server/sdk/index.ts';
 import type { UploadSummary } from '../../shared/job.ts';
 import { useHarness } from '../support/harness.ts';
 import {
@@ -116,6 +118,56 @@ describe('uploads', () => {
     expect((await api(server, 'GET', '/api/uploads')).body).toEqual([]);
   });
 
+  it("answers a refused upload's sender with the reason while it is still sending", async () => {
+    const server = await coordinator();
+    const grid = connect(server.url, { token: server.token });
+    // The bad line comes first; megabytes follow it, still in flight when the answer is sent.
+    const body = (head: string, row: string) =>
+      Readable.from(
+        (function* () {
+          yield head;
+          for (let i = 0; i < 2_000; i++) yield row.repeat(100);
+        })(),
+      );
+    await expect(grid.upload(body('nope\n', '{"n":1}\n'))).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringMatching(/line 1 is not JSON/),
+    });
+    await expect(
+      grid.upload(body('a,b\n1,2,3\n', '4,5\n'), { format: 'csv' }),
+    ).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/CSV/) });
+    expect(await grid.uploads()).toEqual([]);
+  });
+
+  it('streams the body whatever its Content-Type, and refuses tasks too big to carry', async () => {
+    const server = await coordinator();
+    const created = await api<UploadSummary>(
+      server,
+      'POST',
+      '/api/uploads?format=ndjson',
+      '1\n2\n',
+      {
+        'Content-Type': 'application/json',
+      },
+    );
+    expect(created.body).toMatchObject({ items: 2 });
+
+    const big = await upload(server, `"${'x'.repeat(100_000)}"\n`.repeat(100));
+    const refused = await api<{ error: { field: string; message: string } }>(
+      server,
+      'POST',
+      '/api/jobs',
+      {
+        map: '(x) => x.length',
+        inputs: { upload: big.body.id },
+        chunkSize: 100,
+      },
+    );
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({ field: 'chunkSize' });
+    expect(refused.body.error.message).toMatch(/use chunkSize 83 or less/);
+  });
+
   it('keeps an upload while a job reads it, and deletes it after', async () => {
     const server = await coordinator();
     const created = await upload(server, '1\n2\n3\n');
@@ -138,6 +190,11 @@ describe('uploads', () => {
     defer(() => first.close());
     const created = await upload(first, Array.from({ length: 50 }, (_, i) => `${i}`).join('\n'));
     const job = await submit(first, { map: '(x) => x + 100', inputs: { upload: created.body.id } });
+    // An upload a stop cut short: nothing can name it, so the next start deletes it.
+    const store = first.coordinator.engine.store;
+    const cut = `u-${'2'.repeat(8)}-2222-2222-2222-${'2'.repeat(12)}`;
+    await store.createUpload({ uploadId: cut, format: 'ndjson', createdAt: 1 });
+    await store.appendUpload(cut, ['1', '2']);
     await first.stop();
 
     const second = await coordinator({ dataDir: first.dataDir });
@@ -147,5 +204,9 @@ describe('uploads', () => {
     expect(results.map((line) => line['output'])).toEqual(
       Array.from({ length: 50 }, (_, i) => i + 100),
     );
+    expect(await second.coordinator.engine.store.getUpload(cut)).toBeUndefined();
+    expect((await second.coordinator.engine.store.listUploads()).map((u) => u.uploadId)).toEqual([
+      created.body.id,
+    ]);
   });
 });

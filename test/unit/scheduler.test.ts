@@ -181,7 +181,7 @@ describe('Scheduler dispatch', () => {
 
   it('fills a fast tab with big items by size, not by time, and keeps one per worker', () => {
     const t = setup();
-    const item = 'x'.repeat(100_000); // ~100 KB a task: the 4 MiB budget holds ~41
+    const item = 'x'.repeat(100_000); // ~100 KB a task: the 1 MiB budget holds ~10
     t.addJob('big', { inputs: Array.from({ length: 200 }, () => item) });
     t.connect('v', 2);
     const first = t.dispatched(t.take());
@@ -191,12 +191,31 @@ describe('Scheduler dispatch', () => {
     t.ok('v', first[1] as Assignment, ['done'], 1);
     const refill = t.dispatched(t.take());
     const held = 2 + refill.length;
-    expect(held * 100_002).toBeLessThanOrEqual(4 * 1024 * 1024);
-    expect(held).toBeGreaterThan(30);
+    expect(held * 100_002).toBeLessThanOrEqual(1024 * 1024);
+    expect(held).toBeGreaterThan(7);
 
     t.addJob('huge', { inputs: ['y'.repeat(5_000_000)], priority: 1 });
     t.connect('w', 2);
     expect(t.dispatched(t.take(), 'w').map((a) => a.jobId)).toContain('huge');
+  });
+
+  it("does not let one job's big tasks stop a tab from prefetching another's small ones", () => {
+    const t = setup();
+    t.addJob('big', { inputs: Array.from({ length: 100 }, () => 'x'.repeat(200_000)) });
+    t.addJob('small', { inputs: Array.from({ length: 2_000 }, (_, i) => i) });
+    t.connect('v', 2);
+    const first = t.dispatched(t.take());
+    for (const task of first)
+      t.ok(
+        'v',
+        task,
+        task.inputs.map(() => 0),
+        1,
+      );
+    const held = t.dispatched(t.take());
+    // Round robin over both jobs: the big one is skipped once the budget is spent, not the tab.
+    expect(held.filter((a) => a.jobId === 'small').length).toBeGreaterThan(100);
+    expect(held.filter((a) => a.jobId === 'big').length).toBeLessThanOrEqual(5);
   });
 });
 
