@@ -54,6 +54,35 @@ function showConsent(): void {
   element('withdraw').hidden = !hasConsent();
 }
 
+/**
+ * Least time between two renders: a busy tab's status changes hundreds of times a second, and
+ * each repaint takes CPU from its tasks. The first change after a quiet spell shows at once.
+ */
+const RENDER_MS = 250;
+let lastRender = Number.NEGATIVE_INFINITY;
+let pendingStatus: RuntimeStatus | undefined;
+
+function showStatus(status: RuntimeStatus): void {
+  const wait = lastRender + RENDER_MS - performance.now();
+  if (wait <= 0 && pendingStatus === undefined) {
+    lastRender = performance.now();
+    render(status);
+    return;
+  }
+  const scheduled = pendingStatus !== undefined;
+  pendingStatus = status;
+  if (scheduled) return;
+  setTimeout(
+    () => {
+      const latest = pendingStatus as RuntimeStatus;
+      pendingStatus = undefined;
+      lastRender = performance.now();
+      render(latest);
+    },
+    Math.max(0, wait),
+  );
+}
+
 function render(status: RuntimeStatus): void {
   const connection = element('connection');
   connection.textContent = status.adminPaused
@@ -98,7 +127,7 @@ async function start(): Promise<void> {
       tabId: tabId(),
       outbox: await Outbox.open(),
       ...(grid ? { grid } : {}),
-      onStatus: render,
+      onStatus: showStatus,
     });
     runtime.setDutyCycle(Number(element<HTMLSelectElement>('duty').value));
     await runtime.start();

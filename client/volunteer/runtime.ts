@@ -79,6 +79,19 @@ interface RunningCopy {
 
 type VolunteerSocket = Socket<ServerToVolunteerEvents, VolunteerToServerEvents>;
 
+const turns = new MessageChannel();
+const turnWaiters: Array<() => void> = [];
+turns.port1.onmessage = () => turnWaiters.shift()?.();
+
+/** Resolves on the next task (event-loop turn): a message, not a timer, so hidden tabs do not
+ * clamp it. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => {
+    turnWaiters.push(resolve);
+    turns.port2.postMessage(null);
+  });
+}
+
 export class VolunteerRuntime {
   readonly #options: RuntimeOptions;
   readonly #outbox: Outbox;
@@ -374,6 +387,8 @@ export class VolunteerRuntime {
     if (this.#storing) return;
     this.#storing = true;
     try {
+      // Results finishing in this turn (a worker's whole batch) go into the same transaction.
+      await nextTurn();
       while (this.#fresh.length > 0) {
         const fresh = this.#fresh.splice(0);
         // Stored before sent: if the tab dies between the two, the next start resends it.

@@ -61,7 +61,7 @@ interface Slot {
 /** Starts one task-runner worker (in the sandbox frame, see sandbox-host.ts). */
 export type WorkerFactory = () => SandboxedWorker;
 
-const BATCH_MAX = 64;
+const BATCH_MAX = 256;
 const BATCH_TARGET_MS = 10;
 /** Tasks measured at least this long always run one per message. */
 const BATCH_BELOW_MS = 1;

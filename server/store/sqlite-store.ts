@@ -76,8 +76,9 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
     `INSERT INTO results (job_id, task_index, status, items, attempts, settled_at)
      VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
   );
-  const countDone = db.prepare<[string]>('UPDATE jobs SET done = done + 1 WHERE job_id = ?');
-  const countFailed = db.prepare<[string]>('UPDATE jobs SET failed = failed + 1 WHERE job_id = ?');
+  const countSettled = db.prepare<[number, number, string]>(
+    'UPDATE jobs SET done = done + ?, failed = failed + ? WHERE job_id = ?',
+  );
   const deleteAttempts = db.prepare<[string, number]>(
     'DELETE FROM task_attempts WHERE job_id = ? AND task_index = ?',
   );
@@ -173,6 +174,8 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
   );
 
   const applyBatch = db.transaction((changes: readonly StoreChange[]) => {
+    // Job counters move once per job per batch, not once per task.
+    const settled = new Map<string, { done: number; failed: number }>();
     for (const change of changes) {
       switch (change.type) {
         case 'settle': {
@@ -185,7 +188,10 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
             change.at,
           );
           if (inserted.changes === 1) {
-            (change.status === 'committed' ? countDone : countFailed).run(change.jobId);
+            let counts = settled.get(change.jobId);
+            if (!counts) settled.set(change.jobId, (counts = { done: 0, failed: 0 }));
+            if (change.status === 'committed') counts.done++;
+            else counts.failed++;
             deleteAttempts.run(change.jobId, change.taskIndex);
             deleteCheckpoint.run(change.jobId, change.taskIndex);
           }
@@ -219,6 +225,7 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
           break;
       }
     }
+    for (const [jobId, { done, failed }] of settled) countSettled.run(done, failed, jobId);
   });
 
   const createJob = db.transaction((job: Omit<StoredJob, 'seq' | 'done' | 'failed'>): StoredJob => {

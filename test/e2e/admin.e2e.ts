@@ -150,9 +150,7 @@ describe('admin page in Chromium', () => {
       () => /banned/.test(document.querySelector('#connection')?.textContent ?? ''),
       { timeout: 15_000 },
     );
-    expect(await volunteer.$eval('#connection', (el) => (el as HTMLElement).dataset['state'])).toBe(
-      'disconnected',
-    );
+    await volunteer.waitForSelector('#connection[data-state="disconnected"]', { timeout: 5_000 });
 
     await admin.click('#devices tbody tr button.toggle');
     await admin.waitForSelector('#devices tbody tr[data-standing="new"]', { timeout: 10_000 });

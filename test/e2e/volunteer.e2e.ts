@@ -37,8 +37,15 @@ describe('volunteer tabs in Chromium', () => {
     expect(lines).toEqual(
       Array.from({ length: 2000 }, (_, index) => ({ index, output: index * index })),
     );
-    // Both tabs took part, and each page shows what it did.
-    const shown = await Promise.all(tabs.map((page) => shownNumber(page, 'tasks-done')));
+    // Both tabs took part, and each page shows what it did (pages redraw at most 4 times a second).
+    const shown = await waitFor(
+      async () => {
+        const counts = await Promise.all(tabs.map((page) => shownNumber(page, 'tasks-done')));
+        return counts.reduce((a, b) => a + b, 0) >= 2000 ? counts : undefined;
+      },
+      5_000,
+      'the pages to show 2,000 tasks done',
+    );
     for (const count of shown) expect(count).toBeGreaterThan(0);
     for (const page of tabs) {
       expect(await page.$eval('#jobs', (el) => el.textContent)).toBe('squares (for admin)');
