@@ -4,7 +4,7 @@
  * out. Had any layer held the file whole, V8 would have stopped the process.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -39,6 +39,10 @@ function ndjsonBody(): Readable {
 
 async function startHeapLimitedCoordinator(): Promise<{ url: string; token: string }> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'browsergrid-heap-'));
+  // Stand-in pages, so the coordinator does not build the real ones (a build would not fit the heap).
+  const staticDir = path.join(dataDir, 'pages');
+  mkdirSync(path.join(staticDir, 'volunteer'), { recursive: true });
+  writeFileSync(path.join(staticDir, 'volunteer', 'index.html'), '<!doctype html>');
   const child = spawn(
     process.execPath,
     [
@@ -55,6 +59,7 @@ async function startHeapLimitedCoordinator(): Promise<{ url: string; token: stri
         HOST: '127.0.0.1',
         BROWSERGRID_DATA: dataDir,
         BROWSERGRID_ADMIN_TOKEN: TOKEN,
+        BROWSERGRID_STATIC_DIR: staticDir,
         LOG_LEVEL: 'info',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
