@@ -4,9 +4,11 @@
  * its worker terminated and replaced, so runaway job code never costs the tab more than one worker
  * for `timeoutMs`.
  *
- * Tiny tasks go to a worker in batches: once a job's tasks are measured to take well under a
- * millisecond, one message carries up to BATCH_MAX of them, sized to about BATCH_TARGET_MS of
- * work, since a message round trip per task would cost more than the task.
+ * Short tasks go to a worker in batches: once a job's tasks are measured to take under
+ * BATCH_BELOW_MS, one message carries up to BATCH_MAX of them, sized to about BATCH_TARGET_MS of
+ * work. A message to a worker and back costs the page, Chromium's IPC and the worker more than
+ * a short task: at one message per 20-ms task, the overhead was about a sixth of the tasks' own
+ * CPU time (measured with bench/tabs.ts).
  */
 import { proxy, releaseProxy, wrap, type Remote } from 'comlink';
 import type { ItemOutcome } from '../../shared/job.ts';
@@ -62,9 +64,11 @@ interface Slot {
 export type WorkerFactory = () => SandboxedWorker;
 
 const BATCH_MAX = 256;
-const BATCH_TARGET_MS = 10;
+const BATCH_TARGET_MS = 100;
 /** Tasks measured at least this long always run one per message. */
-const BATCH_BELOW_MS = 1;
+const BATCH_BELOW_MS = 50;
+/** A batch takes at most this share of its job's timeout, which applies to the whole batch. */
+const BATCH_TIMEOUT_SHARE = 0.25;
 
 export class WorkerPool {
   readonly #createWorker: WorkerFactory;
@@ -236,10 +240,8 @@ export class WorkerPool {
     const batch = [head];
     const taskMs = this.#taskMs.get(head.task.jobId);
     if (taskMs === undefined || taskMs >= BATCH_BELOW_MS || head.task.checkpoint) return batch;
-    const limit = Math.min(
-      BATCH_MAX,
-      Math.max(1, Math.floor(BATCH_TARGET_MS / Math.max(taskMs, 0.01))),
-    );
+    const targetMs = Math.min(BATCH_TARGET_MS, head.task.timeoutMs * BATCH_TIMEOUT_SHARE);
+    const limit = Math.min(BATCH_MAX, Math.max(1, Math.floor(targetMs / Math.max(taskMs, 0.01))));
     // Leave work for idle workers: a batch takes at most its share of the queue.
     const idle = this.#slots.slice(0, this.#size).filter((slot) => !slot.running).length;
     const share = Math.ceil((this.#queue.length + 1) / Math.max(1, idle));
