@@ -6,6 +6,7 @@ import type {
   JobCreated,
   JobSpecInput,
   JobSummary,
+  UploadSummary,
 } from '../../shared/job.ts';
 // A type-only import is erased by the bundler, so no server code reaches the page.
 import type { TaskTimeline } from '../../server/engine/engine.ts';
@@ -79,6 +80,56 @@ export class AdminApi {
       'POST',
       `/api/devices/${encodeURIComponent(deviceId)}/${banned ? 'ban' : 'unban'}`,
     );
+  }
+
+  /**
+   * Streams a file to `POST /api/uploads` (the browser reads it from disk as it sends), reporting
+   * bytes sent. XMLHttpRequest, because fetch reports no upload progress.
+   */
+  upload(file: File, onProgress?: (sent: number, total: number) => void): Promise<UploadSummary> {
+    const name = file.name.toLowerCase();
+    const format = name.endsWith('.csv')
+      ? 'csv'
+      : name.endsWith('.ndjson') || name.endsWith('.jsonl')
+        ? 'ndjson'
+        : undefined;
+    if (!format) {
+      return Promise.reject(
+        new ApiError(`${file.name}: choose an .ndjson, .jsonl or .csv file`, 400, 'inputsFile'),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', `/api/uploads?format=${format}`);
+      xhr.setRequestHeader('Authorization', `Bearer ${this.token}`);
+      xhr.setRequestHeader('Content-Type', format === 'csv' ? 'text/csv' : 'application/x-ndjson');
+      xhr.upload.onprogress = (event) => onProgress?.(event.loaded, event.total);
+      xhr.onload = () => {
+        let body: unknown;
+        try {
+          body = JSON.parse(xhr.responseText);
+        } catch {
+          body = undefined;
+        }
+        if (xhr.status === 201) {
+          resolve(body as UploadSummary);
+          return;
+        }
+        const parsed = ErrorResponse.safeParse(body);
+        reject(
+          parsed.success
+            ? new ApiError(parsed.data.error.message, xhr.status, parsed.data.error.field)
+            : new ApiError(`uploading ${file.name} failed with HTTP ${xhr.status}`, xhr.status),
+        );
+      };
+      xhr.onerror = () =>
+        reject(new ApiError(`uploading ${file.name} failed: the connection was lost`, 0));
+      xhr.send(file);
+    });
+  }
+
+  async deleteUpload(uploadId: string): Promise<void> {
+    await this.#request('DELETE', `/api/uploads/${encodeURIComponent(uploadId)}`);
   }
 
   createGrid(name: string): Promise<GridCreated> {

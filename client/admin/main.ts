@@ -4,7 +4,12 @@
  * and each job's task timeline.
  */
 import { io, type Socket } from 'socket.io-client';
-import { isFinished, type JobSpecInput, type JobSummary } from '../../shared/job.ts';
+import {
+  isFinished,
+  type JobSpecInput,
+  type JobSummary,
+  type UploadSummary,
+} from '../../shared/job.ts';
 import type { Ack, AdminToServerEvents, ServerToAdminEvents } from '../../shared/protocol.ts';
 import { AdminApi, ApiError } from './api.ts';
 import { DevicesPanel } from './devices.ts';
@@ -218,12 +223,13 @@ async function login(token: string): Promise<boolean> {
   }
 }
 
-function readSpec(form: HTMLFormElement): JobSpecInput {
+/** The form's job; `inputs` stands in for the inputs field (an upload made from the file chosen). */
+function readSpec(form: HTMLFormElement, inputs?: JobSpecInput['inputs']): JobSpecInput {
   const data = new FormData(form);
   const text = (name: string): string => String(data.get(name) ?? '').trim();
   const int = (name: string): number | undefined =>
     text(name) === '' ? undefined : Number(text(name));
-  const spec: JobSpecInput = { map: text('map'), inputs: parseInputs(text('inputs')) };
+  const spec: JobSpecInput = { map: text('map'), inputs: inputs ?? parseInputs(text('inputs')) };
   if (text('name')) spec.name = text('name');
   if (text('description')) spec.description = text('description');
   const chunkSize = int('chunkSize');
@@ -249,8 +255,15 @@ element<HTMLFormElement>('job-form').addEventListener('submit', (event) => {
   void (async () => {
     if (!api) return;
     try {
-      const spec = readSpec(form);
-      const created = await api.submit(spec);
+      const file = new FormData(form).get('inputsFile');
+      const upload =
+        file instanceof File && file.size > 0 ? await uploadInputs(api, file) : undefined;
+      const spec = readSpec(form, upload && { upload: upload.id });
+      const created = await api.submit(spec).catch(async (error: unknown) => {
+        // The upload was made for this job only.
+        if (upload) await api?.deleteUpload(upload.id).catch(() => undefined);
+        throw error;
+      });
       showError('submit-error', undefined);
       jobs.set(created.id, {
         id: created.id,
@@ -276,6 +289,28 @@ element<HTMLFormElement>('job-form').addEventListener('submit', (event) => {
     }
   })();
 });
+
+/** Uploads the chosen file, showing how much of it went up. */
+async function uploadInputs(admin: AdminApi, file: File): Promise<UploadSummary> {
+  const status = element('upload-status');
+  const bar = element<HTMLProgressElement>('upload-progress');
+  const text = status.querySelector('span') as HTMLSpanElement;
+  const mb = (bytes: number): string => (bytes / 2 ** 20).toFixed(1);
+  status.hidden = false;
+  text.textContent = `uploading ${file.name}…`;
+  try {
+    const upload = await admin.upload(file, (sent, total) => {
+      bar.value = total > 0 ? sent / total : 0;
+      text.textContent = `uploading ${file.name}: ${mb(sent)} of ${mb(total)} MB`;
+    });
+    bar.value = 1;
+    text.textContent = `${file.name}: ${upload.items} items uploaded`;
+    return upload;
+  } catch (error) {
+    status.hidden = true;
+    throw error;
+  }
+}
 
 const saved = localStorage.getItem(TOKEN_KEY);
 if (saved) void login(saved);

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -96,6 +96,68 @@ describe('admin page in Chromium', () => {
     expect(lines).toEqual(
       Array.from({ length: 50 }, (_, index) => ({ index, output: index ** 3 })),
     );
+  });
+
+  it('streams a CSV file chosen in the form as the job inputs, and says what is wrong with a bad one', async () => {
+    const server = await coordinator();
+    const admin = await e2e.browser().newTab(`${server.url}/admin`);
+    e2e.defer(() => admin.browserContext().close());
+    await admin.type('#token', server.token);
+    await admin.click('#token-form button');
+    await admin.waitForSelector('#submit:not([hidden])');
+    const dir = mkdtempSync(path.join(tmpdir(), 'browsergrid-upload-'));
+    e2e.defer(() => rmSync(dir, { recursive: true, force: true }));
+    const fileInput = await admin.$('#job-form input[name="inputsFile"]');
+    if (!fileInput) throw new Error('no file input in the job form');
+
+    // A file with a bad line: the upload is refused naming the line, and no job is made.
+    const bad = path.join(dir, 'bad.ndjson');
+    writeFileSync(bad, '1\n2\n{oops\n');
+    await fileInput.uploadFile(bad);
+    await admin.click('#job-form button[type="submit"]');
+    await admin.waitForSelector('#submit-error:not([hidden])');
+    expect(await admin.$eval('#submit-error', (el) => el.textContent)).toMatch(
+      /line 3 is not JSON/,
+    );
+    expect((await api<unknown[]>(server, 'GET', '/api/jobs')).body).toEqual([]);
+
+    const csv = path.join(dir, 'rooms.csv');
+    writeFileSync(
+      csv,
+      `room,seats\n${Array.from({ length: 300 }, (_, i) => `r${i},${i}`).join('\n')}\n`,
+    );
+    await fileInput.uploadFile(csv);
+    await admin.$eval(
+      '#job-form textarea[name="map"]',
+      (el) => ((el as HTMLTextAreaElement).value = '(row) => Number(row.seats) * 2'),
+    );
+    await admin.$eval(
+      '#job-form textarea[name="inputs"]',
+      (el) => ((el as HTMLTextAreaElement).value = ''),
+    );
+    await admin.click('#job-form button[type="submit"]');
+    await admin.waitForFunction(
+      () =>
+        /rooms\.csv: 300 items uploaded/.test(
+          document.querySelector('#upload-status')?.textContent ?? '',
+        ),
+      { timeout: 10_000 },
+    );
+    const volunteer = await e2e.browser().newTab(`${server.url}/?autostart=1&cores=1`);
+    e2e.defer(() => volunteer.browserContext().close());
+    await admin.waitForSelector('#jobs tr[data-status="completed"]', { timeout: 30_000 });
+    const [job] = (await api<Array<{ id: string; items: number }>>(server, 'GET', '/api/jobs'))
+      .body;
+    expect(job?.items).toBe(300);
+    const results = await api<string>(server, 'GET', `/api/jobs/${job?.id}/results`);
+    expect(
+      results.body
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as unknown),
+    ).toEqual(Array.from({ length: 300 }, (_, index) => ({ index, output: index * 2 })));
+    // The refused upload left nothing behind; the used one stays until deleted.
+    expect((await api<unknown[]>(server, 'GET', '/api/uploads')).body).toHaveLength(1);
   });
 
   it('cancels a running job from the page', async () => {
