@@ -18,7 +18,8 @@ import type {
 } from '../../shared/protocol.ts';
 import { DeadlineHeap } from './deadline-heap.ts';
 import { Ballots, tally } from './ballots.ts';
-import { needsCopy, requeue, sampleDuration, takeTask } from './job-queue.ts';
+import { fairShare, fillTab, hasRoom, taskBytes } from './fill.ts';
+import { requeue, sampleDuration } from './job-queue.ts';
 import { ephemeralLeaseIds, type LeaseIds } from './lease-ids.ts';
 import { DEFAULT_TRUST, DeviceTrust, type DeviceTrustView, type TrustPolicy } from './trust.ts';
 import {
@@ -840,96 +841,29 @@ export class Scheduler {
     }
   }
 
-  /**
-   * The most a tab should hold given the work left: its share, by slots, of the tasks still
-   * waiting plus those it holds. Without this a fast first tab takes seconds of work while the
-   * others start, and the job's tail waits on it. Never less than one task per slot. O(jobs).
-   */
-  #fairShare(volunteer: VolunteerEntry): number {
-    if (volunteer.slots === 0 || this.#totalSlots <= 0) return volunteer.slots;
-    let waiting = 0;
-    for (const job of this.#ordered) {
-      if (job.spec.grid !== volunteer.grid) continue;
-      waiting += job.queue.length - job.queueHead + job.retry.length;
-    }
-    const share = Math.ceil(
-      ((waiting + volunteer.leases.size) * volunteer.slots) / this.#totalSlots,
-    );
-    return Math.max(volunteer.slots, share);
-  }
-
-  /** Tops a tab up to its target with tasks from the highest-priority jobs it may run,
-   * round-robin across jobs of equal priority, in one dispatch effect. */
+  /** Tops a tab up to its target in one dispatch effect (see fill.ts for the choice of tasks). */
   #fill(volunteer: VolunteerEntry, now: number, effects: Effect[]): void {
     const target = Math.min(
       targetOutstanding(volunteer.slots, volunteer.ewmaTaskMs, this.#options.prefetch),
-      this.#fairShare(volunteer),
+      fairShare(volunteer, this.#ordered, this.#totalSlots),
     );
-    let free = target - volunteer.leases.size;
+    const free = target - volunteer.leases.size;
     if (free <= 0) {
       this.#hungry.delete(volunteer.volunteerId);
       return;
     }
-    const jobs: JobCode[] = [];
-    const tasks: Assignment[] = [];
-    let index = 0;
-    while (free > 0 && index < this.#ordered.length) {
-      const priority = (this.#ordered[index] as JobEntry).spec.priority;
-      let end = index;
-      while (
-        end < this.#ordered.length &&
-        (this.#ordered[end] as JobEntry).spec.priority === priority
-      )
-        end++;
-      const tier = this.#ordered
-        .slice(index, end)
-        .filter((job) => job.status !== 'cancelled' && job.spec.grid === volunteer.grid);
-      let cursor = this.#tierCursor.get(priority) ?? 0;
-      let idle = 0;
-      while (free > 0 && tier.length > 0 && idle < tier.length) {
-        const job = tier[cursor % tier.length] as JobEntry;
-        cursor = (cursor + 1) % tier.length;
-        // Too big for what the tab may still hold: other jobs' smaller tasks may fit.
-        if (!this.#hasRoom(volunteer, job)) {
-          idle++;
-          continue;
-        }
-        const taskIndex = takeTask(job, (task) => this.#eligible(job, task, volunteer));
-        if (taskIndex === undefined) {
-          idle++;
-          continue;
-        }
-        idle = 0;
-        if (!volunteer.knownJobs.has(job.jobId)) {
-          volunteer.knownJobs.add(job.jobId);
-          jobs.push({
-            jobId: job.jobId,
-            ...(job.spec.name !== undefined ? { name: job.spec.name } : {}),
-            ...(job.spec.description !== undefined ? { description: job.spec.description } : {}),
-            ...(job.spec.submittedBy !== undefined ? { submittedBy: job.spec.submittedBy } : {}),
-            map: job.spec.map,
-            timeoutMs: job.spec.timeoutMs,
-          });
-        }
-        tasks.push(this.#lease(job, taskIndex, volunteer, now, effects));
-        // With redundancy a task stays queued until enough copies run on distinct devices.
-        if (needsCopy(job, job.tasks[taskIndex] as TaskEntry)) requeue(job, taskIndex, true);
-        free--;
-      }
-      this.#tierCursor.set(priority, cursor);
-      index = end;
-    }
-    if (free > 0) this.#hungry.add(volunteer.volunteerId);
+    const { maxHeldBytes } = this.#options.prefetch;
+    const { jobs, tasks, left } = fillTab(volunteer, free, {
+      ordered: this.#ordered,
+      tierCursor: this.#tierCursor,
+      eligible: (job, task) => this.#eligible(job, task, volunteer),
+      hasRoom: (job) => hasRoom(volunteer, job, maxHeldBytes),
+      lease: (job, taskIndex) => this.#lease(job, taskIndex, volunteer, now, effects),
+    });
+    if (left > 0) this.#hungry.add(volunteer.volunteerId);
     else this.#hungry.delete(volunteer.volunteerId);
     if (tasks.length > 0)
       effects.push({ type: 'dispatch', volunteerId: volunteer.volunteerId, jobs, tasks });
-  }
-
-  /** Whether a task of `job` fits the tab's byte budget (one per Web Worker always does). */
-  #hasRoom(volunteer: VolunteerEntry, job: JobEntry): boolean {
-    if (volunteer.leases.size < volunteer.slots) return true;
-    const bytes = taskBytes(job);
-    return volunteer.heldBytes + bytes <= this.#options.prefetch.maxHeldBytes;
   }
 
   #lease(
@@ -993,10 +927,6 @@ export class Scheduler {
       ...(task.checkpoint ? { checkpoint: task.checkpoint } : {}),
     };
   }
-}
-
-function taskBytes(job: JobEntry): number {
-  return job.spec.chunkSize * job.inputs.itemBytes;
 }
 
 function firstItemError(items: ItemOutcome[]): string | undefined {
