@@ -1,12 +1,12 @@
 /** @module The admin page's REST client: typed by the shared schemas, errors carry the server's message. */
 import { ErrorResponse } from '../../shared/errors.ts';
-import type {
-  GridCreated,
-  GridSummary,
-  JobCreated,
-  JobSpecInput,
-  JobSummary,
+import {
   UploadSummary,
+  type GridCreated,
+  type GridSummary,
+  type JobCreated,
+  type JobSpecInput,
+  type JobSummary,
 } from '../../shared/job.ts';
 // A type-only import is erased by the bundler, so no server code reaches the page.
 import type { TaskTimeline } from '../../server/engine/engine.ts';
@@ -88,11 +88,14 @@ export class AdminApi {
    */
   upload(file: File, onProgress?: (sent: number, total: number) => void): Promise<UploadSummary> {
     const name = file.name.toLowerCase();
-    const format = name.endsWith('.csv')
-      ? 'csv'
-      : name.endsWith('.ndjson') || name.endsWith('.jsonl')
-        ? 'ndjson'
-        : undefined;
+    const format =
+      name.endsWith('.csv') || file.type === 'text/csv'
+        ? 'csv'
+        : name.endsWith('.ndjson') ||
+            name.endsWith('.jsonl') ||
+            file.type === 'application/x-ndjson'
+          ? 'ndjson'
+          : undefined;
     if (!format) {
       return Promise.reject(
         new ApiError(`${file.name}: choose an .ndjson, .jsonl or .csv file`, 400, 'inputsFile'),
@@ -111,8 +114,9 @@ export class AdminApi {
         } catch {
           body = undefined;
         }
-        if (xhr.status === 201) {
-          resolve(body as UploadSummary);
+        const created = UploadSummary.safeParse(body);
+        if (xhr.status === 201 && created.success) {
+          resolve(created.data);
           return;
         }
         const parsed = ErrorResponse.safeParse(body);

@@ -252,6 +252,11 @@ element<HTMLFormElement>('token-form').addEventListener('submit', (event) => {
 element<HTMLFormElement>('job-form').addEventListener('submit', (event) => {
   event.preventDefault();
   const form = event.currentTarget as HTMLFormElement;
+  const button = form.querySelector<HTMLButtonElement>('button[type="submit"]');
+  // One submit at a time: an upload may take minutes.
+  if (!api || button?.disabled) return;
+  if (button) button.disabled = true;
+  element('upload-status').hidden = true;
   void (async () => {
     if (!api) return;
     try {
@@ -286,6 +291,8 @@ element<HTMLFormElement>('job-form').addEventListener('submit', (event) => {
           ? new Error(`${error.field}: ${error.message}`)
           : error,
       );
+    } finally {
+      if (button) button.disabled = false;
     }
   })();
 });

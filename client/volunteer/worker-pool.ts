@@ -77,6 +77,8 @@ export class WorkerPool {
   #size = 0;
   /** Measured run time of one task, per job (moving average). */
   readonly #taskMs = new Map<string, number>();
+  /** Jobs with a batch that timed out: their tasks run one per message from then on. */
+  readonly #unbatched = new Set<string>();
   /** Share of the time each worker may compute, 0..1 (the volunteer's CPU cap). */
   #dutyCycle = 1;
   #restTimer: ReturnType<typeof setTimeout> | undefined;
@@ -128,14 +130,16 @@ export class WorkerPool {
     for (const slot of [...this.#slots]) {
       const running = slot.running;
       if (!running) continue;
-      const alone = running.tasks.size === 1;
+      let dropped = false;
       for (const key of drop) {
         const entry = running.tasks.get(key);
         if (!entry) continue;
         running.tasks.delete(key);
         entry.resolve(undefined);
+        dropped = true;
       }
-      if (alone && running.tasks.size === 0) this.#replace(slot);
+      // Nothing left that anyone waits for: stop the worker rather than let it finish.
+      if (dropped && running.tasks.size === 0) this.#replace(slot);
     }
     this.#pump();
   }
@@ -239,7 +243,13 @@ export class WorkerPool {
     if (!head) return [];
     const batch = [head];
     const taskMs = this.#taskMs.get(head.task.jobId);
-    if (taskMs === undefined || taskMs >= BATCH_BELOW_MS || head.task.checkpoint) return batch;
+    if (
+      taskMs === undefined ||
+      taskMs >= BATCH_BELOW_MS ||
+      head.task.checkpoint ||
+      this.#unbatched.has(head.task.jobId)
+    )
+      return batch;
     const targetMs = Math.min(BATCH_TARGET_MS, head.task.timeoutMs * BATCH_TIMEOUT_SHARE);
     const limit = Math.min(BATCH_MAX, Math.max(1, Math.floor(targetMs / Math.max(taskMs, 0.01))));
     // Leave work for idle workers: a batch takes at most its share of the queue.
@@ -279,19 +289,29 @@ export class WorkerPool {
     const alive = (): void => {
       clearTimeout(timer);
       timer = setTimeout(() => {
-        // Never batch this job again in this tab: the next attempts of the batch's innocent
-        // tasks then run alone, and only the culprit times out again.
-        this.#taskMs.set(first.jobId, first.timeoutMs);
-        const what = batch.length > 1 ? ` (in a batch of ${batch.length} tasks)` : '';
+        if (batch.length > 1) {
+          // Which task ran long is unknown, and the others may each be fine: none of them is
+          // charged. They run again alone (this job is never batched again in this tab), and
+          // only the culprit times out, as itself.
+          this.#unbatched.add(first.jobId);
+          const unsettled = batch.filter((entry) => tasks.delete(entry.task.key));
+          if (slot.running?.tasks === tasks) slot.running = undefined;
+          this.#replace(slot);
+          this.#queue.unshift(...unsettled);
+          this.#pump();
+          return;
+        }
         settleAll(() => ({
           status: 'error',
-          message: `[runner]: task timed out after ${first.timeoutMs} ms without progress${what}; its worker was replaced`,
+          message: `[runner]: task timed out after ${first.timeoutMs} ms without progress; its worker was replaced`,
         }));
         this.#replace(slot);
       }, first.timeoutMs);
     };
     alive();
     slot.running = { tasks, alive };
+    // A batch's tasks are reported started together: a task's elapsed time is overstated by at
+    // most the batch's own (about BATCH_TARGET_MS), far under what speculation waits for.
     for (const entry of batch) entry.task.onStart?.();
     const load = slot.loaded.has(first.jobId)
       ? Promise.resolve()
