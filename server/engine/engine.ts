@@ -34,6 +34,9 @@ import { byContribution, goneEntry, liveEntry, newGridCode } from './roster.ts';
 import { copyView, liveSummary, storedSummary } from './summaries.ts';
 import { TabRegistry } from './tab-registry.ts';
 
+/** How long a single tab's pause is kept for a tab that has not come back since. */
+const TAB_PAUSE_KEEP_MS = 24 * 60 * 60_000;
+
 /** How the engine reaches one connected tab. */
 export interface VolunteerLink {
   assign(batch: AssignBatch): void;
@@ -441,13 +444,16 @@ export class Engine {
     const now = this.#clock.now();
     const effects: Effect[] = [];
     const touched = this.#tabs.setPaused(target, paused);
-    if (touched && target.volunteerId === undefined) {
-      // A paused room stays paused across a coordinator restart.
-      void this.#store
-        .setGridPaused(target.grid, paused)
-        .catch((error: unknown) =>
-          this.#log.error({ err: error }, '[engine]: could not record a grid pause'),
-        );
+    if (touched) {
+      // A paused room, or tab, stays paused across a coordinator restart.
+      const { grid, volunteerId } = target;
+      const recorded =
+        volunteerId === undefined
+          ? this.#store.setGridPaused(grid, paused)
+          : this.#store.setTabPaused({ volunteerId, grid, pausedAt: now }, paused);
+      void recorded.catch((error: unknown) =>
+        this.#log.error({ err: error }, '[engine]: could not record a pause'),
+      );
     }
     if (!touched) {
       throw new CoordinatorError(
@@ -576,6 +582,11 @@ export class Engine {
       this.#scheduler.ban(deviceId, now, []);
     for (const grid of await this.#store.listGrids()) {
       if (grid.paused) this.#tabs.setPaused({ grid: grid.code }, true);
+    }
+    for (const tab of await this.#store.pausedTabs()) {
+      // A tab paused so long ago is not coming back (a reloaded one keeps its id for the session).
+      if (now - tab.pausedAt > TAB_PAUSE_KEEP_MS) await this.#store.setTabPaused(tab, false);
+      else this.#tabs.restorePaused(tab.volunteerId);
     }
     for (const job of await this.#store.unfinishedJobs()) {
       const inputs = await resolveInputs(this.#store, job.spec.inputs).catch((error: unknown) => {

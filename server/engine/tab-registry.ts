@@ -89,6 +89,11 @@ export class TabRegistry {
     return this.isPaused(volunteerId) ? 0 : (this.#tabs.get(volunteerId)?.requestedSlots ?? 0);
   }
 
+  /** A tab's pause recorded before a restart, applied when (if) the tab comes back. */
+  restorePaused(volunteerId: string): void {
+    this.#pausedTabs.add(volunteerId);
+  }
+
   /**
    * Pauses or resumes one tab, or a whole grid; returns the tabs whose state may have changed, or
    * undefined when the tab is not a live tab of that grid.

@@ -151,6 +151,19 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
   const updateGridPaused = db.prepare<[number, string]>(
     'UPDATE grids SET paused = ? WHERE code = ?',
   );
+  const clearGridTabPauses = db.prepare<[string]>('DELETE FROM paused_tabs WHERE grid = ?');
+  const insertTabPause = db.prepare<[string, string, number]>(
+    `INSERT INTO paused_tabs (volunteer_id, grid, paused_at) VALUES (?, ?, ?)
+     ON CONFLICT (volunteer_id) DO UPDATE SET grid = excluded.grid, paused_at = excluded.paused_at`,
+  );
+  const deleteTabPause = db.prepare<[string]>('DELETE FROM paused_tabs WHERE volunteer_id = ?');
+  const selectTabPauses = db.prepare<[], { volunteer_id: string; grid: string; paused_at: number }>(
+    'SELECT * FROM paused_tabs ORDER BY paused_at, volunteer_id',
+  );
+  const setGridPaused = db.transaction((code: string, paused: boolean) => {
+    updateGridPaused.run(paused ? 1 : 0, code);
+    if (!paused) clearGridTabPauses.run(code);
+  });
 
   const insertToken = db.prepare<[string, string, string, number]>(
     'INSERT INTO admin_tokens (token_id, name, hash, created_at) VALUES (?, ?, ?, ?)',
@@ -292,7 +305,18 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
       return selectGrids.all().map(toStoredGrid);
     },
     async setGridPaused(code, paused) {
-      updateGridPaused.run(paused ? 1 : 0, code);
+      setGridPaused(code, paused);
+    },
+    async setTabPaused(tab, paused) {
+      if (paused) insertTabPause.run(tab.volunteerId, tab.grid, tab.pausedAt);
+      else deleteTabPause.run(tab.volunteerId);
+    },
+    async pausedTabs() {
+      return selectTabPauses.all().map((row) => ({
+        volunteerId: row.volunteer_id,
+        grid: row.grid,
+        pausedAt: row.paused_at,
+      }));
     },
     async createJob(job) {
       return createJob(job);

@@ -79,6 +79,12 @@ export interface StoredGrid {
   paused?: boolean;
 }
 
+export interface PausedTab {
+  volunteerId: string;
+  grid: string;
+  pausedAt: number;
+}
+
 export interface StoredToken {
   tokenId: string;
   name: string;
@@ -134,7 +140,12 @@ export interface JobStore extends UploadStore {
   /** Records a grid; fails with `conflict` if the code exists. */
   createGrid(grid: StoredGrid): Promise<void>;
   getGrid(code: string): Promise<StoredGrid | undefined>;
+  /** Records a whole grid's pause; a resume also clears its tabs' own pauses. */
   setGridPaused(code: string, paused: boolean): Promise<void>;
+  /** Records or clears an admin's pause of one tab. */
+  setTabPaused(tab: PausedTab, paused: boolean): Promise<void>;
+  /** Tabs paused one by one, oldest first. */
+  pausedTabs(): Promise<PausedTab[]>;
   /** Newest first. */
   listGrids(): Promise<StoredGrid[]>;
   /** Records a new job (status queued); fails if the id exists. */

@@ -184,4 +184,36 @@ describe('grids', () => {
       true,
     );
   });
+
+  it('keeps one paused tab paused across a coordinator restart, until it is resumed', async () => {
+    const first = await startCoordinator();
+    const grid = (await api<GridCreated>(first, 'POST', '/api/grids', { name: 'lab' })).body;
+    const kid = await SimVolunteer.connect(first.url, { grid: grid.code, tabId: 'kid-7' });
+    const other = await SimVolunteer.connect(first.url, { grid: grid.code, tabId: 'kid-8' });
+    const paused = await api(first, 'POST', `/api/grids/${grid.code}/pause`, {
+      volunteerId: 'kid-7',
+    });
+    expect(paused.status).toBe(200);
+    kid.close();
+    other.close();
+    await first.stop();
+
+    // The same tabs come back (a reloaded tab keeps its id) to a restarted coordinator.
+    const second = await coordinator({ dataDir: first.dataDir });
+    const back = await volunteer(second, { grid: grid.code, tabId: 'kid-7', slots: 1 });
+    const free = await volunteer(second, { grid: grid.code, tabId: 'kid-8', slots: 1 });
+    await back.until(
+      () => back.controls.at(-1)?.paused === true,
+      2_000,
+      'the pause after a restart',
+    );
+    const job = await submit(second, { map: '(x) => x', inputs: [1, 2, 3], grid: grid.code });
+    expect(await waitForJob(second, job.id)).toMatchObject({ status: 'completed' });
+    expect(back.received).toEqual([]);
+    expect(free.received).toHaveLength(3);
+
+    await api(second, 'POST', `/api/grids/${grid.code}/resume`, { volunteerId: 'kid-7' });
+    await back.until(() => back.controls.at(-1)?.paused === false, 2_000, 'the resume');
+    expect(await second.coordinator.engine.store.pausedTabs()).toEqual([]);
+  });
 });

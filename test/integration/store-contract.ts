@@ -271,6 +271,22 @@ export function runStoreContract(name: string, makeStore: (dir: string) => JobSt
       expect(rows.map((row) => row.taskIndex)).toEqual(Array.from({ length: 1200 }, (_, i) => i));
     });
 
+    it("keeps grid and tab pauses; resuming a grid clears its tabs' own", async () => {
+      await store.createGrid({ code: 'ROOM1', name: 'room', createdAt: 1 });
+      await store.createGrid({ code: 'ROOM2', name: 'other', createdAt: 2 });
+      await store.setTabPaused({ volunteerId: 'a', grid: 'ROOM1', pausedAt: 10 }, true);
+      await store.setTabPaused({ volunteerId: 'b', grid: 'ROOM2', pausedAt: 5 }, true);
+      await store.setTabPaused({ volunteerId: 'c', grid: 'ROOM1', pausedAt: 20 }, true);
+      await store.setTabPaused({ volunteerId: 'c', grid: 'ROOM1', pausedAt: 0 }, false);
+      expect((await store.pausedTabs()).map((tab) => tab.volunteerId)).toEqual(['b', 'a']);
+
+      await store.setGridPaused('ROOM1', true);
+      expect(await store.getGrid('ROOM1')).toMatchObject({ paused: true });
+      await store.setGridPaused('ROOM1', false);
+      expect(await store.getGrid('ROOM1')).toMatchObject({ paused: false });
+      expect(await store.pausedTabs()).toEqual([{ volunteerId: 'b', grid: 'ROOM2', pausedAt: 5 }]);
+    });
+
     it('appends upload items in order, reads any span of them, and deletes them', async () => {
       const uploadId = `u-${'1'.repeat(8)}-1111-1111-1111-${'1'.repeat(12)}`;
       await store.createUpload({ uploadId, format: 'ndjson', createdAt: 5 });
