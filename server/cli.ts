@@ -8,12 +8,13 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Presets, SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
-import type {
-  GridCreated,
-  GridSummary,
-  JobCreated,
-  JobSpecInput,
-  JobSummary,
+import {
+  uploadFormatOf,
+  type GridCreated,
+  type GridSummary,
+  type JobCreated,
+  type JobSpecInput,
+  type JobSummary,
 } from '../shared/job.ts';
 import { startCoordinator } from './main.ts';
 import { BrowsergridError, connect, type Grid } from './sdk/index.ts';
@@ -283,8 +284,7 @@ async function inputsOf(
   }
   if (!file) throw new Error('give --inputs <file> or --range <start:end>');
   if (!existsSync(file)) throw new Error(`--inputs: no file ${file}`);
-  const extension = path.extname(file).toLowerCase();
-  if (extension === '.csv' || extension === '.ndjson' || extension === '.jsonl') {
+  if (uploadFormatOf({ name: file })) {
     const upload = await gridOf(options)
       .upload(file)
       .catch((error: unknown) => {

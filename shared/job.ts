@@ -205,6 +205,27 @@ export type GridSummary = z.infer<typeof GridSummary>;
 export const UPLOAD_FORMATS = ['ndjson', 'csv'] as const;
 export type UploadFormat = (typeof UPLOAD_FORMATS)[number];
 
+const UPLOAD_EXTENSIONS: Record<string, UploadFormat> = {
+  '.ndjson': 'ndjson',
+  '.jsonl': 'ndjson',
+  '.csv': 'csv',
+};
+/** Content types `POST /api/uploads` understands, by format. */
+export const UPLOAD_CONTENT_TYPES: Record<string, UploadFormat> = {
+  'application/x-ndjson': 'ndjson',
+  'application/ndjson': 'ndjson',
+  'application/jsonl': 'ndjson',
+  'application/jsonlines': 'ndjson',
+  'text/csv': 'csv',
+};
+
+/** A file's upload format from its name's extension, else its content type; undefined if neither says. */
+export function uploadFormatOf(file: { name?: string; type?: string }): UploadFormat | undefined {
+  const extension = /\.[^./\\]+$/.exec(file.name?.toLowerCase() ?? '')?.[0] ?? '';
+  const type = file.type?.split(';')[0]?.trim().toLowerCase() ?? '';
+  return UPLOAD_EXTENSIONS[extension] ?? UPLOAD_CONTENT_TYPES[type];
+}
+
 /** `POST /api/uploads`'s answer and `GET /api/uploads/:id`. */
 export const UploadSummary = z.object({
   id: UploadId,

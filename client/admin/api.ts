@@ -2,6 +2,7 @@
 import { ErrorResponse } from '../../shared/errors.ts';
 import {
   UploadSummary,
+  uploadFormatOf,
   type GridCreated,
   type GridSummary,
   type JobCreated,
@@ -87,15 +88,7 @@ export class AdminApi {
    * bytes sent. XMLHttpRequest, because fetch reports no upload progress.
    */
   upload(file: File, onProgress?: (sent: number, total: number) => void): Promise<UploadSummary> {
-    const name = file.name.toLowerCase();
-    const format =
-      name.endsWith('.csv') || file.type === 'text/csv'
-        ? 'csv'
-        : name.endsWith('.ndjson') ||
-            name.endsWith('.jsonl') ||
-            file.type === 'application/x-ndjson'
-          ? 'ndjson'
-          : undefined;
+    const format = uploadFormatOf(file);
     if (!format) {
       return Promise.reject(
         new ApiError(`${file.name}: choose an .ndjson, .jsonl or .csv file`, 400, 'inputsFile'),

@@ -444,17 +444,6 @@ export class Engine {
     const now = this.#clock.now();
     const effects: Effect[] = [];
     const touched = this.#tabs.setPaused(target, paused);
-    if (touched) {
-      // A paused room, or tab, stays paused across a coordinator restart.
-      const { grid, volunteerId } = target;
-      const recorded =
-        volunteerId === undefined
-          ? this.#store.setGridPaused(grid, paused)
-          : this.#store.setTabPaused({ volunteerId, grid, pausedAt: now }, paused);
-      void recorded.catch((error: unknown) =>
-        this.#log.error({ err: error }, '[engine]: could not record a pause'),
-      );
-    }
     if (!touched) {
       throw new CoordinatorError(
         'not_found',
@@ -462,6 +451,15 @@ export class Engine {
         { field: 'volunteerId' },
       );
     }
+    // A paused room, or tab, stays paused across a coordinator restart.
+    const { grid, volunteerId } = target;
+    const recorded =
+      volunteerId === undefined
+        ? this.#store.setGridPaused(grid, paused)
+        : this.#store.setTabPaused({ volunteerId, grid, pausedAt: now }, paused);
+    void recorded.catch((error: unknown) =>
+      this.#log.error({ err: error }, '[engine]: could not record a pause'),
+    );
     for (const volunteerId of touched) {
       const effective = this.#tabs.isPaused(volunteerId);
       this.#tabs.link(volunteerId)?.control({

@@ -3,21 +3,18 @@
  * named by a job as `inputs: { upload: id }`. The body is never parsed whole.
  */
 import { Router, type Request, type RequestHandler } from 'express';
-import { UploadId, type UploadFormat, type UploadSummary } from '../../shared/job.ts';
+import {
+  UploadId,
+  uploadFormatOf,
+  type UploadFormat,
+  type UploadSummary,
+} from '../../shared/job.ts';
 import { CoordinatorError } from '../errors.ts';
 import { deleteUpload, receiveUpload, type UploadLimits } from '../jobs/uploads.ts';
 import type { JobStore, StoredUpload } from '../store/store.ts';
 
 /** How long the rest of a refused upload is read and discarded before the connection is cut. */
 const DRAIN_LIMIT_MS = 30_000;
-
-const FORMAT_OF_TYPE: Record<string, UploadFormat> = {
-  'application/x-ndjson': 'ndjson',
-  'application/ndjson': 'ndjson',
-  'application/jsonl': 'ndjson',
-  'application/jsonlines': 'ndjson',
-  'text/csv': 'csv',
-};
 
 export function createUploadsRouter(
   store: JobStore,
@@ -69,8 +66,8 @@ export function createUploadsRouter(
 function formatOf(req: Request): UploadFormat {
   const query = req.query['format'];
   if (query === 'ndjson' || query === 'csv') return query;
-  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-  const format = FORMAT_OF_TYPE[type];
+  const type = req.headers['content-type'] ?? '';
+  const format = uploadFormatOf({ type });
   if (!format) {
     throw new CoordinatorError(
       'invalid_input',

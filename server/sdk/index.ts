@@ -10,7 +10,6 @@
  * for await (const line of job.results({ follow: true })) console.log(line.index, line);
  */
 import { createReadStream } from 'node:fs';
-import path from 'node:path';
 import { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { ErrorResponse } from '../../shared/errors.ts';
@@ -24,7 +23,7 @@ import type {
   UploadFormat,
   UploadSummary,
 } from '../../shared/job.ts';
-import { isFinished } from '../../shared/job.ts';
+import { isFinished, uploadFormatOf } from '../../shared/job.ts';
 import type { JsonValue } from '../../shared/json.ts';
 
 export interface ConnectOptions {
@@ -128,14 +127,14 @@ export class Grid {
     let format = options.format ?? 'ndjson';
     let bytes: Readable;
     if (typeof source === 'string') {
-      const extension = path.extname(source).toLowerCase();
-      if (extension === '.csv') format = 'csv';
-      else if (extension !== '.ndjson' && extension !== '.jsonl') {
+      const fromName = uploadFormatOf({ name: source });
+      if (!fromName) {
         throw new BrowsergridError(
           `[sdk]: ${source}: uploads are NDJSON (.ndjson, .jsonl) or CSV (.csv) files`,
           0,
         );
       }
+      format = fromName;
       bytes = createReadStream(source);
     } else if (source instanceof Readable) {
       bytes = source;

@@ -75,8 +75,9 @@ export function createSqliteUploads(db: Database.Database): UploadStore {
       if (values.length > 0) append(uploadId, values);
     },
     async completeUpload(uploadId) {
-      markComplete.run(rowOf(uploadId).seq);
-      return toStoredUpload(rowOf(uploadId));
+      const row = rowOf(uploadId);
+      markComplete.run(row.seq);
+      return toStoredUpload({ ...row, complete: 1 });
     },
     async getUpload(uploadId) {
       const row = selectUpload.get(uploadId);

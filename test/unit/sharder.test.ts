@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { countTasks, inlineInputs, taskSpan } from '../../server/scheduling/sharder.ts';
-import { rangeLength } from '../../shared/job.ts';
+import { rangeLength, uploadFormatOf } from '../../shared/job.ts';
 
 describe('sharder', () => {
   it.each([
@@ -48,5 +48,19 @@ describe('sharder', () => {
     expect(source.items).toBe(values.length);
     expect(source.slice({ start: 0, count: values.length })).toEqual(values);
     if (values.length > 1) expect(source.slice({ start: 1, count: 1 })).toEqual([values[1]]);
+  });
+});
+
+describe('uploadFormatOf', () => {
+  it.each([
+    [{ name: 'rooms.CSV' }, 'csv'],
+    [{ name: '/data/items.jsonl' }, 'ndjson'],
+    [{ name: 'items.ndjson', type: 'text/csv' }, 'ndjson'],
+    [{ name: 'export.txt', type: 'text/csv' }, 'csv'],
+    [{ type: 'application/x-ndjson; charset=utf-8' }, 'ndjson'],
+    [{ name: 'items.json' }, undefined],
+    [{ type: 'text/plain' }, undefined],
+  ])('%o is %s', (file, format) => {
+    expect(uploadFormatOf(file)).toBe(format);
   });
 });
