@@ -8,6 +8,7 @@ import { cpus } from 'node:os';
 import { benchConnections } from './connections.ts';
 import { benchDispatch, benchScale } from './dispatch.ts';
 import { benchFaults, benchRedundancy } from './fleet.ts';
+import { benchSoak } from './soak.ts';
 import { SMOKE, args, figures } from './support.ts';
 import { benchTabs } from './tabs.ts';
 
@@ -18,6 +19,7 @@ const benches: Record<string, () => Promise<void>> = {
   dispatch: benchDispatch,
   faults: benchFaults,
   tabs: benchTabs,
+  soak: benchSoak,
 };
 
 process.stdout.write(

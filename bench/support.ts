@@ -3,9 +3,12 @@
  * baselines, the load-generator threads, waiting on jobs, and reading a process's memory.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { waitFor, type TestCoordinator } from '../test/support/start-coordinator.ts';
@@ -16,6 +19,8 @@ export const { values: args } = parseArgs({
     smoke: { type: 'boolean', default: false },
     json: { type: 'string' },
     only: { type: 'string' },
+    /** Length of the soak benchmark (default 10; 0.4 with --smoke). */
+    'soak-minutes': { type: 'string' },
   },
 });
 export const SMOKE = args.smoke;
@@ -131,4 +136,92 @@ export async function freePort(): Promise<number> {
   const { port } = probe.address() as AddressInfo;
   await new Promise<void>((resolve) => probe.close(() => resolve()));
   return port;
+}
+
+export const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789';
+
+export interface ServerProcess {
+  child: ChildProcess;
+  url: string;
+  /** The end of what the process wrote to stderr, for a report of why it died. */
+  stderrTail?: () => string;
+  /** Tabs the server itself counts as connected, where it can say. */
+  connected?: () => Promise<number>;
+}
+
+/**
+ * A coordinator process (`browsergrid start`) with an empty data dir and stand-in pages; it
+ * prints nothing at LOG_LEVEL=warn. `env` overrides its settings.
+ */
+export async function coordinatorProcess(
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ server: ServerProcess; cleanup: () => void }> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'browsergrid-bench-'));
+  const staticDir = path.join(dataDir, 'pages');
+  mkdirSync(path.join(staticDir, 'volunteer'), { recursive: true });
+  writeFileSync(path.join(staticDir, 'volunteer', 'index.html'), '<!doctype html>');
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [fileURLToPath(new URL('../server/bin.mjs', import.meta.url)), 'start'],
+    {
+      env: {
+        ...process.env,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        BROWSERGRID_DATA: dataDir,
+        BROWSERGRID_STATIC_DIR: staticDir,
+        BROWSERGRID_ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
+        LOG_LEVEL: 'warn',
+        ...env,
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4_000)));
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(
+    async () => ((await fetch(`${url}/healthz`).catch(() => undefined))?.ok ? true : undefined),
+    60_000,
+    'the coordinator',
+  );
+  const connected = async (): Promise<number> => {
+    const res = await fetch(`${url}/metrics`, {
+      headers: { Authorization: `Bearer ${BENCH_ADMIN_TOKEN}` },
+    });
+    return Number(/^browsergrid_workers_connected (\d+)/m.exec(await res.text())?.[1]);
+  };
+  return {
+    server: { child, url, connected, stderrTail: () => stderr },
+    cleanup: () => {
+      child.kill('SIGTERM');
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The next IPC message of `type` from a child process; rejects if it exits first. */
+export function nextChildMessage<T>(
+  child: ChildProcess,
+  type: string,
+  timeoutMs: number,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.off('message', onMessage);
+      reject(new Error(`[bench]: no ${type} from child process ${child.pid} in ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onMessage = (message: { type: string }): void => {
+      if (message.type !== type) return;
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      resolve(message as T);
+    };
+    child.on('message', onMessage);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`[bench]: child process ${child.pid} exited (${code}) before ${type}`));
+    });
+  });
 }
