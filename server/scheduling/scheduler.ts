@@ -17,6 +17,7 @@ import type {
   TaskResult,
 } from '../../shared/protocol.ts';
 import { DeadlineHeap } from './deadline-heap.ts';
+import { decideFailure, DeviceCensus } from './device-spread.ts';
 import { Ballots, tally } from './ballots.ts';
 import { fairShare, fillTab, hasRoom, taskBytes } from './fill.ts';
 import { requeue, sampleDuration } from './job-queue.ts';
@@ -112,6 +113,7 @@ export class Scheduler {
   readonly #deadlines = new DeadlineHeap();
   readonly #trust: DeviceTrust;
   readonly #ballots = new Ballots();
+  readonly #census = new DeviceCensus();
   #seq = 0;
 
   constructor(options: Partial<SchedulerOptions> = {}) {
@@ -231,6 +233,7 @@ export class Scheduler {
     volunteer.grid = hello.grid;
     volunteer.slots = hello.slots;
     this.#volunteers.set(volunteer.volunteerId, volunteer);
+    this.#census.set(volunteer);
     this.#fill(volunteer, now, effects);
     return volunteer;
   }
@@ -240,6 +243,7 @@ export class Scheduler {
     const volunteer = this.#volunteers.get(volunteerId);
     if (!volunteer) return;
     this.#volunteers.delete(volunteerId);
+    this.#census.delete(volunteerId);
     this.#hungry.delete(volunteerId);
     this.#totalSlots -= volunteer.slots;
     const touched = new Set<JobEntry>();
@@ -288,6 +292,7 @@ export class Scheduler {
     if (!volunteer) return;
     this.#totalSlots += slots - volunteer.slots;
     volunteer.slots = slots;
+    this.#census.set(volunteer);
     this.#fill(volunteer, now, effects);
   }
 
@@ -396,10 +401,8 @@ export class Scheduler {
       // A stale copy's failure was already counted when its lease ended.
       if (!lease) return 'retrying';
       this.#dropLease(lease, 'error', now, effects);
-      task.attempts++;
       task.lastError = failure;
-      this.#recordAttempt(job, result.taskIndex, effects);
-      if (task.attempts >= job.spec.maxAttempts) {
+      if (this.#chargeFailure(job, result.taskIndex, lease.deviceId, effects)) {
         const items = complete ? outcome.items : undefined;
         this.#giveUp(job, result.taskIndex, failure, now, effects, items);
         return 'failed';
@@ -577,10 +580,8 @@ export class Scheduler {
       });
       if (!job || !task || task.status !== 'pending') continue;
       expired = true;
-      task.attempts++;
       task.lastError = `timed out after ${job.spec.timeoutMs} ms`;
-      this.#recordAttempt(job, lease.taskIndex, effects);
-      if (task.attempts >= job.spec.maxAttempts) {
+      if (this.#chargeFailure(job, lease.taskIndex, lease.deviceId, effects)) {
         this.#giveUp(job, lease.taskIndex, task.lastError, now, effects);
       } else {
         requeue(job, lease.taskIndex, true);
@@ -756,6 +757,37 @@ export class Scheduler {
     effects.push({ type: 'copy-ended', lease, end, won, at: now });
   }
 
+  /** Applies device-spread.ts's rule to a failed copy; returns whether the task is given up. */
+  #chargeFailure(job: JobEntry, taskIndex: number, deviceId: string, effects: Effect[]): boolean {
+    const task = job.tasks[taskIndex] as TaskEntry;
+    const failedDevices = (task.failedDevices ??= new Set());
+    const failedBefore = failedDevices.has(deviceId);
+    failedDevices.add(deviceId);
+    const { charged, giveUp } = decideFailure({
+      failedBefore,
+      failedDevices: failedDevices.size,
+      attempts: task.attempts,
+      maxAttempts: job.spec.maxAttempts,
+      othersCanTake: this.#othersCanTake(job, task),
+    });
+    if (charged) {
+      task.attempts++;
+      this.#recordAttempt(job, taskIndex, effects);
+    }
+    return giveUp;
+  }
+
+  /** Whether a working device that neither failed, runs nor voted on this task is connected. */
+  #othersCanTake(job: JobEntry, task: TaskEntry): boolean {
+    const tried = new Set(task.failedDevices);
+    for (const leaseId of task.leases) {
+      const holder = this.#leases.get(leaseId);
+      if (holder) tried.add(holder.deviceId);
+    }
+    for (const vote of task.votes?.values() ?? []) for (const d of vote.devices) tried.add(d);
+    return this.#census.hasOtherDevice(job.spec.grid, tried);
+  }
+
   /** Persists a task's spent attempts and drops, so a restart does not grant it new tries. */
   #recordAttempt(job: JobEntry, taskIndex: number, effects: Effect[]): void {
     const { attempts, drops } = job.tasks[taskIndex] as TaskEntry;
@@ -814,17 +846,23 @@ export class Scheduler {
 
   /** Whether a copy of this task may go to this device: redundancy needs distinct devices. */
   #eligible(job: JobEntry, task: TaskEntry, volunteer: VolunteerEntry): boolean {
+    let holds = false;
     for (const leaseId of task.leases) {
       const holder = this.#leases.get(leaseId);
       // Never two live copies in one tab; with redundancy, never two on one device.
       if (holder?.volunteerId === volunteer.volunteerId) return false;
-      if (job.spec.redundancy > 1 && holder?.deviceId === volunteer.deviceId) return false;
+      if (holder?.deviceId === volunteer.deviceId) {
+        if (job.spec.redundancy > 1) return false;
+        holds = true;
+      }
     }
-    if (job.spec.redundancy === 1) return true;
-    if (task.votes) {
+    if (job.spec.redundancy > 1 && task.votes) {
       for (const vote of task.votes.values())
         if (vote.devices.has(volunteer.deviceId)) return false;
     }
+    // A device that failed the task, or runs a copy of it, is the last resort (device-spread.ts).
+    if (holds || task.failedDevices?.has(volunteer.deviceId))
+      return !this.#othersCanTake(job, task);
     return true;
   }
 

@@ -29,6 +29,8 @@ export interface TaskEntry {
   attempts: number;
   /** Copies lost because their tab went away. */
   drops: number;
+  /** Devices that failed this task (see device-spread.ts); not kept across a restart. */
+  failedDevices?: Set<string>;
   /** Live copies. Invariant: every id here is a key of Scheduler.leases. */
   leases: string[];
   /** Whether the task sits in its job's queue waiting for a copy. */

@@ -27,6 +27,8 @@ export interface SimOptions {
   taskDelayMs?: number;
   /** When true, takes tasks and never answers (a hung tab). */
   silent?: boolean;
+  /** When true, answers every copy with `{ status: 'error' }` (a device failing jobs on purpose). */
+  failEvery?: boolean;
 }
 
 type SimSocket = Socket<ServerToVolunteerEvents, VolunteerToServerEvents>;
@@ -158,7 +160,9 @@ export class SimVolunteer {
           jobId: task.jobId,
           taskIndex: task.taskIndex,
           durationMs: this.options.taskDelayMs ?? 0,
-          outcome: { status: 'ok', items },
+          outcome: this.options.failEvery
+            ? { status: 'error', message: 'sim volunteer: failing on purpose' }
+            : { status: 'ok', items },
         };
         if (!this.socket.connected) return;
         this.report([result]).then(
