@@ -4,6 +4,7 @@ import { JsonValue } from './json.ts';
 import {
   DEFAULT_CHUNK_SIZE,
   DEFAULT_MAX_ATTEMPTS,
+  DEFAULT_MAX_RUNTIME_TIMEOUTS,
   DEFAULT_TASK_TIMEOUT_MS,
   MAX_CHUNK_SIZE,
   MAX_JOB_ITEMS,
@@ -65,8 +66,9 @@ export const JobSpec = z.strictObject({
     .max(MAX_TASK_TIMEOUT_MS)
     .default(DEFAULT_TASK_TIMEOUT_MS),
   /**
-   * Longest a copy may run from its start, however much progress it reports (progress otherwise
-   * restarts `timeoutMs` without end). Unset: no limit.
+   * Longest a copy may run from its start, however much progress it reports (each report restarts
+   * `timeoutMs`). Unset: `DEFAULT_MAX_RUNTIME_TIMEOUTS` (20) x `timeoutMs`, at most 24 h; see
+   * `maxRuntimeMsOf`.
    */
   maxRuntimeMs: z.number().int().min(MIN_TASK_TIMEOUT_MS).max(MAX_TASK_TIMEOUT_MS).optional(),
   maxAttempts: z.number().int().min(1).max(MAX_MAX_ATTEMPTS).default(DEFAULT_MAX_ATTEMPTS),
@@ -115,6 +117,14 @@ export const JobSpec = z.strictObject({
 export type JobSpecInput = z.input<typeof JobSpec>;
 /** What the coordinator keeps (defaults filled in). */
 export type JobSpec = z.infer<typeof JobSpec>;
+
+/** The longest a copy of this job's tasks may run from its start (see `JobSpec.maxRuntimeMs`). */
+export function maxRuntimeMsOf(spec: Pick<JobSpec, 'timeoutMs' | 'maxRuntimeMs'>): number {
+  return (
+    spec.maxRuntimeMs ??
+    Math.min(MAX_TASK_TIMEOUT_MS, spec.timeoutMs * DEFAULT_MAX_RUNTIME_TIMEOUTS)
+  );
+}
 
 export const JOB_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
 export const JobStatus = z.enum(JOB_STATUSES);

@@ -6,7 +6,12 @@
  * Re-dispatch after a failure, redundancy and (later) speculation are one mechanism: a task may
  * have several live copies (leases), and `settleRule` decides which result commits.
  */
-import type { ItemOutcome, JobSpec, JobStatus } from '../../shared/job.ts';
+import {
+  maxRuntimeMsOf,
+  type ItemOutcome,
+  type JobSpec,
+  type JobStatus,
+} from '../../shared/job.ts';
 import type {
   Assignment,
   CancelBatch,
@@ -516,14 +521,12 @@ export class Scheduler {
     return copies;
   }
 
-  /** Restarts a copy's timeout, but never past its job's `maxRuntimeMs` from its start. */
+  /** Restarts a copy's timeout, but never past its job's runtime cap from its start. */
   #extend(lease: Lease, job: JobEntry, now: number): void {
-    let deadline = now + job.spec.timeoutMs + this.#options.leaseGraceMs;
-    if (job.spec.maxRuntimeMs !== undefined) {
-      const start = lease.startedAt ?? lease.dispatchedAt;
-      deadline = Math.min(deadline, start + job.spec.maxRuntimeMs + this.#options.leaseGraceMs);
-    }
-    lease.deadline = deadline;
+    const start = lease.startedAt ?? lease.dispatchedAt;
+    lease.deadline =
+      Math.min(now + job.spec.timeoutMs, start + maxRuntimeMsOf(job.spec)) +
+      this.#options.leaseGraceMs;
     this.#deadlines.push(lease.deadline, lease.leaseId);
   }
 
@@ -580,7 +583,11 @@ export class Scheduler {
       });
       if (!job || !task || task.status !== 'pending') continue;
       expired = true;
-      task.lastError = `timed out after ${job.spec.timeoutMs} ms`;
+      const ranMs = lease.startedAt === undefined ? 0 : now - lease.startedAt;
+      task.lastError =
+        ranMs >= maxRuntimeMsOf(job.spec)
+          ? `ran past maxRuntimeMs (${maxRuntimeMsOf(job.spec)} ms)`
+          : `timed out after ${job.spec.timeoutMs} ms`;
       if (this.#chargeFailure(job, lease.taskIndex, lease.deviceId, effects)) {
         this.#giveUp(job, lease.taskIndex, task.lastError, now, effects);
       } else {

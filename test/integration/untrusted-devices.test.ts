@@ -27,3 +27,23 @@ describe('one untrusted device', () => {
     },
   );
 });
+
+describe('a device that holds copies and reports progress without answering', () => {
+  it('cannot stall a job: backups go to the waiting honest tab and the job completes in bounded time', async () => {
+    const server = await coordinator();
+    const hoarder = { slots: 64, silent: true, progressEveryMs: 500, deviceId: 'hoarder' };
+    await volunteer(server, hoarder);
+    await volunteer(server, hoarder);
+    await volunteer(server, hoarder);
+    await volunteer(server, { slots: 2, taskDelayMs: 5 });
+    const inputs = Array.from({ length: 40 }, (_, i) => i);
+    const job = await submit(server, { map: '(x) => x + 1', inputs, timeoutMs: 2_000 });
+    // Well under the default runtime cap (20 x 2 s): the backups, not the cap, finish it.
+    expect(await waitForJob(server, job.id, undefined, 15_000)).toMatchObject({
+      status: 'completed',
+      done: 40,
+    });
+    const lines = await resultLines(server, job.id);
+    expect(lines.map((line) => line['output'])).toEqual(inputs.map((x) => x + 1));
+  });
+});

@@ -29,6 +29,8 @@ export interface SimOptions {
   silent?: boolean;
   /** When true, answers every copy with `{ status: 'error' }` (a device failing jobs on purpose). */
   failEvery?: boolean;
+  /** Reports progress on every copy it holds this often (with `silent`: a hoarder). */
+  progressEveryMs?: number;
 }
 
 type SimSocket = Socket<ServerToVolunteerEvents, VolunteerToServerEvents>;
@@ -50,6 +52,7 @@ export class SimVolunteer {
   readonly acked = new Set<string>();
   readonly #maps = new Map<string, (input: JsonValue) => unknown>();
   #listeners: Array<() => void> = [];
+  #progressTimer: ReturnType<typeof setInterval> | undefined;
 
   private constructor(url: string, options: SimOptions) {
     counter++;
@@ -61,6 +64,17 @@ export class SimVolunteer {
     };
     this.socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true });
     this.socket.on('task:assign', (batch) => this.#onAssign(batch));
+    if (this.options.progressEveryMs) {
+      const startedAt = Date.now();
+      this.#progressTimer = setInterval(() => {
+        const done = new Set([...this.acked, ...this.cancelled, ...this.released]);
+        const updates = this.received
+          .filter((task) => !done.has(task.leaseId))
+          .slice(0, 1_000)
+          .map((task) => ({ leaseId: task.leaseId, elapsedMs: Date.now() - startedAt }));
+        if (updates.length > 0) this.socket.emit('task:progress', { updates });
+      }, this.options.progressEveryMs);
+    }
     this.socket.on('task:cancel', (batch) => {
       this.cancelled.push(...batch.leaseIds);
       this.#notify();
@@ -127,6 +141,7 @@ export class SimVolunteer {
   }
 
   close(): void {
+    clearInterval(this.#progressTimer);
     this.socket.disconnect();
   }
 

@@ -205,3 +205,44 @@ describe('Scheduler with a device that fails every copy', () => {
     expect(t.dispatched(effects, 'honest')).toHaveLength(1);
   });
 });
+
+describe('Scheduler with a device that reports progress and never answers', () => {
+  it('expires a copy at the default runtime cap (20 x timeoutMs) despite progress', () => {
+    const t = setup();
+    const job = t.addJob({ inputs: [1], timeoutMs: 1_000 });
+    t.connect('a', 'A');
+    const [task] = t.dispatched(t.take());
+    const leaseId = (task as Assignment).leaseId;
+    let expiredAt: number | undefined;
+    for (let i = 0; i <= 60 && expiredAt === undefined; i++) {
+      t.scheduler.progress('a', [{ leaseId, elapsedMs: i * 500 }], t.clock.now());
+      t.clock.advance(500);
+      const effects: Effect[] = [];
+      t.scheduler.expire(t.clock.now(), effects);
+      if (t.of(effects, 'cancel').some((c) => c.leaseIds.includes(leaseId)))
+        expiredAt = (i + 1) * 500;
+    }
+    // 20 x 1 s from its start, plus the lease grace (1 s in this harness).
+    expect(expiredAt).toBe(21_000);
+    expect(job.tasks[0]?.lastError).toMatch(/maxRuntimeMs \(20000 ms\)/);
+  });
+
+  it("gives a backup to another device, not to the holder's other tab, when one waits for work", () => {
+    const t = setup();
+    t.addJob({ inputs: [1, 2, 3, 4], timeoutMs: 60_000, speculation: true });
+    t.connect('hoard-1', 'HOARDER', 4);
+    const held = t.dispatched(t.take(), 'hoard-1');
+    expect(held).toHaveLength(4);
+    t.connect('hoard-2', 'HOARDER', 4);
+    t.connect('honest', 'HONEST', 1);
+    t.take();
+    t.clock.advance(1_000);
+    for (const task of held) {
+      t.scheduler.progress('hoard-1', [{ leaseId: task.leaseId, elapsedMs: 1_000 }], t.clock.now());
+    }
+    const effects: Effect[] = [];
+    t.scheduler.speculate(t.clock.now(), effects);
+    expect(t.dispatched(effects, 'hoard-2')).toEqual([]);
+    expect(t.dispatched(effects, 'honest').length).toBeGreaterThan(0);
+  });
+});
