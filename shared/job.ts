@@ -75,6 +75,13 @@ export const JobSpec = z.strictObject({
   /** Matching results from distinct devices needed before a task's result commits. */
   redundancy: z.number().int().min(1).max(MAX_REDUNDANCY).default(1),
   /**
+   * With redundancy > 1: copies and agreeing results of a task must also come from distinct
+   * remote addresses, so several browsers (or forged devices) behind one address count once.
+   * Costs: tabs behind one NAT (a classroom, an office) then count as one, and alone can never
+   * reach a quorum of 2. Default false.
+   */
+  distinctAddresses: z.boolean().default(false),
+  /**
    * With redundancy > 1: devices with a run of agreed results get most tasks alone, spot-checked
    * (see server/scheduling/trust.ts), so verification costs far less than `redundancy` times.
    */

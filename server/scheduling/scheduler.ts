@@ -216,7 +216,13 @@ export class Scheduler {
 
   /** A tab (re)connects. A tab id seen before keeps its leases: a reloaded tab reclaims them. */
   connect(
-    hello: { volunteerId: string; deviceId: string; slots: number; grid?: string },
+    hello: {
+      volunteerId: string;
+      deviceId: string;
+      address?: string;
+      slots: number;
+      grid?: string;
+    },
     now: number,
     effects: Effect[],
   ): VolunteerEntry {
@@ -235,6 +241,7 @@ export class Scheduler {
     volunteer.knownJobs = new Set();
     this.#totalSlots += hello.slots - (existing ? existing.slots : 0);
     volunteer.deviceId = hello.deviceId;
+    volunteer.address = hello.address;
     volunteer.grid = hello.grid;
     volunteer.slots = hello.slots;
     this.#volunteers.set(volunteer.volunteerId, volunteer);
@@ -375,7 +382,7 @@ export class Scheduler {
       if (lease) this.#dropLease(lease, 'superseded', now, effects);
       return 'duplicate';
     }
-    const verdict = this.#settleRule(job, result, lease, volunteer?.deviceId, now, effects);
+    const verdict = this.#settleRule(job, result, lease, volunteer, now, effects);
     if (volunteer && verdict === 'committed') {
       volunteer.tasksDone++;
       volunteer.cpuMs += result.durationMs;
@@ -387,11 +394,12 @@ export class Scheduler {
     job: JobEntry,
     result: TaskResult,
     lease: Lease | undefined,
-    deviceId: string | undefined,
+    volunteer: VolunteerEntry | undefined,
     now: number,
     effects: Effect[],
   ): ReportVerdict {
     const task = job.tasks[result.taskIndex] as TaskEntry;
+    const { deviceId, address } = volunteer ?? {};
     const { outcome } = result;
     const { count } = taskSpan(job.items, job.spec.chunkSize, result.taskIndex);
     const complete = outcome.status === 'ok' && outcome.items.length === count;
@@ -428,16 +436,21 @@ export class Scheduler {
     const quorum = task.quorum ?? job.spec.redundancy;
     const commits =
       quorum === 1 ||
-      this.#ballots.cast(job, result.taskIndex, items, deviceId ?? `lease:${result.leaseId}`) >=
-        quorum;
+      this.#ballots.cast(
+        job,
+        result.taskIndex,
+        items,
+        deviceId ?? `lease:${result.leaseId}`,
+        address ?? lease?.address,
+      ) >= quorum;
     if (lease) this.#dropLease(lease, 'result', now, effects, commits);
     if (commits) sampleDuration(job, result.durationMs, this.#options.random);
     if (!commits) {
       // Disagreement buys more copies, up to maxAttempts - 1 beyond redundancy; then a strict
       // majority of the results commits, and without one the task ends as an error.
-      const { total, best, answers } = tally(task);
+      const { total, best, bestVoters, answers } = tally(task, job.spec.distinctAddresses);
       if (total >= quorum + job.spec.maxAttempts - 1) {
-        if (best && best.devices.size * 2 > total) {
+        if (best && bestVoters * 2 > total) {
           this.#settle(job, result.taskIndex, 'committed', best.items, now, effects);
           return 'committed';
         }
@@ -854,6 +867,8 @@ export class Scheduler {
   /** Whether a copy of this task may go to this device: redundancy needs distinct devices. */
   #eligible(job: JobEntry, task: TaskEntry, volunteer: VolunteerEntry): boolean {
     let holds = false;
+    // With `distinctAddresses`, copies and votes also need distinct remote addresses.
+    const byAddress = job.spec.distinctAddresses && volunteer.address !== undefined;
     for (const leaseId of task.leases) {
       const holder = this.#leases.get(leaseId);
       // Never two live copies in one tab; with redundancy, never two on one device.
@@ -862,10 +877,15 @@ export class Scheduler {
         if (job.spec.redundancy > 1) return false;
         holds = true;
       }
+      if (job.spec.redundancy > 1 && byAddress && holder?.address === volunteer.address)
+        return false;
     }
     if (job.spec.redundancy > 1 && task.votes) {
-      for (const vote of task.votes.values())
+      for (const vote of task.votes.values()) {
         if (vote.devices.has(volunteer.deviceId)) return false;
+        if (byAddress && [...vote.addresses.values()].includes(volunteer.address as string))
+          return false;
+      }
     }
     // A device that failed the task, or runs a copy of it, is the last resort (device-spread.ts).
     if (holds || task.failedDevices?.has(volunteer.deviceId))
@@ -948,6 +968,7 @@ export class Scheduler {
       taskIndex,
       volunteerId: volunteer.volunteerId,
       deviceId: volunteer.deviceId,
+      ...(volunteer.address !== undefined ? { address: volunteer.address } : {}),
       dispatchedAt: now,
       deadline: now + job.spec.timeoutMs * (ahead + 1) + this.#options.leaseGraceMs,
       bytes: taskBytes(job),

@@ -20,6 +20,8 @@ export type CopyKind = 'first' | 'retry' | 'backup' | 'replica';
 export interface Vote {
   /** Devices that sent this exact result (canonical JSON). */
   devices: Set<string>;
+  /** The remote address each of those devices sent it from, where known. */
+  addresses: Map<string, string>;
   items: ItemOutcome[];
 }
 
@@ -88,6 +90,8 @@ export interface Lease {
   taskIndex: number;
   volunteerId: string;
   deviceId: string;
+  /** The holding tab's remote address when the copy was issued. */
+  address?: string;
   kind: CopyKind;
   dispatchedAt: number;
   /** When the copy started running in its tab (learned from its first progress report). */
@@ -102,6 +106,8 @@ export interface Lease {
 export interface VolunteerEntry {
   volunteerId: string;
   deviceId: string;
+  /** The connection's remote address. */
+  address?: string;
   grid?: string;
   slots: number;
   /** Leases this tab holds, running or queued in the tab. */

@@ -20,7 +20,10 @@ import {
 
 export interface SimOptions {
   slots?: number;
+  /** The device id the first hello claims; like a real tab it then keeps the one it is issued. */
   deviceId?: string;
+  /** Local address to connect from (any of 127.0.0.0/8), to test rules on remote addresses. */
+  localAddress?: string;
   tabId?: string;
   grid?: string;
   /** Delay before each task's result, in ms. */
@@ -29,6 +32,8 @@ export interface SimOptions {
   silent?: boolean;
   /** When true, answers every copy with `{ status: 'error' }` (a device failing jobs on purpose). */
   failEvery?: boolean;
+  /** Answers every item with this output instead of running the map (a forger). */
+  forgeOutput?: JsonValue;
   /** Reports progress on every copy it holds this often (with `silent`: a hoarder). */
   progressEveryMs?: number;
 }
@@ -53,6 +58,7 @@ export class SimVolunteer {
   readonly #maps = new Map<string, (input: JsonValue) => unknown>();
   #listeners: Array<() => void> = [];
   #progressTimer: ReturnType<typeof setInterval> | undefined;
+  #deviceId: string;
 
   private constructor(url: string, options: SimOptions) {
     counter++;
@@ -62,7 +68,14 @@ export class SimVolunteer {
       tabId: `sim-tab-${counter}`,
       ...options,
     };
-    this.socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true });
+    this.#deviceId = this.options.deviceId;
+    this.socket = io(url, {
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+      // engine.io-client hands this to the ws client in Node.
+      ...(options.localAddress ? ({ localAddress: options.localAddress } as object) : {}),
+    });
     this.socket.on('task:assign', (batch) => this.#onAssign(batch));
     if (this.options.progressEveryMs) {
       const startedAt = Date.now();
@@ -107,14 +120,21 @@ export class SimVolunteer {
     return sim;
   }
 
-  hello(): Promise<Ack<Welcome>> {
-    return this.socket.emitWithAck('volunteer:hello', {
+  /** The device id this tab counts as: the one its last welcome gave it. */
+  get deviceId(): string {
+    return this.#deviceId;
+  }
+
+  async hello(): Promise<Ack<Welcome>> {
+    const res = await this.socket.emitWithAck('volunteer:hello', {
       protocolVersion: PROTOCOL_VERSION,
-      deviceId: this.options.deviceId,
+      deviceId: this.#deviceId,
       tabId: this.options.tabId,
       slots: this.options.slots,
       ...(this.options.grid ? { grid: this.options.grid } : {}),
     });
+    if (res.ok && res.data.deviceId) this.#deviceId = res.data.deviceId;
+    return res;
   }
 
   /** Sends results by hand (for duplicate and forgery tests). */
@@ -165,6 +185,7 @@ export class SimVolunteer {
         const map = this.#maps.get(task.jobId);
         const items: ItemOutcome[] = task.inputs.map((input) => {
           try {
+            if (this.options.forgeOutput !== undefined) return { output: this.options.forgeOutput };
             return { output: map?.(input) as JsonValue };
           } catch (error) {
             return { error: String(error) };

@@ -58,8 +58,29 @@ function setup() {
         effects,
       );
     },
-    connect(volunteerId: string, deviceId: string, slots = 1) {
-      scheduler.connect({ volunteerId, deviceId, slots }, clock.now(), effects);
+    connect(volunteerId: string, deviceId: string, slots = 1, address?: string) {
+      scheduler.connect(
+        { volunteerId, deviceId, slots, ...(address !== undefined ? { address } : {}) },
+        clock.now(),
+        effects,
+      );
+    },
+    /** Answers a copy with `output` for every item. */
+    vote(volunteerId: string, task: Assignment, output: number): string {
+      return scheduler.report(
+        volunteerId,
+        [
+          {
+            leaseId: task.leaseId,
+            jobId: task.jobId,
+            taskIndex: task.taskIndex,
+            durationMs: 1,
+            outcome: { status: 'ok', items: task.inputs.map(() => ({ output })) },
+          },
+        ],
+        clock.now(),
+        effects,
+      )[0] as string;
     },
   };
 }
@@ -244,5 +265,42 @@ describe('Scheduler with a device that reports progress and never answers', () =
     t.scheduler.speculate(t.clock.now(), effects);
     expect(t.dispatched(effects, 'hoard-2')).toEqual([]);
     expect(t.dispatched(effects, 'honest').length).toBeGreaterThan(0);
+  });
+});
+
+describe('Scheduler with distinctAddresses', () => {
+  /** Two forging devices behind one address, then honest tabs from two others. */
+  function sybil(distinctAddresses: boolean) {
+    const t = setup();
+    const job = t.addJob({ inputs: [1], redundancy: 2, distinctAddresses });
+    t.connect('s1', 'S1', 1, '10.0.0.1');
+    t.connect('s2', 'S2', 1, '10.0.0.1');
+    const effects = t.take();
+    return { t, job, s1: t.dispatched(effects, 's1'), s2: t.dispatched(effects, 's2') };
+  }
+
+  it('lets two devices behind one address outvote when the job does not ask (the default)', () => {
+    const { t, job, s1, s2 } = sybil(false);
+    expect(t.vote('s1', s1[0] as Assignment, 99)).toBe('voted');
+    expect(t.vote('s2', s2[0] as Assignment, 99)).toBe('committed');
+    expect(job.status).toBe('completed');
+  });
+
+  it('gives a task no second copy or vote from the same address, so honest tabs elsewhere decide', () => {
+    const { t, job, s1, s2 } = sybil(true);
+    expect(s1).toHaveLength(1);
+    expect(s2).toEqual([]);
+    expect(t.vote('s1', s1[0] as Assignment, 99)).toBe('voted');
+    expect(t.dispatched(t.take(), 's2')).toEqual([]);
+    t.connect('h1', 'H1', 1, '10.0.0.2');
+    const [h1] = t.dispatched(t.take(), 'h1');
+    expect(t.vote('h1', h1 as Assignment, 2)).toBe('voted');
+    t.connect('h2', 'H2', 1, '10.0.0.3');
+    const effects = t.take();
+    expect(t.dispatched(effects, 's2')).toEqual([]);
+    const [h2] = t.dispatched(effects, 'h2');
+    expect(t.vote('h2', h2 as Assignment, 2)).toBe('committed');
+    expect(t.of(t.take(), 'settle')).toMatchObject([{ items: [{ output: 2 }] }]);
+    expect(job.status).toBe('completed');
   });
 });
