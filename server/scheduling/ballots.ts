@@ -99,6 +99,20 @@ export function countVoters(vote: Vote, byAddress: boolean): number {
   return addresses.size;
 }
 
+/** Whether `deviceId` voted on the task, or with `byAddress` any device from `address`. */
+export function hasVoted(
+  task: TaskEntry,
+  deviceId: string,
+  byAddress: boolean,
+  address: string | undefined,
+): boolean {
+  for (const vote of task.votes?.values() ?? []) {
+    if (vote.devices.has(deviceId)) return true;
+    if (byAddress) for (const from of vote.addresses.values()) if (from === address) return true;
+  }
+  return false;
+}
+
 /** All voters on a task and the most common answer with its voters (see `countVoters`). */
 export function tally(
   task: TaskEntry,

@@ -11,6 +11,7 @@
  * elsewhere; a task is given up only once its failures come from two devices, or when no other
  * device is there to try (a lone tab whose map throws still ends after `maxAttempts`, as before).
  */
+import type { Lease, TaskEntry } from './state.ts';
 
 /** What a failure of one copy does to its task. */
 export interface FailureVerdict {
@@ -44,6 +45,44 @@ export function decideFailure(facts: FailureFacts): FailureVerdict {
   const attempts = facts.attempts + (charged ? 1 : 0);
   const corroborated = facts.failedDevices >= 2 || !facts.othersCanTake;
   return { charged, giveUp: attempts >= facts.maxAttempts && corroborated };
+}
+
+/**
+ * Records that `deviceId` failed a copy of `task` and applies `decideFailure`, counting the
+ * attempt on the task when charged. `othersCanTake` is asked after the device is recorded.
+ */
+export function recordFailure(
+  task: TaskEntry,
+  deviceId: string,
+  maxAttempts: number,
+  othersCanTake: () => boolean,
+): FailureVerdict {
+  const failedDevices = (task.failedDevices ??= new Set());
+  const failedBefore = failedDevices.has(deviceId);
+  failedDevices.add(deviceId);
+  const verdict = decideFailure({
+    failedBefore,
+    failedDevices: failedDevices.size,
+    attempts: task.attempts,
+    maxAttempts,
+    othersCanTake: othersCanTake(),
+  });
+  if (verdict.charged) task.attempts++;
+  return verdict;
+}
+
+/** Devices that failed, run or voted on a task: the ones its next copy should avoid. */
+export function devicesOn(
+  task: TaskEntry,
+  leaseOf: (leaseId: string) => Lease | undefined,
+): Set<string> {
+  const devices = new Set(task.failedDevices);
+  for (const leaseId of task.leases) {
+    const holder = leaseOf(leaseId);
+    if (holder) devices.add(holder.deviceId);
+  }
+  for (const vote of task.votes?.values() ?? []) for (const d of vote.devices) devices.add(d);
+  return devices;
 }
 
 /**

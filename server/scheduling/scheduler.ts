@@ -22,8 +22,8 @@ import type {
   TaskResult,
 } from '../../shared/protocol.ts';
 import { DeadlineHeap } from './deadline-heap.ts';
-import { decideFailure, DeviceCensus } from './device-spread.ts';
-import { Ballots, tally } from './ballots.ts';
+import { devicesOn, DeviceCensus, recordFailure } from './device-spread.ts';
+import { Ballots, hasVoted, tally } from './ballots.ts';
 import { fairShare, fillTab, hasRoom, taskBytes } from './fill.ts';
 import { requeue, sampleDuration } from './job-queue.ts';
 import { ephemeralLeaseIds, type LeaseIds } from './lease-ids.ts';
@@ -777,34 +777,18 @@ export class Scheduler {
     effects.push({ type: 'copy-ended', lease, end, won, at: now });
   }
 
-  /** Applies device-spread.ts's rule to a failed copy; returns whether the task is given up. */
+  /** A copy failed on `deviceId` (device-spread.ts decides the cost); true if the task ends. */
   #chargeFailure(job: JobEntry, taskIndex: number, deviceId: string, effects: Effect[]): boolean {
     const task = job.tasks[taskIndex] as TaskEntry;
-    const failedDevices = (task.failedDevices ??= new Set());
-    const failedBefore = failedDevices.has(deviceId);
-    failedDevices.add(deviceId);
-    const { charged, giveUp } = decideFailure({
-      failedBefore,
-      failedDevices: failedDevices.size,
-      attempts: task.attempts,
-      maxAttempts: job.spec.maxAttempts,
-      othersCanTake: this.#othersCanTake(job, task),
-    });
-    if (charged) {
-      task.attempts++;
-      this.#recordAttempt(job, taskIndex, effects);
-    }
-    return giveUp;
+    const verdict = recordFailure(task, deviceId, job.spec.maxAttempts, () =>
+      this.#othersCanTake(job, task),
+    );
+    if (verdict.charged) this.#recordAttempt(job, taskIndex, effects);
+    return verdict.giveUp;
   }
 
-  /** Whether a working device that neither failed, runs nor voted on this task is connected. */
   #othersCanTake(job: JobEntry, task: TaskEntry): boolean {
-    const tried = new Set(task.failedDevices);
-    for (const leaseId of task.leases) {
-      const holder = this.#leases.get(leaseId);
-      if (holder) tried.add(holder.deviceId);
-    }
-    for (const vote of task.votes?.values() ?? []) for (const d of vote.devices) tried.add(d);
+    const tried = devicesOn(task, (leaseId) => this.#leases.get(leaseId));
     return this.#census.hasOtherDevice(job.spec.grid, tried);
   }
 
@@ -880,13 +864,8 @@ export class Scheduler {
       if (job.spec.redundancy > 1 && byAddress && holder?.address === volunteer.address)
         return false;
     }
-    if (job.spec.redundancy > 1 && task.votes) {
-      for (const vote of task.votes.values()) {
-        if (vote.devices.has(volunteer.deviceId)) return false;
-        if (byAddress && [...vote.addresses.values()].includes(volunteer.address as string))
-          return false;
-      }
-    }
+    if (job.spec.redundancy > 1 && hasVoted(task, volunteer.deviceId, byAddress, volunteer.address))
+      return false;
     // A device that failed the task, or runs a copy of it, is the last resort (device-spread.ts).
     if (holds || task.failedDevices?.has(volunteer.deviceId))
       return !this.#othersCanTake(job, task);
