@@ -25,6 +25,7 @@ import { createUploadsRouter } from './http/uploads-routes.ts';
 import { sweepIncompleteUploads } from './jobs/uploads.ts';
 import { createRootLog, subsystem, type Log } from './log.ts';
 import { registerAdminHandlers } from './realtime/admin-handlers.ts';
+import { createDeviceIds, DEFAULT_DEVICE_ID_LIMITS } from './realtime/device-ids.ts';
 import { applySocketLimits } from './realtime/limits.ts';
 import { registerVolunteerHandlers, type VolunteerServer } from './realtime/volunteer-handlers.ts';
 import { createLeaseIds } from './scheduling/lease-ids.ts';
@@ -63,6 +64,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   const swept = await sweepIncompleteUploads(store);
   if (swept > 0) log.info({ swept }, '[app]: deleted uploads a stop had cut short');
   const metrics = createMetrics();
+  const leaseSecret = resolveLeaseSecret(config.dataDir);
   const engine = await Engine.start({
     store,
     observe: metrics.observe,
@@ -70,7 +72,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     log: subsystem(log, 'engine'),
     ...(deps.clock ? { clock: deps.clock } : {}),
     scheduler: {
-      leaseIds: createLeaseIds(resolveLeaseSecret(config.dataDir)),
+      leaseIds: createLeaseIds(leaseSecret),
       ...deps.scheduler,
     },
   });
@@ -127,7 +129,15 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     },
     subsystem(log, 'realtime'),
   );
-  registerVolunteerHandlers(io, engine, subsystem(log, 'realtime'));
+  registerVolunteerHandlers(
+    io,
+    engine,
+    createDeviceIds(leaseSecret, {
+      ...DEFAULT_DEVICE_ID_LIMITS,
+      perAddressPerHour: config.deviceIdsPerAddressPerHour,
+    }),
+    subsystem(log, 'realtime'),
+  );
   const stopAdmin = registerAdminHandlers(
     io.of('/admin') as unknown as import('socket.io').Namespace<
       AdminToServerEvents,

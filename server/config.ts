@@ -38,6 +38,11 @@ export const Config = z.object({
   eventBurst: z.coerce.number().int().positive().default(2_000),
   /** Concurrent tabs per remote address; 0 turns the cap off (labs behind one NAT). */
   maxConnectionsPerAddress: z.coerce.number().int().min(0).default(200),
+  /**
+   * Fresh device ids one remote address may be issued at once and per hour after that; past it,
+   * that address's new tabs share one device id (see server/realtime/device-ids.ts).
+   */
+  deviceIdsPerAddressPerHour: z.coerce.number().int().positive().default(64),
   /** How long a job's reduce may run on the coordinator. */
   reduceTimeLimitMs: z.coerce.number().int().positive().default(60_000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -59,6 +64,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     eventsPerSecond: env['BROWSERGRID_EVENTS_PER_SECOND'],
     eventBurst: env['BROWSERGRID_EVENT_BURST'],
     maxConnectionsPerAddress: env['BROWSERGRID_MAX_CONNECTIONS_PER_ADDRESS'],
+    deviceIdsPerAddressPerHour: env['BROWSERGRID_DEVICE_IDS_PER_ADDRESS_PER_HOUR'],
     reduceTimeLimitMs: env['BROWSERGRID_REDUCE_TIME_LIMIT_MS'],
     logLevel: env['LOG_LEVEL'],
   });

@@ -4,6 +4,7 @@ import { JsonValue } from './json.ts';
 import {
   DEFAULT_CHUNK_SIZE,
   DEFAULT_MAX_ATTEMPTS,
+  DEFAULT_MAX_RUNTIME_TIMEOUTS,
   DEFAULT_TASK_TIMEOUT_MS,
   MAX_CHUNK_SIZE,
   MAX_JOB_ITEMS,
@@ -65,13 +66,21 @@ export const JobSpec = z.strictObject({
     .max(MAX_TASK_TIMEOUT_MS)
     .default(DEFAULT_TASK_TIMEOUT_MS),
   /**
-   * Longest a copy may run from its start, however much progress it reports (progress otherwise
-   * restarts `timeoutMs` without end). Unset: no limit.
+   * Longest a copy may run from its start, however much progress it reports (each report restarts
+   * `timeoutMs`). Unset: `DEFAULT_MAX_RUNTIME_TIMEOUTS` (20) x `timeoutMs`, at most 24 h; see
+   * `maxRuntimeMsOf`.
    */
   maxRuntimeMs: z.number().int().min(MIN_TASK_TIMEOUT_MS).max(MAX_TASK_TIMEOUT_MS).optional(),
   maxAttempts: z.number().int().min(1).max(MAX_MAX_ATTEMPTS).default(DEFAULT_MAX_ATTEMPTS),
   /** Matching results from distinct devices needed before a task's result commits. */
   redundancy: z.number().int().min(1).max(MAX_REDUNDANCY).default(1),
+  /**
+   * With redundancy > 1: copies and agreeing results of a task must also come from distinct
+   * remote addresses, so several browsers (or forged devices) behind one address count once.
+   * Costs: tabs behind one NAT (a classroom, an office) then count as one, and alone can never
+   * reach a quorum of 2. Default false.
+   */
+  distinctAddresses: z.boolean().default(false),
   /**
    * With redundancy > 1: devices with a run of agreed results get most tasks alone, spot-checked
    * (see server/scheduling/trust.ts), so verification costs far less than `redundancy` times.
@@ -115,6 +124,14 @@ export const JobSpec = z.strictObject({
 export type JobSpecInput = z.input<typeof JobSpec>;
 /** What the coordinator keeps (defaults filled in). */
 export type JobSpec = z.infer<typeof JobSpec>;
+
+/** The longest a copy of this job's tasks may run from its start (see `JobSpec.maxRuntimeMs`). */
+export function maxRuntimeMsOf(spec: Pick<JobSpec, 'timeoutMs' | 'maxRuntimeMs'>): number {
+  return (
+    spec.maxRuntimeMs ??
+    Math.min(MAX_TASK_TIMEOUT_MS, spec.timeoutMs * DEFAULT_MAX_RUNTIME_TIMEOUTS)
+  );
+}
 
 export const JOB_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
 export const JobStatus = z.enum(JOB_STATUSES);

@@ -7,6 +7,12 @@ export const DEFAULT_CHUNK_SIZE = 1;
 /** How long one task may run in a tab before its Web Worker is terminated and the attempt counts as failed. */
 export const DEFAULT_TASK_TIMEOUT_MS = 30_000;
 export const MIN_TASK_TIMEOUT_MS = 50;
+/**
+ * When a job sets no `maxRuntimeMs`, a copy may run this many times its `timeoutMs` from its
+ * start, however much progress it reports: progress restarts `timeoutMs`, and without a cap a
+ * tab that reports progress and never answers would hold its copies for ever.
+ */
+export const DEFAULT_MAX_RUNTIME_TIMEOUTS = 20;
 export const MAX_TASK_TIMEOUT_MS = 24 * 60 * 60_000;
 /** Failed attempts (map threw, timed out, returned non-JSON) before a task's items are recorded as errors. */
 export const DEFAULT_MAX_ATTEMPTS = 3;

@@ -23,7 +23,10 @@ export const TabId = Id;
 
 export const Hello = z.strictObject({
   protocolVersion: z.number().int(),
-  /** Random, kept in IndexedDB, shared by a browser's tabs. */
+  /**
+   * The id the coordinator issued this browser (kept in IndexedDB, shared by its tabs). Any other
+   * value (none yet, an old random one, a forged one) gets a fresh issued id in the welcome.
+   */
   deviceId: DeviceId,
   /** Random, kept in sessionStorage: per tab, survives a reload. */
   tabId: TabId,
@@ -39,6 +42,9 @@ export type Hello = z.infer<typeof Hello>;
 
 export const Welcome = z.object({
   volunteerId: TabId,
+  /** The device id this connection counts as: the hello's if the coordinator issued it, else a
+   * fresh one the tab keeps and sends in later hellos. */
+  deviceId: DeviceId,
   /** Coordinator's clock (ms since epoch), for tabs that log or compare times. */
   serverTime: z.number(),
 });

@@ -70,7 +70,10 @@ export class Outbox {
     return new Outbox(db);
   }
 
-  /** The device id shared by this browser profile's tabs, created on first use. */
+  /**
+   * The device id shared by this browser profile's tabs. A new one is a placeholder: the
+   * coordinator issues a real one at the first hello (see `replaceDeviceId`).
+   */
   async deviceId(): Promise<string> {
     const tx = this.#db.transaction('meta', 'readwrite');
     const existing = await tx.store.get('deviceId');
@@ -82,6 +85,17 @@ export class Outbox {
     await tx.store.put(created, 'deviceId');
     await tx.done;
     return created;
+  }
+
+  /**
+   * Stores the id the coordinator issued in place of `previous`, unless a sibling tab stored its
+   * own meanwhile (the browser's tabs then converge on that one at their next start).
+   */
+  async replaceDeviceId(previous: string, issued: string): Promise<void> {
+    const tx = this.#db.transaction('meta', 'readwrite');
+    const stored = await tx.store.get('deviceId');
+    if (stored === undefined || stored === previous) await tx.store.put(issued, 'deviceId');
+    await tx.done;
   }
 
   /** Stores results as one record. */

@@ -16,6 +16,7 @@ import {
   type JobCode,
   type ProgressBatch,
   type ResultAck,
+  type Welcome,
   type ServerToVolunteerEvents,
   type TaskCheckpoint,
   type TaskResult,
@@ -223,17 +224,25 @@ export class VolunteerRuntime {
   async #hello(): Promise<void> {
     const socket = this.#socket;
     if (!socket || !this.#deviceId) return;
+    const sent = this.#deviceId;
     const res = (await socket.emitWithAck('volunteer:hello', {
       protocolVersion: PROTOCOL_VERSION,
-      deviceId: this.#deviceId,
+      deviceId: sent,
       tabId: this.#options.tabId,
       slots: this.#status.paused ? 0 : this.#options.cores,
       ...(this.#options.grid ? { grid: this.#options.grid } : {}),
       userAgent: navigator.userAgent.slice(0, 512),
-    })) as Ack<unknown>;
+    })) as Ack<Welcome>;
     if (!res.ok) {
       this.#update({ lastError: res.error.message });
       return;
+    }
+    // The coordinator issues device ids: keep the one it gave, for this tab and the browser's next.
+    if (res.data.deviceId !== sent) {
+      this.#deviceId = res.data.deviceId;
+      void this.#outbox.replaceDeviceId(sent, res.data.deviceId).catch(() => {
+        // Not stored: this tab still counts as the issued id; the next start is issued another.
+      });
     }
     this.#registered = true;
     this.#update({ state: 'connected' });

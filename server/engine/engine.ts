@@ -271,6 +271,8 @@ export class Engine {
     hello: {
       volunteerId: string;
       deviceId: string;
+      /** The connection's remote address, for jobs that count distinct addresses. */
+      address?: string;
       slots: number;
       grid?: string;
       userAgent?: string;

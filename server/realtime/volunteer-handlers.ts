@@ -18,16 +18,22 @@ import {
 import type { Engine, VolunteerLink } from '../engine/engine.ts';
 import { CoordinatorError } from '../errors.ts';
 import type { Log } from '../log.ts';
+import type { DeviceIds } from './device-ids.ts';
 import { withAck } from './validate.ts';
 
 export type VolunteerServer = Server<VolunteerToServerEvents, ServerToVolunteerEvents>;
 type VolunteerSocket = Socket<VolunteerToServerEvents, ServerToVolunteerEvents>;
 
-export function registerVolunteerHandlers(io: VolunteerServer, engine: Engine, log: Log): void {
-  io.on('connection', (socket) => attach(socket, engine, log));
+export function registerVolunteerHandlers(
+  io: VolunteerServer,
+  engine: Engine,
+  deviceIds: DeviceIds,
+  log: Log,
+): void {
+  io.on('connection', (socket) => attach(socket, engine, deviceIds, log));
 }
 
-function attach(socket: VolunteerSocket, engine: Engine, log: Log): void {
+function attach(socket: VolunteerSocket, engine: Engine, deviceIds: DeviceIds, log: Log): void {
   let volunteerId: string | undefined;
   const link: VolunteerLink = {
     assign: (batch) => socket.emit('task:assign', batch),
@@ -55,12 +61,6 @@ function attach(socket: VolunteerSocket, engine: Engine, log: Log): void {
           `[realtime]: protocol ${hello.protocolVersion} is not spoken here (expected ${PROTOCOL_VERSION}); reload the page`,
         );
       }
-      if (engine.isBanned(hello.deviceId)) {
-        throw new CoordinatorError(
-          'unauthorized',
-          "[realtime]: this device is banned by the coordinator's admin",
-        );
-      }
       if (hello.grid !== undefined && !(await engine.hasGrid(hello.grid))) {
         throw new CoordinatorError(
           'not_found',
@@ -71,6 +71,17 @@ function attach(socket: VolunteerSocket, engine: Engine, log: Log): void {
       if (volunteerId !== undefined) {
         throw new CoordinatorError('conflict', '[realtime]: this connection already said hello');
       }
+      // Only an id the coordinator issued counts (device-ids.ts); any other gets a fresh one.
+      const address = socket.handshake.address;
+      const deviceId = deviceIds.verify(hello.deviceId)
+        ? hello.deviceId
+        : deviceIds.issue(address, Date.now());
+      if (engine.isBanned(deviceId)) {
+        throw new CoordinatorError(
+          'unauthorized',
+          "[realtime]: this device is banned by the coordinator's admin",
+        );
+      }
       // A duplicated browser tab copies sessionStorage, so two live tabs can claim one tab id.
       volunteerId = engine.isConnected(hello.tabId)
         ? `${hello.tabId}~${randomBytes(4).toString('hex')}`
@@ -78,7 +89,8 @@ function attach(socket: VolunteerSocket, engine: Engine, log: Log): void {
       engine.connect(
         {
           volunteerId,
-          deviceId: hello.deviceId,
+          deviceId,
+          address,
           slots: hello.slots,
           ...(hello.grid !== undefined ? { grid: hello.grid } : {}),
           ...(hello.userAgent !== undefined ? { userAgent: hello.userAgent } : {}),
@@ -86,7 +98,7 @@ function attach(socket: VolunteerSocket, engine: Engine, log: Log): void {
         link,
       );
       log.debug({ volunteerId, slots: hello.slots }, '[realtime]: volunteer connected');
-      return { volunteerId, serverTime: Date.now() };
+      return { volunteerId, deviceId, serverTime: Date.now() };
     }),
   );
 

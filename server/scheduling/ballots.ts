@@ -11,18 +11,29 @@ export class Ballots {
   /** Open tasks each voter voted on, as `${jobId}\n${taskIndex}`. */
   readonly #openBy = new Map<string, Set<string>>();
 
-  /** Records a vote; returns how many distinct voters now agree with it. */
-  cast(job: JobEntry, taskIndex: number, items: ItemOutcome[], voter: string): number {
+  /** Records a vote; returns how many distinct voters now agree with it (see `countVoters`). */
+  cast(
+    job: JobEntry,
+    taskIndex: number,
+    items: ItemOutcome[],
+    voter: string,
+    address?: string,
+  ): number {
     const task = job.tasks[taskIndex] as TaskEntry;
     const votes = (task.votes ??= new Map());
     const key = canonicalJson(items);
-    const vote = votes.get(key) ?? { devices: new Set<string>(), items };
+    const vote: Vote = votes.get(key) ?? {
+      devices: new Set<string>(),
+      addresses: new Map(),
+      items,
+    };
     votes.set(key, vote);
     vote.devices.add(voter);
+    if (address !== undefined) vote.addresses.set(voter, address);
     let open = this.#openBy.get(voter);
     if (!open) this.#openBy.set(voter, (open = new Set()));
     open.add(`${job.jobId}\n${taskIndex}`);
-    return vote.devices.size;
+    return countVoters(vote, job.spec.distinctAddresses);
   }
 
   /**
@@ -67,6 +78,7 @@ export class Ballots {
       if (!job || !task?.votes || task.status !== 'pending') continue;
       for (const [answer, vote] of task.votes) {
         vote.devices.delete(voter);
+        vote.addresses.delete(voter);
         if (vote.devices.size === 0) task.votes.delete(answer);
       }
       touched.push({ job, taskIndex: Number(index) });
@@ -75,13 +87,44 @@ export class Ballots {
   }
 }
 
-/** All votes cast on a task and the most common answer. */
-export function tally(task: TaskEntry): { total: number; best?: Vote; answers: number } {
+/**
+ * Voters behind one answer: distinct devices, or with `byAddress` (a job's `distinctAddresses`)
+ * distinct remote addresses, so several devices behind one address count once.
+ */
+export function countVoters(vote: Vote, byAddress: boolean): number {
+  if (!byAddress) return vote.devices.size;
+  const addresses = new Set<string>();
+  for (const device of vote.devices)
+    addresses.add(vote.addresses.get(device) ?? `device:${device}`);
+  return addresses.size;
+}
+
+/** Whether `deviceId` voted on the task, or with `byAddress` any device from `address`. */
+export function hasVoted(
+  task: TaskEntry,
+  deviceId: string,
+  byAddress: boolean,
+  address: string | undefined,
+): boolean {
+  for (const vote of task.votes?.values() ?? []) {
+    if (vote.devices.has(deviceId)) return true;
+    if (byAddress) for (const from of vote.addresses.values()) if (from === address) return true;
+  }
+  return false;
+}
+
+/** All voters on a task and the most common answer with its voters (see `countVoters`). */
+export function tally(
+  task: TaskEntry,
+  byAddress: boolean,
+): { total: number; best?: Vote; bestVoters: number; answers: number } {
   let total = 0;
   let best: Vote | undefined;
+  let bestVoters = 0;
   for (const vote of task.votes?.values() ?? []) {
-    total += vote.devices.size;
-    if (!best || vote.devices.size > best.devices.size) best = vote;
+    const voters = countVoters(vote, byAddress);
+    total += voters;
+    if (!best || voters > bestVoters) [best, bestVoters] = [vote, voters];
   }
-  return { total, answers: task.votes?.size ?? 0, ...(best ? { best } : {}) };
+  return { total, bestVoters, answers: task.votes?.size ?? 0, ...(best ? { best } : {}) };
 }

@@ -3,6 +3,7 @@
  * with no copy yet wait in `queue` (FIFO from `queueHead`), tasks wanting another copy (a retry,
  * a replica, a backup) in `retry`, served first.
  */
+import { countVoters } from './ballots.ts';
 import type { JobEntry, TaskEntry } from './state.ts';
 
 /** Files a task for another copy; a no-op if it is already filed or settled. */
@@ -19,7 +20,8 @@ export function needsCopy(job: JobEntry, task: TaskEntry): boolean {
   if (task.status !== 'pending') return false;
   let agreeing = 0;
   if (task.votes) {
-    for (const vote of task.votes.values()) agreeing = Math.max(agreeing, vote.devices.size);
+    for (const vote of task.votes.values())
+      agreeing = Math.max(agreeing, countVoters(vote, job.spec.distinctAddresses));
   }
   const wanted = (task.quorum ?? job.spec.redundancy) + (task.backup ? 1 : 0);
   return task.leases.length + agreeing < wanted;

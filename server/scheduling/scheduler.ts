@@ -6,7 +6,12 @@
  * Re-dispatch after a failure, redundancy and (later) speculation are one mechanism: a task may
  * have several live copies (leases), and `settleRule` decides which result commits.
  */
-import type { ItemOutcome, JobSpec, JobStatus } from '../../shared/job.ts';
+import {
+  maxRuntimeMsOf,
+  type ItemOutcome,
+  type JobSpec,
+  type JobStatus,
+} from '../../shared/job.ts';
 import type {
   Assignment,
   CancelBatch,
@@ -17,7 +22,8 @@ import type {
   TaskResult,
 } from '../../shared/protocol.ts';
 import { DeadlineHeap } from './deadline-heap.ts';
-import { Ballots, tally } from './ballots.ts';
+import { devicesOn, DeviceCensus, recordFailure } from './device-spread.ts';
+import { Ballots, hasVoted, tally } from './ballots.ts';
 import { fairShare, fillTab, hasRoom, taskBytes } from './fill.ts';
 import { requeue, sampleDuration } from './job-queue.ts';
 import { ephemeralLeaseIds, type LeaseIds } from './lease-ids.ts';
@@ -112,6 +118,7 @@ export class Scheduler {
   readonly #deadlines = new DeadlineHeap();
   readonly #trust: DeviceTrust;
   readonly #ballots = new Ballots();
+  readonly #census = new DeviceCensus();
   #seq = 0;
 
   constructor(options: Partial<SchedulerOptions> = {}) {
@@ -209,7 +216,13 @@ export class Scheduler {
 
   /** A tab (re)connects. A tab id seen before keeps its leases: a reloaded tab reclaims them. */
   connect(
-    hello: { volunteerId: string; deviceId: string; slots: number; grid?: string },
+    hello: {
+      volunteerId: string;
+      deviceId: string;
+      address?: string;
+      slots: number;
+      grid?: string;
+    },
     now: number,
     effects: Effect[],
   ): VolunteerEntry {
@@ -228,9 +241,11 @@ export class Scheduler {
     volunteer.knownJobs = new Set();
     this.#totalSlots += hello.slots - (existing ? existing.slots : 0);
     volunteer.deviceId = hello.deviceId;
+    volunteer.address = hello.address;
     volunteer.grid = hello.grid;
     volunteer.slots = hello.slots;
     this.#volunteers.set(volunteer.volunteerId, volunteer);
+    this.#census.set(volunteer);
     this.#fill(volunteer, now, effects);
     return volunteer;
   }
@@ -240,6 +255,7 @@ export class Scheduler {
     const volunteer = this.#volunteers.get(volunteerId);
     if (!volunteer) return;
     this.#volunteers.delete(volunteerId);
+    this.#census.delete(volunteerId);
     this.#hungry.delete(volunteerId);
     this.#totalSlots -= volunteer.slots;
     const touched = new Set<JobEntry>();
@@ -288,6 +304,7 @@ export class Scheduler {
     if (!volunteer) return;
     this.#totalSlots += slots - volunteer.slots;
     volunteer.slots = slots;
+    this.#census.set(volunteer);
     this.#fill(volunteer, now, effects);
   }
 
@@ -365,7 +382,7 @@ export class Scheduler {
       if (lease) this.#dropLease(lease, 'superseded', now, effects);
       return 'duplicate';
     }
-    const verdict = this.#settleRule(job, result, lease, volunteer?.deviceId, now, effects);
+    const verdict = this.#settleRule(job, result, lease, volunteer, now, effects);
     if (volunteer && verdict === 'committed') {
       volunteer.tasksDone++;
       volunteer.cpuMs += result.durationMs;
@@ -377,11 +394,12 @@ export class Scheduler {
     job: JobEntry,
     result: TaskResult,
     lease: Lease | undefined,
-    deviceId: string | undefined,
+    volunteer: VolunteerEntry | undefined,
     now: number,
     effects: Effect[],
   ): ReportVerdict {
     const task = job.tasks[result.taskIndex] as TaskEntry;
+    const { deviceId, address } = volunteer ?? {};
     const { outcome } = result;
     const { count } = taskSpan(job.items, job.spec.chunkSize, result.taskIndex);
     const complete = outcome.status === 'ok' && outcome.items.length === count;
@@ -396,10 +414,8 @@ export class Scheduler {
       // A stale copy's failure was already counted when its lease ended.
       if (!lease) return 'retrying';
       this.#dropLease(lease, 'error', now, effects);
-      task.attempts++;
       task.lastError = failure;
-      this.#recordAttempt(job, result.taskIndex, effects);
-      if (task.attempts >= job.spec.maxAttempts) {
+      if (this.#chargeFailure(job, result.taskIndex, lease.deviceId, effects)) {
         const items = complete ? outcome.items : undefined;
         this.#giveUp(job, result.taskIndex, failure, now, effects, items);
         return 'failed';
@@ -420,16 +436,21 @@ export class Scheduler {
     const quorum = task.quorum ?? job.spec.redundancy;
     const commits =
       quorum === 1 ||
-      this.#ballots.cast(job, result.taskIndex, items, deviceId ?? `lease:${result.leaseId}`) >=
-        quorum;
+      this.#ballots.cast(
+        job,
+        result.taskIndex,
+        items,
+        deviceId ?? `lease:${result.leaseId}`,
+        address ?? lease?.address,
+      ) >= quorum;
     if (lease) this.#dropLease(lease, 'result', now, effects, commits);
     if (commits) sampleDuration(job, result.durationMs, this.#options.random);
     if (!commits) {
       // Disagreement buys more copies, up to maxAttempts - 1 beyond redundancy; then a strict
       // majority of the results commits, and without one the task ends as an error.
-      const { total, best, answers } = tally(task);
+      const { total, best, bestVoters, answers } = tally(task, job.spec.distinctAddresses);
       if (total >= quorum + job.spec.maxAttempts - 1) {
-        if (best && best.devices.size * 2 > total) {
+        if (best && bestVoters * 2 > total) {
           this.#settle(job, result.taskIndex, 'committed', best.items, now, effects);
           return 'committed';
         }
@@ -513,14 +534,12 @@ export class Scheduler {
     return copies;
   }
 
-  /** Restarts a copy's timeout, but never past its job's `maxRuntimeMs` from its start. */
+  /** Restarts a copy's timeout, but never past its job's runtime cap from its start. */
   #extend(lease: Lease, job: JobEntry, now: number): void {
-    let deadline = now + job.spec.timeoutMs + this.#options.leaseGraceMs;
-    if (job.spec.maxRuntimeMs !== undefined) {
-      const start = lease.startedAt ?? lease.dispatchedAt;
-      deadline = Math.min(deadline, start + job.spec.maxRuntimeMs + this.#options.leaseGraceMs);
-    }
-    lease.deadline = deadline;
+    const start = lease.startedAt ?? lease.dispatchedAt;
+    lease.deadline =
+      Math.min(now + job.spec.timeoutMs, start + maxRuntimeMsOf(job.spec)) +
+      this.#options.leaseGraceMs;
     this.#deadlines.push(lease.deadline, lease.leaseId);
   }
 
@@ -577,10 +596,12 @@ export class Scheduler {
       });
       if (!job || !task || task.status !== 'pending') continue;
       expired = true;
-      task.attempts++;
-      task.lastError = `timed out after ${job.spec.timeoutMs} ms`;
-      this.#recordAttempt(job, lease.taskIndex, effects);
-      if (task.attempts >= job.spec.maxAttempts) {
+      const ranMs = lease.startedAt === undefined ? 0 : now - lease.startedAt;
+      task.lastError =
+        ranMs >= maxRuntimeMsOf(job.spec)
+          ? `ran past maxRuntimeMs (${maxRuntimeMsOf(job.spec)} ms)`
+          : `timed out after ${job.spec.timeoutMs} ms`;
+      if (this.#chargeFailure(job, lease.taskIndex, lease.deviceId, effects)) {
         this.#giveUp(job, lease.taskIndex, task.lastError, now, effects);
       } else {
         requeue(job, lease.taskIndex, true);
@@ -756,6 +777,21 @@ export class Scheduler {
     effects.push({ type: 'copy-ended', lease, end, won, at: now });
   }
 
+  /** A copy failed on `deviceId` (device-spread.ts decides the cost); true if the task ends. */
+  #chargeFailure(job: JobEntry, taskIndex: number, deviceId: string, effects: Effect[]): boolean {
+    const task = job.tasks[taskIndex] as TaskEntry;
+    const verdict = recordFailure(task, deviceId, job.spec.maxAttempts, () =>
+      this.#othersCanTake(job, task),
+    );
+    if (verdict.charged) this.#recordAttempt(job, taskIndex, effects);
+    return verdict.giveUp;
+  }
+
+  #othersCanTake(job: JobEntry, task: TaskEntry): boolean {
+    const tried = devicesOn(task, (leaseId) => this.#leases.get(leaseId));
+    return this.#census.hasOtherDevice(job.spec.grid, tried);
+  }
+
   /** Persists a task's spent attempts and drops, so a restart does not grant it new tries. */
   #recordAttempt(job: JobEntry, taskIndex: number, effects: Effect[]): void {
     const { attempts, drops } = job.tasks[taskIndex] as TaskEntry;
@@ -814,17 +850,25 @@ export class Scheduler {
 
   /** Whether a copy of this task may go to this device: redundancy needs distinct devices. */
   #eligible(job: JobEntry, task: TaskEntry, volunteer: VolunteerEntry): boolean {
+    let holds = false;
+    // With `distinctAddresses`, copies and votes also need distinct remote addresses.
+    const byAddress = job.spec.distinctAddresses && volunteer.address !== undefined;
     for (const leaseId of task.leases) {
       const holder = this.#leases.get(leaseId);
       // Never two live copies in one tab; with redundancy, never two on one device.
       if (holder?.volunteerId === volunteer.volunteerId) return false;
-      if (job.spec.redundancy > 1 && holder?.deviceId === volunteer.deviceId) return false;
+      if (holder?.deviceId === volunteer.deviceId) {
+        if (job.spec.redundancy > 1) return false;
+        holds = true;
+      }
+      if (job.spec.redundancy > 1 && byAddress && holder?.address === volunteer.address)
+        return false;
     }
-    if (job.spec.redundancy === 1) return true;
-    if (task.votes) {
-      for (const vote of task.votes.values())
-        if (vote.devices.has(volunteer.deviceId)) return false;
-    }
+    if (job.spec.redundancy > 1 && hasVoted(task, volunteer.deviceId, byAddress, volunteer.address))
+      return false;
+    // A device that failed the task, or runs a copy of it, is the last resort (device-spread.ts).
+    if (holds || task.failedDevices?.has(volunteer.deviceId))
+      return !this.#othersCanTake(job, task);
     return true;
   }
 
@@ -903,6 +947,7 @@ export class Scheduler {
       taskIndex,
       volunteerId: volunteer.volunteerId,
       deviceId: volunteer.deviceId,
+      ...(volunteer.address !== undefined ? { address: volunteer.address } : {}),
       dispatchedAt: now,
       deadline: now + job.spec.timeoutMs * (ahead + 1) + this.#options.leaseGraceMs,
       bytes: taskBytes(job),

@@ -20,6 +20,8 @@ export type CopyKind = 'first' | 'retry' | 'backup' | 'replica';
 export interface Vote {
   /** Devices that sent this exact result (canonical JSON). */
   devices: Set<string>;
+  /** The remote address each of those devices sent it from, where known. */
+  addresses: Map<string, string>;
   items: ItemOutcome[];
 }
 
@@ -29,6 +31,8 @@ export interface TaskEntry {
   attempts: number;
   /** Copies lost because their tab went away. */
   drops: number;
+  /** Devices that failed this task (see device-spread.ts); not kept across a restart. */
+  failedDevices?: Set<string>;
   /** Live copies. Invariant: every id here is a key of Scheduler.leases. */
   leases: string[];
   /** Whether the task sits in its job's queue waiting for a copy. */
@@ -86,6 +90,8 @@ export interface Lease {
   taskIndex: number;
   volunteerId: string;
   deviceId: string;
+  /** The holding tab's remote address when the copy was issued. */
+  address?: string;
   kind: CopyKind;
   dispatchedAt: number;
   /** When the copy started running in its tab (learned from its first progress report). */
@@ -100,6 +106,8 @@ export interface Lease {
 export interface VolunteerEntry {
   volunteerId: string;
   deviceId: string;
+  /** The connection's remote address. */
+  address?: string;
   grid?: string;
   slots: number;
   /** Leases this tab holds, running or queued in the tab. */

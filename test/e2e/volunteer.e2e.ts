@@ -202,6 +202,49 @@ describe('volunteer tabs in Chromium', () => {
     ]);
   });
 
+  it('keeps the device id the coordinator issued in IndexedDB and is the same device after a reload', async () => {
+    const server = await coordinator();
+    const page = await tab(server);
+    const storedId = (): Promise<string | undefined> =>
+      page.evaluate(
+        () =>
+          new Promise<string | undefined>((resolve, reject) => {
+            const request = indexedDB.open('browsergrid');
+            request.onsuccess = () => {
+              const get = request.result.transaction('meta').objectStore('meta').get('deviceId');
+              get.onsuccess = () => resolve(get.result as string | undefined);
+              get.onerror = () => reject(get.error);
+            };
+            request.onerror = () => reject(request.error);
+          }),
+      );
+    const devices = async (): Promise<Array<{ deviceId: string; tabs: number }>> =>
+      (await api<Array<{ deviceId: string; tabs: number }>>(server, 'GET', '/api/devices')).body;
+    // Issued ids are signed: d-<nonce>.<mac>.
+    const issued = await waitFor(
+      async () => {
+        const id = await storedId();
+        return id !== undefined && /^d-[\w-]+\.[\w-]+$/.test(id) ? id : undefined;
+      },
+      5_000,
+      'the issued device id in IndexedDB',
+    );
+    expect((await devices()).filter((device) => device.tabs > 0)).toMatchObject([
+      { deviceId: issued, tabs: 1 },
+    ]);
+    await page.reload();
+    await page.waitForSelector('#connection[data-state="connected"]', { timeout: 20_000 });
+    await waitFor(
+      async () => {
+        const live = (await devices()).filter((device) => device.tabs > 0);
+        return live.length === 1 && live[0]?.deviceId === issued ? true : undefined;
+      },
+      5_000,
+      'the reloaded tab to count as the same device',
+    );
+    expect(await storedId()).toBe(issued);
+  });
+
   it('asks consent once before computing, remembers it, and forgets it when withdrawn', async () => {
     const server = await coordinator();
     const page = await e2e.browser().newTab(`${server.url}/`);

@@ -9,18 +9,16 @@ describe('devices', () => {
   it('bans a device: its tab is closed, it is refused from then on (also after a restart), and unbanning lets it back', async () => {
     const first = await startCoordinator();
     defer(() => first.close());
-    const bad = await SimVolunteer.connect(first.url, {
-      deviceId: 'bad-device',
-      slots: 1,
-      silent: true,
-    });
+    const bad = await SimVolunteer.connect(first.url, { slots: 1, silent: true });
     defer(() => bad.close());
+    // Device ids are issued by the coordinator: ban the one this tab was given.
+    const badDevice = bad.deviceId;
     const job = (
       await api<{ id: string }>(first, 'POST', '/api/jobs', { map: '(x) => x', inputs: [1, 2] })
     ).body;
     await bad.until(() => bad.received.length > 0);
 
-    expect((await api(first, 'POST', '/api/devices/bad-device/ban')).status).toBe(204);
+    expect((await api(first, 'POST', `/api/devices/${badDevice}/ban`)).status).toBe(204);
     await waitFor(
       () => (bad.socket.connected ? undefined : true),
       5_000,
@@ -29,10 +27,10 @@ describe('devices', () => {
     const devices = (
       await api<Array<{ deviceId: string; banned: boolean }>>(first, 'GET', '/api/devices')
     ).body;
-    expect(devices.find((device) => device.deviceId === 'bad-device')).toMatchObject({
+    expect(devices.find((device) => device.deviceId === badDevice)).toMatchObject({
       banned: true,
     });
-    await expect(SimVolunteer.connect(first.url, { deviceId: 'bad-device' })).rejects.toThrow(
+    await expect(SimVolunteer.connect(first.url, { deviceId: badDevice })).rejects.toThrow(
       /banned/,
     );
 
@@ -45,13 +43,13 @@ describe('devices', () => {
     await first.stop();
     const second = await startCoordinator({ dataDir: first.dataDir });
     defer(() => second.close());
-    await expect(SimVolunteer.connect(second.url, { deviceId: 'bad-device' })).rejects.toThrow(
+    await expect(SimVolunteer.connect(second.url, { deviceId: badDevice })).rejects.toThrow(
       /banned/,
     );
-    expect((await api(second, 'POST', '/api/devices/bad-device/unban')).status).toBe(204);
-    const back = await SimVolunteer.connect(second.url, { deviceId: 'bad-device' });
+    expect((await api(second, 'POST', `/api/devices/${badDevice}/unban`)).status).toBe(204);
+    const back = await SimVolunteer.connect(second.url, { deviceId: badDevice });
     defer(() => back.close());
-    expect((await api(second, 'POST', '/api/devices/bad-device/unban')).status).toBe(404);
+    expect((await api(second, 'POST', `/api/devices/${badDevice}/unban`)).status).toBe(404);
     expect((await api({ url: second.url, token: 'nope' }, 'GET', '/api/devices')).status).toBe(401);
   });
 });

@@ -103,9 +103,12 @@ export class ChaosVolunteer {
   /** Bumped on every connect and disconnect, so late answers from an old connection are ignored. */
   #generation = 0;
   #closed = false;
+  /** Claimed at the first hello, then the one the coordinator issued. */
+  #deviceId: string;
 
   constructor(options: ChaosOptions) {
     this.options = { stallChance: 0, dropChance: 0, slowFactor: 4, ...options };
+    this.#deviceId = options.deviceId;
     this.socket = io(options.url, {
       transports: ['websocket'],
       forceNew: true,
@@ -152,7 +155,7 @@ export class ChaosVolunteer {
     this.#sending.clear();
     const hello = this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('volunteer:hello', {
       protocolVersion: PROTOCOL_VERSION,
-      deviceId: this.options.deviceId,
+      deviceId: this.#deviceId,
       tabId: this.options.tabId,
       slots: this.options.slots,
     }) as Promise<Ack<Welcome>>;
@@ -160,6 +163,8 @@ export class ChaosVolunteer {
       (res) => {
         if (generation !== this.#generation || !res.ok) return;
         this.#registered = true;
+        // Like a real tab: keep the id the coordinator issued and send it from now on.
+        this.#deviceId = res.data.deviceId;
         this.stats.hellos++;
         this.#flush();
       },

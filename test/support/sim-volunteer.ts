@@ -20,13 +20,22 @@ import {
 
 export interface SimOptions {
   slots?: number;
+  /** The device id the first hello claims; like a real tab it then keeps the one it is issued. */
   deviceId?: string;
+  /** Local address to connect from (any of 127.0.0.0/8), to test rules on remote addresses. */
+  localAddress?: string;
   tabId?: string;
   grid?: string;
   /** Delay before each task's result, in ms. */
   taskDelayMs?: number;
   /** When true, takes tasks and never answers (a hung tab). */
   silent?: boolean;
+  /** When true, answers every copy with `{ status: 'error' }` (a device failing jobs on purpose). */
+  failEvery?: boolean;
+  /** Answers every item with this output instead of running the map (a forger). */
+  forgeOutput?: JsonValue;
+  /** Reports progress on every copy it holds this often (with `silent`: a hoarder). */
+  progressEveryMs?: number;
 }
 
 type SimSocket = Socket<ServerToVolunteerEvents, VolunteerToServerEvents>;
@@ -48,6 +57,8 @@ export class SimVolunteer {
   readonly acked = new Set<string>();
   readonly #maps = new Map<string, (input: JsonValue) => unknown>();
   #listeners: Array<() => void> = [];
+  #progressTimer: ReturnType<typeof setInterval> | undefined;
+  #deviceId: string;
 
   private constructor(url: string, options: SimOptions) {
     counter++;
@@ -57,8 +68,26 @@ export class SimVolunteer {
       tabId: `sim-tab-${counter}`,
       ...options,
     };
-    this.socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true });
+    this.#deviceId = this.options.deviceId;
+    this.socket = io(url, {
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+      // engine.io-client hands this to the ws client in Node.
+      ...(options.localAddress ? ({ localAddress: options.localAddress } as object) : {}),
+    });
     this.socket.on('task:assign', (batch) => this.#onAssign(batch));
+    if (this.options.progressEveryMs) {
+      const startedAt = Date.now();
+      this.#progressTimer = setInterval(() => {
+        const done = new Set([...this.acked, ...this.cancelled, ...this.released]);
+        const updates = this.received
+          .filter((task) => !done.has(task.leaseId))
+          .slice(0, 1_000)
+          .map((task) => ({ leaseId: task.leaseId, elapsedMs: Date.now() - startedAt }));
+        if (updates.length > 0) this.socket.emit('task:progress', { updates });
+      }, this.options.progressEveryMs);
+    }
     this.socket.on('task:cancel', (batch) => {
       this.cancelled.push(...batch.leaseIds);
       this.#notify();
@@ -91,14 +120,21 @@ export class SimVolunteer {
     return sim;
   }
 
-  hello(): Promise<Ack<Welcome>> {
-    return this.socket.emitWithAck('volunteer:hello', {
+  /** The device id this tab counts as: the one its last welcome gave it. */
+  get deviceId(): string {
+    return this.#deviceId;
+  }
+
+  async hello(): Promise<Ack<Welcome>> {
+    const res = await this.socket.emitWithAck('volunteer:hello', {
       protocolVersion: PROTOCOL_VERSION,
-      deviceId: this.options.deviceId,
+      deviceId: this.#deviceId,
       tabId: this.options.tabId,
       slots: this.options.slots,
       ...(this.options.grid ? { grid: this.options.grid } : {}),
     });
+    if (res.ok && res.data.deviceId) this.#deviceId = res.data.deviceId;
+    return res;
   }
 
   /** Sends results by hand (for duplicate and forgery tests). */
@@ -125,6 +161,7 @@ export class SimVolunteer {
   }
 
   close(): void {
+    clearInterval(this.#progressTimer);
     this.socket.disconnect();
   }
 
@@ -148,6 +185,7 @@ export class SimVolunteer {
         const map = this.#maps.get(task.jobId);
         const items: ItemOutcome[] = task.inputs.map((input) => {
           try {
+            if (this.options.forgeOutput !== undefined) return { output: this.options.forgeOutput };
             return { output: map?.(input) as JsonValue };
           } catch (error) {
             return { error: String(error) };
@@ -158,7 +196,9 @@ export class SimVolunteer {
           jobId: task.jobId,
           taskIndex: task.taskIndex,
           durationMs: this.options.taskDelayMs ?? 0,
-          outcome: { status: 'ok', items },
+          outcome: this.options.failEvery
+            ? { status: 'error', message: 'sim volunteer: failing on purpose' }
+            : { status: 'ok', items },
         };
         if (!this.socket.connected) return;
         this.report([result]).then(

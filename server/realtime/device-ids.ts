@@ -1,0 +1,115 @@
+/**
+ * @module Device ids the coordinator issued. Redundancy, adaptive trust and bans all count
+ * devices, so a device id a tab could choose (as the hello once allowed) let one browser pose as
+ * many and outvote honest tabs, or claim a trusted device's id. An issued id is
+ * `d-<nonce>.<mac>`, the MAC an HMAC of the nonce under a key derived from the lease secret, so
+ * it proves itself without a table and survives restarts. A hello with any other id (an old tab,
+ * or a forged one) is never refused: it is given a fresh issued id, which the tab keeps in
+ * IndexedDB and sends from then on.
+ *
+ * Issuance is rate-limited per remote address (a token bucket): past its allowance an address's
+ * tabs all get one id derived from the address, so minting identities from one address stops at
+ * the allowance while tabs there keep working (as one device). This does not stop one address
+ * from holding several ids; jobs that need more set `distinctAddresses` (see shared/job.ts).
+ */
+import {
+  createHmac,
+  createSecretKey,
+  randomBytes,
+  timingSafeEqual,
+  type KeyObject,
+} from 'node:crypto';
+
+export interface DeviceIdLimits {
+  /** Fresh ids one address may get at once, and per hour after that. */
+  perAddressPerHour: number;
+  /** Addresses remembered before idle ones (full buckets) are forgotten. */
+  maxAddresses: number;
+}
+
+export const DEFAULT_DEVICE_ID_LIMITS: DeviceIdLimits = {
+  perAddressPerHour: 64,
+  maxAddresses: 10_000,
+};
+
+export interface DeviceIds {
+  /** Whether a coordinator with this secret issued `deviceId`. */
+  verify(deviceId: string): boolean;
+  /** An id for a tab from `address` that has no valid one (see the module comment). */
+  issue(address: string, now: number): string;
+}
+
+const MAC_BYTES = 16;
+const HOUR_MS = 60 * 60_000;
+
+export function createDeviceIds(
+  leaseSecret: Buffer,
+  limits: DeviceIdLimits = DEFAULT_DEVICE_ID_LIMITS,
+): DeviceIds {
+  // Its own key, so a device id's MAC can never stand for a lease id's or the other way round.
+  const key: KeyObject = createSecretKey(
+    createHmac('sha256', leaseSecret).update('browsergrid device ids').digest(),
+  );
+  const mac = (text: string): Buffer =>
+    createHmac('sha256', key).update(text).digest().subarray(0, MAC_BYTES);
+  const sign = (nonce: string): string =>
+    `d-${nonce}.${mac(`device\n${nonce}`).toString('base64url')}`;
+  const buckets = new AddressBuckets(limits);
+  return {
+    verify(deviceId) {
+      const match = /^d-([A-Za-z0-9_-]{1,64})\.([A-Za-z0-9_-]{1,64})$/.exec(deviceId);
+      if (!match) return false;
+      const expected = mac(`device\n${match[1] as string}`);
+      const presented = Buffer.from(match[2] as string, 'base64url');
+      return presented.length === expected.length && timingSafeEqual(presented, expected);
+    },
+    issue(address, now) {
+      if (buckets.take(address, now)) return sign(randomBytes(12).toString('base64url'));
+      return sign(`a${mac(`address\n${address}`).subarray(0, 12).toString('base64url')}`);
+    },
+  };
+}
+
+/** A token bucket per address, refilled continuously; O(1) per take, memory bounded. */
+export class AddressBuckets {
+  readonly #limits: DeviceIdLimits;
+  readonly #buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(limits: DeviceIdLimits) {
+    this.#limits = limits;
+  }
+
+  /** Takes one token for `address`; false when its allowance is spent. */
+  take(address: string, now: number): boolean {
+    const capacity = this.#limits.perAddressPerHour;
+    const bucket = this.#buckets.get(address) ?? { tokens: capacity, at: now };
+    bucket.tokens = Math.min(capacity, bucket.tokens + ((now - bucket.at) / HOUR_MS) * capacity);
+    bucket.at = now;
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    this.#buckets.set(address, bucket);
+    if (this.#buckets.size > this.#limits.maxAddresses) this.#forgetIdle(now);
+    return true;
+  }
+
+  get size(): number {
+    return this.#buckets.size;
+  }
+
+  /**
+   * Drops addresses whose bucket has refilled (forgetting them changes nothing), then, if still
+   * near the bound, the oldest: down to 90 %, so a sweep runs once per tenth of the bound at most.
+   */
+  #forgetIdle(now: number): void {
+    const capacity = this.#limits.perAddressPerHour;
+    for (const [address, bucket] of this.#buckets) {
+      if (bucket.tokens + ((now - bucket.at) / HOUR_MS) * capacity >= capacity)
+        this.#buckets.delete(address);
+    }
+    const keep = Math.floor(this.#limits.maxAddresses * 0.9);
+    for (const address of this.#buckets.keys()) {
+      if (this.#buckets.size <= keep) break;
+      this.#buckets.delete(address);
+    }
+  }
+}

@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import { useHarness } from '../support/harness.ts';
+import { api, resultLines, waitFor, waitForJob } from '../support/start-coordinator.ts';
+
+const { coordinator, volunteer, submit } = useHarness();
+
+describe('one untrusted device', () => {
+  it.each([
+    { redundancy: 1, honest: 1 },
+    { redundancy: 2, honest: 2 },
+  ])(
+    'cannot fail a job by answering every copy with an error (redundancy $redundancy, $honest honest tab(s))',
+    async ({ redundancy, honest }) => {
+      const server = await coordinator();
+      // Connected first and with many slots, so it takes the first copies and asks first after.
+      await volunteer(server, { slots: 8, failEvery: true });
+      for (let i = 0; i < honest; i++) await volunteer(server, { slots: 1, taskDelayMs: 5 });
+      const inputs = Array.from({ length: 20 }, (_, i) => i);
+      const job = await submit(server, { map: '(x) => x * 3', inputs, redundancy });
+      expect(await waitForJob(server, job.id, undefined, 20_000)).toMatchObject({
+        status: 'completed',
+        done: 20,
+        failed: 0,
+      });
+      const lines = await resultLines(server, job.id);
+      expect(lines.map((line) => line['output'])).toEqual(inputs.map((x) => x * 3));
+    },
+  );
+});
+
+describe('a device that holds copies and reports progress without answering', () => {
+  it('cannot stall a job: backups go to the waiting honest tab and the job completes in bounded time', async () => {
+    const server = await coordinator();
+    const hoarder = { slots: 64, silent: true, progressEveryMs: 500 };
+    // Three sockets of one device: the later ones present the id the first was issued.
+    const first = await volunteer(server, hoarder);
+    await volunteer(server, { ...hoarder, deviceId: first.deviceId });
+    await volunteer(server, { ...hoarder, deviceId: first.deviceId });
+    await volunteer(server, { slots: 2, taskDelayMs: 5 });
+    const inputs = Array.from({ length: 40 }, (_, i) => i);
+    const job = await submit(server, { map: '(x) => x + 1', inputs, timeoutMs: 2_000 });
+    // Well under the default runtime cap (20 x 2 s): the backups, not the cap, finish it.
+    expect(await waitForJob(server, job.id, undefined, 15_000)).toMatchObject({
+      status: 'completed',
+      done: 40,
+    });
+    const lines = await resultLines(server, job.id);
+    expect(lines.map((line) => line['output'])).toEqual(inputs.map((x) => x + 1));
+  });
+});
+
+describe('device ids the coordinator issued (Sybil)', () => {
+  it('replaces an unsigned or forged device id with an issued one, which then sticks', async () => {
+    const server = await coordinator();
+    const claimsA = await volunteer(server, { deviceId: 'A', slots: 0 });
+    const claimsB = await volunteer(server, { deviceId: 'B', slots: 0 });
+    expect(claimsA.deviceId).toMatch(/^d-[\w-]+\.[\w-]+$/);
+    expect(claimsB.deviceId).toMatch(/^d-[\w-]+\.[\w-]+$/);
+    expect(claimsA.deviceId).not.toBe(claimsB.deviceId);
+    // A tab presenting its issued id keeps it; a tampered one gets a fresh id.
+    const again = await volunteer(server, { deviceId: claimsA.deviceId, slots: 0 });
+    expect(again.deviceId).toBe(claimsA.deviceId);
+    const tampered = `${claimsA.deviceId.slice(0, -1)}${claimsA.deviceId.endsWith('A') ? 'B' : 'A'}`;
+    const forger = await volunteer(server, { deviceId: tampered, slots: 0 });
+    expect(forger.deviceId).not.toBe(tampered);
+    expect(forger.deviceId).not.toBe(claimsA.deviceId);
+  });
+
+  it('with distinctAddresses, two forging devices behind one address cannot outvote honest tabs of two others', async () => {
+    const server = await coordinator();
+    // The Sybil pair: two sockets from 127.0.0.1 claiming devices A and B, first and greedy.
+    for (const deviceId of ['A', 'B']) {
+      await volunteer(server, {
+        deviceId,
+        slots: 8,
+        forgeOutput: 'FORGED',
+        localAddress: '127.0.0.1',
+      });
+    }
+    await volunteer(server, { slots: 2, taskDelayMs: 5, localAddress: '127.0.0.2' });
+    await volunteer(server, { slots: 2, taskDelayMs: 5, localAddress: '127.0.0.3' });
+    const inputs = Array.from({ length: 10 }, (_, i) => i);
+    const job = await submit(server, {
+      map: '(x) => x * 2',
+      inputs,
+      redundancy: 2,
+      distinctAddresses: true,
+    });
+    expect(await waitForJob(server, job.id, undefined, 20_000)).toMatchObject({
+      status: 'completed',
+      done: 10,
+    });
+    const lines = await resultLines(server, job.id);
+    expect(lines.map((line) => line['output'])).toEqual(inputs.map((x) => x * 2));
+  });
+
+  it('with distinctAddresses, tabs behind one address alone never reach a quorum of 2', async () => {
+    const server = await coordinator();
+    const sameNat = { slots: 2, localAddress: '127.0.0.4' };
+    const first = await volunteer(server, sameNat);
+    const second = await volunteer(server, sameNat);
+    const job = await submit(server, {
+      map: '(x) => x',
+      inputs: [1],
+      redundancy: 2,
+      distinctAddresses: true,
+    });
+    // One of them votes; the other, behind the same address, is given no copy.
+    await waitFor(() => (first.acked.size + second.acked.size === 1 ? true : undefined));
+    expect(first.received.length + second.received.length).toBe(1);
+    expect(await api(server, 'GET', `/api/jobs/${job.id}`)).toMatchObject({
+      body: { status: 'running', done: 0 },
+    });
+    // Only a tab from another address brings the second vote.
+    const other = await volunteer(server, { slots: 1, localAddress: '127.0.0.5' });
+    await other.until(() => other.acked.size === 1);
+    expect(await waitForJob(server, job.id, undefined, 10_000)).toMatchObject({
+      status: 'completed',
+    });
+    expect(other.acked.size).toBe(1);
+  });
+});

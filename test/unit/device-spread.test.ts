@@ -1,0 +1,306 @@
+import { describe, expect, it } from 'vitest';
+import {
+  decideFailure,
+  DeviceCensus,
+  type FailureFacts,
+} from '../../server/scheduling/device-spread.ts';
+import { Scheduler, type Effect } from '../../server/scheduling/scheduler.ts';
+import { JobSpec, type JobSpecInput } from '../../shared/job.ts';
+import type { Assignment } from '../../shared/protocol.ts';
+import { FakeClock } from '../support/fake-clock.ts';
+
+/** A scheduler with readable lease ids, a fake clock and helpers to answer copies. */
+function setup() {
+  const clock = new FakeClock();
+  let leaseCounter = 0;
+  const scheduler = new Scheduler({
+    leaseIds: { issue: () => `L${++leaseCounter}`, verify: () => true },
+    leaseGraceMs: 1_000,
+    random: () => 0.5,
+  });
+  let effects: Effect[] = [];
+  const take = (): Effect[] => effects.splice(0);
+  const of = <T extends Effect['type']>(list: Effect[], type: T) =>
+    list.filter((e): e is Extract<Effect, { type: T }> => e.type === type);
+  const dispatched = (list: Effect[], volunteerId?: string): Assignment[] =>
+    of(list, 'dispatch')
+      .filter((e) => volunteerId === undefined || e.volunteerId === volunteerId)
+      .flatMap((e) => e.tasks);
+  const answer = (volunteerId: string, task: Assignment, ok: boolean): string =>
+    scheduler.report(
+      volunteerId,
+      [
+        {
+          leaseId: task.leaseId,
+          jobId: task.jobId,
+          taskIndex: task.taskIndex,
+          durationMs: 1,
+          outcome: ok
+            ? { status: 'ok', items: task.inputs.map((x) => ({ output: (x as number) * 2 })) }
+            : { status: 'error', message: 'boom' },
+        },
+      ],
+      clock.now(),
+      effects,
+    )[0] as string;
+  return {
+    clock,
+    scheduler,
+    take,
+    of,
+    dispatched,
+    answer,
+    addJob(spec: Partial<JobSpecInput>) {
+      return scheduler.addJob(
+        'j',
+        JobSpec.parse({ map: '(x) => x * 2', inputs: [1], speculation: false, ...spec }),
+        clock.now(),
+        effects,
+      );
+    },
+    connect(volunteerId: string, deviceId: string, slots = 1, address?: string) {
+      scheduler.connect(
+        { volunteerId, deviceId, slots, ...(address !== undefined ? { address } : {}) },
+        clock.now(),
+        effects,
+      );
+    },
+    /** Answers a copy with `output` for every item. */
+    vote(volunteerId: string, task: Assignment, output: number): string {
+      return scheduler.report(
+        volunteerId,
+        [
+          {
+            leaseId: task.leaseId,
+            jobId: task.jobId,
+            taskIndex: task.taskIndex,
+            durationMs: 1,
+            outcome: { status: 'ok', items: task.inputs.map(() => ({ output })) },
+          },
+        ],
+        clock.now(),
+        effects,
+      )[0] as string;
+    },
+  };
+}
+
+describe('decideFailure', () => {
+  const facts = (over: Partial<FailureFacts>): FailureFacts => ({
+    failedBefore: false,
+    failedDevices: 1,
+    attempts: 0,
+    maxAttempts: 3,
+    othersCanTake: true,
+    ...over,
+  });
+  it.each<[string, Partial<FailureFacts>, { charged: boolean; giveUp: boolean }]>([
+    ["charges a device's first failure", {}, { charged: true, giveUp: false }],
+    [
+      'does not charge a repeat while another device could take the task',
+      { failedBefore: true, attempts: 1 },
+      { charged: false, giveUp: false },
+    ],
+    [
+      'charges a repeat when no other device could take the task',
+      { failedBefore: true, attempts: 1, othersCanTake: false },
+      { charged: true, giveUp: false },
+    ],
+    [
+      'gives up a lone device after maxAttempts',
+      { failedBefore: true, attempts: 2, othersCanTake: false },
+      { charged: true, giveUp: true },
+    ],
+    [
+      'does not give up on one device alone while another could try',
+      { attempts: 0, maxAttempts: 1 },
+      { charged: true, giveUp: false },
+    ],
+    [
+      'gives up once two devices failed and the attempts are spent',
+      { failedDevices: 2, attempts: 1, maxAttempts: 2 },
+      { charged: true, giveUp: true },
+    ],
+  ])('%s', (_name, over, expected) => {
+    expect(decideFailure(facts(over))).toEqual(expected);
+  });
+});
+
+describe('DeviceCensus', () => {
+  it('counts working devices per grid, not tabs, and forgets paused and gone tabs', () => {
+    const census = new DeviceCensus();
+    census.set({ volunteerId: 'a1', deviceId: 'A', slots: 2 });
+    census.set({ volunteerId: 'a2', deviceId: 'A', slots: 2 });
+    census.set({ volunteerId: 'g', deviceId: 'G', slots: 2, grid: 'room' });
+    expect(census.hasOtherDevice(undefined, new Set(['A']))).toBe(false);
+    census.set({ volunteerId: 'b', deviceId: 'B', slots: 1 });
+    expect(census.hasOtherDevice(undefined, new Set(['A']))).toBe(true);
+    census.set({ volunteerId: 'b', deviceId: 'B', slots: 0 });
+    expect(census.hasOtherDevice(undefined, new Set(['A']))).toBe(false);
+    census.delete('a1');
+    census.delete('a2');
+    expect(census.hasOtherDevice(undefined, new Set())).toBe(false);
+    expect(census.hasOtherDevice('room', new Set(['A']))).toBe(true);
+  });
+});
+
+describe('Scheduler with a device that fails every copy', () => {
+  it('gives the retry to another device and completes with its result', () => {
+    const t = setup();
+    const job = t.addJob({ inputs: [1, 2, 3], maxAttempts: 3 });
+    t.connect('bad', 'BAD', 8);
+    const first = t.dispatched(t.take(), 'bad');
+    expect(first).toHaveLength(3);
+    t.connect('honest', 'HONEST', 1);
+    t.take();
+    for (const task of first) expect(t.answer('bad', task, false)).toBe('retrying');
+    // The failing device asks first (it reported), but every retry waits for the other device.
+    let backToBad = 0;
+    for (let round = 0; round < 10 && job.done < 3; round++) {
+      const effects = t.take();
+      backToBad += t.dispatched(effects, 'bad').length;
+      for (const task of t.dispatched(effects, 'honest')) t.answer('honest', task, true);
+    }
+    expect(backToBad).toBe(0);
+    expect(job).toMatchObject({ done: 3, failed: 0, status: 'completed' });
+    expect(job.tasks.map((task) => task.attempts)).toEqual([1, 1, 1]);
+  });
+
+  it('cannot fail a task alone even with maxAttempts 1 while another device could try', () => {
+    const t = setup();
+    const job = t.addJob({ inputs: [5], maxAttempts: 1, redundancy: 2 });
+    t.connect('bad', 'BAD');
+    const [bad] = t.dispatched(t.take(), 'bad');
+    t.connect('h1', 'H1');
+    t.connect('h2', 'H2');
+    const [h1] = t.dispatched(t.take(), 'h1');
+    expect(t.answer('bad', bad as Assignment, false)).toBe('retrying');
+    const [h2] = t.dispatched(t.take(), 'h2');
+    expect(t.answer('h1', h1 as Assignment, true)).toBe('voted');
+    expect(t.answer('h2', h2 as Assignment, true)).toBe('committed');
+    expect(job.status).toBe('completed');
+  });
+
+  it('still fails a lone tab whose map throws after maxAttempts', () => {
+    const t = setup();
+    const job = t.addJob({ inputs: [1], maxAttempts: 3 });
+    t.connect('only', 'ONLY');
+    const verdicts: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const [task] = t.dispatched(t.take(), 'only');
+      verdicts.push(t.answer('only', task as Assignment, false));
+    }
+    expect(verdicts).toEqual(['retrying', 'retrying', 'failed']);
+    expect(job.status).toBe('failed');
+  });
+
+  it('charges failures from two distinct devices normally', () => {
+    const t = setup();
+    const job = t.addJob({ inputs: [1], maxAttempts: 2 });
+    t.connect('a', 'A');
+    const [first] = t.dispatched(t.take(), 'a');
+    t.connect('b', 'B');
+    t.connect('c', 'C');
+    t.take();
+    expect(t.answer('a', first as Assignment, false)).toBe('retrying');
+    const [second] = t.dispatched(t.take());
+    expect(t.answer('b', second as Assignment, false)).toBe('failed');
+    expect(job.tasks[0]).toMatchObject({ status: 'failed', attempts: 2 });
+  });
+
+  it('does not charge a timeout repeated by one device while another could take the task', () => {
+    const t = setup();
+    const job = t.addJob({ inputs: [1], timeoutMs: 1_000, maxAttempts: 2 });
+    t.connect('hoarder', 'H');
+    t.take();
+    t.clock.advance(2_001);
+    t.scheduler.expire(t.clock.now(), []);
+    // Only the hoarder is connected: it gets the task back, and it is charged.
+    expect(job.tasks[0]?.attempts).toBe(1);
+    t.connect('honest', 'OK');
+    t.take();
+    t.clock.advance(2_001);
+    const effects: Effect[] = [];
+    t.scheduler.expire(t.clock.now(), effects);
+    expect(job.tasks[0]).toMatchObject({ status: 'pending', attempts: 1 });
+    expect(t.dispatched(effects, 'honest')).toHaveLength(1);
+  });
+});
+
+describe('Scheduler with a device that reports progress and never answers', () => {
+  it('expires a copy at the default runtime cap (20 x timeoutMs) despite progress', () => {
+    const t = setup();
+    const job = t.addJob({ inputs: [1], timeoutMs: 1_000 });
+    t.connect('a', 'A');
+    const [task] = t.dispatched(t.take());
+    const leaseId = (task as Assignment).leaseId;
+    let expiredAt: number | undefined;
+    for (let i = 0; i <= 60 && expiredAt === undefined; i++) {
+      t.scheduler.progress('a', [{ leaseId, elapsedMs: i * 500 }], t.clock.now());
+      t.clock.advance(500);
+      const effects: Effect[] = [];
+      t.scheduler.expire(t.clock.now(), effects);
+      if (t.of(effects, 'cancel').some((c) => c.leaseIds.includes(leaseId)))
+        expiredAt = (i + 1) * 500;
+    }
+    // 20 x 1 s from its start, plus the lease grace (1 s in this harness).
+    expect(expiredAt).toBe(21_000);
+    expect(job.tasks[0]?.lastError).toMatch(/maxRuntimeMs \(20000 ms\)/);
+  });
+
+  it("gives a backup to another device, not to the holder's other tab, when one waits for work", () => {
+    const t = setup();
+    t.addJob({ inputs: [1, 2, 3, 4], timeoutMs: 60_000, speculation: true });
+    t.connect('hoard-1', 'HOARDER', 4);
+    const held = t.dispatched(t.take(), 'hoard-1');
+    expect(held).toHaveLength(4);
+    t.connect('hoard-2', 'HOARDER', 4);
+    t.connect('honest', 'HONEST', 1);
+    t.take();
+    t.clock.advance(1_000);
+    for (const task of held) {
+      t.scheduler.progress('hoard-1', [{ leaseId: task.leaseId, elapsedMs: 1_000 }], t.clock.now());
+    }
+    const effects: Effect[] = [];
+    t.scheduler.speculate(t.clock.now(), effects);
+    expect(t.dispatched(effects, 'hoard-2')).toEqual([]);
+    expect(t.dispatched(effects, 'honest').length).toBeGreaterThan(0);
+  });
+});
+
+describe('Scheduler with distinctAddresses', () => {
+  /** Two forging devices behind one address, then honest tabs from two others. */
+  function sybil(distinctAddresses: boolean) {
+    const t = setup();
+    const job = t.addJob({ inputs: [1], redundancy: 2, distinctAddresses });
+    t.connect('s1', 'S1', 1, '10.0.0.1');
+    t.connect('s2', 'S2', 1, '10.0.0.1');
+    const effects = t.take();
+    return { t, job, s1: t.dispatched(effects, 's1'), s2: t.dispatched(effects, 's2') };
+  }
+
+  it('lets two devices behind one address outvote when the job does not ask (the default)', () => {
+    const { t, job, s1, s2 } = sybil(false);
+    expect(t.vote('s1', s1[0] as Assignment, 99)).toBe('voted');
+    expect(t.vote('s2', s2[0] as Assignment, 99)).toBe('committed');
+    expect(job.status).toBe('completed');
+  });
+
+  it('gives a task no second copy or vote from the same address, so honest tabs elsewhere decide', () => {
+    const { t, job, s1, s2 } = sybil(true);
+    expect(s1).toHaveLength(1);
+    expect(s2).toEqual([]);
+    expect(t.vote('s1', s1[0] as Assignment, 99)).toBe('voted');
+    expect(t.dispatched(t.take(), 's2')).toEqual([]);
+    t.connect('h1', 'H1', 1, '10.0.0.2');
+    const [h1] = t.dispatched(t.take(), 'h1');
+    expect(t.vote('h1', h1 as Assignment, 2)).toBe('voted');
+    t.connect('h2', 'H2', 1, '10.0.0.3');
+    const effects = t.take();
+    expect(t.dispatched(effects, 's2')).toEqual([]);
+    const [h2] = t.dispatched(effects, 'h2');
+    expect(t.vote('h2', h2 as Assignment, 2)).toBe('committed');
+    expect(t.of(t.take(), 'settle')).toMatchObject([{ items: [{ output: 2 }] }]);
+    expect(job.status).toBe('completed');
+  });
+});
