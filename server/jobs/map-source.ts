@@ -3,9 +3,10 @@
  * than discovered in a volunteer's tab. The code is parsed (acorn), never run, on the coordinator.
  */
 import { parse, type Program } from 'acorn';
+import type { MapKind } from '../../shared/protocol.ts';
 import { CoordinatorError } from '../errors.ts';
 
-export type MapSourceKind = 'function' | 'module';
+export type MapSourceKind = MapKind;
 
 const FUNCTION_TYPES = new Set(['ArrowFunctionExpression', 'FunctionExpression']);
 
@@ -48,4 +49,23 @@ export function checkMapSource(source: string, field = 'map'): MapSourceKind {
     );
   }
   return 'module';
+}
+
+const kinds = new WeakMap<{ map: string }, MapKind>();
+
+/**
+ * How tabs compile an accepted job's map: the kind `checkMapSource` decided at submit, worked out
+ * again once per job in this process (a job restored from the store was checked when submitted).
+ */
+export function mapKindOf(spec: { map: string }): MapKind {
+  let kind = kinds.get(spec);
+  if (!kind) {
+    try {
+      kind = checkMapSource(spec.map);
+    } catch {
+      kind = 'module';
+    }
+    kinds.set(spec, kind);
+  }
+  return kind;
 }
