@@ -178,6 +178,35 @@ describe('the job-code sandbox in Chromium', () => {
     ]);
   });
 
+  it("refuses job code an import() of the coordinator's own scripts, and the request never reaches it", async () => {
+    const server = await e2e.coordinator();
+    const requested: string[] = [];
+    server.coordinator.httpServer.on('request', (req: { url?: string }) => {
+      requested.push(req.url ?? '');
+    });
+    await e2e.tab(server);
+    // A script the volunteer tab itself never loads, so any request for it came from job code.
+    const asset = readdirSync(path.join(e2e.staticDir, 'assets')).find(
+      (name) => name.startsWith('admin-') && name.endsWith('.js'),
+    );
+    expect(asset).toBeDefined();
+    const job = await e2e.submit(server, {
+      map: `async (how) => {
+        const url = 'http://127.0.0.1:${new URL(server.url).port}/assets/${asset}';
+        if (how === 'import') await import(url);
+        else importScripts(url);
+        return 'escaped';
+      }`,
+      inputs: ['import', 'importScripts'],
+      maxAttempts: 1,
+      timeoutMs: 10_000,
+    });
+    await waitForJob(server, job.id, undefined, 30_000);
+    const lines = await resultLines(server, job.id);
+    expect(lines.map((line) => line['output'] ?? 'failed')).toEqual(['failed', 'failed']);
+    expect(requested.filter((url) => url.includes(asset as string))).toEqual([]);
+  });
+
   it("runs a hostile job that attacks the runner's channel without letting it touch another submitter's results", async () => {
     const server = await e2e.coordinator();
     // Two browsers (devices), so redundancy 2 puts a copy of every task on each.
