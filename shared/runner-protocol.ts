@@ -2,7 +2,7 @@
  * @module The messages between the volunteer page and a task-runner Web Worker (over the
  * MessageChannel the sandbox frame hands the worker). Job code runs in that worker, so the page
  * treats everything the worker sends as untrusted: plain data, checked against `RunnerMessage`,
- * and only about the batch the worker is running (see client/volunteer/worker-pool.ts).
+ * and only about the batch the worker is running (see client/volunteer/runner-channel.ts).
  *
  * page -> worker  RunBatch                       compile the job if `source` is given, run the tasks
  * worker -> page  progress | checkpoint          while a task runs (named by its key)

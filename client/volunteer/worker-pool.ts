@@ -15,17 +15,11 @@
  * CPU time (measured with bench/tabs.ts).
  */
 import type { ItemOutcome } from '../../shared/job.ts';
-import { isTreeWithin } from '../../shared/json-checks.ts';
 import type { JsonValue } from '../../shared/json.ts';
-import { MAX_ITEM_OUTPUT_DEPTH } from '../../shared/limits.ts';
 import type { MapKind, TaskCheckpoint } from '../../shared/protocol.ts';
-import {
-  RunnerMessage,
-  TAMPERED_MESSAGE,
-  type RunBatch,
-  type RunnerTask,
-} from '../../shared/runner-protocol.ts';
+import { TAMPERED_MESSAGE, type RunBatch, type RunnerTask } from '../../shared/runner-protocol.ts';
 import { own } from './own.ts';
+import { readRunnerMessage, type ExpectedBatch } from './runner-channel.ts';
 import type { SandboxedWorker } from './sandbox-host.ts';
 
 export type TaskOutcome =
@@ -57,12 +51,9 @@ interface Queued {
 }
 
 interface Running {
-  /** What the worker's messages must name. */
-  batchId: number;
+  /** What the worker's messages may speak of. */
+  expected: ExpectedBatch;
   jobId: string;
-  /** Every task of the batch, in order, with its item count: what a message may name. */
-  batch: Queued[];
-  items: Map<string, number>;
   /** The tasks of the batch not yet settled, by key. */
   tasks: Map<string, Queued>;
   /** Restarts the timeout: the batch showed a sign of life. */
@@ -87,8 +78,6 @@ interface Slot {
 /** Starts one task-runner worker (in the sandbox frame, see sandbox-host.ts). */
 export type WorkerFactory = () => SandboxedWorker;
 
-/** Levels a runner message wraps an item's output or checkpoint state in. */
-const MESSAGE_DEPTH = 4;
 const BATCH_MAX = 256;
 const BATCH_TARGET_MS = 100;
 /** Tasks measured at least this long always run one per message. */
@@ -197,58 +186,28 @@ export class WorkerPool {
     slot.worker.terminate();
   }
 
-  /**
-   * Checks a worker's message before anything reads it: the schema, then that it names the batch
-   * the worker runs and tasks of that batch. Anything else is job code speaking on the runner's
-   * channel.
-   */
+  /** Acts on a worker's message once runner-channel.ts has found it the runner's own. */
   #onMessage(slot: Slot, data: unknown): void {
     if (slot.dead) return;
     const running = slot.running;
-    let parsed: ReturnType<typeof RunnerMessage.safeParse>;
-    try {
-      // Shape first, without recursion: the runner sends trees no deeper (see its snapshot()).
-      if (!isTreeWithin(data, MAX_ITEM_OUTPUT_DEPTH + MESSAGE_DEPTH)) throw new RangeError();
-      parsed = RunnerMessage.safeParse(data);
-    } catch {
-      // Not a tree within the depth, or a shape that exhausted the parser's stack: not the runner's.
+    const message = readRunnerMessage(data, running?.expected);
+    if (message.type === 'tampered' || !running) {
       this.#distrust(slot);
       return;
     }
-    if (!parsed.success || !running || parsed.data.batchId !== running.batchId) {
-      this.#distrust(slot);
-      return;
-    }
-    const message = parsed.data;
     switch (message.type) {
       case 'progress':
       case 'checkpoint': {
-        const items = running.items.get(message.key);
-        const checkpoint = message.type === 'checkpoint' ? message.checkpoint : undefined;
-        if (
-          items === undefined ||
-          (checkpoint && (checkpoint.item >= items || checkpoint.done.length !== checkpoint.item))
-        ) {
-          this.#distrust(slot);
-          return;
-        }
         // A task cancelled out of a running batch may still report: nobody waits for it.
         const entry = running.tasks.get(message.key);
         if (!entry) return;
         running.alive();
-        if (checkpoint) own(entry.task, 'onCheckpoint')?.(checkpoint);
-        else if (message.type === 'progress') own(entry.task, 'onProgress')?.(message.fraction);
+        if (message.type === 'checkpoint') own(entry.task, 'onCheckpoint')?.(message.checkpoint);
+        else own(entry.task, 'onProgress')?.(message.fraction);
         return;
       }
       case 'results': {
         const { outcomes } = message;
-        if (
-          outcomes.length !== running.batch.length ||
-          running.batch.some((entry, i) => outcomes[i]?.length !== entry.task.inputs.length)
-        ) {
-          this.#distrust(slot);
-          return;
-        }
         running.finish((_entry, i) => ({ status: 'ok', items: outcomes[i] ?? [] }));
         return;
       }
@@ -270,6 +229,13 @@ export class WorkerPool {
     if (jobId !== undefined) this.#distrusted.add(jobId);
     slot.running?.settle(() => tampered().outcome);
     this.#replace(slot);
+    // The same code runs in the job's other workers here: none of their results is used either.
+    for (const other of [...this.#slots]) {
+      if (other.running?.jobId === undefined || !this.#distrusted.has(other.running.jobId))
+        continue;
+      other.running.settle(() => tampered().outcome);
+      this.#replace(other);
+    }
     this.#queue = this.#queue.filter((entry) => {
       if (!this.#distrusted.has(entry.task.jobId)) return true;
       entry.resolve(tampered());
@@ -418,10 +384,12 @@ export class WorkerPool {
     alive();
     const batchId = ++this.#nextBatchId;
     slot.running = {
-      batchId,
+      expected: {
+        batchId,
+        items: new Map(batch.map((entry) => [entry.task.key, entry.task.inputs.length])),
+        counts: batch.map((entry) => entry.task.inputs.length),
+      },
       jobId: first.jobId,
-      batch,
-      items: new Map(batch.map((entry) => [entry.task.key, entry.task.inputs.length])),
       tasks,
       alive,
       settle,

@@ -197,6 +197,38 @@ describe('the worker pool, against a worker whose channel job code took over', (
     },
   );
 
+  it("stops the job's other workers in the tab too, and keeps their results out", async () => {
+    const workers: FakeWorker[] = [];
+    let mallory = 0;
+    const pool = new WorkerPool(2, (): SandboxedWorker => {
+      const channel = new MessageChannel();
+      const worker: FakeWorker = { port: channel.port2, requests: [], terminated: false };
+      workers.push(worker);
+      channel.port2.onmessage = (event: MessageEvent<RunBatch>) => {
+        worker.requests.push(event.data);
+        // The first worker holds its batch; the second tampers once both are running.
+        if (event.data.jobId !== 'mallory') honest(worker, event.data);
+        else if (++mallory === 2) worker.port.postMessage({ type: 'eval', batchId: 0 });
+      };
+      return {
+        port: channel.port1,
+        terminate: () => {
+          worker.terminated = true;
+          channel.port1.close();
+          channel.port2.close();
+        },
+      };
+    });
+    current = pool;
+    const results = await Promise.all([
+      pool.run(task('mallory', 'k1')),
+      pool.run(task('mallory', 'k2')),
+    ]);
+    expect(results.map(items)).toEqual([TAMPERED_MESSAGE, TAMPERED_MESSAGE]);
+    expect(workers.slice(0, 2).map((worker) => worker.terminated)).toEqual([true, true]);
+    expect(items(await pool.run(task('alice', 'a1')))).toEqual([{ output: 1 }]);
+  });
+
   it('stops a worker that speaks when it runs no batch', async () => {
     const { pool, workers } = createPool(() => honest);
     current = pool;
