@@ -58,3 +58,22 @@ export function notJsonReason(
       return `${path} is ${typeof value}, which JSON cannot hold`;
   }
 }
+
+/**
+ * Whether `value` is a tree of objects and arrays at most `maxDepth` deep (a scalar is depth 0),
+ * as any value parsed from JSON is. Iterative, so a hostile depth cannot exhaust the stack, and it
+ * stops at the first level too deep. An object reached twice (shared or cyclic, which structured
+ * clone can carry and zod's JSON schema accepts) makes it not a tree.
+ */
+export function isTreeWithin(value: unknown, maxDepth: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  const seen = new Set<object>();
+  while (stack.length > 0) {
+    const [next, depth] = stack.pop() as [unknown, number];
+    if (next === null || typeof next !== 'object') continue;
+    if (depth + 1 > maxDepth || seen.has(next)) return false;
+    seen.add(next);
+    for (const child of Object.values(next)) stack.push([child, depth + 1]);
+  }
+  return true;
+}

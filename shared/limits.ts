@@ -41,5 +41,10 @@ export const MAX_RESULTS_PER_MESSAGE = 1_000;
 
 /** One item's output, as JSON text: larger outputs are an item error (store big data elsewhere). */
 export const MAX_ITEM_OUTPUT_CHARS = 1_000_000;
+/**
+ * Nesting of one item's output or checkpoint state, in a tab: deeper values are an item error in
+ * the worker, so the page can check what a worker sends without exhausting its stack.
+ */
+export const MAX_ITEM_OUTPUT_DEPTH = 512;
 /** A tab sends at most this much JSON in one results message (well under the message limit). */
 export const RESULTS_MESSAGE_TARGET_CHARS = 4 * 1024 * 1024;

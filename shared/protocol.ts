@@ -53,6 +53,13 @@ export type Welcome = z.infer<typeof Welcome>;
 export const Capacity = z.strictObject({ slots: z.number().int().min(0).max(MAX_SLOTS_PER_TAB) });
 export type Capacity = z.infer<typeof Capacity>;
 
+/**
+ * How a job's `map` is compiled in the tab: a function expression, or an ES module whose default
+ * export is the function. Decided once, at submit (server/jobs/map-source.ts), never guessed again.
+ */
+export const MapKind = z.enum(['function', 'module']);
+export type MapKind = z.infer<typeof MapKind>;
+
 /** Job code, sent once per tab per job, before the first of its tasks. */
 export const JobCode = z.object({
   jobId: JobId,
@@ -61,6 +68,7 @@ export const JobCode = z.object({
   description: z.string().optional(),
   submittedBy: z.string().optional(),
   map: z.string(),
+  mapKind: MapKind,
   timeoutMs: z.number().int(),
 });
 export type JobCode = z.infer<typeof JobCode>;

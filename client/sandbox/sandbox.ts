@@ -5,7 +5,7 @@
  * inherit (workers from blob: URLs take their creator's policy), so they cannot reach the network.
  *
  * Protocol with the page (window messages, only from the parent):
- *   page -> frame  { type: 'spawn', workerId, source, port }   start a worker; `port` is its comlink endpoint
+ *   page -> frame  { type: 'spawn', workerId, source, port }   start a worker; `port` is its channel to the page
  *   page -> frame  { type: 'terminate', workerId }
  *   frame -> page  { type: 'ready' }
  */

@@ -6,6 +6,7 @@
  */
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb';
 import type { TaskCheckpoint, TaskResult } from '../../shared/protocol.ts';
+import { own } from './own.ts';
 
 const DB_NAME = 'browsergrid';
 const DB_VERSION = 3;
@@ -135,8 +136,9 @@ export class Outbox {
     const [keys, records] = await Promise.all([tx.store.getAllKeys(), tx.store.getAll(), tx.done]);
     this.#recordOf.clear();
     this.#remaining.clear();
-    records.forEach((record, i) => this.#index(keys[i] as number, record.results));
-    return records.flatMap((record) => record.results);
+    const results = records.map((record) => own(record, 'results') ?? []);
+    results.forEach((batch, i) => this.#index(keys[i] as number, batch));
+    return results.flat();
   }
 
   async count(): Promise<number> {

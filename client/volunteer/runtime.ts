@@ -23,6 +23,7 @@ import {
   type VolunteerToServerEvents,
 } from '../../shared/protocol.ts';
 import { taskKey, type Outbox } from './outbox.ts';
+import { own } from './own.ts';
 import { WorkerPool, type WorkerFactory } from './worker-pool.ts';
 
 export type ConnectionState = 'stopped' | 'connecting' | 'connected' | 'disconnected';
@@ -163,7 +164,9 @@ export class VolunteerRuntime {
       this.#update({ state: 'disconnected' });
     });
     socket.on('task:assign', (batch) => this.#onAssign(batch.jobs, batch.tasks));
-    socket.on('volunteer:control', ({ paused, reason }) => {
+    socket.on('volunteer:control', (control) => {
+      const paused = own(control, 'paused');
+      const reason = own(control, 'reason');
       if (paused) this.#handBack();
       this.#update({ adminPaused: paused ? (reason ?? 'paused by the grid admin') : undefined });
     });
@@ -275,20 +278,26 @@ export class VolunteerRuntime {
       jobIds,
       jobNames: jobIds.map((jobId) => {
         const job = this.#jobs.get(jobId);
-        const name = job?.name ?? `job ${jobId.slice(0, 8)}`;
-        return job?.submittedBy ? `${name} (for ${job.submittedBy})` : name;
+        const name = (job && own(job, 'name')) ?? `job ${jobId.slice(0, 8)}`;
+        const submittedBy = job && own(job, 'submittedBy');
+        return submittedBy ? `${name} (for ${submittedBy})` : name;
       }),
-      jobDescriptions: jobIds.map((jobId) => this.#jobs.get(jobId)?.description ?? ''),
+      jobDescriptions: jobIds.map((jobId) => {
+        const job = this.#jobs.get(jobId);
+        return (job && own(job, 'description')) ?? '';
+      }),
     });
   }
 
   async #run(job: JobCode, task: Assignment): Promise<void> {
     const key = taskKey(task.jobId, task.taskIndex);
-    const checkpoint = await this.#newestCheckpoint(key, task.checkpoint);
+    // Own fields only: an absent checkpoint must never be found on a prototype (issue 10).
+    const checkpoint = await this.#newestCheckpoint(key, own(task, 'checkpoint'));
     const result = await this.#pool.run({
       key: task.leaseId,
       jobId: task.jobId,
       source: job.map,
+      mapKind: job.mapKind,
       timeoutMs: job.timeoutMs,
       inputs: task.inputs,
       ...(checkpoint ? { checkpoint } : {}),
@@ -337,7 +346,8 @@ export class VolunteerRuntime {
     fromServer: TaskCheckpoint | undefined,
   ): Promise<TaskCheckpoint | undefined> {
     if (!this.#checkpointKeys.has(key)) return fromServer;
-    const local = (await this.#outbox.checkpoint(key))?.checkpoint;
+    const stored = await this.#outbox.checkpoint(key);
+    const local = stored && own(stored, 'checkpoint');
     if (!local) return fromServer;
     return fromServer && fromServer.item > local.item ? fromServer : local;
   }

@@ -11,7 +11,7 @@ export type SandboxRequest =
   | { type: 'terminate'; workerId: number };
 
 export interface SandboxedWorker {
-  /** The worker's comlink endpoint. */
+  /** The page's end of the worker's channel (shared/runner-protocol.ts). */
   port: MessagePort;
   terminate(): void;
 }

@@ -1,8 +1,12 @@
 /**
- * @module A pool of task-runner Web Workers, one per chosen core, driven through comlink. Tasks
- * queue FIFO; a task that goes its job's `timeoutMs` without finishing or reporting progress gets
- * its worker terminated and replaced, so runaway job code never costs the tab more than one worker
- * for `timeoutMs`.
+ * @module A pool of task-runner Web Workers, one per chosen core. Tasks queue FIFO; a task that
+ * goes its job's `timeoutMs` without finishing or reporting progress gets its worker terminated
+ * and replaced, so runaway job code never costs the tab more than one worker for `timeoutMs`.
+ *
+ * The page and a worker speak plain messages (shared/runner-protocol.ts), not an RPC proxy: the
+ * worker runs job code, so nothing of the page is exposed to it, and each message it sends is
+ * checked against the schema and against the batch it runs. A worker that sends anything else is
+ * stopped, its batch ends as errors, and its job gets no more results from this tab.
  *
  * Short tasks go to a worker in batches: once a job's tasks are measured to take under
  * BATCH_BELOW_MS, one message carries up to BATCH_MAX of them, sized to about BATCH_TARGET_MS of
@@ -10,21 +14,23 @@
  * a short task: at one message per 20-ms task, the overhead was about a sixth of the tasks' own
  * CPU time (measured with bench/tabs.ts).
  */
-import { proxy, releaseProxy, wrap, type Remote } from 'comlink';
 import type { ItemOutcome } from '../../shared/job.ts';
 import type { JsonValue } from '../../shared/json.ts';
-import type { TaskCheckpoint } from '../../shared/protocol.ts';
+import type { MapKind, TaskCheckpoint } from '../../shared/protocol.ts';
+import { TAMPERED_MESSAGE, type RunBatch, type RunnerTask } from '../../shared/runner-protocol.ts';
+import { own } from './own.ts';
+import { readRunnerMessage, type ExpectedBatch } from './runner-channel.ts';
 import type { SandboxedWorker } from './sandbox-host.ts';
-import type { RunnerHooks, TaskRunnerApi } from './task-runner.worker.ts';
 
 export type TaskOutcome =
   { status: 'ok'; items: ItemOutcome[] } | { status: 'error'; message: string };
 
 export interface PoolTask {
-  /** Identifies the task for cancel. */
+  /** Identifies the task for cancel, and in the worker's messages (the lease id). */
   key: string;
   jobId: string;
   source: string;
+  mapKind: MapKind;
   timeoutMs: number;
   inputs: JsonValue[];
   /** Resume from here (see TaskCheckpoint). */
@@ -45,19 +51,28 @@ interface Queued {
 }
 
 interface Running {
+  /** What the worker's messages may speak of. */
+  expected: ExpectedBatch;
+  jobId: string;
   /** The tasks of the batch not yet settled, by key. */
   tasks: Map<string, Queued>;
   /** Restarts the timeout: the batch showed a sign of life. */
   alive: () => void;
+  /** Ends the batch with these outcomes, one per task of `batch`. */
+  settle: (outcome: (entry: Queued, i: number) => TaskOutcome) => void;
+  /** The same, for a batch that ran to its end (its time is measured). */
+  finish: (outcome: (entry: Queued, i: number) => TaskOutcome) => void;
 }
 
 interface Slot {
   /** With a duty-cycle cap, the slot rests until this time (performance.now()) between tasks. */
   restUntil?: number;
   worker: SandboxedWorker;
-  api: Remote<TaskRunnerApi>;
+  /** Jobs whose code this worker was sent (one at most: one job per worker). */
   loaded: Set<string>;
   running?: Running;
+  /** Set when the worker is terminated: its late messages mean nothing. */
+  dead?: boolean;
 }
 
 /** Starts one task-runner worker (in the sandbox frame, see sandbox-host.ts). */
@@ -82,6 +97,9 @@ export class WorkerPool {
   /** Share of the time each worker may compute, 0..1 (the volunteer's CPU cap). */
   #dutyCycle = 1;
   #restTimer: ReturnType<typeof setTimeout> | undefined;
+  #nextBatchId = 0;
+  /** Jobs whose code tampered with a worker's channel: their tasks end as errors here, unrun. */
+  readonly #distrusted = new Set<string>();
 
   constructor(size: number, createWorker: WorkerFactory) {
     this.#createWorker = createWorker;
@@ -102,6 +120,7 @@ export class WorkerPool {
 
   /** Runs a task when a worker is free. Resolves undefined if the task was cancelled. */
   run(task: PoolTask): Promise<PoolResult | undefined> {
+    if (this.#distrusted.has(task.jobId)) return Promise.resolve(tampered());
     return new Promise((resolve) => {
       this.#queue.push({ task, resolve });
       this.#pump();
@@ -152,23 +171,8 @@ export class WorkerPool {
 
   #spawn(): Slot {
     const worker = this.#createWorker();
-    const api = wrap<TaskRunnerApi>(worker.port);
-    const slot: Slot = { worker, api, loaded: new Set() };
-    const hooks: RunnerHooks = {
-      progress: (key, fraction) => {
-        const entry = slot.running?.tasks.get(key);
-        if (!entry) return;
-        slot.running?.alive();
-        entry.task.onProgress?.(fraction);
-      },
-      checkpoint: (key, checkpoint) => {
-        const entry = slot.running?.tasks.get(key);
-        if (!entry) return;
-        slot.running?.alive();
-        entry.task.onCheckpoint?.(checkpoint);
-      },
-    };
-    void api.setHooks(proxy(hooks));
+    const slot: Slot = { worker, loaded: new Set() };
+    worker.port.onmessage = (event: MessageEvent<unknown>) => this.#onMessage(slot, event.data);
     return slot;
   }
 
@@ -176,9 +180,68 @@ export class WorkerPool {
   #kill(slot: Slot): void {
     const running = slot.running;
     slot.running = undefined;
+    slot.dead = true;
+    slot.worker.port.onmessage = null;
     for (const entry of running?.tasks.values() ?? []) entry.resolve(undefined);
-    slot.api[releaseProxy]();
     slot.worker.terminate();
+  }
+
+  /** Acts on a worker's message once runner-channel.ts has found it the runner's own. */
+  #onMessage(slot: Slot, data: unknown): void {
+    if (slot.dead) return;
+    const running = slot.running;
+    const message = readRunnerMessage(data, running?.expected);
+    if (message.type === 'tampered' || !running) {
+      this.#distrust(slot);
+      return;
+    }
+    switch (message.type) {
+      case 'progress':
+      case 'checkpoint': {
+        // A task cancelled out of a running batch may still report: nobody waits for it.
+        const entry = running.tasks.get(message.key);
+        if (!entry) return;
+        running.alive();
+        if (message.type === 'checkpoint') own(entry.task, 'onCheckpoint')?.(message.checkpoint);
+        else own(entry.task, 'onProgress')?.(message.fraction);
+        return;
+      }
+      case 'results': {
+        const { outcomes } = message;
+        running.finish((_entry, i) => ({ status: 'ok', items: outcomes[i] ?? [] }));
+        return;
+      }
+      case 'failed':
+        running.settle(() => ({ status: 'error', message: `[runner]: ${message.message}` }));
+        // The job's code may have run in this worker before it failed: no other job runs there.
+        this.#replace(slot);
+        this.#pump();
+        return;
+    }
+  }
+
+  /**
+   * Stops a worker whose job code spoke on the runner's channel: its running tasks end as errors,
+   * and the job's other tasks in this tab too, now and later, since its code would only try again.
+   */
+  #distrust(slot: Slot): void {
+    const jobId = slot.running?.jobId ?? [...slot.loaded][0];
+    if (jobId !== undefined) this.#distrusted.add(jobId);
+    slot.running?.settle(() => tampered().outcome);
+    this.#replace(slot);
+    // The same code runs in the job's other workers here: none of their results is used either.
+    for (const other of [...this.#slots]) {
+      if (other.running?.jobId === undefined || !this.#distrusted.has(other.running.jobId))
+        continue;
+      other.running.settle(() => tampered().outcome);
+      this.#replace(other);
+    }
+    this.#queue = this.#queue.filter((entry) => {
+      if (!this.#distrusted.has(entry.task.jobId)) return true;
+      entry.resolve(tampered());
+      return false;
+    });
+    this.#pump();
   }
 
   #replace(slot: Slot): Slot {
@@ -246,7 +309,7 @@ export class WorkerPool {
     if (
       taskMs === undefined ||
       taskMs >= BATCH_BELOW_MS ||
-      head.task.checkpoint ||
+      own(head.task, 'checkpoint') ||
       this.#unbatched.has(head.task.jobId)
     )
       return batch;
@@ -257,7 +320,7 @@ export class WorkerPool {
     const share = Math.ceil((this.#queue.length + 1) / Math.max(1, idle));
     for (let i = 0; i < this.#queue.length && batch.length < Math.min(limit, share);) {
       const entry = this.#queue[i] as Queued;
-      if (entry.task.jobId === head.task.jobId && !entry.task.checkpoint) {
+      if (entry.task.jobId === head.task.jobId && !own(entry.task, 'checkpoint')) {
         batch.push(entry);
         this.#queue.splice(i, 1);
       } else {
@@ -272,7 +335,7 @@ export class WorkerPool {
     const first = (batch[0] as Queued).task;
     const tasks = new Map(batch.map((entry) => [entry.task.key, entry]));
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const settleAll = (outcome: (entry: Queued, i: number) => TaskOutcome): void => {
+    const settle = (outcome: (entry: Queued, i: number) => TaskOutcome): void => {
       clearTimeout(timer);
       if (slot.running?.tasks === tasks) slot.running = undefined;
       const elapsed = performance.now() - startedAt;
@@ -284,6 +347,16 @@ export class WorkerPool {
         entry.resolve({ outcome: outcome(entry, i), durationMs });
       });
       queueMicrotask(() => this.#pump());
+    };
+    // Only a batch that ran to its end measures the job's task time.
+    const finish = (outcome: (entry: Queued, i: number) => TaskOutcome): void => {
+      const perTask = (performance.now() - startedAt) / batch.length;
+      const previous = this.#taskMs.get(first.jobId);
+      this.#taskMs.set(
+        first.jobId,
+        previous === undefined ? perTask : previous + 0.2 * (perTask - previous),
+      );
+      settle(outcome);
     };
     // The timeout counts from the last sign of life: a task that reports progress may run long.
     const alive = (): void => {
@@ -301,7 +374,7 @@ export class WorkerPool {
           this.#pump();
           return;
         }
-        settleAll(() => ({
+        settle(() => ({
           status: 'error',
           message: `[runner]: task timed out after ${first.timeoutMs} ms without progress; its worker was replaced`,
         }));
@@ -309,40 +382,39 @@ export class WorkerPool {
       }, first.timeoutMs);
     };
     alive();
-    slot.running = { tasks, alive };
+    const batchId = ++this.#nextBatchId;
+    slot.running = {
+      expected: {
+        batchId,
+        items: new Map(batch.map((entry) => [entry.task.key, entry.task.inputs.length])),
+        counts: batch.map((entry) => entry.task.inputs.length),
+      },
+      jobId: first.jobId,
+      tasks,
+      alive,
+      settle,
+      finish,
+    };
     // A batch's tasks are reported started together: a task's elapsed time is overstated by at
     // most the batch's own (about BATCH_TARGET_MS), far under what speculation waits for.
-    for (const entry of batch) entry.task.onStart?.();
-    const load = slot.loaded.has(first.jobId)
-      ? Promise.resolve()
-      : slot.api.load(first.jobId, first.source);
-    load
-      .then(() => {
-        slot.loaded.add(first.jobId);
-        return slot.api.runBatch(
-          first.jobId,
-          batch.map(({ task }) => ({
-            key: task.key,
-            inputs: task.inputs,
-            ...(task.checkpoint ? { checkpoint: task.checkpoint } : {}),
-          })),
-        );
-      })
-      .then(
-        (outcomes) => {
-          const perTask = (performance.now() - startedAt) / batch.length;
-          const previous = this.#taskMs.get(first.jobId);
-          this.#taskMs.set(
-            first.jobId,
-            previous === undefined ? perTask : previous + 0.2 * (perTask - previous),
-          );
-          settleAll((_entry, i) => ({ status: 'ok', items: outcomes[i] ?? [] }));
-        },
-        (error: unknown) =>
-          settleAll(() => ({
-            status: 'error',
-            message: `[runner]: ${error instanceof Error ? error.message : String(error)}`,
-          })),
-      );
+    for (const entry of batch) own(entry.task, 'onStart')?.();
+    const request: RunBatch = {
+      type: 'run',
+      batchId,
+      jobId: first.jobId,
+      mapKind: first.mapKind,
+      // From here on the job's code has been in this worker, whether or not it compiles.
+      ...(slot.loaded.has(first.jobId) ? {} : { source: first.source }),
+      tasks: batch.map(({ task }): RunnerTask => {
+        const checkpoint = own(task, 'checkpoint');
+        return { key: task.key, inputs: task.inputs, ...(checkpoint ? { checkpoint } : {}) };
+      }),
+    };
+    slot.loaded.add(first.jobId);
+    slot.worker.port.postMessage(request);
   }
+}
+
+function tampered(): PoolResult {
+  return { outcome: { status: 'error', message: TAMPERED_MESSAGE }, durationMs: 0 };
 }

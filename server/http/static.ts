@@ -2,7 +2,9 @@
  * @module Serves the built pages, each with a strict Content Security Policy: the volunteer page
  * at `/`, the admin page at `/admin`, and the job-code sandbox frame at `/sandbox/`.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import express, { Router, type Response } from 'express';
 import { CoordinatorError } from '../errors.ts';
@@ -25,19 +27,34 @@ const PAGE_CSP = [
 /**
  * The sandbox frame runs in an opaque origin (iframe sandbox="allow-scripts"); its workers are
  * started from blob: URLs and inherit this policy. `connect-src 'none'` leaves job code no
- * fetch, XHR, WebSocket or EventSource; script-src admits only this site's assets and blob:
- * (for ES-module map functions), so importScripts and import() reach nowhere else; eval is
- * allowed because compiling job code is the point.
+ * fetch, XHR, WebSocket or EventSource. script-src admits the frame's own inline script by hash
+ * (the build inlines it, see vite.config.ts) and blob: (the runner, ES-module map functions), and
+ * no URL of any origin: importScripts and import() reach nowhere, not even this site's assets,
+ * which would be a request to the coordinator. eval is allowed because compiling job code is the
+ * point.
  */
-const SANDBOX_CSP = [
-  "default-src 'none'",
-  "script-src 'self' blob: 'unsafe-eval'",
-  'worker-src blob:',
-  "connect-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'self'",
-].join('; ');
+function sandboxCsp(scriptHashes: readonly string[]): string {
+  return [
+    "default-src 'none'",
+    `script-src ${[...scriptHashes.map((hash) => `'${hash}'`), 'blob:', "'unsafe-eval'"].join(' ')}`,
+    'worker-src blob:',
+    "connect-src 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'self'",
+  ].join('; ');
+}
+
+/** CSP source hashes of a page's inline scripts (those without `src`). */
+export function inlineScriptHashes(html: string): string[] {
+  const hashes: string[] = [];
+  for (const match of html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)) {
+    const [, attributes = '', code = ''] = match;
+    if (/\bsrc\s*=/i.test(attributes)) continue;
+    hashes.push(`sha256-${createHash('sha256').update(code, 'utf8').digest('base64')}`);
+  }
+  return hashes;
+}
 
 function secure(res: Response, csp: string): void {
   res.setHeader('Content-Security-Policy', csp);
@@ -66,7 +83,22 @@ export function createStaticRouter(staticDir: string): Router {
     };
   router.get('/', send('volunteer', PAGE_CSP));
   router.get(['/admin', '/admin/'], send('admin', PAGE_CSP));
-  router.get(['/sandbox', '/sandbox/'], send('sandbox', SANDBOX_CSP));
+  router.get(['/sandbox', '/sandbox/'], (_req, res, next) => {
+    // Read per request (once per volunteer tab): the policy must name the hash of the page served.
+    readFile(page('sandbox'), 'utf8').then(
+      (html) => {
+        secure(res, sandboxCsp(inlineScriptHashes(html)));
+        res.type('html').send(html);
+      },
+      () =>
+        next(
+          new CoordinatorError(
+            'not_found',
+            `[http]: pages are not built in ${staticDir}; run npm run build`,
+          ),
+        ),
+    );
+  });
   router.get('/favicon.ico', (_req, res) => {
     res.status(204).end();
   });

@@ -1,20 +1,25 @@
 /**
  * @module Checks job code at submit, so code that cannot compile is refused with a 400 rather
- * than discovered in a volunteer's tab. The code is parsed (acorn), never run, on the coordinator.
+ * than discovered in a volunteer's tab, and decides how tabs compile it (MapKind, sent with the
+ * code). The code is parsed (acorn), never run, on the coordinator.
  */
 import { parse, type Program } from 'acorn';
+import type { MapKind } from '../../shared/protocol.ts';
 import { CoordinatorError } from '../errors.ts';
 
-export type MapSourceKind = 'function' | 'module';
-
 const FUNCTION_TYPES = new Set(['ArrowFunctionExpression', 'FunctionExpression']);
+/** Default exports that can never be called as a map. */
+const NOT_CALLABLE = new Set([
+  'Literal',
+  'ObjectExpression',
+  'ArrayExpression',
+  'TemplateLiteral',
+  'ClassDeclaration',
+  'ClassExpression',
+]);
 
-/**
- * Accepts the source of a function expression (`(x) => x * x`, `async function (x, ctx) {…}`) or
- * an ES module whose default export is the map function. Throws `map_compile_error` naming `map`.
- */
-export function checkMapSource(source: string, field = 'map'): MapSourceKind {
-  let expressionError: unknown;
+/** Why `source` is not a function expression, or undefined when it is one. */
+function notFunctionExpression(source: string): unknown {
   try {
     const program = parse(`(${source}\n)`, { ecmaVersion: 'latest', sourceType: 'script' });
     const statement = program.body[0];
@@ -23,29 +28,89 @@ export function checkMapSource(source: string, field = 'map'): MapSourceKind {
       statement?.type === 'ExpressionStatement' &&
       FUNCTION_TYPES.has(statement.expression.type)
     ) {
-      return 'function';
+      return undefined;
     }
-    expressionError = new Error('it is an expression, but not a function');
+    return new Error('it is an expression, but not a function');
   } catch (error) {
-    expressionError = error;
+    return error;
   }
+}
+
+function refuse(field: string, message: string, cause?: unknown): CoordinatorError {
+  return new CoordinatorError('map_compile_error', `[jobs]: ${field} ${message}`, {
+    field,
+    ...(cause !== undefined ? { cause } : {}),
+  });
+}
+
+/**
+ * Why a parsed module cannot be a map: it reaches for other files (a tab's sandbox can load none),
+ * or it has no default export that could be a function. Undefined when it can be one.
+ */
+function moduleProblem(program: Program): string | undefined {
+  let hasDefault = false;
+  for (const node of program.body) {
+    if (
+      node.type === 'ImportDeclaration' ||
+      node.type === 'ExportAllDeclaration' ||
+      (node.type === 'ExportNamedDeclaration' && node.source)
+    ) {
+      const from = node.source ? ` (from ${JSON.stringify(node.source.value)})` : '';
+      return `must be one self-contained module: it imports another file${from}; bundle it first (esbuild, rollup or vite with format "esm")`;
+    }
+    if (node.type === 'ExportDefaultDeclaration') {
+      if (NOT_CALLABLE.has(node.declaration.type)) {
+        return 'must export a function as default, not a value';
+      }
+      hasDefault = true;
+    }
+    if (node.type === 'ExportNamedDeclaration') {
+      // `export { f as default }`, as esbuild, rollup and vite library builds end.
+      for (const specifier of node.specifiers) {
+        const exported = specifier.exported;
+        const name = exported.type === 'Identifier' ? exported.name : exported.value;
+        if (name === 'default') hasDefault = true;
+      }
+    }
+  }
+  return hasDefault
+    ? undefined
+    : 'must be a function expression such as "(x) => x * x", or a module with a default export';
+}
+
+/**
+ * Accepts the source of a function expression (`(x) => x * x`, `async function (x, ctx) {…}`) or
+ * a self-contained ES module whose default export is the map function (`export default …`,
+ * `export { f as default }`). Throws `map_compile_error` naming `field`.
+ *
+ * @example checkMapSource('var f = (x) => x;\nexport { f as default };') === 'module'
+ */
+export function checkMapSource(source: string, field = 'map'): MapKind {
+  const expressionError = notFunctionExpression(source);
+  if (expressionError === undefined) return 'function';
   let program: Program;
   try {
     program = parse(source, { ecmaVersion: 'latest', sourceType: 'module' });
   } catch (moduleError) {
     const detail = /export|import/.test(source) ? moduleError : expressionError;
-    throw new CoordinatorError(
-      'map_compile_error',
-      `[jobs]: ${field} does not compile: ${(detail as Error).message}`,
-      { field, cause: detail },
-    );
+    throw refuse(field, `does not compile: ${(detail as Error).message}`, detail);
   }
-  if (!program.body.some((node) => node.type === 'ExportDefaultDeclaration')) {
-    throw new CoordinatorError(
-      'map_compile_error',
-      `[jobs]: ${field} must be a function expression such as "(x) => x * x", or a module with a default export`,
-      { field },
-    );
-  }
+  const problem = moduleProblem(program);
+  if (problem) throw refuse(field, problem);
   return 'module';
+}
+
+const kinds = new WeakMap<{ map: string }, MapKind>();
+
+/**
+ * How tabs compile an accepted job's map: the kind `checkMapSource` decided at submit, worked out
+ * again once per job in this process (a job restored from the store was checked when submitted).
+ */
+export function mapKindOf(spec: { map: string }): MapKind {
+  let kind = kinds.get(spec);
+  if (!kind) {
+    kind = notFunctionExpression(spec.map) === undefined ? 'function' : 'module';
+    kinds.set(spec, kind);
+  }
+  return kind;
 }

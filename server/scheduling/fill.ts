@@ -5,6 +5,7 @@
  * sees the job. Pure: the scheduler supplies its state and the leasing.
  */
 import type { Assignment, JobCode } from '../../shared/protocol.ts';
+import { mapKindOf } from '../jobs/map-source.ts';
 import { needsCopy, requeue, takeTask } from './job-queue.ts';
 import type { JobEntry, TaskEntry, VolunteerEntry } from './state.ts';
 
@@ -112,6 +113,7 @@ function jobCode(job: JobEntry): JobCode {
     ...(spec.description !== undefined ? { description: spec.description } : {}),
     ...(spec.submittedBy !== undefined ? { submittedBy: spec.submittedBy } : {}),
     map: spec.map,
+    mapKind: mapKindOf(spec),
     timeoutMs: spec.timeoutMs,
   };
 }

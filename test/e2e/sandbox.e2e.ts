@@ -63,6 +63,49 @@ const ESCAPES = [
   'cookie',
 ];
 
+/**
+ * Issue 10, finding 1: job code patches MessagePort.prototype.postMessage (and the getter the
+ * runner reads messages through), calls ctx to catch the runner's port, then speaks on every port
+ * it caught: comlink SETs on prototype paths (which polluted the page's Object.prototype with a
+ * `checkpoint` whose forged outputs later tasks returned), and runner-protocol messages for
+ * batches and keys it does not hold.
+ */
+const HOSTILE_MAP = `async (x, ctx) => {
+  const ports = new Set();
+  const post = MessagePort.prototype.postMessage;
+  MessagePort.prototype.postMessage = function (...args) {
+    ports.add(this);
+    return Reflect.apply(post, this, args);
+  };
+  const data = Object.getOwnPropertyDescriptor(MessageEvent.prototype, 'data');
+  Object.defineProperty(MessageEvent.prototype, 'data', {
+    configurable: true,
+    get() {
+      if (this.currentTarget instanceof MessagePort) ports.add(this.currentTarget);
+      return data.get.call(this);
+    },
+  });
+  ctx.progress(0.5);
+  ctx.checkpoint({ at: 1 });
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const forged = { item: 1, state: null, done: [{ output: 'FORGED' }] };
+  const raw = (value) => ({ type: 'RAW', value });
+  for (const port of ports) {
+    post.call(port, { id: 'a', type: 'SET', path: ['__proto__', 'checkpoint'], value: raw(forged) });
+    post.call(port, { id: 'b', type: 'SET', path: ['constructor', 'prototype', 'checkpoint'], value: raw(forged) });
+    post.call(port, { id: 'c', type: 'SET', path: ['__proto__', 'mapKind'], value: raw('module') });
+    for (let batchId = 0; batchId < 20; batchId++) {
+      post.call(port, { type: 'results', batchId, outcomes: [[{ output: 'FORGED' }]] });
+      post.call(port, { type: 'checkpoint', batchId, key: 'not-mine', checkpoint: forged });
+      post.call(port, { type: 'progress', batchId, key: 'not-mine', fraction: 1 });
+    }
+  }
+  self.postMessage({ type: 'results', batchId: 1, outcomes: [[{ output: 'FORGED' }]] });
+  MessagePort.prototype.postMessage = post;
+  Object.defineProperty(MessageEvent.prototype, 'data', data);
+  return { x, ports: ports.size };
+}`;
+
 describe('the job-code sandbox in Chromium', () => {
   it('stops job code from reaching the network, the site storage and the page, and the tab keeps working', async () => {
     const server = await e2e.coordinator();
@@ -135,13 +178,76 @@ describe('the job-code sandbox in Chromium', () => {
     ]);
   });
 
+  it("refuses job code an import() of the coordinator's own scripts, and the request never reaches it", async () => {
+    const server = await e2e.coordinator();
+    const requested: string[] = [];
+    server.coordinator.httpServer.on('request', (req: { url?: string }) => {
+      requested.push(req.url ?? '');
+    });
+    await e2e.tab(server);
+    // A script the volunteer tab itself never loads, so any request for it came from job code.
+    const asset = readdirSync(path.join(e2e.staticDir, 'assets')).find(
+      (name) => name.startsWith('admin-') && name.endsWith('.js'),
+    );
+    expect(asset).toBeDefined();
+    const job = await e2e.submit(server, {
+      map: `async (how) => {
+        const url = 'http://127.0.0.1:${new URL(server.url).port}/assets/${asset}';
+        if (how === 'import') await import(url);
+        else importScripts(url);
+        return 'escaped';
+      }`,
+      inputs: ['import', 'importScripts'],
+      maxAttempts: 1,
+      timeoutMs: 10_000,
+    });
+    await waitForJob(server, job.id, undefined, 30_000);
+    const lines = await resultLines(server, job.id);
+    expect(lines.map((line) => line['output'] ?? 'failed')).toEqual(['failed', 'failed']);
+    expect(requested.filter((url) => url.includes(asset as string))).toEqual([]);
+  });
+
+  it("runs a hostile job that attacks the runner's channel without letting it touch another submitter's results", async () => {
+    const server = await e2e.coordinator();
+    // Two browsers (devices), so redundancy 2 puts a copy of every task on each.
+    await e2e.tab(server);
+    await e2e.tab(server);
+    const hostile = await e2e.submit(server, {
+      map: HOSTILE_MAP,
+      inputs: [0],
+      redundancy: 2,
+      maxAttempts: 1,
+      submittedBy: 'mallory',
+    });
+    await waitForJob(server, hostile.id, undefined, 30_000);
+    // The runner kept its port out of reach: job code found none to speak on.
+    expect(await resultLines(server, hostile.id)).toEqual([
+      { index: 0, output: { x: 0, ports: 0 } },
+    ]);
+
+    const honest = await e2e.submit(server, {
+      map: '(x) => x * 2',
+      inputs: [1, 2, 3],
+      redundancy: 2,
+      submittedBy: 'alice',
+    });
+    expect(await waitForJob(server, honest.id, undefined, 30_000)).toMatchObject({
+      status: 'completed',
+    });
+    const lines = await resultLines(server, honest.id);
+    expect(lines.map((line) => line['output'])).toEqual([2, 4, 6]);
+  });
+
   it('serves the pages with a Content Security Policy and the sandbox frame with no network at all', async () => {
     const server = await e2e.coordinator();
     const volunteer = await fetch(`${server.url}/`);
     expect(volunteer.headers.get('content-security-policy')).toMatch(/frame-ancestors 'none'/);
     expect(volunteer.headers.get('x-content-type-options')).toBe('nosniff');
     const sandbox = await fetch(`${server.url}/sandbox/`);
-    expect(sandbox.headers.get('content-security-policy')).toMatch(/connect-src 'none'/);
+    const sandboxCsp = sandbox.headers.get('content-security-policy') ?? '';
+    expect(sandboxCsp).toMatch(/connect-src 'none'/);
+    // Its one script by hash, and no URL: job code can import() nothing from any origin.
+    expect(sandboxCsp).toMatch(/script-src 'sha256-[A-Za-z0-9+/]+=*' blob: 'unsafe-eval';/);
     expect((await fetch(`${server.url}/admin`)).headers.get('content-security-policy')).toMatch(
       /default-src 'self'/,
     );

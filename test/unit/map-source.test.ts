@@ -1,6 +1,23 @@
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { build as esbuild } from 'esbuild';
+import { build as viteBuild, type Rollup } from 'vite';
 import { describe, expect, it } from 'vitest';
 import { CoordinatorError } from '../../server/errors.ts';
-import { checkMapSource } from '../../server/jobs/map-source.ts';
+import { checkMapSource, mapKindOf } from '../../server/jobs/map-source.ts';
+
+const FIXTURE = fileURLToPath(new URL('../fixtures/map-functions/zod-job.js', import.meta.url));
+
+function refusal(source: string): CoordinatorError {
+  let caught: unknown;
+  try {
+    checkMapSource(source);
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught).toBeInstanceOf(CoordinatorError);
+  return caught as CoordinatorError;
+}
 
 describe('checkMapSource', () => {
   it.each([
@@ -10,8 +27,16 @@ describe('checkMapSource', () => {
     ['function square(x) { return x * x }', 'function'],
     ['export default (x) => x * 2', 'module'],
     ['const k = 3;\nexport default function (x) { return x * k }', 'module'],
+    // What bundlers end a library build with.
+    ['const f = (x) => x;\nexport { f as default };', 'module'],
+    ['const f = (x) => x, g = 1;\nexport { f as default, g };', 'module'],
+    ['var job_default = (x) => x * 2;\nexport {\n  job_default as default\n};\n', 'module'],
+    ['function main(x) { return x }\nexport { main as default };', 'module'],
+    ['const f = (x) => x;\nexport { f as "default" };', 'module'],
+    ['const k = await Promise.resolve(2);\nexport default (x) => x * k;', 'module'],
   ])('accepts %j as a %s', (source, kind) => {
     expect(checkMapSource(source)).toBe(kind);
+    expect(mapKindOf({ map: source })).toBe(kind);
   });
 
   it.each([
@@ -20,16 +45,59 @@ describe('checkMapSource', () => {
     ['const f = (x) => x', /does not compile|function expression/],
     ['export const f = 1', /default export/],
     ['(x) => x) ; (y => y', /does not compile/],
+    ['export default 42', /export a function as default, not a value/],
+    ['export default class Square {}', /export a function as default, not a value/],
+    ['export default { map: (x) => x }', /export a function as default, not a value/],
+    [
+      "import { z } from 'zod';\nexport default (x) => z.parse(x)",
+      /imports another file \(from "zod"\)/,
+    ],
+    ["import './side-effect.js';\nexport default (x) => x", /imports another file/],
+    ["export { default } from './other.js';", /imports another file \(from ".\/other.js"\)/],
+    ["export * from './other.js';\nexport default (x) => x", /imports another file/],
+    ["const f = (x) => x;\nexport { f as default, g } from './g.js';", /imports another file/],
   ])('refuses %j with a map_compile_error naming map', (source, message) => {
-    let caught: unknown;
-    try {
-      checkMapSource(source);
-    } catch (error) {
-      caught = error;
+    const error = refusal(source);
+    expect(error.code).toBe('map_compile_error');
+    expect(error.field).toBe('map');
+    expect(error.message).toMatch(/^\[jobs\]: map /);
+    expect(error.message).toMatch(message);
+  });
+
+  it('accepts a real npm library bundled into one ES module by esbuild, minified or not', async () => {
+    for (const minify of [false, true]) {
+      const { outputFiles } = await esbuild({
+        entryPoints: [FIXTURE],
+        bundle: true,
+        format: 'esm',
+        platform: 'browser',
+        minify,
+        write: false,
+        logLevel: 'silent',
+      });
+      const code = outputFiles[0]?.text ?? '';
+      expect(code).toMatch(/export\s*\{\s*\w+ as default\s*\};\s*$/);
+      expect(checkMapSource(code)).toBe('module');
     }
-    expect(caught).toBeInstanceOf(CoordinatorError);
-    expect((caught as CoordinatorError).code).toBe('map_compile_error');
-    expect((caught as CoordinatorError).field).toBe('map');
-    expect((caught as CoordinatorError).message).toMatch(message);
+  });
+
+  it('accepts the same library as a vite library build (rollup-style output)', async () => {
+    const built = (await viteBuild({
+      configFile: false,
+      logLevel: 'silent',
+      build: {
+        write: false,
+        lib: { entry: FIXTURE, formats: ['es'], fileName: 'job' },
+      },
+    })) as Rollup.RollupOutput | Rollup.RollupOutput[];
+    const [chunk] = (Array.isArray(built) ? built : [built]).flatMap((out) => out.output);
+    const code = chunk?.type === 'chunk' ? chunk.code : '';
+    expect(code).toMatch(/export \{ \w+ as default \};\s*$/);
+    expect(checkMapSource(code)).toBe('module');
+  });
+
+  it("refuses the library's entry unbundled, naming the import", async () => {
+    const error = refusal(await readFile(FIXTURE, 'utf8'));
+    expect(error.message).toMatch(/imports another file \(from "zod\/mini"\); bundle it first/);
   });
 });
