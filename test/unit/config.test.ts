@@ -10,6 +10,9 @@ describe('loadConfig', () => {
       eventsPerSecond: 500,
       eventBurst: 2_000,
       maxConnectionsPerAddress: 200,
+      maxHttpConnections: 50_000,
+      headersTimeoutMs: 20_000,
+      httpIdleTimeoutMs: 60_000,
       logLevel: 'info',
     });
   });
@@ -27,6 +30,9 @@ describe('loadConfig', () => {
         BROWSERGRID_EVENTS_PER_SECOND: '10',
         BROWSERGRID_EVENT_BURST: '20',
         BROWSERGRID_MAX_CONNECTIONS_PER_ADDRESS: '0',
+        BROWSERGRID_MAX_HTTP_CONNECTIONS: '100',
+        BROWSERGRID_HEADERS_TIMEOUT_MS: '5000',
+        BROWSERGRID_HTTP_IDLE_TIMEOUT_MS: '30000',
         LOG_LEVEL: 'warn',
       }),
     ).toMatchObject({
@@ -40,6 +46,9 @@ describe('loadConfig', () => {
       eventsPerSecond: 10,
       eventBurst: 20,
       maxConnectionsPerAddress: 0,
+      maxHttpConnections: 100,
+      headersTimeoutMs: 5_000,
+      httpIdleTimeoutMs: 30_000,
       logLevel: 'warn',
     });
   });
