@@ -25,6 +25,7 @@ import { createUploadsRouter } from './http/uploads-routes.ts';
 import { sweepIncompleteUploads } from './jobs/uploads.ts';
 import { createRootLog, subsystem, type Log } from './log.ts';
 import { registerAdminHandlers } from './realtime/admin-handlers.ts';
+import { createJoinCodeGuard } from './realtime/join-code-guard.ts';
 import { applySocketLimits } from './realtime/limits.ts';
 import { registerVolunteerHandlers, type VolunteerServer } from './realtime/volunteer-handlers.ts';
 import { createLeaseIds } from './scheduling/lease-ids.ts';
@@ -139,7 +140,15 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     },
     subsystem(log, 'realtime'),
   );
-  registerVolunteerHandlers(io, engine, subsystem(log, 'realtime'));
+  registerVolunteerHandlers(
+    io,
+    engine,
+    subsystem(log, 'realtime'),
+    createJoinCodeGuard(
+      { missesPerAddress: config.helloMissesPerAddress, missWindowMs: config.helloMissWindowMs },
+      subsystem(log, 'realtime'),
+    ),
+  );
   const stopAdmin = registerAdminHandlers(
     io.of('/admin') as unknown as import('socket.io').Namespace<
       AdminToServerEvents,

@@ -38,6 +38,14 @@ export const Config = z.object({
   eventBurst: z.coerce.number().int().positive().default(2_000),
   /** Concurrent tabs per remote address; 0 turns the cap off (labs behind one NAT). */
   maxConnectionsPerAddress: z.coerce.number().int().min(0).default(200),
+  /** Wrong grid join codes one network address may send per window before hellos naming a
+   * grid are refused unread; 0 turns the window off. */
+  helloMissesPerAddress: z.coerce.number().int().min(0).default(30),
+  helloMissWindowMs: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(10 * 60_000),
   /** Open TCP connections (HTTP and WebSocket) the server holds at once; past it a new one is
    * closed on accept. At about 17 KiB per connected tab (docs/scaling.md), 50,000 is some
    * 850 MB; 0 turns the cap off. Keep it under the process's descriptor limit. */
@@ -69,6 +77,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     eventsPerSecond: env['BROWSERGRID_EVENTS_PER_SECOND'],
     eventBurst: env['BROWSERGRID_EVENT_BURST'],
     maxConnectionsPerAddress: env['BROWSERGRID_MAX_CONNECTIONS_PER_ADDRESS'],
+    helloMissesPerAddress: env['BROWSERGRID_HELLO_MISSES_PER_ADDRESS'],
+    helloMissWindowMs: env['BROWSERGRID_HELLO_MISS_WINDOW_MS'],
     maxHttpConnections: env['BROWSERGRID_MAX_HTTP_CONNECTIONS'],
     headersTimeoutMs: env['BROWSERGRID_HEADERS_TIMEOUT_MS'],
     httpIdleTimeoutMs: env['BROWSERGRID_HTTP_IDLE_TIMEOUT_MS'],

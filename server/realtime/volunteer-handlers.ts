@@ -18,17 +18,26 @@ import {
 import type { Engine, VolunteerLink } from '../engine/engine.ts';
 import { CoordinatorError } from '../errors.ts';
 import type { Log } from '../log.ts';
+import type { JoinCodeGuard } from './join-code-guard.ts';
 import { withAck } from './validate.ts';
 
 export type VolunteerServer = Server<VolunteerToServerEvents, ServerToVolunteerEvents>;
 type VolunteerSocket = Socket<VolunteerToServerEvents, ServerToVolunteerEvents>;
 
-export function registerVolunteerHandlers(io: VolunteerServer, engine: Engine, log: Log): void {
-  io.on('connection', (socket) => attach(socket, engine, log));
+export function registerVolunteerHandlers(
+  io: VolunteerServer,
+  engine: Engine,
+  log: Log,
+  joinCodes: JoinCodeGuard,
+): void {
+  io.on('connection', (socket) => attach(socket, engine, log, joinCodes));
 }
 
-function attach(socket: VolunteerSocket, engine: Engine, log: Log): void {
+function attach(socket: VolunteerSocket, engine: Engine, log: Log, joinCodes: JoinCodeGuard): void {
   let volunteerId: string | undefined;
+  const checkJoinCode = joinCodes.forConnection(socket.handshake.address, () =>
+    socket.disconnect(true),
+  );
   const link: VolunteerLink = {
     assign: (batch) => socket.emit('task:assign', batch),
     cancel: (batch) => socket.emit('task:cancel', batch),
@@ -61,12 +70,7 @@ function attach(socket: VolunteerSocket, engine: Engine, log: Log): void {
           "[realtime]: this device is banned by the coordinator's admin",
         );
       }
-      if (hello.grid !== undefined && !(await engine.hasGrid(hello.grid))) {
-        throw new CoordinatorError(
-          'not_found',
-          `[realtime]: there is no grid ${hello.grid}; check the join code or link`,
-        );
-      }
+      if (hello.grid !== undefined) await checkJoinCode(hello.grid, (code) => engine.hasGrid(code));
       // Checked after the await, so two racing hellos cannot both register.
       if (volunteerId !== undefined) {
         throw new CoordinatorError('conflict', '[realtime]: this connection already said hello');
