@@ -15,6 +15,7 @@ import type { Config } from './config.ts';
 import { Engine, type Clock } from './engine/engine.ts';
 import { CoordinatorError } from './errors.ts';
 import { errorHandler, notFound } from './http/errors.ts';
+import { capConnections, CONNECTIONS_BEYOND_TABS } from './http/connection-caps.ts';
 import { createDevicesRouter } from './http/devices-routes.ts';
 import { createGridsRouter } from './http/grids-routes.ts';
 import { createHealthRouter, createMetrics } from './http/health-routes.ts';
@@ -126,7 +127,19 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     app,
   );
   httpServer.timeout = config.httpIdleTimeoutMs;
-  if (config.maxHttpConnections > 0) httpServer.maxConnections = config.maxHttpConnections;
+  capConnections(
+    httpServer,
+    {
+      maxConnections: config.maxHttpConnections,
+      // One setting for an address's tabs and its connections, so a classroom behind one NAT
+      // raises (or, with 0, lifts) both at once.
+      maxPerAddress:
+        config.maxConnectionsPerAddress > 0
+          ? config.maxConnectionsPerAddress + CONNECTIONS_BEYOND_TABS
+          : 0,
+    },
+    subsystem(log, 'http'),
+  );
   const io: VolunteerServer = new Server(httpServer, {
     maxHttpBufferSize: config.maxSocketMessageBytes,
     serveClient: false,

@@ -30,9 +30,8 @@ export function applySocketLimits(io: Server, limits: SocketLimits, log: Log): v
     const address = conn.remoteAddress;
     const count = perAddress.get(address) ?? 0;
     if (limits.maxConnectionsPerAddress > 0 && count >= limits.maxConnectionsPerAddress) {
-      // Not counted; refused with a message at its namespace connect, below. socket.io-client
-      // closes the connection itself on that refusal; a client that does not is closed by
-      // socket.io's connectTimeout.
+      // Not counted; refused with a message at its namespace connect, below, and closed. One
+      // that never asks for a namespace is closed by socket.io's connectTimeout.
       overLimit.add(conn);
       return;
     }
@@ -56,6 +55,8 @@ export function applySocketLimits(io: Server, limits: SocketLimits, log: Log): v
         `[realtime]: too many connections from ${address} (limit ${limits.maxConnectionsPerAddress}, BROWSERGRID_MAX_CONNECTIONS_PER_ADDRESS)`,
       ),
     );
+    // The refusal is written on the next tick; the engine sends it before it closes.
+    setTimeout(() => socket.conn.close(), 0);
   });
 
   io.on('connection', (socket) => limitEvents(socket, limits, log));

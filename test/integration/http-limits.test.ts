@@ -16,9 +16,9 @@ interface RawHttp {
   closed: Promise<void>;
 }
 
-function connect(url: string): Promise<RawHttp> {
+function connect(url: string, localAddress = '127.0.0.1'): Promise<RawHttp> {
   const { hostname, port } = new URL(url);
-  const socket = net.connect({ host: hostname, port: Number(port) });
+  const socket = net.connect({ host: hostname, port: Number(port), localAddress });
   defer(() => void socket.destroy());
   let received = '';
   const waiters = new Set<() => void>();
@@ -156,5 +156,20 @@ describe('HTTP limits', () => {
       'a connection admitted after one closed',
     );
     expect(admitted.text()).toMatch(/^HTTP\/1\.1 200 /);
+  });
+
+  it('refuses connections from one address past its cap, and not from another', async () => {
+    // 2 tabs, so 2 + 100 connections in all from one address.
+    const server = await coordinator({ config: { maxConnectionsPerAddress: 2 } });
+    const unfinishedHead = 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n';
+    for (let i = 0; i < 102; i++) (await connect(server.url)).socket.write(unfinishedHead);
+    const over = await connect(server.url);
+    over.socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    await within(over.closed, 5_000, 'connection over the address cap closed');
+    expect(over.text()).toBe('');
+
+    const other = await connect(server.url, '127.0.0.2');
+    other.socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    await other.waitFor(/^HTTP\/1\.1 200 /, 5_000);
   });
 });

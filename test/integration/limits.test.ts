@@ -54,6 +54,20 @@ describe('socket limits', () => {
     await expect(open(server.url)).resolves.toBeDefined();
   });
 
+  it('tells a connection over the address cap why, then closes it', async () => {
+    const server = await startCoordinator({ config: { maxConnectionsPerAddress: 1 } });
+    defer(() => server.close());
+    await open(server.url);
+    const raw = await openRawWebSocket(server.url);
+    raw.socket.write(frame('40'));
+    await Promise.race([
+      raw.closed,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('not closed')), 5_000)),
+    ]);
+    raw.socket.destroy();
+    expect(raw.received()).toMatch(/44\{"message":"\[realtime\]: too many connections from /);
+  });
+
   it('answers events past the rate with rate_limited and keeps serving well-behaved tabs', async () => {
     const server = await startCoordinator({ config: { eventsPerSecond: 20, eventBurst: 10 } });
     defer(() => server.close());

@@ -10,6 +10,9 @@ export interface RawWebSocket {
   socket: net.Socket;
   /** The engine.io open packet (`0{"sid":…}`), the first frame the server sent. */
   open: string;
+  /** What the server sent after the open packet, frame headers and all (server frames are not
+   * masked, so text payloads read as they are). */
+  received(): string;
   /** Resolves when the server sends a close frame or closes the TCP connection (a server waits
    * for the client's close frame before it ends TCP, and this client never sends one). */
   closed: Promise<void>;
@@ -82,10 +85,17 @@ export function openRawWebSocket(
       socket.off('data', onData);
       watchForClose(frames.subarray(start + size));
       socket.on('data', (chunk: Buffer) => watchForClose(chunk));
-      resolve({ socket, open: frames.subarray(start, start + size).toString(), closed });
+      resolve({
+        socket,
+        open: frames.subarray(start, start + size).toString(),
+        received: () => after,
+        closed,
+      });
     };
     // Server frames are small here, so a close frame starts a chunk or follows one in it.
+    let after = '';
     const watchForClose = (chunk: Buffer): void => {
+      after += chunk.toString('latin1');
       for (let at = 0; at + 1 < chunk.length;) {
         if ((chunk[at]! & 0x0f) === 0x8) {
           sawClose();
