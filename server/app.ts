@@ -123,6 +123,9 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
       // needs long; the idle timeout below is what cuts a body that stops coming.
       requestTimeout: UPLOAD_REQUEST_TIMEOUT_MS,
       headersTimeout: config.headersTimeoutMs,
+      // Both totals are enforced by a sweep at this interval (Node's default, 30 s, would let a
+      // 20 s header allowance run to 50 s).
+      connectionsCheckingInterval: Math.min(5_000, config.headersTimeoutMs),
     },
     app,
   );

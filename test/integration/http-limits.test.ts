@@ -124,6 +124,17 @@ describe('HTTP limits', () => {
     ).toMatchObject({ ok: false, error: { code: 'conflict' } });
   });
 
+  it('cuts a client that trickles its headers past the header timeout', async () => {
+    const server = await coordinator({ config: { headersTimeoutMs: 300 } });
+    const raw = await connect(server.url);
+    raw.socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    // A byte at a time keeps the connection from going idle, never finishing the head.
+    const trickle = setInterval(() => raw.socket.write('X'), 50);
+    defer(() => clearInterval(trickle));
+    await within(raw.closed, 5_000, 'trickling client cut');
+    expect(raw.text()).toMatch(/^(HTTP\/1\.1 408 |$)/);
+  });
+
   it('refuses an HTTP connection over the cap and admits one when a place frees', async () => {
     const server = await coordinator({ config: { maxHttpConnections: 3 } });
     const held: RawHttp[] = [];
