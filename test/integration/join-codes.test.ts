@@ -67,7 +67,7 @@ describe('grid join codes', () => {
     const answers = [
       await hello(socket, nearMiss(code)),
       await hello(socket, 'ZZZZZZ'),
-      await hello(socket, 'X'),
+      await hello(socket, 'constructor'),
     ];
     for (const answer of answers) {
       expect(answer).toEqual({
