@@ -24,6 +24,7 @@ export class AdminTokens {
   readonly #store: JobStore;
   /** Names of live named tokens, by hash. */
   readonly #live = new Map<string, string>();
+  readonly #revokedListeners = new Set<() => void>();
 
   private constructor(root: string, store: JobStore) {
     this.#root = root;
@@ -77,6 +78,14 @@ export class AdminTokens {
       throw new CoordinatorError('not_found', `[tokens]: no live token ${tokenId}`);
     }
     this.#live.delete(record.hash);
+    for (const listener of this.#revokedListeners) listener();
+  }
+
+  /** Calls `listener` after each revocation, so holders of long-lived sessions (admin sockets)
+   * can drop the ones whose token no longer `accepts`. Returns the unsubscribe. */
+  onRevoked(listener: () => void): () => void {
+    this.#revokedListeners.add(listener);
+    return () => this.#revokedListeners.delete(listener);
   }
 }
 

@@ -15,6 +15,7 @@ import type { Config } from './config.ts';
 import { Engine, type Clock } from './engine/engine.ts';
 import { CoordinatorError } from './errors.ts';
 import { errorHandler, notFound } from './http/errors.ts';
+import { capConnections, CONNECTIONS_BEYOND_TABS } from './http/connection-caps.ts';
 import { createDevicesRouter } from './http/devices-routes.ts';
 import { createGridsRouter } from './http/grids-routes.ts';
 import { createHealthRouter, createMetrics } from './http/health-routes.ts';
@@ -26,6 +27,7 @@ import { sweepIncompleteUploads } from './jobs/uploads.ts';
 import { createRootLog, subsystem, type Log } from './log.ts';
 import { registerAdminHandlers } from './realtime/admin-handlers.ts';
 import { createDeviceIds, DEFAULT_DEVICE_ID_LIMITS } from './realtime/device-ids.ts';
+import { createJoinCodeGuard } from './realtime/join-code-guard.ts';
 import { applySocketLimits } from './realtime/limits.ts';
 import { registerVolunteerHandlers, type VolunteerServer } from './realtime/volunteer-handlers.ts';
 import { createLeaseIds } from './scheduling/lease-ids.ts';
@@ -104,18 +106,45 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
       maxItems: MAX_JOB_ITEMS,
     }),
   );
-  app.use(express.json({ limit: config.maxHttpBodyBytes }));
+  // Mounted per route, after requireAdmin: a body is read only once its sender is known and only
+  // where a route takes one. Parsed app-wide, a 64 MB body without a token was parsed for 27 s
+  // (the event loop blocked, 2 GB of RSS) before its 401.
+  const json = express.json({ limit: config.maxHttpBodyBytes });
   app.use(createHealthRouter(engine, requireAdmin, metrics.registry));
-  app.use(createJobsRouter(engine, requireAdmin));
-  app.use(createGridsRouter(engine, requireAdmin, config.publicUrl));
-  app.use(createTokensRouter(tokens, requireAdmin));
+  app.use(createJobsRouter(engine, requireAdmin, json));
+  app.use(createGridsRouter(engine, requireAdmin, json, config.publicUrl));
+  app.use(createTokensRouter(tokens, requireAdmin, json));
   app.use(createDevicesRouter(engine, requireAdmin));
   app.use(createStaticRouter(config.staticDir));
   app.use(notFound);
   app.use(errorHandler(subsystem(log, 'http'), config.maxHttpBodyBytes));
 
-  // Uploads of several GB over a classroom link take longer than Node's 5-minute default.
-  const httpServer = createServer({ requestTimeout: UPLOAD_REQUEST_TIMEOUT_MS }, app);
+  const httpServer = createServer(
+    {
+      // Node applies one total per server, and an upload of several GB over a classroom link
+      // needs long; the idle timeout below is what cuts a body that stops coming.
+      requestTimeout: UPLOAD_REQUEST_TIMEOUT_MS,
+      headersTimeout: config.headersTimeoutMs,
+      // Both totals are enforced by a sweep at this interval (Node's default, 30 s, would let a
+      // 20 s header allowance run to 50 s).
+      connectionsCheckingInterval: Math.min(5_000, config.headersTimeoutMs),
+    },
+    app,
+  );
+  httpServer.timeout = config.httpIdleTimeoutMs;
+  capConnections(
+    httpServer,
+    {
+      maxConnections: config.maxHttpConnections,
+      // One setting for an address's tabs and its connections, so a classroom behind one NAT
+      // raises (or, with 0, lifts) both at once.
+      maxPerAddress:
+        config.maxConnectionsPerAddress > 0
+          ? config.maxConnectionsPerAddress + CONNECTIONS_BEYOND_TABS
+          : 0,
+    },
+    subsystem(log, 'http'),
+  );
   const io: VolunteerServer = new Server(httpServer, {
     maxHttpBufferSize: config.maxSocketMessageBytes,
     serveClient: false,
@@ -129,15 +158,16 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     },
     subsystem(log, 'realtime'),
   );
-  registerVolunteerHandlers(
-    io,
-    engine,
-    createDeviceIds(leaseSecret, {
+  registerVolunteerHandlers(io, engine, subsystem(log, 'realtime'), {
+    deviceIds: createDeviceIds(leaseSecret, {
       ...DEFAULT_DEVICE_ID_LIMITS,
       perAddressPerHour: config.deviceIdsPerAddressPerHour,
     }),
-    subsystem(log, 'realtime'),
-  );
+    joinCodes: createJoinCodeGuard(
+      { missesPerAddress: config.helloMissesPerAddress, missWindowMs: config.helloMissWindowMs },
+      subsystem(log, 'realtime'),
+    ),
+  });
   const stopAdmin = registerAdminHandlers(
     io.of('/admin') as unknown as import('socket.io').Namespace<
       AdminToServerEvents,

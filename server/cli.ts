@@ -16,8 +16,10 @@ import {
   type JobSpecInput,
   type JobSummary,
 } from '../shared/job.ts';
+import { createRootLog } from './log.ts';
 import { startCoordinator } from './main.ts';
 import { BrowsergridError, connect, type Grid } from './sdk/index.ts';
+import { supervise } from './supervise.ts';
 
 interface RemoteOptions {
   url: string;
@@ -44,8 +46,16 @@ const remote = (command: Command): Command =>
 program
   .command('start')
   .description('start the coordinator (PORT, BROWSERGRID_DATA, BROWSERGRID_ADMIN_TOKEN)')
-  .action(async () => {
-    await startCoordinator();
+  .option(
+    '--supervise',
+    'run it in a child process, restarted whenever it exits unasked (where there is no systemd)',
+  )
+  .action(async (options: { supervise?: boolean }) => {
+    if (options.supervise) {
+      process.exitCode = await supervise(createRootLog());
+    } else {
+      await startCoordinator();
+    }
   });
 
 remote(program.command('submit'))

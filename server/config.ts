@@ -43,6 +43,24 @@ export const Config = z.object({
    * that address's new tabs share one device id (see server/realtime/device-ids.ts).
    */
   deviceIdsPerAddressPerHour: z.coerce.number().int().positive().default(64),
+  /** Wrong grid join codes one network address may send per window before hellos naming a
+   * grid are refused unread; 0 turns the window off. */
+  helloMissesPerAddress: z.coerce.number().int().min(0).default(30),
+  helloMissWindowMs: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(10 * 60_000),
+  /** Open TCP connections (HTTP and WebSocket) the server holds at once; past it a new one is
+   * closed on accept. At about 17 KiB per connected tab (docs/scaling.md), 50,000 is some
+   * 850 MB; 0 turns the cap off. Keep it under the process's descriptor limit. */
+  maxHttpConnections: z.coerce.number().int().min(0).default(50_000),
+  /** Longest a client may take to send a request's headers. */
+  headersTimeoutMs: z.coerce.number().int().positive().default(20_000),
+  /** Longest an HTTP connection may go without a byte either way before it is cut: a stalled
+   * body is dropped, while an upload that keeps moving, however slowly, is not. Keep it above
+   * socket.io's ping interval (25 s), which bounds how long a polling request is held. */
+  httpIdleTimeoutMs: z.coerce.number().int().positive().default(60_000),
   /** How long a job's reduce may run on the coordinator. */
   reduceTimeLimitMs: z.coerce.number().int().positive().default(60_000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -65,6 +83,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     eventBurst: env['BROWSERGRID_EVENT_BURST'],
     maxConnectionsPerAddress: env['BROWSERGRID_MAX_CONNECTIONS_PER_ADDRESS'],
     deviceIdsPerAddressPerHour: env['BROWSERGRID_DEVICE_IDS_PER_ADDRESS_PER_HOUR'],
+    helloMissesPerAddress: env['BROWSERGRID_HELLO_MISSES_PER_ADDRESS'],
+    helloMissWindowMs: env['BROWSERGRID_HELLO_MISS_WINDOW_MS'],
+    maxHttpConnections: env['BROWSERGRID_MAX_HTTP_CONNECTIONS'],
+    headersTimeoutMs: env['BROWSERGRID_HEADERS_TIMEOUT_MS'],
+    httpIdleTimeoutMs: env['BROWSERGRID_HTTP_IDLE_TIMEOUT_MS'],
     reduceTimeLimitMs: env['BROWSERGRID_REDUCE_TIME_LIMIT_MS'],
     logLevel: env['LOG_LEVEL'],
   });

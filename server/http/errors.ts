@@ -1,4 +1,5 @@
 /** @module Express error handling: every failure becomes `{ error: { code, message, field? } }`. */
+import type { IncomingMessage } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { ErrorResponse } from '../../shared/errors.ts';
 import { CoordinatorError, httpStatusOf, toWireError } from '../errors.ts';
@@ -33,10 +34,19 @@ export function errorHandler(log: Log, limitBytes: number): ErrorRequestHandler 
     }
     const known = fromBodyParser(error, limitBytes) ?? error;
     const status = httpStatusOf(known);
+    // Refused before its body was read (no token, no route, too large): hang up after the
+    // answer rather than let Node read and discard what may be 64 MB, or a body that trickles.
+    if (hasUnreadBody(req)) res.setHeader('Connection', 'close');
     if (status >= 500) log.error({ err: error, path: req.path }, '[http]: request failed');
     const body: ErrorResponse = { error: toWireError(known) };
     res.status(status).json(body);
   };
+}
+
+function hasUnreadBody(req: IncomingMessage): boolean {
+  if (req.complete) return false;
+  const length = Number(req.headers['content-length'] ?? 0);
+  return length > 0 || req.headers['transfer-encoding'] !== undefined;
 }
 
 export const notFound: RequestHandler = (req, _res, next) => {

@@ -15,6 +15,7 @@ const PauseTarget = z.strictObject({ volunteerId: z.string().min(1).max(200).opt
 export function createGridsRouter(
   engine: Engine,
   requireAdmin: RequestHandler,
+  json: RequestHandler,
   publicUrl?: string,
 ): Router {
   /** The volunteer page with the grid's code, on the public URL or the host the admin used. */
@@ -38,7 +39,7 @@ export function createGridsRouter(
   const router = Router();
   router.use('/api/grids', requireAdmin);
 
-  router.post('/api/grids', async (req, res) => {
+  router.post('/api/grids', json, async (req, res) => {
     const { name } = parse(GridSpec, req.body);
     const grid = await engine.createGrid(name);
     res.status(201).json({
@@ -63,7 +64,7 @@ export function createGridsRouter(
     ['resume', false],
   ] as const) {
     /** Body `{}` for the whole grid, `{ volunteerId }` for one tab. */
-    router.post(`/api/grids/:code/${action}`, async (req, res) => {
+    router.post(`/api/grids/:code/${action}`, json, async (req, res) => {
       const grid = await engine.grid(parseCode(req.params['code']));
       const { volunteerId } = parse(PauseTarget, req.body ?? {});
       const tabs = engine.setPaused(
@@ -76,7 +77,7 @@ export function createGridsRouter(
   return router;
 }
 
-function parseCode(raw: string | undefined): string {
+function parseCode(raw: unknown): string {
   const parsed = GridCode.safeParse(raw);
   if (!parsed.success) throw new CoordinatorError('not_found', `[grids]: no grid ${String(raw)}`);
   return parsed.data;

@@ -9,11 +9,15 @@ import { CoordinatorError } from '../errors.ts';
 import { taskSpan } from '../scheduling/sharder.ts';
 import { describeIssue } from '../realtime/validate.ts';
 
-export function createJobsRouter(engine: Engine, requireAdmin: RequestHandler): Router {
+export function createJobsRouter(
+  engine: Engine,
+  requireAdmin: RequestHandler,
+  json: RequestHandler,
+): Router {
   const router = Router();
   router.use('/api/jobs', requireAdmin);
 
-  router.post('/api/jobs', async (req, res) => {
+  router.post('/api/jobs', json, async (req, res) => {
     if (req.body === undefined || typeof req.body !== 'object' || req.body === null) {
       throw new CoordinatorError(
         'invalid_input',

@@ -7,11 +7,15 @@ import { describeIssue } from '../realtime/validate.ts';
 
 const TokenSpec = z.strictObject({ name: z.string().trim().min(1).max(100) });
 
-export function createTokensRouter(tokens: AdminTokens, requireAdmin: RequestHandler): Router {
+export function createTokensRouter(
+  tokens: AdminTokens,
+  requireAdmin: RequestHandler,
+  json: RequestHandler,
+): Router {
   const router = Router();
   router.use('/api/tokens', requireAdmin);
 
-  router.post('/api/tokens', async (req, res) => {
+  router.post('/api/tokens', json, async (req, res) => {
     const parsed = TokenSpec.safeParse(req.body);
     if (!parsed.success) {
       const { message, field } = describeIssue(parsed.error);

@@ -1,6 +1,7 @@
 /**
  * @module The `/admin` namespace: admin pages authenticate with the admin token in the
- * handshake and receive `job:progress` for every job whose counters moved.
+ * handshake, receive `job:progress` for every job whose counters moved, and are closed when
+ * their token is revoked.
  */
 import type { Namespace } from 'socket.io';
 import type { JobSummary } from '../../shared/job.ts';
@@ -16,10 +17,22 @@ export function registerAdminHandlers(
   tokens: AdminTokens,
   log: Log,
 ): () => void {
+  const accepted = (auth: Record<string, unknown>): boolean => {
+    const token = auth['token'];
+    return typeof token === 'string' && tokens.accepts(token);
+  };
   admin.use((socket, next) => {
-    const token: unknown = socket.handshake.auth['token'];
-    if (typeof token === 'string' && tokens.accepts(token)) next();
+    if (accepted(socket.handshake.auth)) next();
     else next(new Error('[admin]: a valid admin token is required'));
+  });
+  // The token is checked at the handshake only, so a revocation must reach the sockets it
+  // opened; their reconnect is refused by the check above.
+  const stopRevocations = tokens.onRevoked(() => {
+    for (const socket of admin.sockets.values()) {
+      if (accepted(socket.handshake.auth)) continue;
+      log.info({ socketId: socket.id }, '[admin]: socket closed, its token was revoked');
+      socket.disconnect(true);
+    }
   });
   admin.on('connection', (socket) => {
     socket.on('jobs:subscribe', (ack: unknown) => {
@@ -34,5 +47,9 @@ export function registerAdminHandlers(
       );
     });
   });
-  return engine.onProgress((summary) => admin.emit('job:progress', summary));
+  const stopProgress = engine.onProgress((summary) => admin.emit('job:progress', summary));
+  return () => {
+    stopRevocations();
+    stopProgress();
+  };
 }

@@ -19,6 +19,7 @@ import type { Engine, VolunteerLink } from '../engine/engine.ts';
 import { CoordinatorError } from '../errors.ts';
 import type { Log } from '../log.ts';
 import type { DeviceIds } from './device-ids.ts';
+import type { JoinCodeGuard } from './join-code-guard.ts';
 import { withAck } from './validate.ts';
 
 export type VolunteerServer = Server<VolunteerToServerEvents, ServerToVolunteerEvents>;
@@ -27,14 +28,28 @@ type VolunteerSocket = Socket<VolunteerToServerEvents, ServerToVolunteerEvents>;
 export function registerVolunteerHandlers(
   io: VolunteerServer,
   engine: Engine,
-  deviceIds: DeviceIds,
   log: Log,
+  guards: VolunteerGuards,
 ): void {
-  io.on('connection', (socket) => attach(socket, engine, deviceIds, log));
+  io.on('connection', (socket) => attach(socket, engine, log, guards));
 }
 
-function attach(socket: VolunteerSocket, engine: Engine, deviceIds: DeviceIds, log: Log): void {
+/** Who may speak as what: issued device ids, and the allowance of wrong join codes. */
+export interface VolunteerGuards {
+  deviceIds: DeviceIds;
+  joinCodes: JoinCodeGuard;
+}
+
+function attach(
+  socket: VolunteerSocket,
+  engine: Engine,
+  log: Log,
+  { deviceIds, joinCodes }: VolunteerGuards,
+): void {
   let volunteerId: string | undefined;
+  const checkJoinCode = joinCodes.forConnection(socket.handshake.address, () =>
+    socket.disconnect(true),
+  );
   const link: VolunteerLink = {
     assign: (batch) => socket.emit('task:assign', batch),
     cancel: (batch) => socket.emit('task:cancel', batch),
@@ -61,12 +76,7 @@ function attach(socket: VolunteerSocket, engine: Engine, deviceIds: DeviceIds, l
           `[realtime]: protocol ${hello.protocolVersion} is not spoken here (expected ${PROTOCOL_VERSION}); reload the page`,
         );
       }
-      if (hello.grid !== undefined && !(await engine.hasGrid(hello.grid))) {
-        throw new CoordinatorError(
-          'not_found',
-          `[realtime]: there is no grid ${hello.grid}; check the join code or link`,
-        );
-      }
+      if (hello.grid !== undefined) await checkJoinCode(hello.grid, (code) => engine.hasGrid(code));
       // Checked after the await, so two racing hellos cannot both register.
       if (volunteerId !== undefined) {
         throw new CoordinatorError('conflict', '[realtime]: this connection already said hello');

@@ -47,7 +47,7 @@ describe('grids', () => {
     expect(job.status).toBe(400);
     expect(job.body).toMatchObject({ error: { field: 'grid' } });
     await expect(SimVolunteer.connect(server.url, { grid: 'NOSUCH' })).rejects.toThrow(
-      /no grid NOSUCH/,
+      /No grid has this join code/,
     );
     expect(
       (await api({ url: server.url, token: 'nope' }, 'POST', '/api/grids', { name: 'x' })).status,

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION, type Ack } from '../../shared/protocol.ts';
 import { useHarness } from '../support/harness.ts';
 import { SimVolunteer } from '../support/sim-volunteer.ts';
+import { frame, openRawWebSocket } from '../support/raw-websocket.ts';
 import { api, startCoordinator, waitForJob } from '../support/start-coordinator.ts';
 
 const { defer } = useHarness();
@@ -36,6 +37,35 @@ describe('socket limits', () => {
         throw new Error('never readmitted');
       })(),
     ).resolves.toBeDefined();
+  });
+
+  it('releases the place of a connection cut before its namespace connect completed', async () => {
+    const server = await startCoordinator({ config: { maxConnectionsPerAddress: 5 } });
+    defer(() => server.close());
+    // The namespace connect (`40`) and a frame the engine cannot parse, in one TCP write: the
+    // engine closes the connection while the namespace middleware is still running.
+    for (let attempt = 0; attempt < 30; attempt++) {
+      const raw = await openRawWebSocket(server.url);
+      expect(raw.open).toMatch(/^0\{"sid"/);
+      raw.socket.write(Buffer.concat([frame('40'), frame('x')]));
+      await raw.closed;
+      raw.socket.destroy();
+    }
+    await expect(open(server.url)).resolves.toBeDefined();
+  });
+
+  it('tells a connection over the address cap why, then closes it', async () => {
+    const server = await startCoordinator({ config: { maxConnectionsPerAddress: 1 } });
+    defer(() => server.close());
+    await open(server.url);
+    const raw = await openRawWebSocket(server.url);
+    raw.socket.write(frame('40'));
+    await Promise.race([
+      raw.closed,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('not closed')), 5_000)),
+    ]);
+    raw.socket.destroy();
+    expect(raw.received()).toMatch(/44\{"message":"\[realtime\]: too many connections from /);
   });
 
   it('answers events past the rate with rate_limited and keeps serving well-behaved tabs', async () => {

@@ -10,6 +10,11 @@ describe('loadConfig', () => {
       eventsPerSecond: 500,
       eventBurst: 2_000,
       maxConnectionsPerAddress: 200,
+      maxHttpConnections: 50_000,
+      helloMissesPerAddress: 30,
+      helloMissWindowMs: 600_000,
+      headersTimeoutMs: 20_000,
+      httpIdleTimeoutMs: 60_000,
       logLevel: 'info',
     });
   });
@@ -27,6 +32,11 @@ describe('loadConfig', () => {
         BROWSERGRID_EVENTS_PER_SECOND: '10',
         BROWSERGRID_EVENT_BURST: '20',
         BROWSERGRID_MAX_CONNECTIONS_PER_ADDRESS: '0',
+        BROWSERGRID_MAX_HTTP_CONNECTIONS: '100',
+        BROWSERGRID_HELLO_MISSES_PER_ADDRESS: '7',
+        BROWSERGRID_HELLO_MISS_WINDOW_MS: '1000',
+        BROWSERGRID_HEADERS_TIMEOUT_MS: '5000',
+        BROWSERGRID_HTTP_IDLE_TIMEOUT_MS: '30000',
         LOG_LEVEL: 'warn',
       }),
     ).toMatchObject({
@@ -40,6 +50,11 @@ describe('loadConfig', () => {
       eventsPerSecond: 10,
       eventBurst: 20,
       maxConnectionsPerAddress: 0,
+      maxHttpConnections: 100,
+      helloMissesPerAddress: 7,
+      helloMissWindowMs: 1_000,
+      headersTimeoutMs: 5_000,
+      httpIdleTimeoutMs: 30_000,
       logLevel: 'warn',
     });
   });

@@ -1,0 +1,64 @@
+/**
+ * @module Caps on open TCP connections (HTTP and WebSocket alike): one for the whole server, so
+ * connections cannot exhaust memory or descriptors, and one per remote address, so a single
+ * address cannot take every place under the first. A connection over a cap is closed on accept.
+ */
+import type { Server as HttpServer } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Log } from '../log.ts';
+
+export interface ConnectionCaps {
+  /** Open connections in all; 0 for no cap. */
+  maxConnections: number;
+  /** Open connections from one address; 0 for no cap. */
+  maxPerAddress: number;
+}
+
+/**
+ * Connections an address may hold beyond its tabs' WebSockets: page loads (a browser opens up
+ * to 6 per host), REST clients, and refused tabs whose connections are closing.
+ */
+export const CONNECTIONS_BEYOND_TABS = 100;
+
+/** Refusals are logged at most this often, with how many there were since the last line. */
+const LOG_EVERY_MS = 10_000;
+
+export function capConnections(httpServer: HttpServer, caps: ConnectionCaps, log: Log): void {
+  let refused = 0;
+  let loggedAt = -Infinity;
+  const noteRefusal = (why: string, address: string | undefined): void => {
+    refused++;
+    const now = performance.now();
+    if (now - loggedAt < LOG_EVERY_MS) return;
+    log.warn({ refused, address, ...caps }, `[http]: connections refused, ${why}`);
+    loggedAt = now;
+    refused = 0;
+  };
+
+  // Node closes a connection past maxConnections before 'connection'; 'drop' tells of it.
+  if (caps.maxConnections > 0) httpServer.maxConnections = caps.maxConnections;
+  httpServer.on('drop', (data?: { remoteAddress?: string }) =>
+    noteRefusal('the server is at BROWSERGRID_MAX_HTTP_CONNECTIONS', data?.remoteAddress),
+  );
+
+  if (caps.maxPerAddress <= 0) return;
+  const perAddress = new Map<string, number>();
+  // After Node's own listener, which sets the socket up: destroyed here, before its first read,
+  // it is cleaned up by the same path as any closed connection.
+  httpServer.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress ?? 'unknown';
+    const count = perAddress.get(address) ?? 0;
+    if (count >= caps.maxPerAddress) {
+      noteRefusal('too many from one address (BROWSERGRID_MAX_CONNECTIONS_PER_ADDRESS)', address);
+      socket.destroy();
+      return;
+    }
+    perAddress.set(address, count + 1);
+    // 'close' fires once however a socket ends, upgraded to a WebSocket or not.
+    socket.once('close', () => {
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left <= 0) perAddress.delete(address);
+      else perAddress.set(address, left);
+    });
+  });
+}
