@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BrowsergridError, connect, JobFailedError } from '../../server/sdk/index.ts';
 import type { JobSummary } from '../../shared/job.ts';
+import type { AssignBatch, TaskResult } from '../../shared/protocol.ts';
 import { useHarness } from '../support/harness.ts';
 import { SimVolunteer } from '../support/sim-volunteer.ts';
 import { startCoordinator, type TestCoordinator } from '../support/start-coordinator.ts';
@@ -77,7 +78,16 @@ describe('the Node SDK against a real coordinator', () => {
   });
 
   it('follows a running job: progress events, and results as they commit, in order', async () => {
-    const server = await setup(25);
+    const server = await startCoordinator();
+    defer(() => server.close());
+    // The test answers for the tab, in steps, each once the SDK has seen the step before. A tab
+    // answering by itself runs every task of a batch at once: the coordinator sends it 4 tasks and
+    // then the other 36, so the job ends within two task delays, which the first requests of a cold
+    // coordinator outlast (the first line then came after the end).
+    const tab = await SimVolunteer.connect(server.url, { slots: 2, silent: true });
+    defer(() => tab.close());
+    const answered = new Set<number>();
+    const answerBelow = (untilTask: number) => answerTasks(tab, untilTask, answered);
     const grid = connect(server.url, { token: server.token, pollMs: 20 });
     const job = await grid.submit({
       map: '(x) => x + 100',
@@ -85,12 +95,26 @@ describe('the Node SDK against a real coordinator', () => {
     });
     const seen: JobSummary[] = [];
     job.onProgress((summary) => seen.push(summary));
+    const progressed = (done: number): Promise<void> =>
+      new Promise((resolve) => {
+        const off = job.onProgress((summary) => {
+          if (summary.done < done) return;
+          off();
+          resolve();
+        });
+      });
+    await answerBelow(10);
+    await progressed(10);
     const lines = [];
     let firstWhileRunning: boolean | undefined;
     for await (const line of job.results({ follow: true })) {
       lines.push(line);
-      // The job takes about half a second; its first line must arrive long before the end.
-      if (lines.length === 1) firstWhileRunning = (await job.status()).status === 'running';
+      if (lines.length === 1) {
+        firstWhileRunning = (await job.status()).status === 'running';
+        await answerBelow(25);
+        await progressed(25);
+      }
+      if (lines.length === 25) await answerBelow(40);
     }
     expect(lines).toEqual(
       Array.from({ length: 40 }, (_, index) => ({ index, output: index + 100 })),
@@ -103,3 +127,36 @@ describe('the Node SDK against a real coordinator', () => {
     expect([...dones].sort((a, b) => a - b)).toEqual(dones);
   });
 });
+
+/**
+ * Answers, as a silent tab, every task below `untilTask` with `x + 100`, as the coordinator sends
+ * them (it sends more as results come back), and returns once all of them are answered.
+ */
+async function answerTasks(
+  tab: SimVolunteer,
+  untilTask: number,
+  answered: Set<number>,
+): Promise<void> {
+  const due = (): AssignBatch['tasks'] =>
+    tab.received.filter((task) => task.taskIndex < untilTask && !answered.has(task.taskIndex));
+  while ([...answered].filter((taskIndex) => taskIndex < untilTask).length < untilTask) {
+    await tab.until(() => due().length > 0, 10_000, `tasks below ${untilTask}`);
+    const results: TaskResult[] = [];
+    for (const task of due()) {
+      if (answered.has(task.taskIndex)) continue;
+      answered.add(task.taskIndex);
+      results.push({
+        leaseId: task.leaseId,
+        jobId: task.jobId,
+        taskIndex: task.taskIndex,
+        durationMs: 25,
+        outcome: {
+          status: 'ok',
+          items: task.inputs.map((input) => ({ output: (input as number) + 100 })),
+        },
+      });
+    }
+    const res = await tab.report(results);
+    expect(res.ok, JSON.stringify(res)).toBe(true);
+  }
+}
