@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BrowsergridError, connect, JobFailedError } from '../../server/sdk/index.ts';
+import { BrowsergridError, Client, connect, JobFailedError } from '../../server/sdk/index.ts';
 import type { JobSummary } from '../../shared/job.ts';
 import type { AssignBatch, TaskResult } from '../../shared/protocol.ts';
 import { useHarness } from '../support/harness.ts';
@@ -75,6 +75,47 @@ describe('the Node SDK against a real coordinator', () => {
       3, 7,
     ]);
     await expect(grid.upload(path.join(dir, 'rows.txt'))).rejects.toThrow(/NDJSON .* or CSV/);
+  });
+
+  it('manages tokens, grids and uploads, lists jobs, and downloads results as NDJSON', async () => {
+    const server = await setup();
+    const client = connect(server.url, { token: server.token, pollMs: 20 });
+    expect(client).toBeInstanceOf(Client);
+
+    const created = await client.createToken('assistant');
+    expect((await client.tokens()).map((token) => [token.tokenId, 'token' in token])).toEqual([
+      [created.tokenId, false],
+    ]);
+    const assistant = connect(server.url, { token: created.token });
+    expect(await assistant.grids()).toEqual([]);
+    await client.revokeToken(created.tokenId);
+    await expect(assistant.grids()).rejects.toMatchObject({
+      name: 'BrowsergridError',
+      status: 401,
+      method: 'GET',
+      path: '/api/grids',
+    });
+    expect((await client.tokens())[0]?.revokedAt).toEqual(expect.any(String));
+
+    const room = await client.createGrid('Room 7');
+    expect(await client.grid(room.code)).toMatchObject({ code: room.code, name: 'Room 7' });
+    await expect(client.grid('NO-SUCH-GRID')).rejects.toMatchObject({ status: 404 });
+
+    const job = await client.submit({ map: '(x) => x * 3', inputs: [1, 2, 3] });
+    expect(job.created).toEqual({ id: job.id, tasks: 3, items: 3 });
+    expect(await job.done()).toMatchObject({ status: 'completed', done: 3 });
+    expect((await client.jobs()).map((summary) => summary.id)).toEqual([job.id]);
+    let text = '';
+    for await (const chunk of await job.download()) text += String(chunk);
+    expect(text).toBe('{"index":0,"output":3}\n{"index":1,"output":6}\n{"index":2,"output":9}\n');
+
+    const upload = await client.upload([1, 2]);
+    await client.deleteUpload(upload.id);
+    expect(await client.uploads()).toEqual([]);
+    await expect(client.deleteUpload(upload.id)).rejects.toMatchObject({
+      status: 404,
+      method: 'DELETE',
+    });
   });
 
   it('follows a running job: progress events, and results as they commit, in order', async () => {
