@@ -4,16 +4,10 @@
  * Only a SHA-256 of a named token is stored; the token itself is shown once, at creation.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import type { TokenCreated, TokenInfo } from '../shared/tokens.ts';
 import { tokenMatches } from './auth.ts';
 import { CoordinatorError } from './errors.ts';
 import type { JobStore, StoredToken } from './store/store.ts';
-
-export interface TokenInfo {
-  tokenId: string;
-  name: string;
-  createdAt: string;
-  revokedAt?: string;
-}
 
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
@@ -51,7 +45,7 @@ export class AdminTokens {
     return this.#live.get(sha256(presented));
   }
 
-  async create(name: string, now: number): Promise<TokenInfo & { token: string }> {
+  async create(name: string, now: number): Promise<TokenCreated> {
     const token = `bg_${randomBytes(24).toString('base64url')}`;
     const record: StoredToken = {
       tokenId: randomBytes(6).toString('hex'),

@@ -1,11 +1,9 @@
 /** @module REST routes for admin tokens: create (shown once), list, revoke. */
 import { Router, type RequestHandler } from 'express';
-import { z } from 'zod';
+import { TokenSpec } from '../../shared/tokens.ts';
 import type { AdminTokens } from '../admin-tokens.ts';
 import { CoordinatorError } from '../errors.ts';
 import { describeIssue } from '../realtime/validate.ts';
-
-const TokenSpec = z.strictObject({ name: z.string().trim().min(1).max(100) });
 
 export function createTokensRouter(
   tokens: AdminTokens,

@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BrowsergridError, connect, JobFailedError } from '../../server/sdk/index.ts';
+import { BrowsergridError, Client, connect, JobFailedError } from '../../server/sdk/index.ts';
 import type { JobSummary } from '../../shared/job.ts';
+import type { AssignBatch, TaskResult } from '../../shared/protocol.ts';
 import { useHarness } from '../support/harness.ts';
 import { SimVolunteer } from '../support/sim-volunteer.ts';
 import { startCoordinator, type TestCoordinator } from '../support/start-coordinator.ts';
@@ -76,8 +77,58 @@ describe('the Node SDK against a real coordinator', () => {
     await expect(grid.upload(path.join(dir, 'rows.txt'))).rejects.toThrow(/NDJSON .* or CSV/);
   });
 
+  it('manages tokens, grids and uploads, lists jobs, and downloads results as NDJSON', async () => {
+    const server = await setup();
+    const client = connect(server.url, { token: server.token, pollMs: 20 });
+    expect(client).toBeInstanceOf(Client);
+
+    const created = await client.createToken('assistant');
+    expect((await client.tokens()).map((token) => [token.tokenId, 'token' in token])).toEqual([
+      [created.tokenId, false],
+    ]);
+    const assistant = connect(server.url, { token: created.token });
+    expect(await assistant.grids()).toEqual([]);
+    await client.revokeToken(created.tokenId);
+    await expect(assistant.grids()).rejects.toMatchObject({
+      name: 'BrowsergridError',
+      status: 401,
+      method: 'GET',
+      path: '/api/grids',
+    });
+    expect((await client.tokens())[0]?.revokedAt).toEqual(expect.any(String));
+
+    const room = await client.createGrid('Room 7');
+    expect(await client.grid(room.code)).toMatchObject({ code: room.code, name: 'Room 7' });
+    await expect(client.grid('NO-SUCH-GRID')).rejects.toMatchObject({ status: 404 });
+
+    const job = await client.submit({ map: '(x) => x * 3', inputs: [1, 2, 3] });
+    expect(job.created).toEqual({ id: job.id, tasks: 3, items: 3 });
+    expect(await job.done()).toMatchObject({ status: 'completed', done: 3 });
+    expect((await client.jobs()).map((summary) => summary.id)).toEqual([job.id]);
+    let text = '';
+    for await (const chunk of await job.download()) text += String(chunk);
+    expect(text).toBe('{"index":0,"output":3}\n{"index":1,"output":6}\n{"index":2,"output":9}\n');
+
+    const upload = await client.upload([1, 2]);
+    await client.deleteUpload(upload.id);
+    expect(await client.uploads()).toEqual([]);
+    await expect(client.deleteUpload(upload.id)).rejects.toMatchObject({
+      status: 404,
+      method: 'DELETE',
+    });
+  });
+
   it('follows a running job: progress events, and results as they commit, in order', async () => {
-    const server = await setup(25);
+    const server = await startCoordinator();
+    defer(() => server.close());
+    // The test answers for the tab, in steps, each once the SDK has seen the step before. A tab
+    // answering by itself runs every task of a batch at once: the coordinator sends it 4 tasks and
+    // then the other 36, so the job ends within two task delays, which the first requests of a cold
+    // coordinator outlast (the first line then came after the end).
+    const tab = await SimVolunteer.connect(server.url, { slots: 2, silent: true });
+    defer(() => tab.close());
+    const answered = new Set<number>();
+    const answerBelow = (untilTask: number) => answerTasks(tab, untilTask, answered);
     const grid = connect(server.url, { token: server.token, pollMs: 20 });
     const job = await grid.submit({
       map: '(x) => x + 100',
@@ -85,12 +136,26 @@ describe('the Node SDK against a real coordinator', () => {
     });
     const seen: JobSummary[] = [];
     job.onProgress((summary) => seen.push(summary));
+    const progressed = (done: number): Promise<void> =>
+      new Promise((resolve) => {
+        const off = job.onProgress((summary) => {
+          if (summary.done < done) return;
+          off();
+          resolve();
+        });
+      });
+    await answerBelow(10);
+    await progressed(10);
     const lines = [];
     let firstWhileRunning: boolean | undefined;
     for await (const line of job.results({ follow: true })) {
       lines.push(line);
-      // The job takes about half a second; its first line must arrive long before the end.
-      if (lines.length === 1) firstWhileRunning = (await job.status()).status === 'running';
+      if (lines.length === 1) {
+        firstWhileRunning = (await job.status()).status === 'running';
+        await answerBelow(25);
+        await progressed(25);
+      }
+      if (lines.length === 25) await answerBelow(40);
     }
     expect(lines).toEqual(
       Array.from({ length: 40 }, (_, index) => ({ index, output: index + 100 })),
@@ -103,3 +168,36 @@ describe('the Node SDK against a real coordinator', () => {
     expect([...dones].sort((a, b) => a - b)).toEqual(dones);
   });
 });
+
+/**
+ * Answers, as a silent tab, every task below `untilTask` with `x + 100`, as the coordinator sends
+ * them (it sends more as results come back), and returns once all of them are answered.
+ */
+async function answerTasks(
+  tab: SimVolunteer,
+  untilTask: number,
+  answered: Set<number>,
+): Promise<void> {
+  const due = (): AssignBatch['tasks'] =>
+    tab.received.filter((task) => task.taskIndex < untilTask && !answered.has(task.taskIndex));
+  while ([...answered].filter((taskIndex) => taskIndex < untilTask).length < untilTask) {
+    await tab.until(() => due().length > 0, 10_000, `tasks below ${untilTask}`);
+    const results: TaskResult[] = [];
+    for (const task of due()) {
+      if (answered.has(task.taskIndex)) continue;
+      answered.add(task.taskIndex);
+      results.push({
+        leaseId: task.leaseId,
+        jobId: task.jobId,
+        taskIndex: task.taskIndex,
+        durationMs: 25,
+        outcome: {
+          status: 'ok',
+          items: task.inputs.map((input) => ({ output: (input as number) + 100 })),
+        },
+      });
+    }
+    const res = await tab.report(results);
+    expect(res.ok, JSON.stringify(res)).toBe(true);
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * @module `browsergrid submit`: a job from a map file and inputs from a file or a range, optionally
+ * followed to its end with its results saved.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { uploadFormatOf, type JobSpecInput } from '../../shared/job.ts';
+import type { Client } from '../sdk/index.ts';
+import { followWithBar } from './progress.ts';
+import { clientOf, remote, toInt, type RemoteOptions } from './remote.ts';
+import { saveResults } from './save-results.ts';
+
+interface SubmitOptions extends RemoteOptions {
+  map: string;
+  inputs?: string;
+  range?: string;
+  name?: string;
+  chunkSize?: number;
+  timeoutMs?: number;
+  maxAttempts?: number;
+  priority?: number;
+  redundancy?: number;
+  grid?: string;
+  /** False with --no-speculation. */
+  speculation: boolean;
+  description?: string;
+  wait?: boolean;
+  out?: string;
+}
+
+export function addSubmitCommand(program: Command): void {
+  remote(program.command('submit'))
+    .description(
+      'submit a job: a map function file, inputs from a .json, .ndjson or .csv file or a range',
+    )
+    .requiredOption('--map <file>', 'file holding the map function source or an ES module')
+    .option(
+      '--inputs <file>',
+      'inputs: a JSON array (.json); or one JSON value a line (.ndjson, .jsonl) or CSV rows under a header (.csv), streamed up as an upload',
+    )
+    .option('--range <start:end[:step]>', 'numeric range of inputs instead of a file')
+    .option('--name <name>', 'job name')
+    .option('--chunk-size <n>', 'items per task', toInt)
+    .option('--timeout-ms <n>', 'task timeout', toInt)
+    .option('--max-attempts <n>', 'attempts per task', toInt)
+    .option('--priority <n>', 'higher runs first', toInt)
+    .option('--redundancy <n>', 'matching results from distinct devices needed', toInt)
+    .option('--grid <code>', 'run only on the tabs of this grid')
+    .option('--no-speculation', 'no backup copies of slow tasks')
+    .option('--description <text>', 'what the job computes, shown to volunteers')
+    .option('--wait', 'show progress until the job ends; exit 1 unless it completed')
+    .option('--out <file>', 'when the job ends, write its results (NDJSON) here (implies --wait)')
+    .action(submit);
+}
+
+async function submit(options: SubmitOptions): Promise<void> {
+  const client = clientOf(options);
+  const spec: JobSpecInput = {
+    map: readFileSync(options.map, 'utf8'),
+    inputs: await inputsOf(client, options.inputs, options.range),
+    ...(options.name ? { name: options.name } : {}),
+    ...(options.chunkSize ? { chunkSize: options.chunkSize } : {}),
+    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
+    ...(options.priority !== undefined ? { priority: options.priority } : {}),
+    ...(options.redundancy ? { redundancy: options.redundancy } : {}),
+    ...(options.grid ? { grid: options.grid } : {}),
+    ...(options.speculation === false ? { speculation: false } : {}),
+    ...(options.description ? { description: options.description } : {}),
+  };
+  // An upload made for this job goes once nothing needs it: on a refused submit, or once a
+  // followed job ends. A job not followed still reads it (delete it with the REST API).
+  const upload = !Array.isArray(spec.inputs) && 'upload' in spec.inputs && spec.inputs.upload;
+  const dropUpload = async (): Promise<void> => {
+    // Best effort: the job's own outcome is what the command reports.
+    if (upload) await client.deleteUpload(upload).catch(() => undefined);
+  };
+  const job = await client.submit(spec).catch(async (error: unknown) => {
+    await dropUpload();
+    throw error;
+  });
+  process.stdout.write(`${JSON.stringify(job.created)}\n`);
+  if (!options.wait && !options.out) return;
+  const summary = await followWithBar(job, job.created.tasks);
+  await dropUpload();
+  if (options.out) {
+    await saveResults(job, options.out);
+    process.stderr.write(`results written to ${options.out}\n`);
+  }
+  if (summary.status !== 'completed') {
+    throw new Error(`[cli]: job ${job.id} ended ${summary.status}: ${summary.failed} tasks failed`);
+  }
+}
+
+/** A range or a JSON array goes in the job spec; NDJSON and CSV files stream up as an upload. */
+async function inputsOf(
+  client: Client,
+  file: string | undefined,
+  range: string | undefined,
+): Promise<JobSpecInput['inputs']> {
+  if (range) {
+    const [start, end, step] = range.split(':').map((part) => Number.parseInt(part, 10));
+    if (start === undefined || end === undefined || Number.isNaN(start) || Number.isNaN(end)) {
+      throw new Error(`[cli]: --range: expected start:end[:step], got "${range}"`);
+    }
+    return { range: { start, end, ...(step !== undefined ? { step } : {}) } };
+  }
+  if (!file) throw new Error('[cli]: give --inputs <file> or --range <start:end>');
+  if (!existsSync(file)) throw new Error(`[cli]: --inputs: no file ${file}`);
+  if (uploadFormatOf({ name: file })) {
+    const upload = await client.upload(file).catch((error: unknown) => {
+      throw new Error(`[cli]: uploading ${file}: ${(error as Error).message}`);
+    });
+    process.stderr.write(`uploaded ${upload.items} items from ${file} (${upload.id})\n`);
+    return { upload: upload.id };
+  }
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as JobSpecInput['inputs'];
+  } catch (error) {
+    throw new Error(
+      `[cli]: ${file}: not JSON (${(error as Error).message}); use .ndjson or .csv for those formats`,
+    );
+  }
+}
