@@ -54,47 +54,43 @@ export function jsonShapeIssue(
   value: unknown,
   bounds: JsonBounds = JSON_BOUNDS,
 ): JsonShapeIssue | undefined {
+  if (typeof value !== 'object' || value === null) {
+    // Most values are scalars: no walk, nothing allocated.
+    const problem = scalarProblem(value, bounds);
+    return problem === undefined ? undefined : { path: [], message: problem };
+  }
   const frames: Frame[] = [];
-  // The containers on the current path: a value met again among them is a cycle.
-  const open = new Set<object>();
-  const pathOf = (extra?: string | number): Array<string | number> => {
-    const path: Array<string | number> = [];
-    for (const frame of frames) {
-      const index = frame.next - 1;
-      const key = frame.keys ? (frame.keys[index] ?? '') : index;
-      path.push(typeof key === 'string' ? shorten(key) : key);
-    }
-    if (extra !== undefined) path.push(extra);
-    return path;
-  };
   let nodes = 0;
   let current: unknown = value;
   for (;;) {
     if (++nodes > bounds.maxNodes) {
       return {
-        path: pathOf(),
+        path: pathOf(frames),
         message: `holds more than ${bounds.maxNodes} values (MAX_JSON_NODES)`,
       };
     }
     const problem = scalarProblem(current, bounds);
-    if (problem !== undefined) return { path: pathOf(), message: problem };
+    if (problem !== undefined) return { path: pathOf(frames), message: problem };
     if (typeof current === 'object' && current !== null) {
-      if (open.has(current)) return { path: pathOf(), message: 'refers back to itself (a cycle)' };
+      // A container among its own ancestors is a cycle; the scan is at most maxDepth long.
+      for (const frame of frames) {
+        if (frame.container === current) {
+          return { path: pathOf(frames), message: 'refers back to itself (a cycle)' };
+        }
+      }
       if (frames.length >= bounds.maxDepth) {
         return {
-          path: pathOf(),
+          path: pathOf(frames),
           message: `is nested deeper than ${bounds.maxDepth} levels (MAX_JSON_DEPTH)`,
         };
       }
       const keys = Array.isArray(current) ? undefined : Object.keys(current);
       const length = keys ? keys.length : (current as unknown[]).length;
       frames.push({ container: current, keys, length, next: 0 });
-      open.add(current);
     }
     // Next: the following child of the innermost container that has one left.
     let frame = frames[frames.length - 1];
     while (frame && frame.next >= frame.length) {
-      open.delete(frame.container);
       frames.pop();
       frame = frames[frames.length - 1];
     }
@@ -105,7 +101,7 @@ export function jsonShapeIssue(
       if (key.length > bounds.maxKeyChars) {
         frame.next--;
         return {
-          path: pathOf(),
+          path: pathOf(frames),
           message: `has a key of ${key.length} characters, over the limit of ${bounds.maxKeyChars} (MAX_JSON_KEY_CHARS)`,
         };
       }
@@ -115,6 +111,17 @@ export function jsonShapeIssue(
       current = (frame.container as unknown[])[index];
     }
   }
+}
+
+/** The path to the value being visited: each open container's current key or index. */
+function pathOf(frames: readonly Frame[]): Array<string | number> {
+  const path: Array<string | number> = [];
+  for (const frame of frames) {
+    const index = frame.next - 1;
+    const key = frame.keys ? (frame.keys[index] ?? '') : index;
+    path.push(typeof key === 'string' ? shorten(key) : key);
+  }
+  return path;
 }
 
 /** What is wrong with `value` itself (not its children), or undefined. */

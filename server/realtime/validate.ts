@@ -105,8 +105,12 @@ export function withAck<S extends z.ZodType, T>(
   event: string,
   handler: (payload: z.infer<S>) => T | Promise<T>,
   checks: EdgeChecks = {},
-): (payload: unknown, ack?: unknown) => void {
-  return guard(edge, event, (payload: unknown, ack?: unknown) => {
+): (...args: unknown[]) => void {
+  return guard(edge, event, (...args: unknown[]) => {
+    // socket.io appends the ack after however many arguments the sender wrote: with none, the
+    // ack comes first; with too many, the payload is the first and the rest are ignored.
+    const ack = args.length > 0 ? args[args.length - 1] : undefined;
+    const payload = args.length > 1 ? args[0] : undefined;
     if (typeof ack !== 'function') {
       edge.refused(event, 'event without an ack callback dropped');
       return;
