@@ -41,7 +41,7 @@ export function guardFrames(io: Server, log: Log): void {
       );
       // engine.io reads `packet.type` after emitting 'packet': a noop is never handed to
       // socket.io's parser, even on a transport whose close is not immediate (polling).
-      // https://github.com/socketio/engine.io/blob/6.6.4/lib/socket.ts (onPacket)
+      // https://github.com/socketio/socket.io/blob/engine.io%406.6.12/packages/engine.io/lib/socket.ts (onPacket)
       packet.type = 'noop';
       conn.close(true);
     });

@@ -23,7 +23,7 @@ export function frameShapeIssue(text: string, bounds: FrameBounds): string | und
   let depth = 0;
   let containers = 0;
   let inString = false;
-  for (let i = 0; i < text.length; i++) {
+  for (let i = payloadStart(text); i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
       if (c === BACKSLASH) i++;
@@ -37,9 +37,31 @@ export function frameShapeIssue(text: string, bounds: FrameBounds): string | und
       if (++containers > bounds.maxContainers) {
         return `holds more than ${bounds.maxContainers} arrays and objects (MAX_JSON_NODES)`;
       }
-    } else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) {
+    } else if ((c === CLOSE_ARRAY || c === CLOSE_OBJECT) && depth > 0) {
+      // Never below 0: closers written first must not buy extra depth for what follows.
       depth--;
     }
   }
   return undefined;
+}
+
+/**
+ * Where the JSON begins in a socket.io packet (`<type>[<attachments>-][/<nsp>,][<ack id>]<json>`),
+ * read as socket.io-parser reads it: a quote in the namespace must not make the scan take the
+ * JSON's brackets for string contents.
+ * https://github.com/socketio/socket.io/blob/socket.io-parser%404.2.7/packages/socket.io-parser/lib/index.ts (decodeString)
+ */
+function payloadStart(text: string): number {
+  let i = 0;
+  const type = text.charAt(0);
+  if (type === '5' || type === '6') {
+    i = text.indexOf('-');
+    if (i === -1) return text.length;
+  }
+  if (text.charAt(i + 1) === '/') {
+    i = text.indexOf(',', i + 1);
+    if (i === -1) return text.length;
+  }
+  // The ack id's digits hold no brackets or quotes: scanning them changes nothing.
+  return i + 1;
 }

@@ -75,6 +75,21 @@ export class RawSocket {
     return (JSON.parse(frame.slice(prefix.length - 1)) as unknown[])[0];
   }
 
+  /** The first unread frame `match` accepts (waiting for it); throws if the connection closes first. */
+  async nextFrame(match: (frame: string) => boolean, timeoutMs = 10_000): Promise<string> {
+    const frame = await this.#next(match, 'a matching frame', timeoutMs);
+    if (frame === undefined) throw new Error('raw socket: closed before a matching frame');
+    return frame;
+  }
+
+  /**
+   * Resolves once every frame sent before it was handled: a capacity event's answer comes after
+   * them (socket.io handles a connection's frames in order), or the connection closed.
+   */
+  async settled(): Promise<void> {
+    await this.call('volunteer:capacity', '{"slots":0}');
+  }
+
   /** A fresh ack id for frames a test writes itself. */
   ackId(): number {
     return this.#nextAckId++;
