@@ -57,6 +57,13 @@ export class RawSocket {
     this.#ws.send(frame);
   }
 
+  /** Sends one frame and resolves once it is handed to the kernel (the coordinator has it next). */
+  sendFlushed(frame: string | Buffer): Promise<void> {
+    return new Promise((resolve, reject) =>
+      this.#ws.send(frame, (error) => (error ? reject(error) : resolve())),
+    );
+  }
+
   /**
    * Sends `42<id>["event",<argsText>]` and resolves with the ack's first argument, or with
    * `'closed'` if the coordinator closed the connection instead of answering.
