@@ -52,8 +52,10 @@ export const MAX_JSON_DEPTH = 64;
  * each), so twice that refuses none of them; it bounds what a checkpoint state, which has no
  * character limit of its own, makes the coordinator copy, store and send. */
 export const MAX_JSON_NODES = 1_000_000;
-/** One string, in UTF-16 code units: any string an upload line (MAX_UPLOAD_ITEM_BYTES) can hold. */
-export const MAX_JSON_STRING_CHARS = 1024 * 1024;
+/** One string, in UTF-16 code units: any string one task's input may carry (MAX_TASK_INPUT_BYTES).
+ * A string costs one allocation, not a walk, so this bound is about memory, and messages bound
+ * that too. */
+export const MAX_JSON_STRING_CHARS = MAX_TASK_INPUT_BYTES;
 /** One object key, in UTF-16 code units: keys are names (words, ids, URLs), not data. */
 export const MAX_JSON_KEY_CHARS = 4096;
 /** Nesting of the protocol's own envelope around a JSON value (`results[i].outcome.items[j].output`). */
