@@ -1,5 +1,6 @@
 /** @module Job spec, job summary and per-item outcome schemas: the REST API's body and response types. */
 import { z } from 'zod';
+import { arrayToFirstIssue } from './arrays.ts';
 import { JsonValue } from './json.ts';
 import {
   DEFAULT_CHUNK_SIZE,
@@ -46,7 +47,11 @@ export const UploadId = z.string().regex(/^u-[0-9a-f-]{36}$/, 'expected an uploa
 export const UploadInputs = z.strictObject({ upload: UploadId });
 export type UploadInputs = z.infer<typeof UploadInputs>;
 
-export const JobInputs = z.union([JsonValue.array().max(MAX_JOB_ITEMS), RangeInputs, UploadInputs]);
+export const JobInputs = z.union([
+  arrayToFirstIssue(JsonValue, MAX_JOB_ITEMS),
+  RangeInputs,
+  UploadInputs,
+]);
 export type JobInputs = z.infer<typeof JobInputs>;
 
 export const JobSpec = z.strictObject({

@@ -1,8 +1,9 @@
 /**
  * @module Checks on JSON values without zod, so the task-runner worker can use them without
  * bundling a schema library: the canonical encoding results are compared by, and whether a value
- * a map function returned is JSON at all.
+ * a map function returned is JSON the coordinator accepts.
  */
+import { formatJsonPath, jsonShapeIssue } from './json-bounds.ts';
 import type { JsonValue } from './json.ts';
 
 /**
@@ -12,6 +13,8 @@ import type { JsonValue } from './json.ts';
  * @example canonicalJson({ b: 1, a: [2, { d: 3, c: 4 }] }) === '{"a":[2,{"c":4,"d":3}],"b":1}'
  */
 export function canonicalJson(value: JsonValue): string {
+  // Recursive on purpose: every value it sees passed jsonShapeIssue at the edge, so its depth is
+  // at most MAX_JSON_DEPTH. Own `__proto__` keys are read as data (Object.keys lists them).
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   const keys = Object.keys(value).sort();
@@ -23,40 +26,15 @@ export function canonicalJson(value: JsonValue): string {
   return `{${parts.join(',')}}`;
 }
 
-/** Why `value` is not a JSON value, or undefined when it is one. Rejects what JSON.stringify
- * would silently change (undefined, NaN, Infinity, functions) as well as cycles. */
-export function notJsonReason(
-  value: unknown,
-  path = 'output',
-  seen = new Set<object>(),
-): string | undefined {
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return undefined;
-    case 'number':
-      return Number.isFinite(value) ? undefined : `${path} is ${value}, which JSON cannot hold`;
-    case 'object': {
-      if (value === null) return undefined;
-      if (seen.has(value)) return `${path} refers back to itself (a cycle)`;
-      const proto = Object.getPrototypeOf(value) as unknown;
-      if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) {
-        return `${path} is a ${(value as object).constructor?.name ?? 'non-plain object'}, not a plain object`;
-      }
-      seen.add(value);
-      const entries = Array.isArray(value)
-        ? value.map((v, i) => [`[${i}]`, v] as const)
-        : Object.entries(value).map(([k, v]) => [`.${k}`, v] as const);
-      for (const [key, entry] of entries) {
-        const reason = notJsonReason(entry, `${path}${key}`, seen);
-        if (reason) return reason;
-      }
-      seen.delete(value);
-      return undefined;
-    }
-    default:
-      return `${path} is ${typeof value}, which JSON cannot hold`;
-  }
+/**
+ * Why `value` is not a JSON value the coordinator accepts, or undefined when it is one. Rejects
+ * what JSON.stringify would silently change (undefined, NaN, Infinity, functions), cycles, and
+ * shapes over the bounds (depth, size, string and key lengths): a tab refuses such an output as
+ * an item error instead of sending a results message the coordinator would refuse whole.
+ */
+export function notJsonReason(value: unknown, path = 'output'): string | undefined {
+  const issue = jsonShapeIssue(value);
+  return issue ? `${formatJsonPath(path, issue.path)} ${issue.message}` : undefined;
 }
 
 /**

@@ -48,3 +48,31 @@ export const MAX_ITEM_OUTPUT_CHARS = 1_000_000;
 export const MAX_ITEM_OUTPUT_DEPTH = 512;
 /** A tab sends at most this much JSON in one results message (well under the message limit). */
 export const RESULTS_MESSAGE_TARGET_CHARS = 4 * 1024 * 1024;
+
+/*
+ * The shape every JSON value that enters may have (inputs, outputs, checkpoint states, reduce
+ * values), checked without recursion before any schema runs (see shared/json-bounds.ts). Each
+ * bound admits everything the byte limits above admit in practice, and no more work than that:
+ */
+/** Nested arrays and objects. Data nests a handful of levels; 64 keeps every recursive walk
+ * (JSON.stringify, structured clone, canonicalJson, socket.io's binary scan) far from the stack's
+ * end, which 10,000 levels already reach. */
+export const MAX_JSON_DEPTH = 64;
+/** Values in one JSON value, containers included. An item output (MAX_ITEM_OUTPUT_CHARS) or an
+ * upload line (MAX_UPLOAD_ITEM_BYTES) holds at most about 525,000 (`[0,0,…]`, two characters
+ * each), so twice that refuses none of them; it bounds what a checkpoint state, which has no
+ * character limit of its own, makes the coordinator copy, store and send. */
+export const MAX_JSON_NODES = 1_000_000;
+/** One string, in UTF-16 code units: any string one task's input may carry (MAX_TASK_INPUT_BYTES).
+ * A string costs one allocation, not a walk, so this bound is about memory, and messages bound
+ * that too. */
+export const MAX_JSON_STRING_CHARS = MAX_TASK_INPUT_BYTES;
+/** One object key, in UTF-16 code units: keys are names (words, ids, URLs), not data. */
+export const MAX_JSON_KEY_CHARS = 4096;
+/** Nesting of the protocol's own envelope around a JSON value (`results[i].outcome.items[j].output`). */
+export const MAX_ENVELOPE_DEPTH = 8;
+/** A message from a connection that has not said hello (or authenticated as an admin): a hello
+ * is well under 1 KiB, so anything larger is refused before socket.io parses it. */
+export const MAX_UNREGISTERED_MESSAGE_BYTES = 16 * 1024;
+/** Messages refused as malformed after which a connection is closed: a tab never sends one. */
+export const MAX_REFUSED_MESSAGES = 16;

@@ -9,7 +9,8 @@ import { z } from 'zod';
 import { WireError } from './errors.ts';
 import { ItemOutcome, JobId, JobSummary } from './job.ts';
 import { JsonValue } from './json.ts';
-import { MAX_RESULTS_PER_MESSAGE, MAX_SLOTS_PER_TAB } from './limits.ts';
+import { arrayToFirstIssue } from './arrays.ts';
+import { MAX_CHUNK_SIZE, MAX_RESULTS_PER_MESSAGE, MAX_SLOTS_PER_TAB } from './limits.ts';
 
 /** Bumped on any incompatible change; a tab speaking another version is refused at hello. */
 export const PROTOCOL_VERSION = 1;
@@ -81,7 +82,7 @@ export type JobCode = z.infer<typeof JobCode>;
 export const TaskCheckpoint = z.strictObject({
   item: z.number().int().min(0),
   state: JsonValue,
-  done: z.array(ItemOutcome),
+  done: arrayToFirstIssue(ItemOutcome, MAX_CHUNK_SIZE),
 });
 export type TaskCheckpoint = z.infer<typeof TaskCheckpoint>;
 
@@ -91,7 +92,7 @@ export const Assignment = z.object({
   taskIndex: z.number().int().min(0),
   /** Index of the task's first item in the job's inputs. */
   start: z.number().int().min(0),
-  inputs: z.array(JsonValue),
+  inputs: arrayToFirstIssue(JsonValue, MAX_CHUNK_SIZE),
   /** The latest checkpoint the coordinator holds for this task, if any. */
   checkpoint: TaskCheckpoint.optional(),
 });
@@ -114,7 +115,10 @@ export const TaskResult = z.strictObject({
   taskIndex: z.number().int().min(0),
   durationMs: z.number().min(0).max(1e10),
   outcome: z.discriminatedUnion('status', [
-    z.strictObject({ status: z.literal('ok'), items: z.array(ItemOutcome) }),
+    z.strictObject({
+      status: z.literal('ok'),
+      items: arrayToFirstIssue(ItemOutcome, MAX_CHUNK_SIZE),
+    }),
     z.strictObject({ status: z.literal('error'), message: z.string().max(4096) }),
   ]),
 });

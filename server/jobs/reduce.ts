@@ -5,6 +5,7 @@
  * comes with the job), so a worker thread bounds its time and memory; it is not a sandbox.
  */
 import { Worker } from 'node:worker_threads';
+import { formatJsonPath, jsonShapeIssue } from '../../shared/json-bounds.ts';
 import type { JsonValue } from '../../shared/json.ts';
 import type { StoredTaskResult } from '../store/store.ts';
 
@@ -102,9 +103,15 @@ export async function runReduce(
     }
     worker.postMessage({ type: 'end' });
     const answer = await Promise.race([reply(), deadline]);
-    return answer.type === 'done'
-      ? { value: (answer as { value: JsonValue }).value }
-      : { error: String(answer.message) };
+    if (answer.type !== 'done') return { error: String(answer.message) };
+    const { value } = answer as { value: JsonValue };
+    // The value is stored, sent to admin pages and served like any result: the same bounds.
+    const issue = jsonShapeIssue(value);
+    return issue
+      ? {
+          error: `reduce's value is refused: ${formatJsonPath('value', issue.path)} ${issue.message}`,
+        }
+      : { value };
   } finally {
     clearTimeout(timer);
     await worker.terminate();

@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parse as parseCsv } from 'csv-parse';
 import type { JobInputs, UploadFormat } from '../../shared/job.ts';
+import { formatJsonPath, jsonShapeIssue } from '../../shared/json-bounds.ts';
 import { MAX_TASK_INPUT_BYTES } from '../../shared/limits.ts';
 import { CoordinatorError } from '../errors.ts';
 import { inlineInputs, type InputSource } from '../scheduling/sharder.ts';
@@ -152,8 +153,9 @@ async function* ndjsonItems(
     }
     const text = bytes.toString('utf8').trim();
     if (text.length === 0) return undefined;
+    let value: unknown;
     try {
-      JSON.parse(text);
+      value = JSON.parse(text);
     } catch (error) {
       throw new CoordinatorError(
         'invalid_input',
@@ -161,6 +163,7 @@ async function* ndjsonItems(
         { field: `line ${line}` },
       );
     }
+    refuseUnbounded(value, `line ${line}`);
     return text;
   };
   let pending: Buffer[] = [];
@@ -188,6 +191,18 @@ async function* ndjsonItems(
   }
 }
 
+/** Refuses an item over the JSON bounds (depth, size, string and key lengths), naming it. */
+function refuseUnbounded(value: unknown, where: string): void {
+  const issue = jsonShapeIssue(value);
+  if (issue) {
+    throw new CoordinatorError(
+      'invalid_input',
+      `[uploads]: ${where}: ${formatJsonPath('item', issue.path)} ${issue.message}`,
+      { field: where },
+    );
+  }
+}
+
 /** One JSON object per CSV row, keyed by the header row; values stay strings. */
 async function* csvItems(body: AsyncIterable<Buffer>, limits: UploadLimits): AsyncIterable<string> {
   const parser = parseCsv({
@@ -200,7 +215,11 @@ async function* csvItems(body: AsyncIterable<Buffer>, limits: UploadLimits): Asy
   // awaited: after a bad row, the source may be waiting on a client that sends nothing more.
   void pipeline(Readable.from(body), parser).catch(() => undefined);
   try {
-    for await (const record of parser) yield JSON.stringify(record);
+    let row = 0;
+    for await (const record of parser) {
+      refuseUnbounded(record, `row ${++row}`);
+      yield JSON.stringify(record);
+    }
   } catch (error) {
     if (error instanceof CoordinatorError) throw error;
     if ((error as { code?: string }).code === 'CSV_MAX_RECORD_SIZE') {

@@ -10,6 +10,8 @@ import type { AdminTokens } from '../admin-tokens.ts';
 import type { Engine } from '../engine/engine.ts';
 import { toWireError } from '../errors.ts';
 import type { Log } from '../log.ts';
+import { trustConnection } from './frame-guard.ts';
+import { createSocketEdge, guard } from './validate.ts';
 
 export function registerAdminHandlers(
   admin: Namespace<AdminToServerEvents, ServerToAdminEvents>,
@@ -35,17 +37,26 @@ export function registerAdminHandlers(
     }
   });
   admin.on('connection', (socket) => {
-    socket.on('jobs:subscribe', (ack: unknown) => {
-      if (typeof ack !== 'function') return;
-      const reply = ack as (res: Ack<JobSummary[]>) => void;
-      engine.list().then(
-        (jobs) => reply({ ok: true, data: jobs }),
-        (error: unknown) => {
-          log.error({ err: error }, '[admin]: listing jobs failed');
-          reply({ ok: false, error: toWireError(error) });
-        },
-      );
-    });
+    // Authenticated: its frames may be as large as any tab's.
+    trustConnection(socket.conn);
+    const edge = createSocketEdge(socket, log);
+    socket.on(
+      'jobs:subscribe',
+      guard(edge, 'jobs:subscribe', (ack: unknown) => {
+        if (typeof ack !== 'function') {
+          edge.refused('jobs:subscribe', 'event without an ack callback dropped');
+          return;
+        }
+        const reply = ack as (res: Ack<JobSummary[]>) => void;
+        return engine.list().then(
+          (jobs) => reply({ ok: true, data: jobs }),
+          (error: unknown) => {
+            log.error({ err: error }, '[admin]: listing jobs failed');
+            reply({ ok: false, error: toWireError(error) });
+          },
+        );
+      }),
+    );
   });
   const stopProgress = engine.onProgress((summary) => admin.emit('job:progress', summary));
   return () => {

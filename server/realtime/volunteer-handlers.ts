@@ -19,8 +19,9 @@ import type { Engine, VolunteerLink } from '../engine/engine.ts';
 import { CoordinatorError } from '../errors.ts';
 import type { Log } from '../log.ts';
 import type { DeviceIds } from './device-ids.ts';
+import { guardFrames, trustConnection } from './frame-guard.ts';
 import type { JoinCodeGuard } from './join-code-guard.ts';
-import { withAck } from './validate.ts';
+import { createSocketEdge, guard, withAck, withoutAck } from './validate.ts';
 
 export type VolunteerServer = Server<VolunteerToServerEvents, ServerToVolunteerEvents>;
 type VolunteerSocket = Socket<VolunteerToServerEvents, ServerToVolunteerEvents>;
@@ -31,6 +32,7 @@ export function registerVolunteerHandlers(
   log: Log,
   guards: VolunteerGuards,
 ): void {
+  guardFrames(io, log);
   io.on('connection', (socket) => attach(socket, engine, log, guards));
 }
 
@@ -60,6 +62,10 @@ function attach(
       socket.disconnect(true);
     },
   };
+  const edge = createSocketEdge(socket, log, () => ({
+    volunteerId,
+    address: socket.handshake.address,
+  }));
   const registered = (): string => {
     if (volunteerId === undefined) {
       throw new CoordinatorError('not_registered', '[realtime]: send volunteer:hello first');
@@ -69,7 +75,7 @@ function attach(
 
   socket.on(
     'volunteer:hello',
-    withAck(Hello, log, 'volunteer:hello', async (hello) => {
+    withAck(edge, Hello, 'volunteer:hello', async (hello) => {
       if (hello.protocolVersion !== PROTOCOL_VERSION) {
         throw new CoordinatorError(
           'protocol_mismatch',
@@ -107,6 +113,7 @@ function attach(
         },
         link,
       );
+      trustConnection(socket.conn);
       log.debug({ volunteerId, slots: hello.slots }, '[realtime]: volunteer connected');
       return { volunteerId, deviceId, serverTime: Date.now() };
     }),
@@ -114,52 +121,78 @@ function attach(
 
   socket.on(
     'volunteer:capacity',
-    withAck(Capacity, log, 'volunteer:capacity', ({ slots }) => {
-      engine.setSlots(registered(), slots);
-      return null;
-    }),
+    withAck(
+      edge,
+      Capacity,
+      'volunteer:capacity',
+      ({ slots }) => {
+        engine.setSlots(registered(), slots);
+        return null;
+      },
+      { requires: registered },
+    ),
   );
 
   socket.on(
     'task:release',
-    withAck(ReleaseBatch, log, 'task:release', ({ leaseIds }) => {
-      engine.release(registered(), leaseIds);
-      return null;
-    }),
+    withAck(
+      edge,
+      ReleaseBatch,
+      'task:release',
+      ({ leaseIds }) => {
+        engine.release(registered(), leaseIds);
+        return null;
+      },
+      { requires: registered },
+    ),
   );
 
   socket.on(
     'task:results',
-    withAck(ResultBatch, log, 'task:results', (batch) =>
-      engine.report(registered(), batch.results),
+    withAck(
+      edge,
+      ResultBatch,
+      'task:results',
+      (batch) => engine.report(registered(), batch.results),
+      { requires: registered },
     ),
   );
 
-  // Fire-and-forget events: no ack to answer with, so bad ones are logged and dropped.
-  socket.on('task:progress', (payload: unknown) => {
-    const parsed = ProgressBatch.safeParse(payload);
-    if (!parsed.success || volunteerId === undefined) {
-      log.warn({ volunteerId }, '[realtime]: malformed or early task:progress dropped');
-      return;
-    }
-    engine.progress(volunteerId, parsed.data.updates);
-  });
+  // Fire-and-forget events: no ack to answer with, so bad ones are logged and dropped. The
+  // sender is checked before the payload is read: an anonymous socket's payload is never parsed.
+  socket.on(
+    'task:progress',
+    withoutAck(
+      edge,
+      ProgressBatch,
+      'task:progress',
+      ({ updates }) => engine.progress(registered(), updates),
+      { requires: registered },
+    ),
+  );
 
-  socket.on('task:checkpoint', (payload: unknown) => {
-    const parsed = CheckpointReport.safeParse(payload);
-    if (!parsed.success || volunteerId === undefined) {
-      log.warn({ volunteerId }, '[realtime]: malformed or early task:checkpoint dropped');
-      return;
-    }
-    if (!engine.checkpoint(volunteerId, parsed.data)) {
-      log.debug(
-        { volunteerId, leaseId: parsed.data.leaseId },
-        '[realtime]: checkpoint for a lease this tab does not hold dropped',
-      );
-    }
-  });
+  socket.on(
+    'task:checkpoint',
+    withoutAck(
+      edge,
+      CheckpointReport,
+      'task:checkpoint',
+      (report) => {
+        if (!engine.checkpoint(registered(), report)) {
+          log.debug(
+            { volunteerId, leaseId: report.leaseId },
+            '[realtime]: checkpoint for a lease this tab does not hold dropped',
+          );
+        }
+      },
+      { requires: registered },
+    ),
+  );
 
-  socket.on('disconnect', () => {
-    if (volunteerId !== undefined) engine.disconnect(volunteerId, link);
-  });
+  socket.on(
+    'disconnect',
+    guard(edge, 'disconnect', () => {
+      if (volunteerId !== undefined) engine.disconnect(volunteerId, link);
+    }),
+  );
 }

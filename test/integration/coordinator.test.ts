@@ -238,9 +238,10 @@ describe('socket input handling', () => {
     const call = (event: string, payload: unknown): Promise<Ack<unknown>> =>
       socket.timeout(5_000).emitWithAck(event, payload) as Promise<Ack<unknown>>;
 
+    // Who is speaking is checked before the payload: an anonymous socket's is never read.
     expect(await call('task:results', { results: [] })).toMatchObject({
       ok: false,
-      error: { code: 'invalid_input' },
+      error: { code: 'not_registered' },
     });
     const early = await call('task:results', {
       results: [
@@ -289,6 +290,10 @@ describe('socket input handling', () => {
     ).toMatchObject({
       ok: true,
       data: { volunteerId: 't' },
+    });
+    expect(await call('task:results', { results: [] })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_input', field: 'results' },
     });
     // Still a working coordinator: a real tab completes a job.
     await volunteer(server, { slots: 1 });

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { JobCreated } from '../../shared/job.ts';
 import { PROTOCOL_VERSION } from '../../shared/protocol.ts';
 import { useHarness } from '../support/harness.ts';
+import { hostileShape, prototypeKeyed } from '../support/hostile-json.ts';
 import { SimVolunteer } from '../support/sim-volunteer.ts';
 import {
   api,
@@ -199,4 +200,61 @@ describe('coordinator under random input', () => {
     const jobs = (await api<unknown[]>(server, 'GET', '/api/jobs')).body;
     expect(jobs).toHaveLength(created);
   });
+
+  it('answers hostile JSON shapes anywhere in a job body with a 400 naming the field and the limit', async () => {
+    const server = await startCoordinator();
+    defer(() => server.close());
+    const places = fc.constantFrom(
+      { field: 'inputs.1', body: (text: string) => `{"map":"(x) => x","inputs":[0,${text}]}` },
+      {
+        field: 'inputs.0.a.0',
+        body: (text: string) => `{"map":"(x) => x","inputs":[{"a":[${text}]}]}`,
+      },
+      {
+        field: 'reduce.initial',
+        body: (text: string) =>
+          `{"map":"(x) => x","inputs":[0],"reduce":{"fn":"(a) => a","initial":${text}}}`,
+      },
+    );
+    await fc.assert(
+      fc.asyncProperty(hostileShape(), places, async (shape, place) => {
+        const res = await api<{ error?: { code: string; message: string; field?: string } }>(
+          server,
+          'POST',
+          '/api/jobs',
+          place.body(shape.text),
+        );
+        expect(res.status).toBe(400);
+        expect(res.body.error?.field?.startsWith(place.field), res.body.error?.field).toBe(true);
+        expect(res.body.error?.message).toContain(shape.limit);
+      }),
+      { numRuns: 25 },
+    );
+    expect((await api<unknown[]>(server, 'GET', '/api/jobs')).body).toEqual([]);
+  }, 120_000);
+
+  it('carries inputs with __proto__, constructor and prototype keys anywhere, as data, to the tab and back', async () => {
+    const server = await startCoordinator();
+    defer(() => server.close());
+    const tab = await SimVolunteer.connect(server.url, { slots: 4 });
+    defer(() => tab.close());
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(prototypeKeyed(), { minLength: 1, maxLength: 5 }),
+        async (inputs) => {
+          const res = await api<JobCreated>(server, 'POST', '/api/jobs', {
+            map: '(x) => x',
+            inputs,
+          });
+          expect(res.status, JSON.stringify(res.body)).toBe(201);
+          await waitForJob(server, res.body.id);
+          const lines = await resultLines(server, res.body.id);
+          const expected = inputs.map((input, index) => JSON.stringify({ index, output: input }));
+          expect(lines.map((line) => JSON.stringify(line))).toEqual(expected);
+        },
+      ),
+      { numRuns: 20 },
+    );
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  }, 60_000);
 });

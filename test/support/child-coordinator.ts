@@ -1,0 +1,89 @@
+/**
+ * @module A coordinator in a child process (`server/bin.mjs start`) on 127.0.0.1:0, for tests
+ * whose failure is the process dying: a crash shows as the child's exit, with its log, instead of
+ * taking the test runner down with it.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { waitFor } from './start-coordinator.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface ChildCoordinator {
+  url: string;
+  token: string;
+  /** How the process ended (`code 1, signal null`), or undefined while it runs. */
+  exit(): string | undefined;
+  /** Everything it wrote to stdout and stderr so far. */
+  output(): string;
+  /** Stops it (SIGTERM) and removes its data dir; resolves with how it ended. */
+  stop(): Promise<string>;
+}
+
+export async function startChildCoordinator(
+  env: Record<string, string> = {},
+  nodeArgs: string[] = [],
+): Promise<ChildCoordinator> {
+  const token = 'child-coordinator-token-0123456789';
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'browsergrid-child-'));
+  // Stand-in pages, so the coordinator does not build the real ones.
+  const staticDir = path.join(dataDir, 'pages');
+  mkdirSync(path.join(staticDir, 'volunteer'), { recursive: true });
+  writeFileSync(path.join(staticDir, 'volunteer', 'index.html'), '<!doctype html>');
+  const child = spawn(process.execPath, [...nodeArgs, 'server/bin.mjs', 'start'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      BROWSERGRID_DATA: dataDir,
+      BROWSERGRID_ADMIN_TOKEN: token,
+      BROWSERGRID_STATIC_DIR: staticDir,
+      LOG_LEVEL: 'info',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  let exit: string | undefined;
+  child.once('exit', (code, signal) => (exit = `code ${code}, signal ${signal}`));
+  child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  let url: string | undefined;
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    output.push(`${line}\n`);
+    url ??= /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(line)?.[1];
+  });
+  const stop = async (): Promise<string> => {
+    if (exit === undefined) {
+      child.kill('SIGTERM');
+      await waitFor(() => exit, 15_000, 'the coordinator to exit');
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+    return exit as string;
+  };
+  try {
+    await waitFor(
+      () => {
+        if (exit !== undefined)
+          throw new Error(`coordinator exited (${exit}):\n${output.join('')}`);
+        return url;
+      },
+      30_000,
+      'the coordinator to listen',
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    url: url as string,
+    token,
+    exit: () => exit,
+    output: () => output.join(''),
+    stop,
+  };
+}
