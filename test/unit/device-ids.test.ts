@@ -6,6 +6,7 @@ import { FakeClock } from '../support/fake-clock.ts';
 import { DeviceId } from '../../shared/protocol.ts';
 
 const secret = randomBytes(32);
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const limits = { perAddressPerHour: 3, maxAddresses: 100 };
 
 describe('issued device ids', () => {
@@ -33,6 +34,15 @@ describe('issued device ids', () => {
     const ids = createDeviceIds(secret, limits);
     const forged = make(ids.issue('10.0.0.1', 0));
     expect(ids.verify(forged)).toBe(false);
+  });
+
+  it('verifies an issued id under exactly the spelling it was issued with', () => {
+    const ids = createDeviceIds(secret, limits);
+    for (let n = 0; n < 8; n++) {
+      const issued = ids.issue(`10.0.0.${n}`, 0);
+      const spellings = [...BASE64URL].map((c) => issued.slice(0, -1) + c).filter(ids.verify);
+      expect(spellings).toEqual([issued]);
+    }
   });
 
   it('gives one address a few fresh ids, then that address one shared id, and refills over time', () => {
