@@ -31,8 +31,10 @@ export interface TaskEntry {
   attempts: number;
   /** Copies lost because their tab went away. */
   drops: number;
-  /** Devices that failed this task (see device-spread.ts); not kept across a restart. */
-  failedDevices?: Set<string>;
+  /** Failures of this task per device (voter, see voters.ts); not kept across a restart. */
+  failedDevices?: Map<string, number>;
+  /** Addresses (device-census.ts `seatAddress`) whose copies of this task failed. */
+  failedAddresses?: Set<string>;
   /** Live copies. Invariant: every id here is a key of Scheduler.leases. */
   leases: string[];
   /** Whether the task sits in its job's queue waiting for a copy. */

@@ -28,6 +28,43 @@ describe('one untrusted device', () => {
   );
 });
 
+describe('failing devices beside an honest tab', () => {
+  it('cannot fail tasks an honest tab is running by taking end-game backups and failing them', async () => {
+    const server = await coordinator();
+    const honest = await volunteer(server, {
+      slots: 1,
+      taskDelayMs: 5_000,
+      localAddress: '127.0.0.8',
+    });
+    const job = await submit(server, { map: '(x) => x * 3', inputs: [1, 2] });
+    await honest.until(() => honest.received.length === 2);
+    // Joins once the honest tab holds everything: the job's end game offers it backups.
+    await volunteer(server, { slots: 4, failEvery: true, localAddress: '127.0.0.7' });
+    expect(await waitForJob(server, job.id, undefined, 30_000)).toMatchObject({
+      status: 'completed',
+      done: 2,
+      failed: 0,
+    });
+  });
+
+  it('cannot fail a job with three fresh device ids from one address', async () => {
+    const server = await coordinator();
+    // No issued id to present: each socket is issued a fresh one, all from one address.
+    for (let i = 0; i < 3; i++)
+      await volunteer(server, { slots: 8, failEvery: true, localAddress: '127.0.0.7' });
+    await volunteer(server, { slots: 1, taskDelayMs: 5, localAddress: '127.0.0.8' });
+    const inputs = Array.from({ length: 20 }, (_, i) => i);
+    const job = await submit(server, { map: '(x) => x * 3', inputs });
+    expect(await waitForJob(server, job.id, undefined, 20_000)).toMatchObject({
+      status: 'completed',
+      done: 20,
+      failed: 0,
+    });
+    const lines = await resultLines(server, job.id);
+    expect(lines.map((line) => line['output'])).toEqual(inputs.map((x) => x * 3));
+  });
+});
+
 describe('a device that holds copies and reports progress without answering', () => {
   it('cannot stall a job: backups go to the waiting honest tab and the job completes in bounded time', async () => {
     const server = await coordinator();
