@@ -809,7 +809,8 @@ export class Scheduler {
   /** Bans a device: its tabs are dropped and get nothing more, its open votes are discarded. */
   ban(deviceId: string, now: number, effects: Effect[]): void {
     this.#trust.ban(deviceId);
-    this.#discardVotes(deviceId, now, effects);
+    // An overflow id votes as its address (voters.ts): those votes may be the banned tab's.
+    this.#discardVotes(voterOf(deviceId), now, effects);
     for (const volunteer of [...this.#volunteers.values()]) {
       if (volunteer.deviceId === deviceId) this.disconnect(volunteer.volunteerId, now, effects);
     }

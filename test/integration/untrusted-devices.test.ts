@@ -103,6 +103,23 @@ describe('device ids the coordinator issued (Sybil)', () => {
     expect(forger.deviceId).not.toBe(claimsA.deviceId);
   });
 
+  it('past an address allowance gives each tab its own id, so banning one tab behind a school NAT leaves the others connected', async () => {
+    const server = await coordinator({ config: { deviceIdsPerAddressPerHour: 2 } });
+    const nat = '127.0.0.9';
+    // The attacker spends the address's allowance, then opens the tab it misbehaves from.
+    for (let i = 0; i < 2; i++) await volunteer(server, { slots: 0, localAddress: nat });
+    const attacker = await volunteer(server, { slots: 1, localAddress: nat });
+    // A student's browser opens the page for the first time.
+    const student = await volunteer(server, { slots: 1, localAddress: nat });
+    expect(student.deviceId).not.toBe(attacker.deviceId);
+    expect((await api(server, 'POST', `/api/devices/${attacker.deviceId}/ban`)).status).toBe(204);
+    await waitFor(() => (attacker.socket.connected ? undefined : true), 5_000, 'the ban');
+    // A round trip after the ban: a new tab from the address is let in, and the student stays.
+    const another = await volunteer(server, { slots: 1, localAddress: nat });
+    expect(another.socket.connected).toBe(true);
+    expect(student.socket.connected).toBe(true);
+  });
+
   it('with distinctAddresses, two forging devices behind one address cannot outvote honest tabs of two others', async () => {
     const server = await coordinator();
     // The Sybil pair: two sockets from 127.0.0.1 claiming devices A and B, first and greedy.

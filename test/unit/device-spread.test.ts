@@ -446,3 +446,37 @@ describe('Scheduler with distinctAddresses after a timeout', () => {
     void t;
   });
 });
+
+describe('Scheduler with overflow device ids (issued past an address allowance)', () => {
+  it('counts the overflow ids of one address as one voter and gives them one replica', () => {
+    const t = setup();
+    const job = t.addJob({ inputs: [1], redundancy: 2 });
+    t.connect('o1', 'o-natTag.one', 1, '10.0.0.9');
+    t.connect('o2', 'o-natTag.two', 1, '10.0.0.9');
+    const effects = t.take();
+    const [o1] = t.dispatched(effects, 'o1');
+    expect(t.dispatched(effects, 'o2')).toEqual([]);
+    expect(t.vote('o1', o1 as Assignment, 99)).toBe('voted');
+    expect(t.dispatched(t.take(), 'o2')).toEqual([]);
+    t.connect('h', 'HONEST', 1, '10.0.0.2');
+    const [h] = t.dispatched(t.take(), 'h');
+    expect(t.vote('h', h as Assignment, 2)).toBe('voted');
+    expect(job.status).toBe('running');
+  });
+
+  it('never trusts an overflow id, however often it agrees', () => {
+    const t = setup();
+    t.connect('o', 'o-natTag.one', 1, '10.0.0.9');
+    t.connect('h', 'HONEST', 1, '10.0.0.2');
+    const inputs = Array.from({ length: 30 }, (_, i) => i);
+    t.addJob({ inputs, redundancy: 2, adaptiveTrust: true });
+    for (let round = 0; round < 100; round++) {
+      const effects = t.take();
+      if (t.dispatched(effects).length === 0) break;
+      for (const v of ['o', 'h']) for (const task of t.dispatched(effects, v)) t.vote(v, task, 1);
+    }
+    const views = t.scheduler.devices;
+    expect(views.find((d) => d.deviceId === 'HONEST')?.trusted).toBe(true);
+    expect(views.filter((d) => d.deviceId.startsWith('o-'))).toEqual([]);
+  });
+});
