@@ -548,8 +548,10 @@ export class Scheduler {
 
   /** Starts backup copies where a job's speculation policy says a backup finishes sooner. */
   speculate(now: number, effects: Effect[]): void {
-    let started = false;
+    // Takes that stopped at their bound of retries may have left eligible work further back.
+    let started = this.#ordered.some((job) => job.retryCut);
     for (const job of this.#ordered) {
+      job.retryCut = false;
       if (!job.speculation || job.running.size === 0) continue;
       const picks = pickBackups(
         speculationInput(
@@ -644,6 +646,8 @@ export class Scheduler {
       queue: [],
       queueHead: 0,
       retry: [],
+      retryHead: 0,
+      retryCut: false,
       done: 0,
       failed: 0,
       inFlight: 0,

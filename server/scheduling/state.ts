@@ -67,8 +67,12 @@ export interface JobEntry {
   /** Task indices waiting for a first copy, FIFO from `queueHead`. */
   queue: number[];
   queueHead: number;
-  /** Task indices waiting for another copy (retries, redundancy), served before `queue`. */
+  /** Task indices waiting for another copy (retries, redundancy), served before `queue`, from
+   * `retryHead` (entries before it are consumed). */
   retry: number[];
+  retryHead: number;
+  /** A take checked its bound of retries in vain (job-queue.ts): waiting tabs need feeding again. */
+  retryCut: boolean;
   done: number;
   failed: number;
   /** Tasks with at least one live copy. */
