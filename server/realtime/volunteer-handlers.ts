@@ -87,7 +87,7 @@ function attach(
       const address = addressKey(socket.handshake.address);
       const deviceId = deviceIds.verify(hello.deviceId)
         ? hello.deviceId
-        : deviceIds.issue(address, Date.now());
+        : deviceIds.issue(address, engine.now());
       if (engine.isBanned(deviceId)) {
         throw new CoordinatorError(
           'unauthorized',

@@ -881,6 +881,8 @@ export class Scheduler {
     const task = job.tasks[taskIndex] as TaskEntry;
     // The tab runs its copies FIFO on `slots` workers and kills any that outlive timeoutMs, so a
     // copy queued behind `ahead` others must finish within this bound or the tab is not working.
+    // The runtime cap bounds it too: `ahead` follows the run times the tab reports, which a tab
+    // may invent to hold hundreds of copies for hours.
     const ahead = Math.floor(volunteer.leases.size / Math.max(1, volunteer.slots));
     const kind: CopyKind =
       task.leases.length > 0
@@ -910,7 +912,10 @@ export class Scheduler {
       deviceId: volunteer.deviceId,
       ...(volunteer.address !== undefined ? { address: volunteer.address } : {}),
       dispatchedAt: now,
-      deadline: now + job.spec.timeoutMs * (ahead + 1) + this.#options.leaseGraceMs,
+      deadline:
+        now +
+        Math.min(job.spec.timeoutMs * (ahead + 1), maxRuntimeMsOf(job.spec)) +
+        this.#options.leaseGraceMs,
       bytes: taskBytes(job),
     };
     this.#leases.set(lease.leaseId, lease);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { FakeClock } from '../support/fake-clock.ts';
 import { useHarness } from '../support/harness.ts';
 import { api, resultLines, waitFor, waitForJob } from '../support/start-coordinator.ts';
 
@@ -118,6 +119,16 @@ describe('device ids the coordinator issued (Sybil)', () => {
     const another = await volunteer(server, { slots: 1, localAddress: nat });
     expect(another.socket.connected).toBe(true);
     expect(student.socket.connected).toBe(true);
+  });
+
+  it("refills an address's id allowance by the coordinator's clock", async () => {
+    const clock = new FakeClock(Date.now());
+    const server = await coordinator({ clock, config: { deviceIdsPerAddressPerHour: 1 } });
+    const from = { slots: 0, localAddress: '127.0.0.10' };
+    expect((await volunteer(server, from)).deviceId).toMatch(/^d-/);
+    expect((await volunteer(server, from)).deviceId).toMatch(/^o-/);
+    clock.advance(60 * 60_000);
+    expect((await volunteer(server, from)).deviceId).toMatch(/^d-/);
   });
 
   it('with distinctAddresses, two forging devices behind one address cannot outvote honest tabs of two others', async () => {

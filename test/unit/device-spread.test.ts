@@ -480,3 +480,18 @@ describe('Scheduler with overflow device ids (issued past an address allowance)'
     expect(views.filter((d) => d.deviceId.startsWith('o-'))).toEqual([]);
   });
 });
+
+describe('Scheduler with a tab that reports tiny run times to hold many copies', () => {
+  it('gives every queued copy a deadline within the runtime cap of its dispatch', () => {
+    const t = setup();
+    const job = t.addJob({ inputs: Array.from({ length: 600 }, (_, i) => i), timeoutMs: 1_000 });
+    t.connect('hoarder', 'HOARDER', 1);
+    const [first] = t.dispatched(t.take(), 'hoarder');
+    // One answer claiming 1 ms: its prefetch target grows to 256 copies.
+    expect(t.answer('hoarder', first as Assignment, true)).toBe('committed');
+    expect(t.dispatched(t.take(), 'hoarder').length).toBeGreaterThan(100);
+    const latest = Math.max(...t.scheduler.liveCopies(job.jobId).map((lease) => lease.deadline));
+    // 20 x timeoutMs, plus this harness's 1 s grace.
+    expect(latest).toBeLessThanOrEqual(t.clock.now() + 21_000);
+  });
+});
