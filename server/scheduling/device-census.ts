@@ -28,16 +28,20 @@ export class DeviceCensus {
   readonly #byGrid = new Map<string, GridSeats>();
   readonly #tabs = new Map<string, { grid: string; voter: string; address: string }>();
 
-  /** Records a tab's current grid, device, address and slots (a paused tab counts for nothing). */
+  /**
+   * Records a tab's current grid, device, address and slots (a paused tab counts for nothing).
+   * Returns whether a seat left the census: some task's last-resort device may now take it.
+   */
   set(tab: {
     volunteerId: string;
     deviceId: string;
     address?: string;
     grid?: string;
     slots: number;
-  }): void {
-    this.delete(tab.volunteerId);
-    if (tab.slots <= 0) return;
+  }): boolean {
+    const before = this.#tabs.get(tab.volunteerId);
+    const lost = this.delete(tab.volunteerId);
+    if (tab.slots <= 0) return lost;
     const grid = tab.grid ?? '';
     const voter = voterOf(tab.deviceId);
     const address = seatAddress(voter, tab.address);
@@ -47,16 +51,21 @@ export class DeviceCensus {
     if (bump(seats.byDevice, voter, address, 1)) seats.seats++;
     bump(seats.byAddress, address, voter, 1);
     this.#tabs.set(tab.volunteerId, { grid, voter, address });
+    const same = before?.grid === grid && before.voter === voter && before.address === address;
+    return lost && !same;
   }
 
-  delete(volunteerId: string): void {
+  /** Forgets a tab; returns whether its seat left the census with it. */
+  delete(volunteerId: string): boolean {
     const counted = this.#tabs.get(volunteerId);
-    if (!counted) return;
+    if (!counted) return false;
     this.#tabs.delete(volunteerId);
     const seats = this.#byGrid.get(counted.grid) as GridSeats;
-    if (bump(seats.byDevice, counted.voter, counted.address, -1)) seats.seats--;
+    const lost = bump(seats.byDevice, counted.voter, counted.address, -1);
+    if (lost) seats.seats--;
     bump(seats.byAddress, counted.address, counted.voter, -1);
     if (seats.seats === 0) this.#byGrid.delete(counted.grid);
+    return lost;
   }
 
   /**

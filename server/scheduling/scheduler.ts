@@ -260,7 +260,7 @@ export class Scheduler {
     const volunteer = this.#volunteers.get(volunteerId);
     if (!volunteer) return;
     this.#volunteers.delete(volunteerId);
-    this.#spread.census.delete(volunteerId);
+    const seatLost = this.#spread.census.delete(volunteerId);
     this.#hungry.delete(volunteerId);
     this.#totalSlots -= volunteer.slots;
     for (const leaseId of volunteer.leases) {
@@ -277,10 +277,11 @@ export class Scheduler {
         requeue(job, lease.taskIndex, true);
       }
     }
+    const hadCopies = volunteer.leases.size > 0;
     volunteer.leases.clear();
-    // Its copies went back, and a device left the census: one that waited as the last resort
-    // for a task may now take it.
-    this.#feedHungry(now, effects);
+    // Its copies went back, or a device left the census: one that waited as the last resort for
+    // a task may now take it. (Not on every close: a class leaving would feed every tab each time.)
+    if (hadCopies || seatLost) this.#feedHungry(now, effects);
   }
 
   /** A paused tab hands copies back unrun: they go to other tabs and cost no attempt. */
@@ -301,12 +302,11 @@ export class Scheduler {
     const volunteer = this.#volunteers.get(volunteerId);
     if (!volunteer) return;
     this.#totalSlots += slots - volunteer.slots;
-    const shrank = slots < volunteer.slots;
     volunteer.slots = slots;
-    this.#spread.census.set(volunteer);
+    const seatLost = this.#spread.census.set(volunteer);
     this.#fill(volunteer, now, effects);
     // A paused tab may have been all that kept a last-resort device waiting.
-    if (shrank) this.#feedHungry(now, effects);
+    if (seatLost) this.#feedHungry(now, effects);
   }
 
   getVolunteer(volunteerId: string): Readonly<VolunteerEntry> | undefined {

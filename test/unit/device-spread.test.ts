@@ -141,6 +141,22 @@ describe('DeviceCensus', () => {
     expect(census.hasSeatOutside('room', ['A'], none)).toBe(true);
   });
 
+  it('says when a seat leaves: the last tab of a device at an address closes or pauses', () => {
+    const census = new DeviceCensus();
+    census.set({ volunteerId: 'a1', deviceId: 'A', slots: 1, address: '10.0.0.1' });
+    census.set({ volunteerId: 'a2', deviceId: 'A', slots: 1, address: '10.0.0.1' });
+    expect(census.set({ volunteerId: 'a1', deviceId: 'A', slots: 4, address: '10.0.0.1' })).toBe(
+      false,
+    );
+    expect(census.delete('a1')).toBe(false);
+    expect(census.set({ volunteerId: 'a2', deviceId: 'A', slots: 0, address: '10.0.0.1' })).toBe(
+      true,
+    );
+    census.set({ volunteerId: 'b', deviceId: 'B', slots: 1, address: '10.0.0.2' });
+    expect(census.delete('b')).toBe(true);
+    expect(census.delete('b')).toBe(false);
+  });
+
   it('leaves out every device at an excluded address, and counts overflow ids of one address as one device', () => {
     const census = new DeviceCensus();
     census.set({ volunteerId: 'a', deviceId: 'A', slots: 1, address: '10.0.0.1' });
