@@ -166,8 +166,14 @@ function othersStand(job: JobEntry, task: TaskEntry, view: SpreadView): boolean 
 function canTakeCopy(job: JobEntry, task: TaskEntry, view: SpreadView, untried: boolean): boolean {
   const redundant = job.spec.redundancy > 1;
   const byAddress = redundant && job.spec.distinctAddresses;
-  const devices = new Set(task.failedDevices?.keys());
-  const addresses = new Set(untried ? task.failedAddresses : undefined);
+  // Scratch sets, reused: this runs for every last-resort check of a fill, and the scheduler is
+  // single-threaded and never re-enters it.
+  const devices = SCRATCH_DEVICES;
+  const addresses = SCRATCH_ADDRESSES;
+  devices.clear();
+  addresses.clear();
+  for (const voter of task.failedDevices?.keys() ?? []) devices.add(voter);
+  if (untried) for (const address of task.failedAddresses ?? []) addresses.add(address);
   for (const leaseId of task.leases) {
     const holder = view.leaseOf(leaseId);
     if (!holder) continue;
@@ -187,6 +193,8 @@ function canTakeCopy(job: JobEntry, task: TaskEntry, view: SpreadView, untried: 
 }
 
 const EMPTY: ReadonlySet<string> = new Set();
+const SCRATCH_DEVICES = new Set<string>();
+const SCRATCH_ADDRESSES = new Set<string>();
 
 /** Persists a task's spent attempts and drops, so a restart does not grant it new tries. */
 function persistAttempts(job: JobEntry, taskIndex: number, effects: Effect[]): void {
