@@ -9,10 +9,11 @@
  * milliseconds; later, an idle one failed a task an honest tab was running through end-game
  * backups, and three ids from one address failed tasks by each failing once. Now:
  *
- * - Copies go first to devices at addresses that have not failed the task, then to other devices
- *   that have not failed it or hold no copy; a device that failed it or holds a copy is the last
- *   resort, never while another copy is live, and no more than `maxAttempts` times while a
- *   device elsewhere could still try (the task then waits for that device instead of looping).
+ * - Copies go first to devices at addresses that have not failed the task, then to any device
+ *   that neither failed it nor holds a copy; a device that failed it or holds a copy is the last
+ *   resort. A device that failed it never gets a copy while another copy is live, nor more than
+ *   `maxAttempts` while a device elsewhere stands: the task then waits for that device (or a
+ *   new one) instead of looping on the failing one.
  * - A failure is charged when its address had not failed the task before, or when no device at
  *   another address that has not failed could try. The task is given up when its charged
  *   attempts reach `maxAttempts` and either two addresses failed it or nobody elsewhere could
