@@ -348,6 +348,11 @@ export class Engine {
     return this.#scheduler.isBanned(deviceId);
   }
 
+  /** The engine's clock, for every rule about time outside it (device-id allowances). */
+  now(): number {
+    return this.#clock.now();
+  }
+
   /** Trust and ban state of every device seen since the start, with its live tabs. */
   devices(): Array<DeviceTrustView & { tabs: number }> {
     const tabs = new Map<string, number>();

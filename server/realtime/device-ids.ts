@@ -7,10 +7,14 @@
  * or a forged one) is never refused: it is given a fresh issued id, which the tab keeps in
  * IndexedDB and sends from then on.
  *
- * Issuance is rate-limited per remote address (a token bucket): past its allowance an address's
- * tabs all get one id derived from the address, so minting identities from one address stops at
- * the allowance while tabs there keep working (as one device). This does not stop one address
- * from holding several ids; jobs that need more set `distinctAddresses` (see shared/job.ts).
+ * Issuance is rate-limited per address key (a token bucket; IPv6 by /64). Past its allowance an
+ * address's tabs each get an overflow id `o-<address tag>.<nonce>` (scheduling/voters.ts): per
+ * connection, never verifying (so a tab that keeps it is simply issued another on its next
+ * hello), earning no trust, and counted with every other overflow id of its address as one
+ * voter and one device when copies are spread. A shared id per address, as before, let one
+ * tab behind a school NAT have the students' tabs banned with it; an overflow id bans one
+ * connection. Minting identities from one address stops at the allowance while its tabs keep
+ * working. Jobs that need more than one address's word set `distinctAddresses` (shared/job.ts).
  */
 import {
   createHmac,
@@ -19,6 +23,7 @@ import {
   timingSafeEqual,
   type KeyObject,
 } from 'node:crypto';
+import { overflowId } from '../scheduling/voters.ts';
 
 export interface DeviceIdLimits {
   /** Fresh ids one address may get at once, and per hour after that. */
@@ -35,7 +40,7 @@ export const DEFAULT_DEVICE_ID_LIMITS: DeviceIdLimits = {
 export interface DeviceIds {
   /** Whether a coordinator with this secret issued `deviceId`. */
   verify(deviceId: string): boolean;
-  /** An id for a tab from `address` that has no valid one (see the module comment). */
+  /** An id for a tab from `address` (an address key) that has no valid one (see the module comment). */
   issue(address: string, now: number): string;
 }
 
@@ -59,13 +64,14 @@ export function createDeviceIds(
     verify(deviceId) {
       const match = /^d-([A-Za-z0-9_-]{1,64})\.([A-Za-z0-9_-]{1,64})$/.exec(deviceId);
       if (!match) return false;
-      const expected = mac(`device\n${match[1] as string}`);
-      const presented = Buffer.from(match[2] as string, 'base64url');
-      return presented.length === expected.length && timingSafeEqual(presented, expected);
+      // The whole string is compared, not the decoded MAC: base64url ignores the low bits of
+      // the last character, so a decoded comparison let one id verify under 16 spellings.
+      return sameText(deviceId, sign(match[1] as string));
     },
     issue(address, now) {
       if (buckets.take(address, now)) return sign(randomBytes(12).toString('base64url'));
-      return sign(`a${mac(`address\n${address}`).subarray(0, 12).toString('base64url')}`);
+      const tag = mac(`address\n${address}`).subarray(0, 12).toString('base64url');
+      return overflowId(tag, randomBytes(9).toString('base64url'));
     },
   };
 }
@@ -112,4 +118,11 @@ export class AddressBuckets {
       this.#buckets.delete(address);
     }
   }
+}
+
+/** Constant-time equality of two strings (length is not secret). */
+function sameText(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
 }

@@ -5,6 +5,7 @@
  */
 import { CoordinatorError } from '../errors.ts';
 import type { Log } from '../log.ts';
+import { addressKey } from './address-key.ts';
 
 export interface JoinCodeLimits {
   /** Wrong join codes one address may send per window; 0 turns the window off. */
@@ -101,29 +102,4 @@ export function createJoinCodeGuard(
  * callbacks, which all run before a timer. */
 function closeAfterAnswer(close: () => void): void {
   setTimeout(close, 0);
-}
-
-/**
- * The unit an address allowance is kept for: an IPv4 address, or an IPv6 /64 (one host's or
- * one site's usual allocation, inside which an attacker picks addresses freely).
- */
-export function addressKey(address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return mapped[1]!;
-  if (!address.includes(':')) return address;
-  const [head = '', tail] = address.split('::');
-  const headGroups = head === '' ? [] : head.split(':');
-  const tailGroups = tail === undefined || tail === '' ? [] : tail.split(':');
-  const groups =
-    tail === undefined
-      ? headGroups
-      : [
-          ...headGroups,
-          ...Array<string>(8 - headGroups.length - tailGroups.length).fill('0'),
-          ...tailGroups,
-        ];
-  return `${groups
-    .slice(0, 4)
-    .map((group) => group.toLowerCase().replace(/^0+(?=.)/, ''))
-    .join(':')}::/64`;
 }

@@ -18,6 +18,7 @@ import {
 import type { Engine, VolunteerLink } from '../engine/engine.ts';
 import { CoordinatorError } from '../errors.ts';
 import type { Log } from '../log.ts';
+import { addressKey } from './address-key.ts';
 import type { DeviceIds } from './device-ids.ts';
 import { guardFrames, trustConnection } from './frame-guard.ts';
 import type { JoinCodeGuard } from './join-code-guard.ts';
@@ -88,10 +89,11 @@ function attach(
         throw new CoordinatorError('conflict', '[realtime]: this connection already said hello');
       }
       // Only an id the coordinator issued counts (device-ids.ts); any other gets a fresh one.
-      const address = socket.handshake.address;
+      // Every per-address rule counts IPv6 by its /64, inside which one host picks freely.
+      const address = addressKey(socket.handshake.address);
       const deviceId = deviceIds.verify(hello.deviceId)
         ? hello.deviceId
-        : deviceIds.issue(address, Date.now());
+        : deviceIds.issue(address, engine.now());
       if (engine.isBanned(deviceId)) {
         throw new CoordinatorError(
           'unauthorized',

@@ -1,17 +1,43 @@
 /**
- * @module Spreading a task over devices, so that one untrusted device cannot decide its fate
- * alone. A device that failed a task (an error report or a timeout), or already runs a copy of
- * it, gets its next copy only when no other device could take it; and its repeated failures cost
- * the task nothing while another device could. Pure state and rules; the scheduler applies them.
+ * @module Spreading a task over devices and addresses, so that one untrusted device, or every
+ * device id one address holds, cannot decide a task's fate alone. This file owns two rules and
+ * the counters they keep on a task: who may take a copy (`mayTake`), and what a failure or a
+ * lost copy costs (`recordFailure`, `recordDrop`, the only writers of `attempts` and `drops`).
  *
- * Why: failures are reports, and a device may report anything. Without this, one device that
- * answers every copy with `{ status: 'error' }` was handed each retry straight back (it held no
- * vote, so nothing made it ineligible) and failed a job in milliseconds while honest tabs were
- * connected. With it, such a device spends at most one attempt of each task and the retry goes
- * elsewhere; a task is given up only once its failures come from two devices, or when no other
- * device is there to try (a lone tab whose map throws still ends after `maxAttempts`, as before).
+ * Why: failures are reports, and a device may report anything. One device answering every copy
+ * with `{ status: 'error' }` was handed each retry straight back and failed a job in
+ * milliseconds; later, an idle one failed a task an honest tab was running through end-game
+ * backups, and three ids from one address failed tasks by each failing once. Now:
+ *
+ * - Copies go first to devices at addresses that have not failed the task, then to any device
+ *   that neither failed it nor holds a copy; a device that failed it or holds a copy is the last
+ *   resort. A device that failed it never gets a copy while another copy is live, nor more than
+ *   `maxAttempts` while a device elsewhere stands: the task then waits for that device (or a
+ *   new one) instead of looping on the failing one.
+ * - A failure is charged when its address had not failed the task before, or when no device at
+ *   another address that has not failed could try. The task is given up when its charged
+ *   attempts reach `maxAttempts` and either two addresses failed it or nobody elsewhere could
+ *   try. A device running a copy or having voted counts as able to try. A lone tab whose map
+ *   throws still ends after `maxAttempts`, and so does a lab behind one address.
  */
-import type { Lease, TaskEntry } from './state.ts';
+import { hasVoted } from './ballots.ts';
+import { seatAddress, type DeviceCensus } from './device-census.ts';
+import type { Effect } from './scheduler.ts';
+import type { JobEntry, Lease, TaskEntry } from './state.ts';
+import { voterOf } from './voters.ts';
+
+/** What device-spread reads of the scheduler's state. */
+export interface SpreadView {
+  census: DeviceCensus;
+  leaseOf(leaseId: string): Lease | undefined;
+}
+
+/** The tab asking for a copy, or the copy that failed. */
+export interface Seat {
+  volunteerId: string;
+  deviceId: string;
+  address?: string;
+}
 
 /** What a failure of one copy does to its task. */
 export interface FailureVerdict {
@@ -22,105 +48,157 @@ export interface FailureVerdict {
 }
 
 export interface FailureFacts {
-  /** The failing device had already failed this task. */
-  failedBefore: boolean;
-  /** Distinct devices that have failed this task, this one included. */
-  failedDevices: number;
+  /** The failing copy's address had not failed this task before. */
+  newAddress: boolean;
+  /** Distinct addresses that have failed this task, this one included. */
+  failedAddresses: number;
   /** Failed attempts charged before this one. */
   attempts: number;
   maxAttempts: number;
-  /** A working tab of a device that neither failed nor runs this task is connected. */
-  othersCanTake: boolean;
+  /** A working device that has not failed the task, at an address that has not, is connected. */
+  othersStand: boolean;
 }
 
 /**
- * The rule: a device's first failure of a task is charged, as any failure always was; its
- * repeats are charged only when no other device could take the task. The task is given up when
- * its attempts are spent and either two devices failed it or nobody else can try.
+ * The charging rule (see the module comment).
  *
- * @example decideFailure({ failedBefore: true, failedDevices: 1, attempts: 1, maxAttempts: 3, othersCanTake: true }) // { charged: false, giveUp: false }
+ * @example decideFailure({ newAddress: false, failedAddresses: 1, attempts: 1, maxAttempts: 3, othersStand: true }) // { charged: false, giveUp: false }
  */
 export function decideFailure(facts: FailureFacts): FailureVerdict {
-  const charged = !facts.failedBefore || !facts.othersCanTake;
+  const charged = facts.newAddress || !facts.othersStand;
   const attempts = facts.attempts + (charged ? 1 : 0);
-  const corroborated = facts.failedDevices >= 2 || !facts.othersCanTake;
+  const corroborated = facts.failedAddresses >= 2 || !facts.othersStand;
   return { charged, giveUp: attempts >= facts.maxAttempts && corroborated };
 }
 
 /**
- * Records that `deviceId` failed a copy of `task` and applies `decideFailure`, counting the
- * attempt on the task when charged. `othersCanTake` is asked after the device is recorded.
+ * Records that the copy held by `failed` failed, charges it by `decideFailure` and persists the
+ * spent attempts. Returns whether the task ends now.
  */
 export function recordFailure(
-  task: TaskEntry,
-  deviceId: string,
-  maxAttempts: number,
-  othersCanTake: () => boolean,
-): FailureVerdict {
-  const failedDevices = (task.failedDevices ??= new Set());
-  const failedBefore = failedDevices.has(deviceId);
-  failedDevices.add(deviceId);
+  job: JobEntry,
+  taskIndex: number,
+  failed: Seat,
+  view: SpreadView,
+  effects: Effect[],
+): boolean {
+  const task = job.tasks[taskIndex] as TaskEntry;
+  const voter = voterOf(failed.deviceId);
+  const address = seatAddress(voter, failed.address);
+  const failedDevices = (task.failedDevices ??= new Map());
+  const failedAddresses = (task.failedAddresses ??= new Set());
+  const newAddress = !failedAddresses.has(address);
+  failedDevices.set(voter, (failedDevices.get(voter) ?? 0) + 1);
+  failedAddresses.add(address);
   const verdict = decideFailure({
-    failedBefore,
-    failedDevices: failedDevices.size,
+    newAddress,
+    failedAddresses: failedAddresses.size,
     attempts: task.attempts,
-    maxAttempts,
-    othersCanTake: othersCanTake(),
+    maxAttempts: job.spec.maxAttempts,
+    othersStand: othersStand(job, task, view),
   });
-  if (verdict.charged) task.attempts++;
-  return verdict;
+  if (verdict.charged) {
+    task.attempts++;
+    persistAttempts(job, taskIndex, effects);
+  }
+  return verdict.giveUp;
 }
 
-/** Devices that failed, run or voted on a task: the ones its next copy should avoid. */
-export function devicesOn(
-  task: TaskEntry,
-  leaseOf: (leaseId: string) => Lease | undefined,
-): Set<string> {
-  const devices = new Set(task.failedDevices);
+/** Records a copy lost with its tab; returns the task's drops so far. */
+export function recordDrop(job: JobEntry, taskIndex: number, effects: Effect[]): number {
+  const task = job.tasks[taskIndex] as TaskEntry;
+  task.drops++;
+  persistAttempts(job, taskIndex, effects);
+  return task.drops;
+}
+
+/** Whether a copy of this task may go to this tab (see the module comment for the order). */
+export function mayTake(job: JobEntry, task: TaskEntry, tab: Seat, view: SpreadView): boolean {
+  const voter = voterOf(tab.deviceId);
+  const address = seatAddress(voter, tab.address);
+  const redundant = job.spec.redundancy > 1;
+  // With `distinctAddresses`, copies and votes also need distinct remote addresses.
+  const byAddress = redundant && job.spec.distinctAddresses;
+  let holds = false;
   for (const leaseId of task.leases) {
-    const holder = leaseOf(leaseId);
-    if (holder) devices.add(holder.deviceId);
+    const holder = view.leaseOf(leaseId);
+    if (!holder) continue;
+    // Never two live copies in one tab; with redundancy, never two on one device.
+    if (holder.volunteerId === tab.volunteerId) return false;
+    const holderVoter = voterOf(holder.deviceId);
+    if (holderVoter === voter) {
+      if (redundant) return false;
+      holds = true;
+    }
+    if (byAddress && seatAddress(holderVoter, holder.address) === address) return false;
   }
-  for (const vote of task.votes?.values() ?? []) for (const d of vote.devices) devices.add(d);
-  return devices;
+  if (redundant && hasVoted(task, voter, byAddress, tab.address)) return false;
+  const failures = task.failedDevices?.get(voter);
+  if (failures === undefined && !holds) {
+    if (!task.failedAddresses?.has(address)) return true;
+    return !canTakeCopy(job, task, view, true);
+  }
+  if (failures !== undefined) {
+    // A backup beside a live copy would only let a failing device fail the task again.
+    if (task.leases.length > 0) return false;
+    // It has used its attempts; its failures cost nothing while others stand, so wait for them.
+    if (failures >= job.spec.maxAttempts && othersStand(job, task, view)) return false;
+  }
+  return !canTakeCopy(job, task, view, false);
 }
 
 /**
- * Connected devices with room to work (a tab with slots > 0), per grid ('' is the public pool),
- * counted by tabs. Invariant: a tab is counted at most once, where its last `set` put it.
+ * Whether a working device that has not failed the task, at an address that has not, is
+ * connected: one that runs it or voted on it counts. O(failed devices + failed addresses).
  */
-export class DeviceCensus {
-  readonly #byGrid = new Map<string, Map<string, number>>();
-  readonly #tabs = new Map<string, { grid: string; deviceId: string }>();
+function othersStand(job: JobEntry, task: TaskEntry, view: SpreadView): boolean {
+  return view.census.hasSeatOutside(
+    job.spec.grid,
+    task.failedDevices?.keys() ?? [],
+    task.failedAddresses ?? EMPTY,
+  );
+}
 
-  /** Records a tab's current grid, device and slots (a paused tab counts for nothing). */
-  set(tab: { volunteerId: string; deviceId: string; grid?: string; slots: number }): void {
-    this.delete(tab.volunteerId);
-    if (tab.slots <= 0) return;
-    const grid = tab.grid ?? '';
-    let devices = this.#byGrid.get(grid);
-    if (!devices) this.#byGrid.set(grid, (devices = new Map()));
-    devices.set(tab.deviceId, (devices.get(tab.deviceId) ?? 0) + 1);
-    this.#tabs.set(tab.volunteerId, { grid, deviceId: tab.deviceId });
+/**
+ * Whether some connected device could take a copy without being the last resort: it has not
+ * failed the task, holds no copy, has not voted, is not at a holder's or voter's address when
+ * the job counts addresses, and with `untried` is not at an address that failed the task.
+ */
+function canTakeCopy(job: JobEntry, task: TaskEntry, view: SpreadView, untried: boolean): boolean {
+  const redundant = job.spec.redundancy > 1;
+  const byAddress = redundant && job.spec.distinctAddresses;
+  // Scratch sets, reused: this runs for every last-resort check of a fill, and the scheduler is
+  // single-threaded and never re-enters it.
+  const devices = SCRATCH_DEVICES;
+  const addresses = SCRATCH_ADDRESSES;
+  devices.clear();
+  addresses.clear();
+  for (const voter of task.failedDevices?.keys() ?? []) devices.add(voter);
+  if (untried) for (const address of task.failedAddresses ?? []) addresses.add(address);
+  for (const leaseId of task.leases) {
+    const holder = view.leaseOf(leaseId);
+    if (!holder) continue;
+    const voter = voterOf(holder.deviceId);
+    devices.add(voter);
+    if (byAddress) addresses.add(seatAddress(voter, holder.address));
   }
+  if (redundant) {
+    for (const vote of task.votes?.values() ?? []) {
+      for (const voter of vote.devices) {
+        devices.add(voter);
+        if (byAddress) addresses.add(seatAddress(voter, vote.addresses.get(voter)));
+      }
+    }
+  }
+  return view.census.hasSeatOutside(job.spec.grid, devices, addresses);
+}
 
-  delete(volunteerId: string): void {
-    const counted = this.#tabs.get(volunteerId);
-    if (!counted) return;
-    this.#tabs.delete(volunteerId);
-    const devices = this.#byGrid.get(counted.grid) as Map<string, number>;
-    const left = (devices.get(counted.deviceId) ?? 1) - 1;
-    if (left > 0) devices.set(counted.deviceId, left);
-    else devices.delete(counted.deviceId);
-    if (devices.size === 0) this.#byGrid.delete(counted.grid);
-  }
+const EMPTY: ReadonlySet<string> = new Set();
+const SCRATCH_DEVICES = new Set<string>();
+const SCRATCH_ADDRESSES = new Set<string>();
 
-  /** Whether a working device of `grid` outside `excluded` is connected. O(|excluded|). */
-  hasOtherDevice(grid: string | undefined, excluded: ReadonlySet<string>): boolean {
-    const devices = this.#byGrid.get(grid ?? '');
-    if (!devices) return false;
-    let present = 0;
-    for (const deviceId of excluded) if (devices.has(deviceId)) present++;
-    return devices.size > present;
-  }
+/** Persists a task's spent attempts and drops, so a restart does not grant it new tries. */
+function persistAttempts(job: JobEntry, taskIndex: number, effects: Effect[]): void {
+  const { attempts, drops } = job.tasks[taskIndex] as TaskEntry;
+  effects.push({ type: 'attempt', jobId: job.jobId, taskIndex, attempts, drops });
 }

@@ -6,7 +6,7 @@
  */
 import type { Assignment, JobCode } from '../../shared/protocol.ts';
 import { mapKindOf } from '../jobs/map-source.ts';
-import { needsCopy, requeue, takeTask } from './job-queue.ts';
+import { needsCopy, requeue, retryLength, takeTask } from './job-queue.ts';
 import type { JobEntry, TaskEntry, VolunteerEntry } from './state.ts';
 
 export interface FillSource {
@@ -88,7 +88,7 @@ export function fairShare(
   let waiting = 0;
   for (const job of ordered) {
     if (job.spec.grid !== volunteer.grid) continue;
-    waiting += job.queue.length - job.queueHead + job.retry.length;
+    waiting += job.queue.length - job.queueHead + retryLength(job);
   }
   const share = Math.ceil(((waiting + volunteer.leases.size) * volunteer.slots) / totalSlots);
   return Math.max(volunteer.slots, share);

@@ -37,8 +37,10 @@ export function createLeaseIds(secret: Buffer | string): LeaseIds {
     verify(leaseId, jobId, taskIndex, deviceId) {
       const [nonce, given, extra] = leaseId.split('.');
       if (!nonce || !given || extra !== undefined) return false;
-      const expected = mac(nonce, jobId, taskIndex, deviceId);
-      const presented = Buffer.from(given, 'base64url');
+      // The re-encoded MAC is compared as text: decoding would ignore the low bits of the last
+      // base64url character, so one lease id would verify under several spellings.
+      const expected = Buffer.from(mac(nonce, jobId, taskIndex, deviceId).toString('base64url'));
+      const presented = Buffer.from(given);
       return presented.length === expected.length && timingSafeEqual(presented, expected);
     },
   };

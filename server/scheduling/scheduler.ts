@@ -22,8 +22,9 @@ import type {
   TaskResult,
 } from '../../shared/protocol.ts';
 import { DeadlineHeap } from './deadline-heap.ts';
-import { devicesOn, DeviceCensus, recordFailure } from './device-spread.ts';
-import { Ballots, hasVoted, tally } from './ballots.ts';
+import { DeviceCensus } from './device-census.ts';
+import { mayTake, recordDrop, recordFailure, type SpreadView } from './device-spread.ts';
+import { Ballots, tally } from './ballots.ts';
 import { fairShare, fillTab, hasRoom, taskBytes } from './fill.ts';
 import { requeue, sampleDuration } from './job-queue.ts';
 import { ephemeralLeaseIds, type LeaseIds } from './lease-ids.ts';
@@ -42,6 +43,7 @@ import {
   type SpeculationPolicy,
 } from './speculation.ts';
 import type { CopyEnd, CopyKind, JobEntry, Lease, TaskEntry, VolunteerEntry } from './state.ts';
+import { voterOf } from './voters.ts';
 
 export type Effect =
   | { type: 'dispatch'; volunteerId: string; jobs: JobCode[]; tasks: Assignment[] }
@@ -118,7 +120,10 @@ export class Scheduler {
   readonly #deadlines = new DeadlineHeap();
   readonly #trust: DeviceTrust;
   readonly #ballots = new Ballots();
-  readonly #census = new DeviceCensus();
+  readonly #spread: SpreadView = {
+    census: new DeviceCensus(),
+    leaseOf: (leaseId) => this.#leases.get(leaseId),
+  };
   #seq = 0;
 
   constructor(options: Partial<SchedulerOptions> = {}) {
@@ -245,7 +250,7 @@ export class Scheduler {
     volunteer.grid = hello.grid;
     volunteer.slots = hello.slots;
     this.#volunteers.set(volunteer.volunteerId, volunteer);
-    this.#census.set(volunteer);
+    this.#spread.census.set(volunteer);
     this.#fill(volunteer, now, effects);
     return volunteer;
   }
@@ -255,10 +260,9 @@ export class Scheduler {
     const volunteer = this.#volunteers.get(volunteerId);
     if (!volunteer) return;
     this.#volunteers.delete(volunteerId);
-    this.#census.delete(volunteerId);
+    const seatLost = this.#spread.census.delete(volunteerId);
     this.#hungry.delete(volunteerId);
     this.#totalSlots -= volunteer.slots;
-    const touched = new Set<JobEntry>();
     for (const leaseId of volunteer.leases) {
       const lease = this.#leases.get(leaseId);
       if (!lease) continue;
@@ -266,23 +270,18 @@ export class Scheduler {
       const task = job?.tasks[lease.taskIndex];
       this.#dropLease(lease, 'dropped', now, effects);
       if (!job || !task || task.status !== 'pending') continue;
-      task.drops++;
-      this.#recordAttempt(job, lease.taskIndex, effects);
-      if (task.drops >= this.#options.maxDrops) {
-        this.#giveUp(
-          job,
-          lease.taskIndex,
-          `lost ${task.drops} times to departing tabs`,
-          now,
-          effects,
-        );
+      const drops = recordDrop(job, lease.taskIndex, effects);
+      if (drops >= this.#options.maxDrops) {
+        this.#giveUp(job, lease.taskIndex, `lost ${drops} times to departing tabs`, now, effects);
       } else {
         requeue(job, lease.taskIndex, true);
       }
-      touched.add(job);
     }
+    const hadCopies = volunteer.leases.size > 0;
     volunteer.leases.clear();
-    if (touched.size > 0) this.#feedHungry(now, effects);
+    // Its copies went back, or a device left the census: one that waited as the last resort for
+    // a task may now take it. (Not on every close: a class leaving would feed every tab each time.)
+    if (hadCopies || seatLost) this.#feedHungry(now, effects);
   }
 
   /** A paused tab hands copies back unrun: they go to other tabs and cost no attempt. */
@@ -304,8 +303,10 @@ export class Scheduler {
     if (!volunteer) return;
     this.#totalSlots += slots - volunteer.slots;
     volunteer.slots = slots;
-    this.#census.set(volunteer);
+    const seatLost = this.#spread.census.set(volunteer);
     this.#fill(volunteer, now, effects);
+    // A paused tab may have been all that kept a last-resort device waiting.
+    if (seatLost) this.#feedHungry(now, effects);
   }
 
   getVolunteer(volunteerId: string): Readonly<VolunteerEntry> | undefined {
@@ -415,7 +416,7 @@ export class Scheduler {
       if (!lease) return 'retrying';
       this.#dropLease(lease, 'error', now, effects);
       task.lastError = failure;
-      if (this.#chargeFailure(job, result.taskIndex, lease.deviceId, effects)) {
+      if (recordFailure(job, result.taskIndex, lease, this.#spread, effects)) {
         const items = complete ? outcome.items : undefined;
         this.#giveUp(job, result.taskIndex, failure, now, effects, items);
         return 'failed';
@@ -440,7 +441,7 @@ export class Scheduler {
         job,
         result.taskIndex,
         items,
-        deviceId ?? `lease:${result.leaseId}`,
+        deviceId === undefined ? `lease:${result.leaseId}` : voterOf(deviceId),
         address ?? lease?.address,
       ) >= quorum;
     if (lease) this.#dropLease(lease, 'result', now, effects, commits);
@@ -547,8 +548,10 @@ export class Scheduler {
 
   /** Starts backup copies where a job's speculation policy says a backup finishes sooner. */
   speculate(now: number, effects: Effect[]): void {
-    let started = false;
+    // Takes that stopped at their bound of retries may have left eligible work further back.
+    let started = this.#ordered.some((job) => job.retryCut);
     for (const job of this.#ordered) {
+      job.retryCut = false;
       if (!job.speculation || job.running.size === 0) continue;
       const picks = pickBackups(
         speculationInput(
@@ -601,7 +604,7 @@ export class Scheduler {
         ranMs >= maxRuntimeMsOf(job.spec)
           ? `ran past maxRuntimeMs (${maxRuntimeMsOf(job.spec)} ms)`
           : `timed out after ${job.spec.timeoutMs} ms`;
-      if (this.#chargeFailure(job, lease.taskIndex, lease.deviceId, effects)) {
+      if (recordFailure(job, lease.taskIndex, lease, this.#spread, effects)) {
         this.#giveUp(job, lease.taskIndex, task.lastError, now, effects);
       } else {
         requeue(job, lease.taskIndex, true);
@@ -643,6 +646,8 @@ export class Scheduler {
       queue: [],
       queueHead: 0,
       retry: [],
+      retryHead: 0,
+      retryCut: false,
       done: 0,
       failed: 0,
       inFlight: 0,
@@ -777,27 +782,6 @@ export class Scheduler {
     effects.push({ type: 'copy-ended', lease, end, won, at: now });
   }
 
-  /** A copy failed on `deviceId` (device-spread.ts decides the cost); true if the task ends. */
-  #chargeFailure(job: JobEntry, taskIndex: number, deviceId: string, effects: Effect[]): boolean {
-    const task = job.tasks[taskIndex] as TaskEntry;
-    const verdict = recordFailure(task, deviceId, job.spec.maxAttempts, () =>
-      this.#othersCanTake(job, task),
-    );
-    if (verdict.charged) this.#recordAttempt(job, taskIndex, effects);
-    return verdict.giveUp;
-  }
-
-  #othersCanTake(job: JobEntry, task: TaskEntry): boolean {
-    const tried = devicesOn(task, (leaseId) => this.#leases.get(leaseId));
-    return this.#census.hasOtherDevice(job.spec.grid, tried);
-  }
-
-  /** Persists a task's spent attempts and drops, so a restart does not grant it new tries. */
-  #recordAttempt(job: JobEntry, taskIndex: number, effects: Effect[]): void {
-    const { attempts, drops } = job.tasks[taskIndex] as TaskEntry;
-    effects.push({ type: 'attempt', jobId: job.jobId, taskIndex, attempts, drops });
-  }
-
   /**
    * Closes a settled task's ballot. With adaptive trust, voters who agreed with what committed
    * extend their run; the others lose their trust and every vote they cast on open tasks.
@@ -829,7 +813,8 @@ export class Scheduler {
   /** Bans a device: its tabs are dropped and get nothing more, its open votes are discarded. */
   ban(deviceId: string, now: number, effects: Effect[]): void {
     this.#trust.ban(deviceId);
-    this.#discardVotes(deviceId, now, effects);
+    // An overflow id votes as its address (voters.ts): those votes may be the banned tab's.
+    this.#discardVotes(voterOf(deviceId), now, effects);
     for (const volunteer of [...this.#volunteers.values()]) {
       if (volunteer.deviceId === deviceId) this.disconnect(volunteer.volunteerId, now, effects);
     }
@@ -846,30 +831,6 @@ export class Scheduler {
 
   get devices(): DeviceTrustView[] {
     return this.#trust.view();
-  }
-
-  /** Whether a copy of this task may go to this device: redundancy needs distinct devices. */
-  #eligible(job: JobEntry, task: TaskEntry, volunteer: VolunteerEntry): boolean {
-    let holds = false;
-    // With `distinctAddresses`, copies and votes also need distinct remote addresses.
-    const byAddress = job.spec.distinctAddresses && volunteer.address !== undefined;
-    for (const leaseId of task.leases) {
-      const holder = this.#leases.get(leaseId);
-      // Never two live copies in one tab; with redundancy, never two on one device.
-      if (holder?.volunteerId === volunteer.volunteerId) return false;
-      if (holder?.deviceId === volunteer.deviceId) {
-        if (job.spec.redundancy > 1) return false;
-        holds = true;
-      }
-      if (job.spec.redundancy > 1 && byAddress && holder?.address === volunteer.address)
-        return false;
-    }
-    if (job.spec.redundancy > 1 && hasVoted(task, volunteer.deviceId, byAddress, volunteer.address))
-      return false;
-    // A device that failed the task, or runs a copy of it, is the last resort (device-spread.ts).
-    if (holds || task.failedDevices?.has(volunteer.deviceId))
-      return !this.#othersCanTake(job, task);
-    return true;
   }
 
   #refill(volunteer: VolunteerEntry | undefined, now: number, effects: Effect[]): void {
@@ -900,7 +861,7 @@ export class Scheduler {
     const { jobs, tasks, left } = fillTab(volunteer, free, {
       ordered: this.#ordered,
       tierCursor: this.#tierCursor,
-      eligible: (job, task) => this.#eligible(job, task, volunteer),
+      eligible: (job, task) => mayTake(job, task, volunteer, this.#spread),
       hasRoom: (job) => hasRoom(volunteer, job, maxHeldBytes),
       lease: (job, taskIndex) => this.#lease(job, taskIndex, volunteer, now, effects),
     });
@@ -920,6 +881,8 @@ export class Scheduler {
     const task = job.tasks[taskIndex] as TaskEntry;
     // The tab runs its copies FIFO on `slots` workers and kills any that outlive timeoutMs, so a
     // copy queued behind `ahead` others must finish within this bound or the tab is not working.
+    // The runtime cap bounds it too: `ahead` follows the run times the tab reports, which a tab
+    // may invent to hold hundreds of copies for hours.
     const ahead = Math.floor(volunteer.leases.size / Math.max(1, volunteer.slots));
     const kind: CopyKind =
       task.leases.length > 0
@@ -949,7 +912,10 @@ export class Scheduler {
       deviceId: volunteer.deviceId,
       ...(volunteer.address !== undefined ? { address: volunteer.address } : {}),
       dispatchedAt: now,
-      deadline: now + job.spec.timeoutMs * (ahead + 1) + this.#options.leaseGraceMs,
+      deadline:
+        now +
+        Math.min(job.spec.timeoutMs * (ahead + 1), maxRuntimeMsOf(job.spec)) +
+        this.#options.leaseGraceMs,
       bytes: taskBytes(job),
     };
     this.#leases.set(lease.leaseId, lease);

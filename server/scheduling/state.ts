@@ -31,8 +31,10 @@ export interface TaskEntry {
   attempts: number;
   /** Copies lost because their tab went away. */
   drops: number;
-  /** Devices that failed this task (see device-spread.ts); not kept across a restart. */
-  failedDevices?: Set<string>;
+  /** Failures of this task per device (voter, see voters.ts); not kept across a restart. */
+  failedDevices?: Map<string, number>;
+  /** Addresses (device-census.ts `seatAddress`) whose copies of this task failed. */
+  failedAddresses?: Set<string>;
   /** Live copies. Invariant: every id here is a key of Scheduler.leases. */
   leases: string[];
   /** Whether the task sits in its job's queue waiting for a copy. */
@@ -65,8 +67,12 @@ export interface JobEntry {
   /** Task indices waiting for a first copy, FIFO from `queueHead`. */
   queue: number[];
   queueHead: number;
-  /** Task indices waiting for another copy (retries, redundancy), served before `queue`. */
+  /** Task indices waiting for another copy (retries, redundancy), served before `queue`, from
+   * `retryHead` (entries before it are consumed). */
   retry: number[];
+  retryHead: number;
+  /** A take checked its bound of retries in vain (job-queue.ts): waiting tabs need feeding again. */
+  retryCut: boolean;
   done: number;
   failed: number;
   /** Tasks with at least one live copy. */

@@ -5,6 +5,7 @@
  * disagreeing loses its trust (and the scheduler discards its uncommitted results). Pure state;
  * the randomness of spot checks is injected.
  */
+import { isOverflowId } from './voters.ts';
 
 export interface TrustPolicy {
   /** Agreeing results in a row before a device is trusted. */
@@ -51,8 +52,9 @@ export class DeviceTrust {
     return this.isTrusted(deviceId) && random() >= this.#policy.spotCheckRate ? 1 : redundancy;
   }
 
-  /** The device's result matched the one that committed. */
+  /** The device's result matched the one that committed. Overflow ids never earn trust. */
   agreed(deviceId: string): void {
+    if (isOverflowId(deviceId)) return;
     this.#record(deviceId).streak++;
   }
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { FakeClock } from '../support/fake-clock.ts';
 import { useHarness } from '../support/harness.ts';
 import { api, resultLines, waitFor, waitForJob } from '../support/start-coordinator.ts';
 
@@ -26,6 +27,43 @@ describe('one untrusted device', () => {
       expect(lines.map((line) => line['output'])).toEqual(inputs.map((x) => x * 3));
     },
   );
+});
+
+describe('failing devices beside an honest tab', () => {
+  it('cannot fail tasks an honest tab is running by taking end-game backups and failing them', async () => {
+    const server = await coordinator();
+    const honest = await volunteer(server, {
+      slots: 1,
+      taskDelayMs: 5_000,
+      localAddress: '127.0.0.8',
+    });
+    const job = await submit(server, { map: '(x) => x * 3', inputs: [1, 2] });
+    await honest.until(() => honest.received.length === 2);
+    // Joins once the honest tab holds everything: the job's end game offers it backups.
+    await volunteer(server, { slots: 4, failEvery: true, localAddress: '127.0.0.7' });
+    expect(await waitForJob(server, job.id, undefined, 30_000)).toMatchObject({
+      status: 'completed',
+      done: 2,
+      failed: 0,
+    });
+  });
+
+  it('cannot fail a job with three fresh device ids from one address', async () => {
+    const server = await coordinator();
+    // No issued id to present: each socket is issued a fresh one, all from one address.
+    for (let i = 0; i < 3; i++)
+      await volunteer(server, { slots: 8, failEvery: true, localAddress: '127.0.0.7' });
+    await volunteer(server, { slots: 1, taskDelayMs: 5, localAddress: '127.0.0.8' });
+    const inputs = Array.from({ length: 20 }, (_, i) => i);
+    const job = await submit(server, { map: '(x) => x * 3', inputs });
+    expect(await waitForJob(server, job.id, undefined, 20_000)).toMatchObject({
+      status: 'completed',
+      done: 20,
+      failed: 0,
+    });
+    const lines = await resultLines(server, job.id);
+    expect(lines.map((line) => line['output'])).toEqual(inputs.map((x) => x * 3));
+  });
 });
 
 describe('a device that holds copies and reports progress without answering', () => {
@@ -64,6 +102,33 @@ describe('device ids the coordinator issued (Sybil)', () => {
     const forger = await volunteer(server, { deviceId: tampered, slots: 0 });
     expect(forger.deviceId).not.toBe(tampered);
     expect(forger.deviceId).not.toBe(claimsA.deviceId);
+  });
+
+  it('past an address allowance gives each tab its own id, so banning one tab behind a school NAT leaves the others connected', async () => {
+    const server = await coordinator({ config: { deviceIdsPerAddressPerHour: 2 } });
+    const nat = '127.0.0.9';
+    // The attacker spends the address's allowance, then opens the tab it misbehaves from.
+    for (let i = 0; i < 2; i++) await volunteer(server, { slots: 0, localAddress: nat });
+    const attacker = await volunteer(server, { slots: 1, localAddress: nat });
+    // A student's browser opens the page for the first time.
+    const student = await volunteer(server, { slots: 1, localAddress: nat });
+    expect(student.deviceId).not.toBe(attacker.deviceId);
+    expect((await api(server, 'POST', `/api/devices/${attacker.deviceId}/ban`)).status).toBe(204);
+    await waitFor(() => (attacker.socket.connected ? undefined : true), 5_000, 'the ban');
+    // A round trip after the ban: a new tab from the address is let in, and the student stays.
+    const another = await volunteer(server, { slots: 1, localAddress: nat });
+    expect(another.socket.connected).toBe(true);
+    expect(student.socket.connected).toBe(true);
+  });
+
+  it("refills an address's id allowance by the coordinator's clock", async () => {
+    const clock = new FakeClock(Date.now());
+    const server = await coordinator({ clock, config: { deviceIdsPerAddressPerHour: 1 } });
+    const from = { slots: 0, localAddress: '127.0.0.10' };
+    expect((await volunteer(server, from)).deviceId).toMatch(/^d-/);
+    expect((await volunteer(server, from)).deviceId).toMatch(/^o-/);
+    clock.advance(60 * 60_000);
+    expect((await volunteer(server, from)).deviceId).toMatch(/^d-/);
   });
 
   it('with distinctAddresses, two forging devices behind one address cannot outvote honest tabs of two others', async () => {

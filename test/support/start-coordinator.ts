@@ -29,6 +29,8 @@ export interface StartOptions {
   port?: number;
   /** Other settings, as `Config` fields. */
   config?: Record<string, unknown>;
+  /** The coordinator's clock (a FakeClock), where a test moves time by hand. */
+  clock?: { now(): number };
 }
 
 export async function startCoordinator(options: StartOptions = {}): Promise<TestCoordinator> {
@@ -46,6 +48,7 @@ export async function startCoordinator(options: StartOptions = {}): Promise<Test
     adminToken: TEST_TOKEN,
     log: createRootLog(process.env['TEST_LOG_LEVEL'] ?? 'silent'),
     ...(options.scheduler ? { scheduler: options.scheduler } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   const url = await coordinator.listen();
   let stopped = false;

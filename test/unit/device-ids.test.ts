@@ -2,10 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { AddressBuckets, createDeviceIds } from '../../server/realtime/device-ids.ts';
 import { createLeaseIds } from '../../server/scheduling/lease-ids.ts';
+import { isOverflowId, voterOf } from '../../server/scheduling/voters.ts';
 import { FakeClock } from '../support/fake-clock.ts';
 import { DeviceId } from '../../shared/protocol.ts';
 
 const secret = randomBytes(32);
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const limits = { perAddressPerHour: 3, maxAddresses: 100 };
 
 describe('issued device ids', () => {
@@ -35,21 +37,42 @@ describe('issued device ids', () => {
     expect(ids.verify(forged)).toBe(false);
   });
 
-  it('gives one address a few fresh ids, then that address one shared id, and refills over time', () => {
+  it('verifies an issued id under exactly the spelling it was issued with', () => {
+    const ids = createDeviceIds(secret, limits);
+    for (let n = 0; n < 8; n++) {
+      const issued = ids.issue(`10.0.0.${n}`, 0);
+      const spellings = [...BASE64URL].map((c) => issued.slice(0, -1) + c).filter(ids.verify);
+      expect(spellings).toEqual([issued]);
+    }
+  });
+
+  it('past an address allowance gives each tab its own unverifiable id, one voter per address, and refills over time', () => {
     const ids = createDeviceIds(secret, limits);
     const clock = new FakeClock();
     const fresh = [1, 2, 3].map(() => ids.issue('10.0.0.1', clock.now()));
     expect(new Set(fresh).size).toBe(3);
     const over = [1, 2, 3].map(() => ids.issue('10.0.0.1', clock.now()));
-    expect(new Set(over).size).toBe(1);
-    expect(fresh).not.toContain(over[0]);
-    expect(ids.verify(over[0] as string)).toBe(true);
-    // Other addresses are not affected; an hour later the first gets fresh ids again.
-    expect(ids.issue('10.0.0.2', clock.now())).not.toBe(over[0]);
-    expect(ids.issue('10.0.0.2', clock.now())).not.toBe(ids.issue('10.0.0.3', clock.now()));
+    expect(new Set(over).size).toBe(3);
+    for (const id of over) {
+      expect(id).toMatch(/^o-/);
+      expect(DeviceId.safeParse(id).success).toBe(true);
+      // Not storable: presented again, it is replaced.
+      expect(ids.verify(id)).toBe(false);
+      expect(isOverflowId(id)).toBe(true);
+    }
+    expect(new Set(over.map(voterOf)).size).toBe(1);
+    for (const id of fresh) expect(voterOf(id)).toBe(id);
+    // Other addresses are not affected; their overflow ids are another voter.
+    expect(ids.issue('10.0.0.2', clock.now())).toMatch(/^d-/);
+    const elsewhere = createDeviceIds(secret, { ...limits, perAddressPerHour: 0 }).issue(
+      '10.0.0.2',
+      clock.now(),
+    );
+    expect(voterOf(elsewhere)).not.toBe(voterOf(over[0] as string));
+    // Twenty minutes refill one token (3 an hour).
     clock.advance(20 * 60_000);
-    expect(ids.issue('10.0.0.1', clock.now())).not.toBe(over[0]);
-    expect(ids.issue('10.0.0.1', clock.now())).toBe(over[0]);
+    expect(ids.issue('10.0.0.1', clock.now())).toMatch(/^d-/);
+    expect(ids.issue('10.0.0.1', clock.now())).toMatch(/^o-/);
   });
 
   it('remembers a bounded number of addresses', () => {

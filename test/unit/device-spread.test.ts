@@ -1,9 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  decideFailure,
-  DeviceCensus,
-  type FailureFacts,
-} from '../../server/scheduling/device-spread.ts';
+import { DeviceCensus } from '../../server/scheduling/device-census.ts';
+import { decideFailure, type FailureFacts } from '../../server/scheduling/device-spread.ts';
 import { Scheduler, type Effect } from '../../server/scheduling/scheduler.ts';
 import { JobSpec, type JobSpecInput } from '../../shared/job.ts';
 import type { Assignment } from '../../shared/protocol.ts';
@@ -87,38 +84,38 @@ function setup() {
 
 describe('decideFailure', () => {
   const facts = (over: Partial<FailureFacts>): FailureFacts => ({
-    failedBefore: false,
-    failedDevices: 1,
+    newAddress: true,
+    failedAddresses: 1,
     attempts: 0,
     maxAttempts: 3,
-    othersCanTake: true,
+    othersStand: true,
     ...over,
   });
   it.each<[string, Partial<FailureFacts>, { charged: boolean; giveUp: boolean }]>([
-    ["charges a device's first failure", {}, { charged: true, giveUp: false }],
+    ["charges an address's first failure", {}, { charged: true, giveUp: false }],
     [
-      'does not charge a repeat while another device could take the task',
-      { failedBefore: true, attempts: 1 },
+      'does not charge a repeat from a failed address while another address could take the task',
+      { newAddress: false, attempts: 1 },
       { charged: false, giveUp: false },
     ],
     [
-      'charges a repeat when no other device could take the task',
-      { failedBefore: true, attempts: 1, othersCanTake: false },
+      'charges a repeat when no other address could take the task',
+      { newAddress: false, attempts: 1, othersStand: false },
       { charged: true, giveUp: false },
     ],
     [
-      'gives up a lone device after maxAttempts',
-      { failedBefore: true, attempts: 2, othersCanTake: false },
+      'gives up a lone address after maxAttempts',
+      { newAddress: false, attempts: 2, othersStand: false },
       { charged: true, giveUp: true },
     ],
     [
-      'does not give up on one device alone while another could try',
+      'does not give up on one address alone while another could try',
       { attempts: 0, maxAttempts: 1 },
       { charged: true, giveUp: false },
     ],
     [
-      'gives up once two devices failed and the attempts are spent',
-      { failedDevices: 2, attempts: 1, maxAttempts: 2 },
+      'gives up once two addresses failed and the attempts are spent',
+      { failedAddresses: 2, attempts: 1, maxAttempts: 2 },
       { charged: true, giveUp: true },
     ],
   ])('%s', (_name, over, expected) => {
@@ -127,20 +124,49 @@ describe('decideFailure', () => {
 });
 
 describe('DeviceCensus', () => {
+  const none = new Set<string>();
   it('counts working devices per grid, not tabs, and forgets paused and gone tabs', () => {
     const census = new DeviceCensus();
     census.set({ volunteerId: 'a1', deviceId: 'A', slots: 2 });
     census.set({ volunteerId: 'a2', deviceId: 'A', slots: 2 });
     census.set({ volunteerId: 'g', deviceId: 'G', slots: 2, grid: 'room' });
-    expect(census.hasOtherDevice(undefined, new Set(['A']))).toBe(false);
+    expect(census.hasSeatOutside(undefined, ['A'], none)).toBe(false);
     census.set({ volunteerId: 'b', deviceId: 'B', slots: 1 });
-    expect(census.hasOtherDevice(undefined, new Set(['A']))).toBe(true);
+    expect(census.hasSeatOutside(undefined, ['A'], none)).toBe(true);
     census.set({ volunteerId: 'b', deviceId: 'B', slots: 0 });
-    expect(census.hasOtherDevice(undefined, new Set(['A']))).toBe(false);
+    expect(census.hasSeatOutside(undefined, ['A'], none)).toBe(false);
     census.delete('a1');
     census.delete('a2');
-    expect(census.hasOtherDevice(undefined, new Set())).toBe(false);
-    expect(census.hasOtherDevice('room', new Set(['A']))).toBe(true);
+    expect(census.hasSeatOutside(undefined, [], none)).toBe(false);
+    expect(census.hasSeatOutside('room', ['A'], none)).toBe(true);
+  });
+
+  it('says when a seat leaves: the last tab of a device at an address closes or pauses', () => {
+    const census = new DeviceCensus();
+    census.set({ volunteerId: 'a1', deviceId: 'A', slots: 1, address: '10.0.0.1' });
+    census.set({ volunteerId: 'a2', deviceId: 'A', slots: 1, address: '10.0.0.1' });
+    expect(census.set({ volunteerId: 'a1', deviceId: 'A', slots: 4, address: '10.0.0.1' })).toBe(
+      false,
+    );
+    expect(census.delete('a1')).toBe(false);
+    expect(census.set({ volunteerId: 'a2', deviceId: 'A', slots: 0, address: '10.0.0.1' })).toBe(
+      true,
+    );
+    census.set({ volunteerId: 'b', deviceId: 'B', slots: 1, address: '10.0.0.2' });
+    expect(census.delete('b')).toBe(true);
+    expect(census.delete('b')).toBe(false);
+  });
+
+  it('leaves out every device at an excluded address, and counts overflow ids of one address as one device', () => {
+    const census = new DeviceCensus();
+    census.set({ volunteerId: 'a', deviceId: 'A', slots: 1, address: '10.0.0.1' });
+    census.set({ volunteerId: 'c', deviceId: 'C', slots: 1, address: '10.0.0.1' });
+    census.set({ volunteerId: 'o1', deviceId: 'o-tag.1', slots: 1, address: '10.0.0.2' });
+    census.set({ volunteerId: 'o2', deviceId: 'o-tag.2', slots: 1, address: '10.0.0.2' });
+    expect(census.hasSeatOutside(undefined, ['o-tag'], new Set(['10.0.0.1']))).toBe(false);
+    expect(census.hasSeatOutside(undefined, ['A'], none)).toBe(true);
+    expect(census.hasSeatOutside(undefined, ['A', 'o-tag'], none)).toBe(true);
+    expect(census.hasSeatOutside(undefined, ['A', 'C', 'o-tag'], none)).toBe(false);
   });
 });
 
@@ -302,5 +328,186 @@ describe('Scheduler with distinctAddresses', () => {
     expect(t.vote('h2', h2 as Assignment, 2)).toBe('committed');
     expect(t.of(t.take(), 'settle')).toMatchObject([{ items: [{ output: 2 }] }]);
     expect(job.status).toBe('completed');
+  });
+});
+
+describe('Scheduler with a failing device beside an honest one', () => {
+  it('gives no backup to a device that failed the task while an honest copy runs, so it cannot fail that task', () => {
+    const t = setup();
+    const job = t.addJob({ inputs: [1], maxAttempts: 3, speculation: true });
+    t.connect('h', 'HONEST', 1);
+    const [h] = t.dispatched(t.take(), 'h') as [Assignment];
+    t.scheduler.progress('h', [{ leaseId: h.leaseId, elapsedMs: 0 }], t.clock.now());
+    t.connect('bad', 'BAD', 1);
+    t.take();
+    const verdicts: string[] = [];
+    for (let i = 0; i < 10 && job.status === 'running'; i++) {
+      t.clock.advance(1_000);
+      t.scheduler.progress(
+        'h',
+        [{ leaseId: h.leaseId, elapsedMs: 1_000 * (i + 1) }],
+        t.clock.now(),
+      );
+      const effects: Effect[] = [];
+      t.scheduler.speculate(t.clock.now(), effects);
+      let backups = t.dispatched(effects, 'bad');
+      while (backups.length > 0 && job.status === 'running') {
+        const more: Effect[] = [];
+        const [b] = backups as [Assignment];
+        verdicts.push(
+          t.scheduler.report(
+            'bad',
+            [{ ...b, durationMs: 1, outcome: { status: 'error', message: 'nope' } }],
+            t.clock.now(),
+            more,
+          )[0] as string,
+        );
+        backups = t.dispatched(more, 'bad');
+      }
+    }
+    expect(verdicts).toEqual(['retrying']);
+    expect(job.status).toBe('running');
+    expect(t.answer('h', h, true)).toBe('committed');
+  });
+
+  it('lets three device ids of one address fail each task at most once while a device elsewhere runs them', () => {
+    const t = setup();
+    const job = t.addJob({ inputs: [1, 2, 3, 4, 5, 6], maxAttempts: 3 });
+    t.connect('h', 'HONEST', 1, '10.0.0.8');
+    for (const n of [1, 2, 3]) t.connect(`bad${n}`, `BAD${n}`, 8, '10.0.0.7');
+    for (let round = 0; round < 50 && job.status === 'running'; round++) {
+      const effects = t.take();
+      for (const n of [1, 2, 3])
+        for (const task of t.dispatched(effects, `bad${n}`)) t.answer(`bad${n}`, task, false);
+      for (const task of t.dispatched(effects, 'h')) t.answer('h', task, true);
+    }
+    expect(job).toMatchObject({ status: 'completed', done: 6, failed: 0 });
+    expect(Math.max(...job.tasks.map((task) => task.attempts))).toBeLessThanOrEqual(1);
+  });
+
+  it('still fails a task whose map throws everywhere on a lab of devices behind one address', () => {
+    const t = setup();
+    const job = t.addJob({ inputs: [1], maxAttempts: 3 });
+    for (const n of [1, 2, 3, 4]) t.connect(`lab${n}`, `LAB${n}`, 1, '10.0.0.9');
+    const verdicts: string[] = [];
+    for (let round = 0; round < 10 && job.status === 'running'; round++) {
+      const effects = t.take();
+      for (const n of [1, 2, 3, 4])
+        for (const task of t.dispatched(effects, `lab${n}`))
+          verdicts.push(t.answer(`lab${n}`, task, false));
+    }
+    expect(verdicts).toEqual(['retrying', 'retrying', 'failed']);
+    expect(job.status).toBe('failed');
+  });
+
+  it('feeds a device waiting as the last resort as soon as the only other able tab pauses', () => {
+    const t = setup();
+    t.addJob({ inputs: [1, 2, 3, 4, 5], maxAttempts: 3 });
+    t.connect('c', 'C', 2);
+    expect(t.dispatched(t.take(), 'c')).toHaveLength(4);
+    t.connect('b', 'B', 1);
+    const held = t.dispatched(t.take(), 'b');
+    expect(held).toHaveLength(1);
+    expect(t.answer('b', held[0] as Assignment, false)).toBe('retrying');
+    // C could take the retry but is full; B failed it and waits.
+    expect(t.dispatched(t.take(), 'b')).toEqual([]);
+    const effects: Effect[] = [];
+    t.scheduler.setSlots('c', 0, t.clock.now(), effects);
+    expect(t.dispatched(effects, 'b').map((task) => task.taskIndex)).toEqual([held[0]?.taskIndex]);
+  });
+});
+
+describe('Scheduler with distinctAddresses after a timeout', () => {
+  /** A voted from one address; B's copy timed out; C sits behind A's address. */
+  function votedThenTimedOut() {
+    const t = setup();
+    const job = t.addJob({ inputs: [1], redundancy: 2, distinctAddresses: true, timeoutMs: 1_000 });
+    t.connect('a', 'A', 1, '10.0.0.1');
+    t.connect('b', 'B', 1, '10.0.0.2');
+    t.connect('c', 'C', 1, '10.0.0.1');
+    const [a] = t.dispatched(t.take(), 'a');
+    expect(t.vote('a', a as Assignment, 2)).toBe('voted');
+    t.take();
+    t.clock.advance(10_000);
+    const effects: Effect[] = [];
+    t.scheduler.expire(t.clock.now(), effects);
+    return { t, job, effects };
+  }
+
+  it('gives the task back to the device that timed out when no other address may take it, and past its attempts waits for a new address', () => {
+    const { t, job, effects } = votedThenTimedOut();
+    let toB = t.dispatched(effects, 'b').length;
+    for (let i = 0; i < 20; i++) {
+      t.clock.advance(60_000);
+      const more: Effect[] = [];
+      t.scheduler.expire(t.clock.now(), more);
+      t.scheduler.setSlots('b', 1, t.clock.now(), more);
+      t.scheduler.setSlots('c', 1, t.clock.now(), more);
+      toB += t.dispatched(more, 'b').length;
+      expect(t.dispatched(more, 'c')).toEqual([]);
+    }
+    // Its first copy and two more: then the task waits rather than loop on one device.
+    expect(toB).toBe(2);
+    expect(job.status).toBe('running');
+    t.connect('d', 'D', 1, '10.0.0.3');
+    const [d] = t.dispatched(t.take(), 'd');
+    expect(t.vote('d', d as Assignment, 2)).toBe('committed');
+    expect(job.status).toBe('completed');
+  });
+
+  it('does not count a device behind a voter address as able to take the task', () => {
+    const { t, effects } = votedThenTimedOut();
+    expect(t.dispatched(effects, 'b')).toHaveLength(1);
+    expect(t.dispatched(effects, 'c')).toEqual([]);
+    void t;
+  });
+});
+
+describe('Scheduler with overflow device ids (issued past an address allowance)', () => {
+  it('counts the overflow ids of one address as one voter and gives them one replica', () => {
+    const t = setup();
+    const job = t.addJob({ inputs: [1], redundancy: 2 });
+    t.connect('o1', 'o-natTag.one', 1, '10.0.0.9');
+    t.connect('o2', 'o-natTag.two', 1, '10.0.0.9');
+    const effects = t.take();
+    const [o1] = t.dispatched(effects, 'o1');
+    expect(t.dispatched(effects, 'o2')).toEqual([]);
+    expect(t.vote('o1', o1 as Assignment, 99)).toBe('voted');
+    expect(t.dispatched(t.take(), 'o2')).toEqual([]);
+    t.connect('h', 'HONEST', 1, '10.0.0.2');
+    const [h] = t.dispatched(t.take(), 'h');
+    expect(t.vote('h', h as Assignment, 2)).toBe('voted');
+    expect(job.status).toBe('running');
+  });
+
+  it('never trusts an overflow id, however often it agrees', () => {
+    const t = setup();
+    t.connect('o', 'o-natTag.one', 1, '10.0.0.9');
+    t.connect('h', 'HONEST', 1, '10.0.0.2');
+    const inputs = Array.from({ length: 30 }, (_, i) => i);
+    t.addJob({ inputs, redundancy: 2, adaptiveTrust: true });
+    for (let round = 0; round < 100; round++) {
+      const effects = t.take();
+      if (t.dispatched(effects).length === 0) break;
+      for (const v of ['o', 'h']) for (const task of t.dispatched(effects, v)) t.vote(v, task, 1);
+    }
+    const views = t.scheduler.devices;
+    expect(views.find((d) => d.deviceId === 'HONEST')?.trusted).toBe(true);
+    expect(views.filter((d) => d.deviceId.startsWith('o-'))).toEqual([]);
+  });
+});
+
+describe('Scheduler with a tab that reports tiny run times to hold many copies', () => {
+  it('gives every queued copy a deadline within the runtime cap of its dispatch', () => {
+    const t = setup();
+    const job = t.addJob({ inputs: Array.from({ length: 600 }, (_, i) => i), timeoutMs: 1_000 });
+    t.connect('hoarder', 'HOARDER', 1);
+    const [first] = t.dispatched(t.take(), 'hoarder');
+    // One answer claiming 1 ms: its prefetch target grows to 256 copies.
+    expect(t.answer('hoarder', first as Assignment, true)).toBe('committed');
+    expect(t.dispatched(t.take(), 'hoarder').length).toBeGreaterThan(100);
+    const latest = Math.max(...t.scheduler.liveCopies(job.jobId).map((lease) => lease.deadline));
+    // 20 x timeoutMs, plus this harness's 1 s grace.
+    expect(latest).toBeLessThanOrEqual(t.clock.now() + 21_000);
   });
 });

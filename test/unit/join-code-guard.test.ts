@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addressKey } from '../../server/realtime/join-code-guard.ts';
+import { addressKey } from '../../server/realtime/address-key.ts';
 
 describe('addressKey', () => {
   it.each([

@@ -22,6 +22,17 @@ describe('lease ids', () => {
     );
   });
 
+  it('verifies a lease id under exactly the spelling it was issued with', () => {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    for (let n = 0; n < 8; n++) {
+      const issued = ids.issue('job-1', n, 'device-a');
+      const spellings = [...alphabet]
+        .map((c) => issued.slice(0, -1) + c)
+        .filter((id) => ids.verify(id, 'job-1', n, 'device-a'));
+      expect(spellings).toEqual([issued]);
+    }
+  });
+
   it('refuses forged, tampered and malformed ids, and other secrets', () => {
     const [nonce, mac] = leaseId.split('.');
     expect(ids.verify(`${nonce}.${'A'.repeat(mac?.length ?? 22)}`, 'job-1', 7, 'device-a')).toBe(
