@@ -1,6 +1,7 @@
 /** @module Job spec, job summary and per-item outcome schemas: the REST API's body and response types. */
 import { z } from 'zod';
 import { JsonValue } from './json.ts';
+import { SpeculationOverrides } from './speculation.ts';
 import {
   DEFAULT_CHUNK_SIZE,
   DEFAULT_MAX_ATTEMPTS,
@@ -14,6 +15,9 @@ import {
   MAX_TASK_TIMEOUT_MS,
   MIN_TASK_TIMEOUT_MS,
 } from './limits.ts';
+
+/** A grid's code, as people type it to join (`?grid=CODE`). */
+export const GridCode = z.string().regex(/^[A-Za-z0-9-]{1,32}$/, 'expected a grid code');
 
 export const JobId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected a job id');
 export type JobId = z.infer<typeof JobId>;
@@ -99,26 +103,12 @@ export const JobSpec = z.strictObject({
     })
     .optional(),
   /** Runs only on tabs that joined this grid (`?grid=CODE`); must name an existing grid. */
-  grid: z
-    .string()
-    .regex(/^[A-Za-z0-9-]{1,32}$/, 'expected a grid code')
-    .optional(),
+  grid: GridCode.optional(),
   /**
    * Backup copies of slow tasks: `true` (default policy), `false` (off), or policy overrides
-   * `{ quantile, multiplier, minRuntimeMs, maxShare, endGame }` (see server/scheduling/speculation.ts).
+   * `{ quantile, multiplier, minRuntimeMs, maxShare, endGame }` (see shared/speculation.ts).
    */
-  speculation: z
-    .union([
-      z.boolean(),
-      z.strictObject({
-        quantile: z.number().min(0).max(1).optional(),
-        multiplier: z.number().min(1).max(100).optional(),
-        minRuntimeMs: z.number().int().min(0).max(86_400_000).optional(),
-        maxShare: z.number().min(0).max(1).optional(),
-        endGame: z.boolean().optional(),
-      }),
-    ])
-    .default(true),
+  speculation: z.union([z.boolean(), SpeculationOverrides]).default(true),
 });
 /** What a client sends (defaults optional). */
 export type JobSpecInput = z.input<typeof JobSpec>;
@@ -179,8 +169,6 @@ export type ItemOutcome = z.infer<typeof ItemOutcome>;
 
 /** One line of `GET /api/jobs/:id/results`. */
 export type ResultLine = { index: number } & ItemOutcome;
-
-export const GridCode = z.string().regex(/^[A-Za-z0-9-]{1,32}$/, 'expected a grid code');
 
 export const GridSpec = z.strictObject({ name: z.string().trim().min(1).max(100) });
 export type GridSpec = z.infer<typeof GridSpec>;

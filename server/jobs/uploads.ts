@@ -10,7 +10,8 @@ import { parse as parseCsv } from 'csv-parse';
 import type { JobInputs, UploadFormat } from '../../shared/job.ts';
 import { MAX_TASK_INPUT_BYTES } from '../../shared/limits.ts';
 import { CoordinatorError } from '../errors.ts';
-import { inlineInputs, type InputSource } from '../scheduling/sharder.ts';
+import { inlineInputs } from '../scheduling/sharder.ts';
+import type { InputSource } from '../store/input-source.ts';
 import type { JobStore, StoredUpload } from '../store/store.ts';
 
 export interface UploadLimits {

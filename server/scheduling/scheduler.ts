@@ -34,14 +34,12 @@ import {
   updateEwma,
   type PrefetchOptions,
 } from './prefetch.ts';
-import { countTasks, inlineInputs, taskSpan, type InputSource } from './sharder.ts';
-import {
-  DEFAULT_SPECULATION,
-  pickBackups,
-  speculationInput,
-  type SpeculationPolicy,
-} from './speculation.ts';
-import type { CopyEnd, CopyKind, JobEntry, Lease, TaskEntry, VolunteerEntry } from './state.ts';
+import { DEFAULT_SPECULATION, type SpeculationPolicy } from '../../shared/speculation.ts';
+import type { CopyEnd, CopyKind } from '../../shared/timeline.ts';
+import type { InputSource } from '../store/input-source.ts';
+import { countTasks, inlineInputs, taskSpan } from './sharder.ts';
+import { pickBackups, speculationInput } from './speculation.ts';
+import type { JobEntry, Lease, TaskEntry, VolunteerEntry } from './state.ts';
 
 export type Effect =
   | { type: 'dispatch'; volunteerId: string; jobs: JobCode[]; tasks: Assignment[] }
