@@ -14,7 +14,8 @@ import type { Ack, AdminToServerEvents, ServerToAdminEvents } from '../../shared
 import { AdminApi, ApiError } from './api.ts';
 import { DevicesPanel } from './devices.ts';
 import { ThroughputChart } from './throughput.ts';
-import { GridsPanel, offerGrids } from './grids.ts';
+import { offerGrids } from './grid-list.ts';
+import { GridsPanel } from './grids.ts';
 import { TimelinePanel } from './timeline.ts';
 import { cells } from './dom.ts';
 
