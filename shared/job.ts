@@ -207,6 +207,14 @@ export const GridSummary = z.object({
 });
 export type GridSummary = z.infer<typeof GridSummary>;
 
+/** `POST /api/grids/:code/pause` or `/resume`: `{}` for the whole grid, `{ volunteerId }` for one tab. */
+export const PauseTarget = z.strictObject({ volunteerId: z.string().min(1).max(200).optional() });
+export type PauseTarget = z.infer<typeof PauseTarget>;
+
+/** What pausing or resuming answers: the grid as it is now, and how many tabs were told. */
+export const GridPauseResult = GridSummary.extend({ changed: z.number().int().min(0) });
+export type GridPauseResult = z.infer<typeof GridPauseResult>;
+
 export const UPLOAD_FORMATS = ['ndjson', 'csv'] as const;
 export type UploadFormat = (typeof UPLOAD_FORMATS)[number];
 

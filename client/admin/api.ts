@@ -5,15 +5,13 @@ import {
   UploadSummary,
   uploadFormatOf,
   type GridCreated,
+  type GridPauseResult,
   type GridSummary,
   type JobCreated,
   type JobSpecInput,
   type JobSummary,
 } from '../../shared/job.ts';
 import type { TaskTimelinePage } from '../../shared/timeline.ts';
-
-/** What pausing or resuming answers: the grid as it is now, and how many tabs were told. */
-export type GridPauseResult = GridSummary & { changed: number };
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
