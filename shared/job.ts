@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { arrayToFirstIssue } from './arrays.ts';
 import { JsonValue } from './json.ts';
+import { SpeculationOverrides } from './speculation.ts';
 import {
   DEFAULT_CHUNK_SIZE,
   DEFAULT_MAX_ATTEMPTS,
@@ -15,6 +16,9 @@ import {
   MAX_TASK_TIMEOUT_MS,
   MIN_TASK_TIMEOUT_MS,
 } from './limits.ts';
+
+/** A grid's code, as people type it to join (`?grid=CODE`). */
+export const GridCode = z.string().regex(/^[A-Za-z0-9-]{1,32}$/, 'expected a grid code');
 
 export const JobId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected a job id');
 export type JobId = z.infer<typeof JobId>;
@@ -104,26 +108,12 @@ export const JobSpec = z.strictObject({
     })
     .optional(),
   /** Runs only on tabs that joined this grid (`?grid=CODE`); must name an existing grid. */
-  grid: z
-    .string()
-    .regex(/^[A-Za-z0-9-]{1,32}$/, 'expected a grid code')
-    .optional(),
+  grid: GridCode.optional(),
   /**
    * Backup copies of slow tasks: `true` (default policy), `false` (off), or policy overrides
-   * `{ quantile, multiplier, minRuntimeMs, maxShare, endGame }` (see server/scheduling/speculation.ts).
+   * `{ quantile, multiplier, minRuntimeMs, maxShare, endGame }` (see shared/speculation.ts).
    */
-  speculation: z
-    .union([
-      z.boolean(),
-      z.strictObject({
-        quantile: z.number().min(0).max(1).optional(),
-        multiplier: z.number().min(1).max(100).optional(),
-        minRuntimeMs: z.number().int().min(0).max(86_400_000).optional(),
-        maxShare: z.number().min(0).max(1).optional(),
-        endGame: z.boolean().optional(),
-      }),
-    ])
-    .default(true),
+  speculation: z.union([z.boolean(), SpeculationOverrides]).default(true),
 });
 /** What a client sends (defaults optional). */
 export type JobSpecInput = z.input<typeof JobSpec>;
@@ -185,8 +175,6 @@ export type ItemOutcome = z.infer<typeof ItemOutcome>;
 /** One line of `GET /api/jobs/:id/results`. */
 export type ResultLine = { index: number } & ItemOutcome;
 
-export const GridCode = z.string().regex(/^[A-Za-z0-9-]{1,32}$/, 'expected a grid code');
-
 export const GridSpec = z.strictObject({ name: z.string().trim().min(1).max(100) });
 export type GridSpec = z.infer<typeof GridSpec>;
 
@@ -223,6 +211,14 @@ export const GridSummary = z.object({
   devices: z.array(RosterEntry),
 });
 export type GridSummary = z.infer<typeof GridSummary>;
+
+/** `POST /api/grids/:code/pause` or `/resume`: `{}` for the whole grid, `{ volunteerId }` for one tab. */
+export const PauseTarget = z.strictObject({ volunteerId: z.string().min(1).max(200).optional() });
+export type PauseTarget = z.infer<typeof PauseTarget>;
+
+/** What pausing or resuming answers: the grid as it is now, and how many tabs were told. */
+export const GridPauseResult = GridSummary.extend({ changed: z.number().int().min(0) });
+export type GridPauseResult = z.infer<typeof GridPauseResult>;
 
 export const UPLOAD_FORMATS = ['ndjson', 'csv'] as const;
 export type UploadFormat = (typeof UPLOAD_FORMATS)[number];

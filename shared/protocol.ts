@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { WireError } from './errors.ts';
-import { ItemOutcome, JobId, JobSummary } from './job.ts';
+import { GridCode, ItemOutcome, JobId, JobSummary } from './job.ts';
 import { JsonValue } from './json.ts';
 import { arrayToFirstIssue } from './arrays.ts';
 import { MAX_CHUNK_SIZE, MAX_RESULTS_PER_MESSAGE, MAX_SLOTS_PER_TAB } from './limits.ts';
@@ -33,10 +33,7 @@ export const Hello = z.strictObject({
   tabId: TabId,
   /** Tasks the tab runs at once (its Web Workers); 0 while paused. */
   slots: z.number().int().min(0).max(MAX_SLOTS_PER_TAB),
-  grid: z
-    .string()
-    .regex(/^[A-Za-z0-9-]{1,32}$/)
-    .optional(),
+  grid: GridCode.optional(),
   userAgent: z.string().max(512).optional(),
 });
 export type Hello = z.infer<typeof Hello>;
@@ -123,6 +120,10 @@ export const TaskResult = z.strictObject({
   ]),
 });
 export type TaskResult = z.infer<typeof TaskResult>;
+
+/** How a copy ended in its tab, as the tab's worker pool reports it and the result carries it. */
+export const TaskOutcome = TaskResult.shape.outcome;
+export type TaskOutcome = z.infer<typeof TaskOutcome>;
 
 export const ResultBatch = z.strictObject({
   results: z.array(TaskResult).min(1).max(MAX_RESULTS_PER_MESSAGE),

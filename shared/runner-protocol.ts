@@ -9,30 +9,32 @@
  * worker -> page  results | failed               once per batch, ending it
  */
 import { z } from 'zod';
-import { ItemOutcome } from './job.ts';
-import type { JsonValue } from './json.ts';
-import { LeaseId, TaskCheckpoint, type MapKind } from './protocol.ts';
+import { ItemOutcome, JobId } from './job.ts';
+import { JsonValue } from './json.ts';
+import { LeaseId, MapKind, TaskCheckpoint } from './protocol.ts';
+
+/** Unique per worker; every answer names it. */
+const BatchId = z.number().int().min(0);
 
 /** One task of a batch; `key` is the task's lease id. */
-export interface RunnerTask {
-  key: string;
-  inputs: JsonValue[];
-  checkpoint?: TaskCheckpoint;
-}
+export const RunnerTask = z.strictObject({
+  key: LeaseId,
+  inputs: z.array(JsonValue),
+  checkpoint: TaskCheckpoint.optional(),
+});
+export type RunnerTask = z.infer<typeof RunnerTask>;
 
 /** The page's one request: run these tasks of one job, in order. */
-export interface RunBatch {
-  type: 'run';
-  /** Unique per worker; every answer names it. */
-  batchId: number;
-  jobId: string;
-  mapKind: MapKind;
+export const RunBatch = z.strictObject({
+  type: z.literal('run'),
+  batchId: BatchId,
+  jobId: JobId,
+  mapKind: MapKind,
   /** The job's code, sent with the worker's first batch of that job only. */
-  source?: string;
-  tasks: RunnerTask[];
-}
-
-const BatchId = z.number().int().min(0);
+  source: z.string().optional(),
+  tasks: z.array(RunnerTask),
+});
+export type RunBatch = z.infer<typeof RunBatch>;
 
 export const RunnerProgress = z.strictObject({
   type: z.literal('progress'),

@@ -1,43 +1,17 @@
 /** @module The admin page's REST client: typed by the shared schemas, errors carry the server's message. */
+import type { DeviceView } from '../../shared/devices.ts';
 import { ErrorResponse } from '../../shared/errors.ts';
 import {
   UploadSummary,
   uploadFormatOf,
   type GridCreated,
+  type GridPauseResult,
   type GridSummary,
   type JobCreated,
   type JobSpecInput,
   type JobSummary,
 } from '../../shared/job.ts';
-// A type-only import is erased by the bundler, so no server code reaches the page.
-import type { TaskTimeline } from '../../server/engine/engine.ts';
-
-/** One copy of a task as the timeline reports it; no `end` means it is still running. */
-export type TimelineCopy = TaskTimeline['copies'][number];
-
-/** `GET /api/jobs/:id/tasks`: every copy of tasks `[from, from + limit)`. */
-export interface TaskTimelinePage {
-  jobId: string;
-  /** The job's task count, so a view can say when it shows only part of the job. */
-  tasks: number;
-  from: number;
-  limit: number;
-  /** Only tasks that have had a copy; in task order. */
-  timeline: TaskTimeline[];
-}
-
-/** What pausing or resuming answers: the grid as it is now, and how many tabs were told. */
-export type GridPauseResult = GridSummary & { changed: number };
-
-/** One row of GET /api/devices. */
-export interface DeviceView {
-  deviceId: string;
-  tabs: number;
-  streak: number;
-  trusted: boolean;
-  disagreements: number;
-  banned: boolean;
-}
+import type { TaskTimelinePage } from '../../shared/timeline.ts';
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';

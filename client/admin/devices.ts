@@ -3,7 +3,8 @@
  * adaptive-trust standing (agreed results in a row, disagreements) and a ban switch. A device
  * caught disagreeing shows here as distrusted.
  */
-import type { AdminApi, DeviceView } from './api.ts';
+import type { DeviceView } from '../../shared/devices.ts';
+import type { AdminApi } from './api.ts';
 import { ApiError } from './api.ts';
 import { cells } from './dom.ts';
 

@@ -15,3 +15,17 @@ export function el<K extends keyof HTMLElementTagNameMap>(
 export function cells(tr: HTMLTableRowElement, count: number): HTMLTableCellElement[] {
   return Array.from({ length: count }, () => tr.insertCell());
 }
+
+/**
+ * The element `selector` finds under `root`. The page's HTML is part of the build, so a missing
+ * part is a bug: it throws, naming its owner (e.g. `[grids]`).
+ */
+export function part<T extends HTMLElement = HTMLElement>(
+  root: ParentNode,
+  selector: string,
+  owner: string,
+): T {
+  const found = root.querySelector<T>(selector);
+  if (!found) throw new Error(`${owner}: section is missing ${selector}`);
+  return found;
+}

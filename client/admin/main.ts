@@ -14,7 +14,9 @@ import type { Ack, AdminToServerEvents, ServerToAdminEvents } from '../../shared
 import { AdminApi, ApiError } from './api.ts';
 import { DevicesPanel } from './devices.ts';
 import { ThroughputChart } from './throughput.ts';
-import { GridsPanel, offerGrids } from './grids.ts';
+import { offerGrids } from './grid-list.ts';
+import { GridsPanel } from './grids.ts';
+import { showError as showErrorIn } from './show-error.ts';
 import { TimelinePanel } from './timeline.ts';
 import { cells } from './dom.ts';
 
@@ -27,10 +29,7 @@ function element<T extends HTMLElement>(id: string): T {
 }
 
 function showError(id: string, error: unknown): void {
-  const target = element(id);
-  target.hidden = error === undefined;
-  target.textContent =
-    error instanceof Error ? error.message : error === undefined ? '' : String(error);
+  showErrorIn(element(id), error);
 }
 
 const jobs = new Map<string, JobSummary>();
@@ -285,12 +284,7 @@ element<HTMLFormElement>('job-form').addEventListener('submit', (event) => {
       });
       renderJobs();
     } catch (error) {
-      showError(
-        'submit-error',
-        error instanceof ApiError && error.field
-          ? new Error(`${error.field}: ${error.message}`)
-          : error,
-      );
+      showError('submit-error', error);
     } finally {
       if (button) button.disabled = false;
     }

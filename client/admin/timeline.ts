@@ -4,7 +4,7 @@
  * Plain positioned DOM (percentages of the job's time span): bars stay ordinary elements that
  * tests and tooltips can reach.
  */
-import type { TaskTimelinePage, TimelineCopy } from './api.ts';
+import type { TaskTimelinePage, TimelineCopy } from '../../shared/timeline.ts';
 import { el } from './dom.ts';
 
 const REFRESH_MS = 1_000;

@@ -14,16 +14,12 @@
  * a short task: at one message per 20-ms task, the overhead was about a sixth of the tasks' own
  * CPU time (measured with bench/tabs.ts).
  */
-import type { ItemOutcome } from '../../shared/job.ts';
 import type { JsonValue } from '../../shared/json.ts';
-import type { MapKind, TaskCheckpoint } from '../../shared/protocol.ts';
+import type { MapKind, TaskCheckpoint, TaskOutcome } from '../../shared/protocol.ts';
 import { TAMPERED_MESSAGE, type RunBatch, type RunnerTask } from '../../shared/runner-protocol.ts';
 import { own } from './own.ts';
 import { readRunnerMessage, type ExpectedBatch } from './runner-channel.ts';
 import type { SandboxedWorker } from './sandbox-host.ts';
-
-export type TaskOutcome =
-  { status: 'ok'; items: ItemOutcome[] } | { status: 'error'; message: string };
 
 export interface PoolTask {
   /** Identifies the task for cancel, and in the worker's messages (the lease id). */

@@ -5,16 +5,11 @@
  * and never decides (the scheduler does).
  */
 import { randomUUID } from 'node:crypto';
+import type { DeviceView } from '../../shared/devices.ts';
 import type { JobSpec, JobSummary, RosterEntry } from '../../shared/job.ts';
 import { isFinished } from '../../shared/job.ts';
-import type {
-  AssignBatch,
-  CancelBatch,
-  CheckpointReport,
-  Control,
-  ProgressBatch,
-  TaskResult,
-} from '../../shared/protocol.ts';
+import type { CheckpointReport, ProgressBatch, TaskResult } from '../../shared/protocol.ts';
+import type { TaskTimeline } from '../../shared/timeline.ts';
 import { checkTaskSize, resolveInputs } from '../jobs/uploads.ts';
 import { CoordinatorError } from '../errors.ts';
 import { checkMapSource } from '../jobs/map-source.ts';
@@ -27,24 +22,14 @@ import {
 } from '../scheduling/scheduler.ts';
 import { runReduce } from '../jobs/reduce.ts';
 import { countTasks, taskSpan } from '../scheduling/sharder.ts';
-import type { DeviceTrustView } from '../scheduling/trust.ts';
-import type { CopyRecord, JobStore, StoreChange, StoredGrid, StoredJob } from '../store/store.ts';
+import type { JobStore, StoreChange, StoredGrid, StoredJob } from '../store/store.ts';
 import { GroupCommit } from './group-commit.ts';
 import { byContribution, goneEntry, liveEntry, newGridCode } from './roster.ts';
 import { copyView, liveSummary, storedSummary } from './summaries.ts';
-import { TabRegistry } from './tab-registry.ts';
+import { TabRegistry, type VolunteerLink } from './tab-registry.ts';
 
 /** How long a single tab's pause is kept for a tab that has not come back since. */
 const TAB_PAUSE_KEEP_MS = 24 * 60 * 60_000;
-
-/** How the engine reaches one connected tab. */
-export interface VolunteerLink {
-  assign(batch: AssignBatch): void;
-  cancel(batch: CancelBatch): void;
-  control(control: Control): void;
-  /** Tells the tab why, then closes its connection (a banned device). */
-  close(reason: string): void;
-}
 
 export interface Clock {
   now(): number;
@@ -91,17 +76,6 @@ export interface EngineCounters {
   backupsWon: number;
   /** Devices that lost trust or were banned. */
   distrusted: number;
-}
-
-/** A task's row in the timeline: its copies, ended (from the store) and live (from memory). */
-export interface TaskTimeline {
-  taskIndex: number;
-  copies: Array<
-    Omit<CopyRecord, 'jobId' | 'taskIndex' | 'endedAt' | 'end'> & {
-      endedAt?: number;
-      end?: CopyRecord['end'];
-    }
-  >;
 }
 
 type ProgressListener = (summary: JobSummary) => void;
@@ -354,7 +328,7 @@ export class Engine {
   }
 
   /** Trust and ban state of every device seen since the start, with its live tabs. */
-  devices(): Array<DeviceTrustView & { tabs: number }> {
+  devices(): DeviceView[] {
     const tabs = new Map<string, number>();
     for (const volunteer of this.#scheduler.volunteers) {
       tabs.set(volunteer.deviceId, (tabs.get(volunteer.deviceId) ?? 0) + 1);

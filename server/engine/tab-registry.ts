@@ -3,7 +3,16 @@
  * grid, browser), which ones an admin paused, and recently departed ones for a grid's roster.
  * The scheduler holds the scheduling side (leases, speed); this holds the rest.
  */
-import type { VolunteerLink } from './engine.ts';
+import type { AssignBatch, CancelBatch, Control } from '../../shared/protocol.ts';
+
+/** How the engine reaches one connected tab; the socket handlers make one per connection. */
+export interface VolunteerLink {
+  assign(batch: AssignBatch): void;
+  cancel(batch: CancelBatch): void;
+  control(control: Control): void;
+  /** Tells the tab why, then closes its connection (a banned device). */
+  close(reason: string): void;
+}
 
 export interface Contribution {
   tasksDone: number;

@@ -1,9 +1,8 @@
 /** @module REST routes for devices: trust state (adaptive trust), ban and unban. */
 import { Router, type RequestHandler } from 'express';
+import { DeviceId } from '../../shared/protocol.ts';
 import type { Engine } from '../engine/engine.ts';
 import { CoordinatorError } from '../errors.ts';
-
-const DEVICE_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 export function createDevicesRouter(engine: Engine, requireAdmin: RequestHandler): Router {
   const router = Router();
@@ -26,7 +25,8 @@ export function createDevicesRouter(engine: Engine, requireAdmin: RequestHandler
 }
 
 function deviceId(raw: string | undefined): string {
-  if (!raw || !DEVICE_ID.test(raw))
+  const parsed = DeviceId.safeParse(raw);
+  if (!parsed.success)
     throw new CoordinatorError('not_found', `[devices]: no device ${String(raw)}`);
-  return raw;
+  return parsed.data;
 }

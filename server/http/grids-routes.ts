@@ -4,13 +4,18 @@
  */
 import { Router, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
-import { GridCode, GridSpec, type GridCreated, type GridSummary } from '../../shared/job.ts';
+import {
+  GridCode,
+  GridSpec,
+  PauseTarget,
+  type GridCreated,
+  type GridPauseResult,
+  type GridSummary,
+} from '../../shared/job.ts';
 import type { Engine } from '../engine/engine.ts';
 import { CoordinatorError } from '../errors.ts';
 import type { StoredGrid } from '../store/store.ts';
 import { describeIssue } from '../realtime/validate.ts';
-
-const PauseTarget = z.strictObject({ volunteerId: z.string().min(1).max(200).optional() });
 
 export function createGridsRouter(
   engine: Engine,
@@ -71,7 +76,8 @@ export function createGridsRouter(
         { grid: grid.code, ...(volunteerId ? { volunteerId } : {}) },
         paused,
       );
-      res.json({ ...summarize(req, grid), changed: tabs });
+      const answer: GridPauseResult = { ...summarize(req, grid), changed: tabs };
+      res.json(answer);
     });
   }
   return router;

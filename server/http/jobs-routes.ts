@@ -4,6 +4,7 @@
  */
 import { Router, type RequestHandler } from 'express';
 import { JobId, JobSpec, type ResultLine } from '../../shared/job.ts';
+import type { TaskTimelinePage } from '../../shared/timeline.ts';
 import type { Engine } from '../engine/engine.ts';
 import { CoordinatorError } from '../errors.ts';
 import { taskSpan } from '../scheduling/sharder.ts';
@@ -51,13 +52,14 @@ export function createJobsRouter(
     const from = intParam(req.query['from'], 0, 'from');
     const limit = Math.min(1000, intParam(req.query['limit'], 200, 'limit'));
     const summary = await engine.summary(jobId);
-    res.json({
+    const page: TaskTimelinePage = {
       jobId,
       tasks: summary.tasks,
       from,
       limit,
       timeline: await engine.timeline(jobId, from, limit),
-    });
+    };
+    res.json(page);
   });
 
   /**

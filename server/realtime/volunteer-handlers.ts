@@ -15,7 +15,8 @@ import {
   type ServerToVolunteerEvents,
   type VolunteerToServerEvents,
 } from '../../shared/protocol.ts';
-import type { Engine, VolunteerLink } from '../engine/engine.ts';
+import type { Engine } from '../engine/engine.ts';
+import type { VolunteerLink } from '../engine/tab-registry.ts';
 import { CoordinatorError } from '../errors.ts';
 import type { Log } from '../log.ts';
 import { addressKey } from './address-key.ts';

@@ -22,7 +22,7 @@
  */
 import { hasVoted } from './ballots.ts';
 import { seatAddress, type DeviceCensus } from './device-census.ts';
-import type { Effect } from './scheduler.ts';
+import type { Effect } from './effects.ts';
 import type { JobEntry, Lease, TaskEntry } from './state.ts';
 import { voterOf } from './voters.ts';
 

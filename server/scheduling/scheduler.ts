@@ -14,9 +14,7 @@ import {
 } from '../../shared/job.ts';
 import type {
   Assignment,
-  CancelBatch,
   CheckpointReport,
-  JobCode,
   ProgressBatch,
   TaskCheckpoint,
   TaskResult,
@@ -35,35 +33,16 @@ import {
   updateEwma,
   type PrefetchOptions,
 } from './prefetch.ts';
-import { countTasks, inlineInputs, taskSpan, type InputSource } from './sharder.ts';
-import {
-  DEFAULT_SPECULATION,
-  pickBackups,
-  speculationInput,
-  type SpeculationPolicy,
-} from './speculation.ts';
-import type { CopyEnd, CopyKind, JobEntry, Lease, TaskEntry, VolunteerEntry } from './state.ts';
+import { DEFAULT_SPECULATION, type SpeculationPolicy } from '../../shared/speculation.ts';
+import type { CopyEnd, CopyKind } from '../../shared/timeline.ts';
+import type { InputSource } from '../store/input-source.ts';
+import { countTasks, inlineInputs, taskSpan } from './sharder.ts';
+import { pickBackups, speculationInput } from './speculation.ts';
+import type { JobEntry, Lease, TaskEntry, VolunteerEntry } from './state.ts';
 import { voterOf } from './voters.ts';
+import type { Effect } from './effects.ts';
 
-export type Effect =
-  | { type: 'dispatch'; volunteerId: string; jobs: JobCode[]; tasks: Assignment[] }
-  | { type: 'cancel'; volunteerId: string; leaseIds: string[]; reason: CancelBatch['reason'] }
-  | {
-      type: 'settle';
-      jobId: string;
-      taskIndex: number;
-      status: 'committed' | 'failed';
-      items: ItemOutcome[];
-      attempts: number;
-    }
-  | { type: 'attempt'; jobId: string; taskIndex: number; attempts: number; drops: number }
-  /** The job's status changed; `job` is its state at that moment (it may have left the scheduler). */
-  | { type: 'job'; jobId: string; status: JobStatus; at: number; job: Readonly<JobEntry> }
-  /** A copy ended; `won` when its result is the one that committed. */
-  | { type: 'copy-ended'; lease: Lease; end: CopyEnd; won: boolean; at: number }
-  | { type: 'checkpoint'; jobId: string; taskIndex: number; checkpoint: TaskCheckpoint }
-  /** A device lost trust or was banned; its uncommitted results were discarded. */
-  | { type: 'distrust'; deviceId: string; banned: boolean };
+export type { Effect };
 
 /** What happened to one reported result; the tab may forget the lease in every case. */
 export type ReportVerdict =

@@ -5,12 +5,10 @@
 import type { JobInputs } from '../../shared/job.ts';
 import { rangeLength } from '../../shared/job.ts';
 import type { JsonValue } from '../../shared/json.ts';
+import type { InputSource, ItemSpan } from '../store/input-source.ts';
 
-export interface TaskSpan {
-  /** Index of the task's first item in the job's inputs. */
-  start: number;
-  count: number;
-}
+/** A task's items: `start` is the index of its first item in the job's inputs. */
+export type TaskSpan = ItemSpan;
 
 export function countTasks(items: number, chunkSize: number): number {
   return Math.ceil(items / chunkSize);
@@ -19,19 +17,6 @@ export function countTasks(items: number, chunkSize: number): number {
 export function taskSpan(items: number, chunkSize: number, taskIndex: number): TaskSpan {
   const start = taskIndex * chunkSize;
   return { start, count: Math.max(0, Math.min(chunkSize, items - start)) };
-}
-
-/**
- * A job's inputs, read by item index as its tasks are dispatched. Dispatch is synchronous, so
- * `slice` is too: arrays and ranges answer from memory, an upload from the store (an indexed
- * range read; see `JobStore.uploadInputs`).
- */
-export interface InputSource {
-  readonly items: number;
-  /** Average JSON bytes of one item, estimated: what a task costs a tab's prefetch budget. */
-  readonly itemBytes: number;
-  /** The values of the items `[span.start, span.start + span.count)`. */
-  slice(span: TaskSpan): JsonValue[];
 }
 
 /** The source of a job's inline inputs: an array or a range. Uploads come from the store. */

@@ -12,20 +12,9 @@
  *   where one slow or vanished tab would otherwise hold everyone up.
  * The first valid result commits; the other copies are told to stop.
  */
-import { z } from 'zod';
+import type { SpeculationPolicy } from '../../shared/speculation.ts';
 import { isQueueEmpty } from './job-queue.ts';
 import type { JobEntry, Lease, TaskEntry } from './state.ts';
-
-export const SpeculationPolicy = z.strictObject({
-  quantile: z.number().min(0).max(1).default(0.75),
-  multiplier: z.number().min(1).max(100).default(1.5),
-  minRuntimeMs: z.number().int().min(0).max(86_400_000).default(500),
-  maxShare: z.number().min(0).max(1).default(0.1),
-  endGame: z.boolean().default(true),
-});
-export type SpeculationPolicy = z.infer<typeof SpeculationPolicy>;
-
-export const DEFAULT_SPECULATION: SpeculationPolicy = SpeculationPolicy.parse({});
 
 export interface CopyView {
   taskIndex: number;

@@ -4,18 +4,11 @@
  */
 import type { ItemOutcome, JobSpec, JobStatus } from '../../shared/job.ts';
 import type { TaskCheckpoint } from '../../shared/protocol.ts';
-import type { InputSource } from './sharder.ts';
-import type { SpeculationPolicy } from './speculation.ts';
+import type { SpeculationPolicy } from '../../shared/speculation.ts';
+import type { CopyKind } from '../../shared/timeline.ts';
+import type { InputSource } from '../store/input-source.ts';
 
 export type TaskStatus = 'pending' | 'committed' | 'failed';
-
-/** Why a copy of a task stopped, recorded on its lease and in the task timeline. */
-export type CopyEnd =
-  'result' | 'error' | 'expired' | 'dropped' | 'cancelled' | 'superseded' | 'released';
-
-/** Why a copy was made: the task's first, a re-run after a failed or lost one, a speculative
- * backup beside a live copy, or one of `redundancy` replicas. */
-export type CopyKind = 'first' | 'retry' | 'backup' | 'replica';
 
 export interface Vote {
   /** Devices that sent this exact result (canonical JSON). */

@@ -5,6 +5,7 @@
  * disagreeing loses its trust (and the scheduler discards its uncommitted results). Pure state;
  * the randomness of spot checks is injected.
  */
+import type { DeviceView } from '../../shared/devices.ts';
 import { isOverflowId } from './voters.ts';
 
 export interface TrustPolicy {
@@ -16,13 +17,8 @@ export interface TrustPolicy {
 
 export const DEFAULT_TRUST: TrustPolicy = { streakToTrust: 10, spotCheckRate: 0.1 };
 
-export interface DeviceTrustView {
-  deviceId: string;
-  streak: number;
-  trusted: boolean;
-  disagreements: number;
-  banned: boolean;
-}
+/** A device's standing; the engine adds its live tabs to make the admin's `DeviceView`. */
+export type DeviceTrustView = Omit<DeviceView, 'tabs'>;
 
 interface DeviceRecord {
   streak: number;

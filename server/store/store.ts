@@ -6,8 +6,8 @@
 import type { ItemOutcome, JobSpec, JobStatus, UploadFormat } from '../../shared/job.ts';
 import type { JsonValue } from '../../shared/json.ts';
 import type { TaskCheckpoint } from '../../shared/protocol.ts';
-import type { InputSource } from '../scheduling/sharder.ts';
-import type { CopyEnd, CopyKind } from '../scheduling/state.ts';
+import type { CopyEnd, CopyKind } from '../../shared/timeline.ts';
+import type { InputSource } from './input-source.ts';
 
 export interface StoredJob {
   jobId: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { TaskTimeline } from '../../server/engine/engine.ts';
+import type { TaskTimeline } from '../../shared/timeline.ts';
 import { useE2E } from '../support/e2e.ts';
 import {
   api,

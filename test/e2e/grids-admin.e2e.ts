@@ -2,7 +2,7 @@
 import type { Page } from 'puppeteer';
 import { describe, expect, it } from 'vitest';
 import type { GridCreated, GridSummary, JobSummary, RosterEntry } from '../../shared/job.ts';
-import type { TaskTimelinePage } from '../../client/admin/api.ts';
+import type { TaskTimelinePage } from '../../shared/timeline.ts';
 import { useE2E } from '../support/e2e.ts';
 import { api, waitFor, waitForJob, type TestCoordinator } from '../support/start-coordinator.ts';
 

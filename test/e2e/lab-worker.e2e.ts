@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { TaskTimeline } from '../../server/engine/engine.ts';
+import type { TaskTimeline } from '../../shared/timeline.ts';
 import type { GridCreated, GridSummary } from '../../shared/job.ts';
 import { shownNumber } from '../support/browser.ts';
 import { useE2E } from '../support/e2e.ts';

@@ -3,6 +3,7 @@ import { io } from 'socket.io-client';
 import { describe, expect, it } from 'vitest';
 import { createSqliteStore } from '../../server/store/sqlite-store.ts';
 import { PROTOCOL_VERSION, type Ack } from '../../shared/protocol.ts';
+import { TaskTimelinePage } from '../../shared/timeline.ts';
 import { useHarness } from '../support/harness.ts';
 import { SimVolunteer } from '../support/sim-volunteer.ts';
 import { api, resultLines, startCoordinator, waitForJob } from '../support/start-coordinator.ts';
@@ -68,6 +69,39 @@ describe('coordinator with simulated tabs', () => {
       { index: 0, output: 2 },
       { index: 1, output: 3 },
     ]);
+  });
+
+  it('answers the task timeline in the shared shape the admin page reads, live copies and ended ones', async () => {
+    const server = await coordinator({ scheduler: { leaseGraceMs: 100 } });
+    const hung = await volunteer(server, { slots: 1, silent: true });
+    // Long enough that the first look still finds both copies live on a loaded machine; no
+    // backups, so each task's second copy is the retry after its first expired.
+    const job = await submit(server, {
+      map: '(x) => x + 1',
+      inputs: [1, 2],
+      timeoutMs: 2_000,
+      speculation: false,
+    });
+    await hung.until(() => hung.received.length === 2, 10_000, 'the hung tab to hold both tasks');
+    const timeline = async (): Promise<TaskTimelinePage> =>
+      TaskTimelinePage.parse((await api(server, 'GET', `/api/jobs/${job.id}/tasks`)).body);
+
+    const live = await timeline();
+    expect(live).toMatchObject({ jobId: job.id, tasks: 2, from: 0 });
+    expect(live.timeline.map((row) => row.copies.map((copy) => [copy.kind, copy.end]))).toEqual([
+      [['first', undefined]],
+      [['first', undefined]],
+    ]);
+
+    await volunteer(server, { slots: 1 });
+    expect(await waitForJob(server, job.id)).toMatchObject({ status: 'completed' });
+    const ended = await timeline();
+    for (const row of ended.timeline) {
+      expect(row.copies.map((copy) => [copy.kind, copy.end, copy.won])).toEqual([
+        ['first', 'expired', false],
+        ['retry', 'result', true],
+      ]);
+    }
   });
 
   it('acknowledges and drops a duplicate result', async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DeviceView } from '../../shared/devices.ts';
 import { useHarness } from '../support/harness.ts';
 import { SimVolunteer } from '../support/sim-volunteer.ts';
 import { api, startCoordinator, waitFor, waitForJob } from '../support/start-coordinator.ts';
@@ -24,9 +25,8 @@ describe('devices', () => {
       5_000,
       'the banned tab to be closed',
     );
-    const devices = (
-      await api<Array<{ deviceId: string; banned: boolean }>>(first, 'GET', '/api/devices')
-    ).body;
+    // In the shared shape the admin page reads.
+    const devices = DeviceView.array().parse((await api(first, 'GET', '/api/devices')).body);
     expect(devices.find((device) => device.deviceId === badDevice)).toMatchObject({
       banned: true,
     });

@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  DEFAULT_SPECULATION,
-  median,
-  pickBackups,
-  type SpeculationInput,
-} from '../../server/scheduling/speculation.ts';
+import { median, pickBackups, type SpeculationInput } from '../../server/scheduling/speculation.ts';
+import { DEFAULT_SPECULATION } from '../../shared/speculation.ts';
 
 const base: SpeculationInput = {
   policy: DEFAULT_SPECULATION,

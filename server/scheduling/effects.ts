@@ -1,0 +1,28 @@
+/**
+ * @module What a scheduling decision asks the engine to do: messages to send and state to
+ * persist, as data. The scheduler and the rules beside it return these; the engine applies them.
+ */
+import type { ItemOutcome, JobStatus } from '../../shared/job.ts';
+import type { Assignment, CancelBatch, JobCode, TaskCheckpoint } from '../../shared/protocol.ts';
+import type { CopyEnd } from '../../shared/timeline.ts';
+import type { JobEntry, Lease } from './state.ts';
+
+export type Effect =
+  | { type: 'dispatch'; volunteerId: string; jobs: JobCode[]; tasks: Assignment[] }
+  | { type: 'cancel'; volunteerId: string; leaseIds: string[]; reason: CancelBatch['reason'] }
+  | {
+      type: 'settle';
+      jobId: string;
+      taskIndex: number;
+      status: 'committed' | 'failed';
+      items: ItemOutcome[];
+      attempts: number;
+    }
+  | { type: 'attempt'; jobId: string; taskIndex: number; attempts: number; drops: number }
+  /** The job's status changed; `job` is its state at that moment (it may have left the scheduler). */
+  | { type: 'job'; jobId: string; status: JobStatus; at: number; job: Readonly<JobEntry> }
+  /** A copy ended; `won` when its result is the one that committed. */
+  | { type: 'copy-ended'; lease: Lease; end: CopyEnd; won: boolean; at: number }
+  | { type: 'checkpoint'; jobId: string; taskIndex: number; checkpoint: TaskCheckpoint }
+  /** A device lost trust or was banned; its uncommitted results were discarded. */
+  | { type: 'distrust'; deviceId: string; banned: boolean };
