@@ -141,10 +141,6 @@ export class Outbox {
     return results.flat();
   }
 
-  async count(): Promise<number> {
-    return (await this.all()).length;
-  }
-
   #index(key: number, results: readonly TaskResult[]): void {
     const entries = new Map<string, TaskResult>();
     for (const result of results) {

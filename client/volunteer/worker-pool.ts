@@ -8,88 +8,29 @@
  * checked against the schema and against the batch it runs. A worker that sends anything else is
  * stopped, its batch ends as errors, and its job gets no more results from this tab.
  *
- * Short tasks go to a worker in batches: once a job's tasks are measured to take under
- * BATCH_BELOW_MS, one message carries up to BATCH_MAX of them, sized to about BATCH_TARGET_MS of
- * work. A message to a worker and back costs the page, Chromium's IPC and the worker more than
- * a short task: at one message per 20-ms task, the overhead was about a sixth of the tasks' own
- * CPU time (measured with bench/tabs.ts).
+ * How many tasks go in one message is batch-policy.ts's; one batch's run on a worker is
+ * batch-run.ts's. This file keeps the queue and the workers' lives.
  */
-import type { JsonValue } from '../../shared/json.ts';
-import type { MapKind, TaskCheckpoint, TaskOutcome } from '../../shared/protocol.ts';
-import { TAMPERED_MESSAGE, type RunBatch, type RunnerTask } from '../../shared/runner-protocol.ts';
+import { BatchPolicy } from './batch-policy.ts';
+import { startBatch, type BatchHost, type Slot } from './batch-run.ts';
 import { own } from './own.ts';
-import { readRunnerMessage, type ExpectedBatch } from './runner-channel.ts';
+import { tampered, type PoolResult, type PoolTask, type Queued } from './pool-task.ts';
+import { readRunnerMessage } from './runner-channel.ts';
 import type { SandboxedWorker } from './sandbox-host.ts';
 
-export interface PoolTask {
-  /** Identifies the task for cancel, and in the worker's messages (the lease id). */
-  key: string;
-  jobId: string;
-  source: string;
-  mapKind: MapKind;
-  timeoutMs: number;
-  inputs: JsonValue[];
-  /** Resume from here (see TaskCheckpoint). */
-  checkpoint?: TaskCheckpoint;
-  onStart?: () => void;
-  onProgress?: (fraction: number) => void;
-  onCheckpoint?: (checkpoint: TaskCheckpoint) => void;
-}
-
-export interface PoolResult {
-  outcome: TaskOutcome;
-  durationMs: number;
-}
-
-interface Queued {
-  task: PoolTask;
-  resolve: (result: PoolResult | undefined) => void;
-}
-
-interface Running {
-  /** What the worker's messages may speak of. */
-  expected: ExpectedBatch;
-  jobId: string;
-  /** The tasks of the batch not yet settled, by key. */
-  tasks: Map<string, Queued>;
-  /** Restarts the timeout: the batch showed a sign of life. */
-  alive: () => void;
-  /** Ends the batch with these outcomes, one per task of `batch`. */
-  settle: (outcome: (entry: Queued, i: number) => TaskOutcome) => void;
-  /** The same, for a batch that ran to its end (its time is measured). */
-  finish: (outcome: (entry: Queued, i: number) => TaskOutcome) => void;
-}
-
-interface Slot {
-  /** With a duty-cycle cap, the slot rests until this time (performance.now()) between tasks. */
-  restUntil?: number;
-  worker: SandboxedWorker;
-  /** Jobs whose code this worker was sent (one at most: one job per worker). */
-  loaded: Set<string>;
-  running?: Running;
-  /** Set when the worker is terminated: its late messages mean nothing. */
-  dead?: boolean;
-}
+export type { PoolResult, PoolTask } from './pool-task.ts';
 
 /** Starts one task-runner worker (in the sandbox frame, see sandbox-host.ts). */
 export type WorkerFactory = () => SandboxedWorker;
-
-const BATCH_MAX = 256;
-const BATCH_TARGET_MS = 100;
-/** Tasks measured at least this long always run one per message. */
-const BATCH_BELOW_MS = 50;
-/** A batch takes at most this share of its job's timeout, which applies to the whole batch. */
-const BATCH_TIMEOUT_SHARE = 0.25;
 
 export class WorkerPool {
   readonly #createWorker: WorkerFactory;
   #slots: Slot[] = [];
   #queue: Queued[] = [];
   #size = 0;
-  /** Measured run time of one task, per job (moving average). */
-  readonly #taskMs = new Map<string, number>();
-  /** Jobs with a batch that timed out: their tasks run one per message from then on. */
-  readonly #unbatched = new Set<string>();
+  readonly #policy = new BatchPolicy();
+  /** What a batch run needs of this pool. */
+  readonly #host: BatchHost;
   /** Share of the time each worker may compute, 0..1 (the volunteer's CPU cap). */
   #dutyCycle = 1;
   #restTimer: ReturnType<typeof setTimeout> | undefined;
@@ -99,6 +40,19 @@ export class WorkerPool {
 
   constructor(size: number, createWorker: WorkerFactory) {
     this.#createWorker = createWorker;
+    this.#host = {
+      policy: this.#policy,
+      dutyCycle: () => this.#dutyCycle,
+      nextBatchId: () => ++this.#nextBatchId,
+      replace: (slot) => {
+        this.#replace(slot);
+      },
+      requeue: (entries) => {
+        this.#queue.unshift(...entries);
+        this.#pump();
+      },
+      pump: () => this.#pump(),
+    };
     this.resize(size);
   }
 
@@ -108,10 +62,6 @@ export class WorkerPool {
 
   get busy(): number {
     return this.#slots.filter((slot) => slot.running).length;
-  }
-
-  get queued(): number {
-    return this.#queue.length;
   }
 
   /** Runs a task when a worker is free. Resolves undefined if the task was cancelled. */
@@ -277,13 +227,13 @@ export class WorkerPool {
         wake = Math.min(wake ?? Infinity, slot.restUntil);
         continue;
       }
-      const batch = this.#takeBatch(slot.loaded);
+      const batch = this.#policy.take(this.#queue, slot.loaded, () => this.#idle());
       if (batch.length === 0) return;
       const jobId = (batch[0] as Queued).task.jobId;
       // One job per worker: job code can change a worker's globals, which must not reach
       // another job's tasks. A worker that ran another job is replaced first.
       const fresh = slot.loaded.size > 0 && !slot.loaded.has(jobId) ? this.#replace(slot) : slot;
-      this.#start(fresh, batch);
+      startBatch(this.#host, fresh, batch);
     }
     if (wake !== undefined && this.#queue.length > 0) {
       clearTimeout(this.#restTimer);
@@ -291,126 +241,8 @@ export class WorkerPool {
     }
   }
 
-  /**
-   * The first queued task of a job the worker already runs (else the queue's head), and after it
-   * queued tasks of the same job while they are tiny.
-   */
-  #takeBatch(preferred: ReadonlySet<string>): Queued[] {
-    let at = this.#queue.findIndex((entry) => preferred.has(entry.task.jobId));
-    if (at < 0) at = 0;
-    const head = this.#queue.splice(at, 1)[0];
-    if (!head) return [];
-    const batch = [head];
-    const taskMs = this.#taskMs.get(head.task.jobId);
-    if (
-      taskMs === undefined ||
-      taskMs >= BATCH_BELOW_MS ||
-      own(head.task, 'checkpoint') ||
-      this.#unbatched.has(head.task.jobId)
-    )
-      return batch;
-    const targetMs = Math.min(BATCH_TARGET_MS, head.task.timeoutMs * BATCH_TIMEOUT_SHARE);
-    const limit = Math.min(BATCH_MAX, Math.max(1, Math.floor(targetMs / Math.max(taskMs, 0.01))));
-    // Leave work for idle workers: a batch takes at most its share of the queue.
-    const idle = this.#slots.slice(0, this.#size).filter((slot) => !slot.running).length;
-    const share = Math.ceil((this.#queue.length + 1) / Math.max(1, idle));
-    for (let i = 0; i < this.#queue.length && batch.length < Math.min(limit, share);) {
-      const entry = this.#queue[i] as Queued;
-      if (entry.task.jobId === head.task.jobId && !own(entry.task, 'checkpoint')) {
-        batch.push(entry);
-        this.#queue.splice(i, 1);
-      } else {
-        i++;
-      }
-    }
-    return batch;
+  /** Workers in use with no batch running. */
+  #idle(): number {
+    return this.#slots.slice(0, this.#size).filter((slot) => !slot.running).length;
   }
-
-  #start(slot: Slot, batch: Queued[]): void {
-    const startedAt = performance.now();
-    const first = (batch[0] as Queued).task;
-    const tasks = new Map(batch.map((entry) => [entry.task.key, entry]));
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const settle = (outcome: (entry: Queued, i: number) => TaskOutcome): void => {
-      clearTimeout(timer);
-      if (slot.running?.tasks === tasks) slot.running = undefined;
-      const elapsed = performance.now() - startedAt;
-      const durationMs = elapsed / batch.length;
-      slot.restUntil =
-        this.#dutyCycle < 1 ? performance.now() + elapsed * (1 / this.#dutyCycle - 1) : undefined;
-      batch.forEach((entry, i) => {
-        if (!tasks.delete(entry.task.key)) return;
-        entry.resolve({ outcome: outcome(entry, i), durationMs });
-      });
-      queueMicrotask(() => this.#pump());
-    };
-    // Only a batch that ran to its end measures the job's task time.
-    const finish = (outcome: (entry: Queued, i: number) => TaskOutcome): void => {
-      const perTask = (performance.now() - startedAt) / batch.length;
-      const previous = this.#taskMs.get(first.jobId);
-      this.#taskMs.set(
-        first.jobId,
-        previous === undefined ? perTask : previous + 0.2 * (perTask - previous),
-      );
-      settle(outcome);
-    };
-    // The timeout counts from the last sign of life: a task that reports progress may run long.
-    const alive = (): void => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        if (batch.length > 1) {
-          // Which task ran long is unknown, and the others may each be fine: none of them is
-          // charged. They run again alone (this job is never batched again in this tab), and
-          // only the culprit times out, as itself.
-          this.#unbatched.add(first.jobId);
-          const unsettled = batch.filter((entry) => tasks.delete(entry.task.key));
-          if (slot.running?.tasks === tasks) slot.running = undefined;
-          this.#replace(slot);
-          this.#queue.unshift(...unsettled);
-          this.#pump();
-          return;
-        }
-        settle(() => ({
-          status: 'error',
-          message: `[runner]: task timed out after ${first.timeoutMs} ms without progress; its worker was replaced`,
-        }));
-        this.#replace(slot);
-      }, first.timeoutMs);
-    };
-    alive();
-    const batchId = ++this.#nextBatchId;
-    slot.running = {
-      expected: {
-        batchId,
-        items: new Map(batch.map((entry) => [entry.task.key, entry.task.inputs.length])),
-        counts: batch.map((entry) => entry.task.inputs.length),
-      },
-      jobId: first.jobId,
-      tasks,
-      alive,
-      settle,
-      finish,
-    };
-    // A batch's tasks are reported started together: a task's elapsed time is overstated by at
-    // most the batch's own (about BATCH_TARGET_MS), far under what speculation waits for.
-    for (const entry of batch) own(entry.task, 'onStart')?.();
-    const request: RunBatch = {
-      type: 'run',
-      batchId,
-      jobId: first.jobId,
-      mapKind: first.mapKind,
-      // From here on the job's code has been in this worker, whether or not it compiles.
-      ...(slot.loaded.has(first.jobId) ? {} : { source: first.source }),
-      tasks: batch.map(({ task }): RunnerTask => {
-        const checkpoint = own(task, 'checkpoint');
-        return { key: task.key, inputs: task.inputs, ...(checkpoint ? { checkpoint } : {}) };
-      }),
-    };
-    slot.loaded.add(first.jobId);
-    slot.worker.port.postMessage(request);
-  }
-}
-
-function tampered(): PoolResult {
-  return { outcome: { status: 'error', message: TAMPERED_MESSAGE }, durationMs: 0 };
 }

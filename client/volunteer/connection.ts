@@ -1,0 +1,117 @@
+/**
+ * @module The tab's socket.io connection to the coordinator: the hello on every (re)connection,
+ * the welcome and the device id the coordinator issues, and the events it sends (assignments,
+ * cancels, the grid admin's control). What the tab does with them is runtime.ts's.
+ */
+import { io, type Socket } from 'socket.io-client';
+import { MAX_RESULTS_PER_MESSAGE } from '../../shared/limits.ts';
+import {
+  PROTOCOL_VERSION,
+  type Ack,
+  type AssignBatch,
+  type Control,
+  type ServerToVolunteerEvents,
+  type VolunteerToServerEvents,
+  type Welcome,
+} from '../../shared/protocol.ts';
+
+export type VolunteerSocket = Socket<ServerToVolunteerEvents, VolunteerToServerEvents>;
+
+export interface ConnectionOptions {
+  /** Coordinator base URL; the page's origin by default. */
+  url?: string;
+  grid?: string;
+  tabId: string;
+  /** This browser's device id, as stored; the coordinator may issue another. */
+  deviceId: string;
+  /** Stores an issued device id in place of the one sent. */
+  replaceDeviceId: (previous: string, issued: string) => Promise<void>;
+  /** Workers this tab offers at the hello. */
+  slots: () => number;
+  onState: (state: 'connecting' | 'connected' | 'disconnected') => void;
+  onError: (message: string) => void;
+  /** The coordinator welcomed this tab on a new connection. */
+  onWelcome: () => Promise<void>;
+  onAssign: (batch: AssignBatch) => void;
+  onCancel: (leaseIds: string[]) => void;
+  onControl: (control: Control) => void;
+}
+
+export class Connection {
+  readonly #options: ConnectionOptions;
+  readonly #socket: VolunteerSocket;
+  #deviceId: string;
+  #registered = false;
+
+  constructor(options: ConnectionOptions) {
+    this.#options = options;
+    this.#deviceId = options.deviceId;
+    const socket: VolunteerSocket = options.url
+      ? io(options.url, { transports: ['websocket'] })
+      : io({ transports: ['websocket'] });
+    this.#socket = socket;
+    options.onState('connecting');
+    socket.on('connect', () => void this.#hello());
+    socket.on('disconnect', () => {
+      this.#registered = false;
+      // Tasks in hand keep running: their results go to the outbox and out on the next
+      // connection, where they still commit if no other copy has (the coordinator accepts
+      // results from leases it has since dropped).
+      options.onState('disconnected');
+    });
+    socket.on('task:assign', (batch) => options.onAssign(batch));
+    socket.on('volunteer:control', (control) => options.onControl(control));
+    socket.on('task:cancel', (batch) => options.onCancel(batch.leaseIds));
+  }
+
+  /** The socket while the coordinator has welcomed this tab on it; else undefined. */
+  get registered(): VolunteerSocket | undefined {
+    return this.#registered && this.#socket.connected ? this.#socket : undefined;
+  }
+
+  capacity(slots: number): void {
+    this.registered?.emit('volunteer:capacity', { slots }, () => undefined);
+  }
+
+  /** Gives leases back, so other tabs take them at once. */
+  release(leaseIds: readonly string[]): void {
+    const socket = this.#socket;
+    for (let i = 0; socket.connected && i < leaseIds.length; i += MAX_RESULTS_PER_MESSAGE) {
+      socket.emit(
+        'task:release',
+        { leaseIds: leaseIds.slice(i, i + MAX_RESULTS_PER_MESSAGE) },
+        () => undefined,
+      );
+    }
+  }
+
+  close(): void {
+    this.#socket.disconnect();
+  }
+
+  async #hello(): Promise<void> {
+    const sent = this.#deviceId;
+    const res = (await this.#socket.emitWithAck('volunteer:hello', {
+      protocolVersion: PROTOCOL_VERSION,
+      deviceId: sent,
+      tabId: this.#options.tabId,
+      slots: this.#options.slots(),
+      ...(this.#options.grid ? { grid: this.#options.grid } : {}),
+      userAgent: navigator.userAgent.slice(0, 512),
+    })) as Ack<Welcome>;
+    if (!res.ok) {
+      this.#options.onError(res.error.message);
+      return;
+    }
+    // The coordinator issues device ids: keep the one it gave, for this tab and the browser's next.
+    if (res.data.deviceId !== sent) {
+      this.#deviceId = res.data.deviceId;
+      void this.#options.replaceDeviceId(sent, res.data.deviceId).catch(() => {
+        // Not stored: this tab still counts as the issued id; the next start is issued another.
+      });
+    }
+    this.#registered = true;
+    this.#options.onState('connected');
+    await this.#options.onWelcome();
+  }
+}
