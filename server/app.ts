@@ -112,9 +112,9 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   const json = express.json({ limit: config.maxHttpBodyBytes });
   app.use(createHealthRouter(engine, requireAdmin, metrics.registry));
   app.use(createJobsRouter(engine, requireAdmin, json));
-  app.use(createGridsRouter(engine, requireAdmin, json, config.publicUrl));
+  app.use(createGridsRouter(engine.grids, requireAdmin, json, config.publicUrl));
   app.use(createTokensRouter(tokens, requireAdmin, json));
-  app.use(createDevicesRouter(engine, requireAdmin));
+  app.use(createDevicesRouter(engine.devices, requireAdmin));
   app.use(createStaticRouter(config.staticDir));
   app.use(notFound);
   app.use(errorHandler(subsystem(log, 'http'), config.maxHttpBodyBytes));
