@@ -46,6 +46,8 @@ export interface CoordinatorDeps {
   log?: Log;
   clock?: Clock;
   scheduler?: Partial<SchedulerOptions>;
+  /** A store write failed and the coordinator took no more work; `main.ts` exits here. */
+  onFatal?: (error: unknown) => void;
 }
 
 export interface Coordinator {
@@ -73,6 +75,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     reduceTimeLimitMs: config.reduceTimeLimitMs,
     log: subsystem(log, 'engine'),
     ...(deps.clock ? { clock: deps.clock } : {}),
+    ...(deps.onFatal ? { onFatal: deps.onFatal } : {}),
     scheduler: {
       leaseIds: createLeaseIds(leaseSecret),
       ...deps.scheduler,

@@ -6,6 +6,7 @@
  */
 import type { JobSummary } from '../../shared/job.ts';
 import { isFinished } from '../../shared/job.ts';
+import { CoordinatorError } from '../errors.ts';
 import type { Log } from '../log.ts';
 import type { Effect } from '../scheduling/scheduler.ts';
 import type { JobStore, StoreChange } from '../store/store.ts';
@@ -46,7 +47,7 @@ export interface EffectsDeps {
   changed(jobId: string): void;
   /** A finished job's last change is durable (its reduce may read the results). */
   finished(jobId: string): void;
-  /** The store failed a write; memory is now ahead of the durable record. */
+  /** The store failed a write (called once); memory is now ahead of the durable record. */
   storeFailed(error: unknown): void;
 }
 
@@ -55,6 +56,8 @@ export class EffectApplier {
   readonly #commit: GroupCommit;
   /** Final summaries of jobs that just left the scheduler, until their last change is durable. */
   readonly #settling = new Map<string, JobSummary>();
+  /** Set by the first failed write: from then on nothing is sent or written. */
+  #failed = false;
   readonly counters: EngineCounters = {
     dispatched: 0,
     committed: 0,
@@ -82,6 +85,20 @@ export class EffectApplier {
     return this.#commit.drain();
   }
 
+  /**
+   * Throws once a store write has failed. Memory may then hold commits the store lacks, so work
+   * taken now could be lost or committed twice; only a restart, which rebuilds from the store, is
+   * safe.
+   */
+  assertWorking(): void {
+    if (this.#failed) {
+      throw new CoordinatorError(
+        'internal',
+        '[engine]: a store write failed; this coordinator takes no more work until it restarts',
+      );
+    }
+  }
+
   /** For callers with no one to tell: a failed write has already reached `storeFailed`. */
   applyLogged(effects: Effect[]): Promise<void> {
     return this.apply(effects).catch(() => undefined);
@@ -89,6 +106,11 @@ export class EffectApplier {
 
   /** Sends messages at once and resolves when the state changes among `effects` are durable. */
   apply(effects: readonly Effect[]): Promise<void> {
+    try {
+      this.assertWorking();
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const changes: StoreChange[] = [];
     const finished: JobSummary[] = [];
     for (const effect of effects) {
@@ -98,7 +120,10 @@ export class EffectApplier {
     for (const summary of finished) this.#settling.set(summary.id, summary);
     if (changes.length === 0) return Promise.resolve();
     const durable = this.#commit.commit(changes).catch((error: unknown) => {
-      this.#deps.storeFailed(error);
+      if (!this.#failed) {
+        this.#failed = true;
+        this.#deps.storeFailed(error);
+      }
       throw error;
     });
     return durable.finally(() => {

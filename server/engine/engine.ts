@@ -41,12 +41,13 @@ export interface EngineOptions {
   /** How long a job's reduce may run. */
   reduceTimeLimitMs?: number;
   /**
-   * Called when the store fails a write. Memory is then ahead of the durable record (a task
-   * settled in memory but not on disk would be dropped as a duplicate when its tab resends it),
-   * so the default stops the process: a restart rebuilds memory from the store, and the tabs
-   * resend what was not acknowledged.
+   * Called once when the store fails a write. Memory is then ahead of the durable record (a task
+   * settled in memory but not on disk would be dropped as a duplicate when its tab resends it), so
+   * the engine has already stopped taking work; whether the process stops is the caller's choice
+   * (`main.ts` exits: a restart rebuilds memory from the store, and tabs resend what was not
+   * acknowledged).
    */
-  onStoreFailure?: (error: unknown) => void;
+  onFatal?: (error: unknown) => void;
 }
 
 export class Engine {
@@ -57,7 +58,7 @@ export class Engine {
   readonly #effects: EffectApplier;
   readonly #reducer: Reducer;
   readonly #progress: ProgressFeed;
-  readonly #onStoreFailure: (error: unknown) => void;
+  readonly #onFatal: (error: unknown) => void;
   #closing = false;
   readonly #expiryTimer: NodeJS.Timeout;
   readonly tabs: Tabs;
@@ -76,15 +77,7 @@ export class Engine {
     this.#log = log;
     this.#clock = clock;
     this.#scheduler = scheduler;
-    this.#onStoreFailure =
-      options.onStoreFailure ??
-      ((error: unknown) => {
-        this.#log.fatal(
-          { err: error },
-          '[engine]: store write failed; stopping so a restart rebuilds from the store',
-        );
-        process.exit(1);
-      });
+    this.#onFatal = options.onFatal ?? (() => undefined);
     this.#progress = new ProgressFeed(options.progressIntervalMs ?? 200, (jobId) =>
       this.summary(jobId),
     );
@@ -102,7 +95,7 @@ export class Engine {
       observe: options.observe ?? {},
       changed: (jobId) => this.#progress.changed(jobId),
       finished: (jobId) => this.#startReduce(jobId),
-      storeFailed: (error) => this.#onStoreFailure(error),
+      storeFailed: (error) => this.#halt(error),
     });
     this.#effects = effects;
     this.counters = effects.counters;
@@ -149,6 +142,7 @@ export class Engine {
   // ---- jobs -------------------------------------------------------------------------------
 
   async submit(spec: JobSpec): Promise<{ id: string; tasks: number; items: number }> {
+    this.#effects.assertWorking();
     checkMapSource(spec.map);
     if (spec.reduce && checkMapSource(spec.reduce.fn, 'reduce.fn') !== 'function') {
       throw new CoordinatorError(
@@ -180,6 +174,7 @@ export class Engine {
   }
 
   async cancel(jobId: string): Promise<JobSummary> {
+    this.#effects.assertWorking();
     const summary = await this.summary(jobId);
     if (isFinished(summary.status)) {
       throw new CoordinatorError('conflict', `[engine]: job ${jobId} is already ${summary.status}`);
@@ -244,6 +239,13 @@ export class Engine {
   }
 
   // ---- internals --------------------------------------------------------------------------
+
+  /** The store failed a write: no more ticks (the applier already refuses work), then tell the owner. */
+  #halt(error: unknown): void {
+    clearInterval(this.#expiryTimer);
+    this.#log.error({ err: error }, '[engine]: store write failed; taking no more work');
+    this.#onFatal(error);
+  }
 
   #startReduce(jobId: string): void {
     if (!this.#closing) this.#reducer.start(jobId);

@@ -39,6 +39,7 @@ export class Tabs {
     },
     link: VolunteerLink,
   ): void {
+    this.#deps.effects.assertWorking();
     const now = this.#deps.clock.now();
     this.#deps.registry.register(
       {
@@ -110,6 +111,8 @@ export class Tabs {
     volunteerId: string,
     results: readonly TaskResult[],
   ): Promise<{ leaseIds: string[]; refused: string[] }> {
+    // Refused before the scheduler sees it: the tab keeps the result for the coordinator's restart.
+    this.#deps.effects.assertWorking();
     const effects: Effect[] = [];
     const forget: string[] = [];
     const refused: string[] = [];

@@ -35,6 +35,8 @@ export interface StartOptions {
   config?: Record<string, unknown>;
   /** The coordinator's clock (a FakeClock), where a test moves time by hand. */
   clock?: { now(): number };
+  /** Hears a store failure the coordinator cannot continue after (main.ts exits there). */
+  onFatal?: (error: unknown) => void;
 }
 
 export async function startCoordinator(options: StartOptions = {}): Promise<TestCoordinator> {
@@ -55,6 +57,7 @@ export async function startCoordinator(options: StartOptions = {}): Promise<Test
     log: createRootLog(process.env['TEST_LOG_LEVEL'] ?? 'silent'),
     ...(options.scheduler ? { scheduler: options.scheduler } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.onFatal ? { onFatal: options.onFatal } : {}),
   });
   const url = await coordinator.listen();
   let stopped = false;
