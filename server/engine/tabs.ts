@@ -141,6 +141,8 @@ export class Tabs {
   }
 
   checkpoint(volunteerId: string, report: CheckpointReport): boolean {
+    // A checkpoint is acknowledged as kept: after a failed write it could not be.
+    this.#deps.effects.assertWorking();
     const effects: Effect[] = [];
     const accepted = this.#deps.scheduler.checkpoint(
       volunteerId,
