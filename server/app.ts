@@ -46,6 +46,8 @@ export interface CoordinatorDeps {
   log?: Log;
   clock?: Clock;
   scheduler?: Partial<SchedulerOptions>;
+  /** A store write failed and the coordinator took no more work; `main.ts` exits here. */
+  onFatal?: (error: unknown) => void;
 }
 
 export interface Coordinator {
@@ -73,6 +75,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     reduceTimeLimitMs: config.reduceTimeLimitMs,
     log: subsystem(log, 'engine'),
     ...(deps.clock ? { clock: deps.clock } : {}),
+    ...(deps.onFatal ? { onFatal: deps.onFatal } : {}),
     scheduler: {
       leaseIds: createLeaseIds(leaseSecret),
       ...deps.scheduler,
@@ -112,9 +115,9 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   const json = express.json({ limit: config.maxHttpBodyBytes });
   app.use(createHealthRouter(engine, requireAdmin, metrics.registry));
   app.use(createJobsRouter(engine, requireAdmin, json));
-  app.use(createGridsRouter(engine, requireAdmin, json, config.publicUrl));
+  app.use(createGridsRouter(engine.grids, requireAdmin, json, config.publicUrl));
   app.use(createTokensRouter(tokens, requireAdmin, json));
-  app.use(createDevicesRouter(engine, requireAdmin));
+  app.use(createDevicesRouter(engine.devices, requireAdmin));
   app.use(createStaticRouter(config.staticDir));
   app.use(notFound);
   app.use(errorHandler(subsystem(log, 'http'), config.maxHttpBodyBytes));

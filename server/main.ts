@@ -28,7 +28,17 @@ export async function startCoordinator(env: NodeJS.ProcessEnv = process.env): Pr
   const log = createRootLog(config.logLevel);
   await ensurePagesBuilt(config, log);
   const admin = resolveAdminToken(config.dataDir, config.adminToken);
-  const coordinator = await createCoordinator({ config, adminToken: admin.token, log });
+  const coordinator = await createCoordinator({
+    config,
+    adminToken: admin.token,
+    log,
+    // Memory is ahead of the store after a failed write: a restart rebuilds it from the store,
+    // and the tabs resend what was not acknowledged.
+    onFatal: (error) => {
+      log.fatal({ err: error }, '[main]: store write failed; stopping so a restart rebuilds state');
+      process.exit(1);
+    },
+  });
   const url = await coordinator.listen();
   log.info({ url, dataDir: path.resolve(config.dataDir) }, '[main]: coordinator listening');
   if (admin.generated) {

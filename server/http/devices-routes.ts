@@ -1,24 +1,24 @@
 /** @module REST routes for devices: trust state (adaptive trust), ban and unban. */
 import { Router, type RequestHandler } from 'express';
 import { DeviceId } from '../../shared/protocol.ts';
-import type { Engine } from '../engine/engine.ts';
+import type { Devices } from '../engine/devices.ts';
 import { CoordinatorError } from '../errors.ts';
 
-export function createDevicesRouter(engine: Engine, requireAdmin: RequestHandler): Router {
+export function createDevicesRouter(devices: Devices, requireAdmin: RequestHandler): Router {
   const router = Router();
   router.use('/api/devices', requireAdmin);
 
   router.get('/api/devices', (_req, res) => {
-    res.json(engine.devices());
+    res.json(devices.list());
   });
 
   router.post('/api/devices/:deviceId/ban', async (req, res) => {
-    await engine.ban(deviceId(req.params['deviceId']));
+    await devices.ban(deviceId(req.params['deviceId']));
     res.status(204).end();
   });
 
   router.post('/api/devices/:deviceId/unban', async (req, res) => {
-    await engine.unban(deviceId(req.params['deviceId']));
+    await devices.unban(deviceId(req.params['deviceId']));
     res.status(204).end();
   });
   return router;

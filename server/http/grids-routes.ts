@@ -12,13 +12,13 @@ import {
   type GridPauseResult,
   type GridSummary,
 } from '../../shared/job.ts';
-import type { Engine } from '../engine/engine.ts';
+import type { Grids } from '../engine/grids.ts';
 import { CoordinatorError } from '../errors.ts';
 import type { StoredGrid } from '../store/store.ts';
 import { describeIssue } from '../realtime/validate.ts';
 
 export function createGridsRouter(
-  engine: Engine,
+  grids: Grids,
   requireAdmin: RequestHandler,
   json: RequestHandler,
   publicUrl?: string,
@@ -31,7 +31,7 @@ export function createGridsRouter(
     return url.href;
   };
   const summarize = (req: Request, grid: StoredGrid): GridSummary => {
-    const { paused, devices } = engine.roster(grid.code);
+    const { paused, devices } = grids.roster(grid.code);
     return {
       code: grid.code,
       name: grid.name,
@@ -46,7 +46,7 @@ export function createGridsRouter(
 
   router.post('/api/grids', json, async (req, res) => {
     const { name } = parse(GridSpec, req.body);
-    const grid = await engine.createGrid(name);
+    const grid = await grids.create(name);
     res.status(201).json({
       code: grid.code,
       name: grid.name,
@@ -55,12 +55,12 @@ export function createGridsRouter(
   });
 
   router.get('/api/grids', async (req, res) => {
-    const grids = await engine.listGrids();
-    res.json(grids.map((grid) => summarize(req, grid)));
+    const all = await grids.list();
+    res.json(all.map((grid) => summarize(req, grid)));
   });
 
   router.get('/api/grids/:code', async (req, res) => {
-    const grid = await engine.grid(parseCode(req.params['code']));
+    const grid = await grids.get(parseCode(req.params['code']));
     res.json(summarize(req, grid));
   });
 
@@ -70,9 +70,9 @@ export function createGridsRouter(
   ] as const) {
     /** Body `{}` for the whole grid, `{ volunteerId }` for one tab. */
     router.post(`/api/grids/:code/${action}`, json, async (req, res) => {
-      const grid = await engine.grid(parseCode(req.params['code']));
+      const grid = await grids.get(parseCode(req.params['code']));
       const { volunteerId } = parse(PauseTarget, req.body ?? {});
-      const tabs = engine.setPaused(
+      const tabs = grids.setPaused(
         { grid: grid.code, ...(volunteerId ? { volunteerId } : {}) },
         paused,
       );

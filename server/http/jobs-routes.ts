@@ -57,7 +57,7 @@ export function createJobsRouter(
       tasks: summary.tasks,
       from,
       limit,
-      timeline: await engine.timeline(jobId, from, limit),
+      timeline: await engine.timeline.read(jobId, from, limit),
     };
     res.json(page);
   });
@@ -89,7 +89,7 @@ export function createJobsRouter(
         }
       }
     };
-    for await (const { taskIndex, items } of engine.store.results(jobId, firstTask)) {
+    for await (const { taskIndex, items } of engine.results(jobId, firstTask)) {
       if (fillGaps) await writeMissing(taskIndex);
       const { start } = taskSpan(job.items, job.spec.chunkSize, taskIndex);
       let chunk = '';

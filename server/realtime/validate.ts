@@ -97,7 +97,7 @@ export interface EdgeChecks {
  * Wraps a request-like socket handler: checks the sender, validates the payload, runs the
  * handler, and acks `{ ok: true, data }` or `{ ok: false, error }` with a sanitized error.
  *
- * @example socket.on('task:results', withAck(edge, ResultBatch, 'task:results', (batch) => engine.report(id, batch.results), { requires: registered }));
+ * @example socket.on('task:results', withAck(edge, ResultBatch, 'task:results', (batch) => engine.tabs.report(id, batch.results), { requires: registered }));
  */
 export function withAck<S extends z.ZodType, T>(
   edge: SocketEdge,

@@ -84,7 +84,8 @@ function attach(
           `[realtime]: protocol ${hello.protocolVersion} is not spoken here (expected ${PROTOCOL_VERSION}); reload the page`,
         );
       }
-      if (hello.grid !== undefined) await checkJoinCode(hello.grid, (code) => engine.hasGrid(code));
+      if (hello.grid !== undefined)
+        await checkJoinCode(hello.grid, (code) => engine.grids.has(code));
       // Checked after the await, so two racing hellos cannot both register.
       if (volunteerId !== undefined) {
         throw new CoordinatorError('conflict', '[realtime]: this connection already said hello');
@@ -95,17 +96,17 @@ function attach(
       const deviceId = deviceIds.verify(hello.deviceId)
         ? hello.deviceId
         : deviceIds.issue(address, engine.now());
-      if (engine.isBanned(deviceId)) {
+      if (engine.devices.isBanned(deviceId)) {
         throw new CoordinatorError(
           'unauthorized',
           "[realtime]: this device is banned by the coordinator's admin",
         );
       }
       // A duplicated browser tab copies sessionStorage, so two live tabs can claim one tab id.
-      volunteerId = engine.isConnected(hello.tabId)
+      volunteerId = engine.tabs.isConnected(hello.tabId)
         ? `${hello.tabId}~${randomBytes(4).toString('hex')}`
         : hello.tabId;
-      engine.connect(
+      engine.tabs.connect(
         {
           volunteerId,
           deviceId,
@@ -129,7 +130,7 @@ function attach(
       Capacity,
       'volunteer:capacity',
       ({ slots }) => {
-        engine.setSlots(registered(), slots);
+        engine.tabs.setSlots(registered(), slots);
         return null;
       },
       { requires: registered },
@@ -143,7 +144,7 @@ function attach(
       ReleaseBatch,
       'task:release',
       ({ leaseIds }) => {
-        engine.release(registered(), leaseIds);
+        engine.tabs.release(registered(), leaseIds);
         return null;
       },
       { requires: registered },
@@ -156,7 +157,7 @@ function attach(
       edge,
       ResultBatch,
       'task:results',
-      (batch) => engine.report(registered(), batch.results),
+      (batch) => engine.tabs.report(registered(), batch.results),
       { requires: registered },
     ),
   );
@@ -169,7 +170,7 @@ function attach(
       edge,
       ProgressBatch,
       'task:progress',
-      ({ updates }) => engine.progress(registered(), updates),
+      ({ updates }) => engine.tabs.progress(registered(), updates),
       { requires: registered },
     ),
   );
@@ -181,7 +182,7 @@ function attach(
       CheckpointReport,
       'task:checkpoint',
       (report) => {
-        if (!engine.checkpoint(registered(), report)) {
+        if (!engine.tabs.checkpoint(registered(), report)) {
           log.debug(
             { volunteerId, leaseId: report.leaseId },
             '[realtime]: checkpoint for a lease this tab does not hold dropped',
@@ -195,7 +196,7 @@ function attach(
   socket.on(
     'disconnect',
     guard(edge, 'disconnect', () => {
-      if (volunteerId !== undefined) engine.disconnect(volunteerId, link);
+      if (volunteerId !== undefined) engine.tabs.disconnect(volunteerId, link);
     }),
   );
 }

@@ -79,8 +79,7 @@ describe('faults in Chromium', () => {
     await reachedFraction(server, job.id, 0.3);
     // Checkpoints reach the coordinator throttled; wait for one before closing.
     await waitFor(
-      async () =>
-        (await server.coordinator.engine.store.checkpoints(job.id)).length > 0 ? true : undefined,
+      async () => ((await server.store.checkpoints(job.id)).length > 0 ? true : undefined),
       10_000,
       'a checkpoint on the coordinator',
     );

@@ -83,7 +83,7 @@ describe('volunteer tabs in Chromium', () => {
     expect(await resultLines(server, job.id)).toEqual(
       Array.from({ length: 300 }, (_, index) => ({ index, output: index * index })),
     );
-    const settled = await server.coordinator.engine.store.settledTasks(job.id);
+    const settled = await server.store.settledTasks(job.id);
     expect(new Set(settled.map((task) => task.taskIndex)).size).toBe(300);
   });
 

@@ -42,7 +42,7 @@ describe('coordinator with simulated tabs', () => {
     // The held tasks ran again elsewhere, and each committed exactly once.
     const rerun = workers.flatMap((w) => w.received.map((task) => task.taskIndex));
     for (const taskIndex of held) expect(rerun).toContain(taskIndex);
-    const settled = await server.coordinator.engine.store.settledTasks(job.id);
+    const settled = await server.store.settledTasks(job.id);
     expect(settled).toHaveLength(100);
     expect(new Set(settled.map((task) => task.taskIndex)).size).toBe(100);
     // Job code went to each tab that ran tasks once, not once per task.

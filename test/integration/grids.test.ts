@@ -210,6 +210,6 @@ describe('grids', () => {
 
     await api(second, 'POST', `/api/grids/${grid.code}/resume`, { volunteerId: 'kid-7' });
     await back.until(() => back.controls.at(-1)?.paused === false, 2_000, 'the resume');
-    expect(await second.coordinator.engine.store.pausedTabs()).toEqual([]);
+    expect(await second.store.pausedTabs()).toEqual([]);
   });
 });

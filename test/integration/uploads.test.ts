@@ -191,7 +191,7 @@ describe('uploads', () => {
     const created = await upload(first, Array.from({ length: 50 }, (_, i) => `${i}`).join('\n'));
     const job = await submit(first, { map: '(x) => x + 100', inputs: { upload: created.body.id } });
     // An upload a stop cut short: nothing can name it, so the next start deletes it.
-    const store = first.coordinator.engine.store;
+    const store = first.store;
     const cut = `u-${'2'.repeat(8)}-2222-2222-2222-${'2'.repeat(12)}`;
     await store.createUpload({ uploadId: cut, format: 'ndjson', createdAt: 1 });
     await store.appendUpload(cut, ['1', '2']);
@@ -204,9 +204,7 @@ describe('uploads', () => {
     expect(results.map((line) => line['output'])).toEqual(
       Array.from({ length: 50 }, (_, i) => i + 100),
     );
-    expect(await second.coordinator.engine.store.getUpload(cut)).toBeUndefined();
-    expect((await second.coordinator.engine.store.listUploads()).map((u) => u.uploadId)).toEqual([
-      created.body.id,
-    ]);
+    expect(await second.store.getUpload(cut)).toBeUndefined();
+    expect((await second.store.listUploads()).map((u) => u.uploadId)).toEqual([created.body.id]);
   });
 });

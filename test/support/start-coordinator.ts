@@ -5,6 +5,8 @@ import path from 'node:path';
 import { createCoordinator, type Coordinator } from '../../server/app.ts';
 import { Config } from '../../server/config.ts';
 import { createRootLog } from '../../server/log.ts';
+import { createSqliteStore } from '../../server/store/sqlite-store.ts';
+import type { JobStore } from '../../server/store/store.ts';
 import type { SchedulerOptions } from '../../server/scheduling/scheduler.ts';
 
 export const TEST_TOKEN = 'test-admin-token-0123456789';
@@ -14,6 +16,8 @@ export interface TestCoordinator {
   token: string;
   dataDir: string;
   coordinator: Coordinator;
+  /** The coordinator's SQLite store, for tests that check what is durable. */
+  store: JobStore;
   /** Stops the coordinator; the data dir stays for a restart until `cleanup`. */
   stop(): Promise<void>;
   /** Stops the coordinator and removes its data dir. */
@@ -31,6 +35,8 @@ export interface StartOptions {
   config?: Record<string, unknown>;
   /** The coordinator's clock (a FakeClock), where a test moves time by hand. */
   clock?: { now(): number };
+  /** Hears a store failure the coordinator cannot continue after (main.ts exits there). */
+  onFatal?: (error: unknown) => void;
 }
 
 export async function startCoordinator(options: StartOptions = {}): Promise<TestCoordinator> {
@@ -43,12 +49,15 @@ export async function startCoordinator(options: StartOptions = {}): Promise<Test
     ...(options.maxHttpBodyBytes ? { maxHttpBodyBytes: options.maxHttpBodyBytes } : {}),
     ...options.config,
   });
+  const store = createSqliteStore({ filename: path.join(dataDir, 'browsergrid.db') });
   const coordinator = await createCoordinator({
     config,
+    store,
     adminToken: TEST_TOKEN,
     log: createRootLog(process.env['TEST_LOG_LEVEL'] ?? 'silent'),
     ...(options.scheduler ? { scheduler: options.scheduler } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.onFatal ? { onFatal: options.onFatal } : {}),
   });
   const url = await coordinator.listen();
   let stopped = false;
@@ -62,6 +71,7 @@ export async function startCoordinator(options: StartOptions = {}): Promise<Test
     token: TEST_TOKEN,
     dataDir,
     coordinator,
+    store,
     stop,
     async close() {
       await stop();

@@ -1,0 +1,190 @@
+/**
+ * @module Applying the scheduler's effects: messages go to tabs at once, state changes go to the
+ * store through the group commit, and the caller learns when they are durable. This is the only
+ * place that turns a decision into I/O, so it also keeps the counters and the final summaries of
+ * jobs whose last change is not yet durable.
+ */
+import type { JobSummary } from '../../shared/job.ts';
+import { isFinished } from '../../shared/job.ts';
+import { CoordinatorError } from '../errors.ts';
+import type { Log } from '../log.ts';
+import type { Effect } from '../scheduling/scheduler.ts';
+import type { JobStore, StoreChange } from '../store/store.ts';
+import type { Clock } from './clock.ts';
+import { GroupCommit } from './group-commit.ts';
+import { copyView, liveSummary } from './summaries.ts';
+import type { TabRegistry } from './tab-registry.ts';
+
+/** Where the engine reports timings (metrics); every method optional. */
+export interface EngineObserver {
+  /** A group commit wrote `changes` changes in `ms`. */
+  commit?(changes: number, ms: number): void;
+  /** A task committed `ms` after its winning copy was dispatched. */
+  taskLatency?(ms: number): void;
+}
+
+export interface EngineCounters {
+  dispatched: number;
+  committed: number;
+  failedTasks: number;
+  duplicates: number;
+  expired: number;
+  dropped: number;
+  /** Speculative backup copies that ended, and those whose result committed. */
+  backups: number;
+  backupsWon: number;
+  /** Devices that lost trust or were banned. */
+  distrusted: number;
+}
+
+export interface EffectsDeps {
+  store: JobStore;
+  tabs: TabRegistry;
+  clock: Clock;
+  log: Log;
+  observe: EngineObserver;
+  /** A job's progress changed (its summary is worth publishing). */
+  changed(jobId: string): void;
+  /** A finished job's last change is durable (its reduce may read the results). */
+  finished(jobId: string): void;
+  /** The store failed a write (called once); memory is now ahead of the durable record. */
+  storeFailed(error: unknown): void;
+}
+
+export class EffectApplier {
+  readonly #deps: EffectsDeps;
+  readonly #commit: GroupCommit;
+  /** Final summaries of jobs that just left the scheduler, until their last change is durable. */
+  readonly #settling = new Map<string, JobSummary>();
+  /** Set by the first failed write: from then on nothing is sent or written. */
+  #failed = false;
+  readonly counters: EngineCounters = {
+    dispatched: 0,
+    committed: 0,
+    failedTasks: 0,
+    duplicates: 0,
+    expired: 0,
+    dropped: 0,
+    backups: 0,
+    backupsWon: 0,
+    distrusted: 0,
+  };
+
+  constructor(deps: EffectsDeps) {
+    this.#deps = deps;
+    this.#commit = new GroupCommit(deps.store, (changes, ms) => deps.observe.commit?.(changes, ms));
+  }
+
+  /** The final summary of a job that left the scheduler and is not yet durable, if any. */
+  settling(jobId: string): JobSummary | undefined {
+    return this.#settling.get(jobId);
+  }
+
+  /** Resolves when every change queued so far is durable. */
+  drain(): Promise<void> {
+    return this.#commit.drain();
+  }
+
+  /**
+   * Throws once a store write has failed. Memory may then hold commits the store lacks, so work
+   * taken now could be lost or committed twice; only a restart, which rebuilds from the store, is
+   * safe.
+   */
+  assertWorking(): void {
+    if (this.#failed) {
+      throw new CoordinatorError(
+        'internal',
+        '[engine]: a store write failed; this coordinator takes no more work until it restarts',
+      );
+    }
+  }
+
+  /** For callers with no one to tell: a failed write has already reached `storeFailed`. */
+  applyLogged(effects: Effect[]): Promise<void> {
+    return this.apply(effects).catch(() => undefined);
+  }
+
+  /** Sends messages at once and resolves when the state changes among `effects` are durable. */
+  apply(effects: readonly Effect[]): Promise<void> {
+    try {
+      this.assertWorking();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const changes: StoreChange[] = [];
+    const finished: JobSummary[] = [];
+    for (const effect of effects) {
+      const change = this.#one(effect, finished);
+      if (change) changes.push(change);
+    }
+    for (const summary of finished) this.#settling.set(summary.id, summary);
+    if (changes.length === 0) return Promise.resolve();
+    const durable = this.#commit.commit(changes).catch((error: unknown) => {
+      if (!this.#failed) {
+        this.#failed = true;
+        this.#deps.storeFailed(error);
+      }
+      throw error;
+    });
+    return durable.finally(() => {
+      for (const summary of finished) {
+        this.#settling.delete(summary.id);
+        this.#deps.finished(summary.id);
+      }
+    });
+  }
+
+  /** Sends or counts one effect; returns the store change it makes, if any. */
+  #one(effect: Effect, finished: JobSummary[]): StoreChange | undefined {
+    const { tabs, clock, log, observe } = this.#deps;
+    const counters = this.counters;
+    switch (effect.type) {
+      case 'dispatch':
+        counters.dispatched += effect.tasks.length;
+        tabs.link(effect.volunteerId)?.assign({ jobs: effect.jobs, tasks: effect.tasks });
+        return undefined;
+      case 'cancel':
+        tabs.link(effect.volunteerId)?.cancel({ leaseIds: effect.leaseIds, reason: effect.reason });
+        return undefined;
+      case 'settle':
+        if (effect.status === 'committed') counters.committed++;
+        else counters.failedTasks++;
+        this.#deps.changed(effect.jobId);
+        return { ...effect, at: clock.now() };
+      case 'attempt':
+        return effect;
+      case 'job':
+        this.#deps.changed(effect.jobId);
+        if (isFinished(effect.status)) finished.push(liveSummary(effect.job));
+        return { type: 'job', jobId: effect.jobId, status: effect.status, at: effect.at };
+      case 'copy-ended': {
+        const { lease } = effect;
+        if (effect.end === 'expired') counters.expired++;
+        if (effect.end === 'dropped') counters.dropped++;
+        if (lease.kind === 'backup') counters.backups++;
+        if (lease.kind === 'backup' && effect.won) counters.backupsWon++;
+        if (effect.won) observe.taskLatency?.(effect.at - lease.dispatchedAt);
+        return {
+          type: 'copy',
+          jobId: lease.jobId,
+          taskIndex: lease.taskIndex,
+          ...copyView(lease),
+          endedAt: effect.at,
+          end: effect.end,
+          won: effect.won,
+        };
+      }
+      case 'checkpoint':
+        return effect;
+      case 'distrust':
+        counters.distrusted++;
+        log.warn(
+          { deviceId: effect.deviceId, banned: effect.banned },
+          effect.banned
+            ? '[engine]: device banned; its uncommitted results were discarded'
+            : '[engine]: device disagreed with its peers and lost its trust; its uncommitted results were discarded',
+        );
+        return undefined;
+    }
+  }
+}

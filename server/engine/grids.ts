@@ -1,0 +1,132 @@
+/**
+ * @module Grids (classrooms): creating them, their roster, and pausing their tabs. A pause lives
+ * in the tab registry (what a tab is given) and in the store (so it outlives a restart); the
+ * scheduler only sees the slots that follow from it.
+ */
+import type { RosterEntry } from '../../shared/job.ts';
+import { CoordinatorError } from '../errors.ts';
+import type { Log } from '../log.ts';
+import type { Effect, Scheduler } from '../scheduling/scheduler.ts';
+import type { JobStore, StoredGrid } from '../store/store.ts';
+import type { Clock } from './clock.ts';
+import type { EffectApplier } from './effects.ts';
+import { byContribution, goneEntry, liveEntry, newGridCode } from './roster.ts';
+import type { TabRegistry } from './tab-registry.ts';
+
+/** How long a single tab's pause is kept for a tab that has not come back since. */
+const TAB_PAUSE_KEEP_MS = 24 * 60 * 60_000;
+
+export interface GridsDeps {
+  store: JobStore;
+  tabs: TabRegistry;
+  scheduler: Scheduler;
+  effects: EffectApplier;
+  clock: Clock;
+  log: Log;
+}
+
+export class Grids {
+  readonly #deps: GridsDeps;
+
+  constructor(deps: GridsDeps) {
+    this.#deps = deps;
+  }
+
+  /** Puts back the pauses recorded before a restart; a tab's pause expires after a day away. */
+  async restore(): Promise<void> {
+    const { store, tabs, clock } = this.#deps;
+    const now = clock.now();
+    for (const grid of await store.listGrids()) {
+      if (grid.paused) tabs.setPaused({ grid: grid.code }, true);
+    }
+    for (const tab of await store.pausedTabs()) {
+      // A tab paused so long ago is not coming back (a reloaded one keeps its id for the session).
+      if (now - tab.pausedAt > TAB_PAUSE_KEEP_MS) await store.setTabPaused(tab, false);
+      else tabs.restorePaused(tab.volunteerId);
+    }
+  }
+
+  async create(name: string): Promise<StoredGrid> {
+    const { store, clock } = this.#deps;
+    for (let attempt = 0; ; attempt++) {
+      const grid: StoredGrid = { code: newGridCode(), name, createdAt: clock.now() };
+      try {
+        await store.createGrid(grid);
+        return grid;
+      } catch (error) {
+        if (!(error instanceof CoordinatorError && error.code === 'conflict') || attempt >= 5)
+          throw error;
+      }
+    }
+  }
+
+  async has(code: string): Promise<boolean> {
+    return (await this.#deps.store.getGrid(code)) !== undefined;
+  }
+
+  async list(): Promise<StoredGrid[]> {
+    return this.#deps.store.listGrids();
+  }
+
+  async get(code: string): Promise<StoredGrid> {
+    const grid = await this.#deps.store.getGrid(code);
+    if (!grid) throw new CoordinatorError('not_found', `[grids]: no grid ${code}`);
+    return grid;
+  }
+
+  /** The grid's tabs, live and recently gone, with what each has done, biggest contributor first. */
+  roster(code: string): { paused: boolean; devices: RosterEntry[] } {
+    const { tabs, scheduler, clock } = this.#deps;
+    const now = clock.now();
+    const live = tabs
+      .inGrid(code)
+      .map((info) =>
+        liveEntry(
+          info,
+          scheduler.getVolunteer(info.volunteerId),
+          tabs.isPaused(info.volunteerId),
+          now,
+        ),
+      );
+    const gone = tabs.departedFrom(code, now).map(goneEntry);
+    return { paused: tabs.isGridPaused(code), devices: byContribution([...live, ...gone]) };
+  }
+
+  /**
+   * Pauses or resumes a grid's tabs (one, or all). A paused tab is told at once, stops taking
+   * work and hands back what it holds; the coordinator gives it no slots until resumed, across
+   * reconnects too.
+   */
+  setPaused(target: { grid: string; volunteerId?: string }, paused: boolean): number {
+    const { store, tabs, scheduler, effects: applier, clock, log } = this.#deps;
+    const now = clock.now();
+    const effects: Effect[] = [];
+    const touched = tabs.setPaused(target, paused);
+    if (!touched) {
+      throw new CoordinatorError(
+        'not_found',
+        `[grids]: no live tab ${target.volunteerId ?? ''} in grid ${target.grid}`,
+        { field: 'volunteerId' },
+      );
+    }
+    // A paused room, or tab, stays paused across a coordinator restart.
+    const { grid, volunteerId } = target;
+    const recorded =
+      volunteerId === undefined
+        ? store.setGridPaused(grid, paused)
+        : store.setTabPaused({ volunteerId, grid, pausedAt: now }, paused);
+    void recorded.catch((error: unknown) =>
+      log.error({ err: error }, '[engine]: could not record a pause'),
+    );
+    for (const volunteerId of touched) {
+      const effective = tabs.isPaused(volunteerId);
+      tabs.link(volunteerId)?.control({
+        paused: effective,
+        ...(effective ? { reason: 'paused by the grid admin' } : {}),
+      });
+      scheduler.setSlots(volunteerId, tabs.effectiveSlots(volunteerId), now, effects);
+    }
+    void applier.applyLogged(effects);
+    return touched.length;
+  }
+}
