@@ -33,7 +33,7 @@ import {
   updateEwma,
   type PrefetchOptions,
 } from './prefetch.ts';
-import { DEFAULT_SPECULATION, type SpeculationPolicy } from '../../shared/speculation.ts';
+import { resolveSpeculation } from '../../shared/speculation.ts';
 import type { CopyEnd, CopyKind } from '../../shared/timeline.ts';
 import type { InputSource } from '../store/input-source.ts';
 import { countTasks, inlineInputs, taskSpan } from './sharder.ts';
@@ -190,10 +190,6 @@ export class Scheduler {
 
   getJob(jobId: string): Readonly<JobEntry> | undefined {
     return this.#jobs.get(jobId);
-  }
-
-  get activeJobs(): readonly Readonly<JobEntry>[] {
-    return this.#ordered;
   }
 
   // ---- tabs -------------------------------------------------------------------------------
@@ -608,6 +604,7 @@ export class Scheduler {
     inputs: InputSource,
   ): JobEntry {
     const items = inputs.items;
+    const speculation = resolveSpeculation(spec.speculation);
     const taskCount = countTasks(items, spec.chunkSize);
     const tasks: TaskEntry[] = new Array<TaskEntry>(taskCount);
     for (let i = 0; i < taskCount; i++) {
@@ -634,9 +631,7 @@ export class Scheduler {
       durations: [],
       durationCount: 0,
       createdAt,
-      ...(resolveSpeculation(spec.speculation)
-        ? { speculation: resolveSpeculation(spec.speculation) }
-        : {}),
+      ...(speculation ? { speculation } : {}),
     };
     this.#jobs.set(jobId, job);
     return job;
@@ -922,13 +917,4 @@ export class Scheduler {
 function firstItemError(items: ItemOutcome[]): string | undefined {
   for (const item of items) if ('error' in item) return item.error;
   return undefined;
-}
-
-function resolveSpeculation(option: JobSpec['speculation']): SpeculationPolicy | undefined {
-  if (option === false) return undefined;
-  if (option === true) return DEFAULT_SPECULATION;
-  const overrides = Object.fromEntries(
-    Object.entries(option).filter(([, value]) => value !== undefined),
-  );
-  return { ...DEFAULT_SPECULATION, ...overrides };
 }
