@@ -19,11 +19,11 @@ import type {
   TaskCheckpoint,
   TaskResult,
 } from '../../shared/protocol.ts';
-import { DeadlineHeap } from './deadline-heap.ts';
+import { CopyBook, copyKind } from './copy-book.ts';
 import { DeviceCensus } from './device-census.ts';
 import { mayTake, recordDrop, recordFailure, type SpreadView } from './device-spread.ts';
 import { Ballots, tally } from './ballots.ts';
-import { fairShare, fillTab, hasRoom, taskBytes } from './fill.ts';
+import { fairShare, fillTab, hasRoom } from './fill.ts';
 import { requeue, sampleDuration } from './job-queue.ts';
 import { ephemeralLeaseIds, type LeaseIds } from './lease-ids.ts';
 import { DEFAULT_TRUST, DeviceTrust, type DeviceTrustView, type TrustPolicy } from './trust.ts';
@@ -34,7 +34,6 @@ import {
   type PrefetchOptions,
 } from './prefetch.ts';
 import { resolveSpeculation } from '../../shared/speculation.ts';
-import type { CopyEnd, CopyKind } from '../../shared/timeline.ts';
 import type { InputSource } from '../store/input-source.ts';
 import { countTasks, inlineInputs, taskSpan } from './sharder.ts';
 import { pickBackups, speculationInput } from './speculation.ts';
@@ -90,19 +89,15 @@ export class Scheduler {
   #ordered: JobEntry[] = [];
   /** Round-robin cursor into each priority tier, by priority. */
   readonly #tierCursor = new Map<number, number>();
-  readonly #leases = new Map<string, Lease>();
   readonly #volunteers = new Map<string, VolunteerEntry>();
   /** Tabs left below their target because no work was eligible: refilled when work appears. */
   readonly #hungry = new Set<string>();
   /** Sum of connected tabs' slots, for fair shares. */
   #totalSlots = 0;
-  readonly #deadlines = new DeadlineHeap();
   readonly #trust: DeviceTrust;
   readonly #ballots = new Ballots();
-  readonly #spread: SpreadView = {
-    census: new DeviceCensus(),
-    leaseOf: (leaseId) => this.#leases.get(leaseId),
-  };
+  readonly #book: CopyBook;
+  readonly #spread: SpreadView;
   #seq = 0;
 
   constructor(options: Partial<SchedulerOptions> = {}) {
@@ -113,6 +108,13 @@ export class Scheduler {
       ...options,
     };
     this.#trust = new DeviceTrust(this.#options.trust);
+    this.#book = new CopyBook(this.#options, {
+      jobOf: (jobId) => this.#jobs.get(jobId),
+      tabOf: (volunteerId) => this.#volunteers.get(volunteerId),
+      // It has room again; the next feed of hungry tabs tops it up.
+      freed: (volunteerId) => this.#hungry.add(volunteerId),
+    });
+    this.#spread = { census: new DeviceCensus(), leaseOf: (leaseId) => this.#book.get(leaseId) };
   }
 
   // ---- jobs -------------------------------------------------------------------------------
@@ -177,7 +179,7 @@ export class Scheduler {
     const job = this.#jobs.get(jobId);
     if (!job) return false;
     job.tasks.forEach((task, taskIndex) => {
-      if (task.leases.length > 0) this.#endCopies(task, 'cancelled', now, effects);
+      if (task.leases.length > 0) this.#book.endAll(task, 'cancelled', now, effects);
       if (task.votes) this.#ballots.close(job, taskIndex, undefined);
       task.queued = false;
     });
@@ -238,12 +240,10 @@ export class Scheduler {
     const seatLost = this.#spread.census.delete(volunteerId);
     this.#hungry.delete(volunteerId);
     this.#totalSlots -= volunteer.slots;
-    for (const leaseId of volunteer.leases) {
-      const lease = this.#leases.get(leaseId);
-      if (!lease) continue;
+    for (const lease of this.#book.heldBy(volunteer)) {
       const job = this.#jobs.get(lease.jobId);
       const task = job?.tasks[lease.taskIndex];
-      this.#dropLease(lease, 'dropped', now, effects);
+      this.#book.drop(lease, 'dropped', now, effects);
       if (!job || !task || task.status !== 'pending') continue;
       const drops = recordDrop(job, lease.taskIndex, effects);
       if (drops >= this.#options.maxDrops) {
@@ -253,7 +253,7 @@ export class Scheduler {
       }
     }
     const hadCopies = volunteer.leases.size > 0;
-    volunteer.leases.clear();
+    this.#book.forgetTab(volunteer);
     // Its copies went back, or a device left the census: one that waited as the last resort for
     // a task may now take it. (Not on every close: a class leaving would feed every tab each time.)
     if (hadCopies || seatLost) this.#feedHungry(now, effects);
@@ -263,9 +263,9 @@ export class Scheduler {
   release(volunteerId: string, leaseIds: readonly string[], now: number, effects: Effect[]): void {
     let released = false;
     for (const leaseId of leaseIds) {
-      const lease = this.#leases.get(leaseId);
+      const lease = this.#book.get(leaseId);
       if (!lease || lease.volunteerId !== volunteerId) continue;
-      this.#dropLease(lease, 'released', now, effects);
+      this.#book.drop(lease, 'released', now, effects);
       const job = this.#jobs.get(lease.jobId);
       if (job) requeue(job, lease.taskIndex, true);
       released = true;
@@ -324,7 +324,7 @@ export class Scheduler {
   ): ReportVerdict {
     const job = this.#jobs.get(result.jobId);
     const task = job?.tasks[result.taskIndex];
-    const lease = this.#leases.get(result.leaseId);
+    const lease = this.#book.get(result.leaseId);
     // Another tab's live lease is refused, unless that tab is this browser's: a tab reconnected
     // before the coordinator saw its old connection drop (it got a new id), or a sibling tab
     // sending what the shared IndexedDB holds.
@@ -351,11 +351,11 @@ export class Scheduler {
       volunteer.ewmaTaskMs = updateEwma(volunteer.ewmaTaskMs, result.durationMs);
     }
     if (!job || !task) {
-      if (lease) this.#dropLease(lease, 'superseded', now, effects);
+      if (lease) this.#book.drop(lease, 'superseded', now, effects);
       return 'unknown-job';
     }
     if (task.status !== 'pending') {
-      if (lease) this.#dropLease(lease, 'superseded', now, effects);
+      if (lease) this.#book.drop(lease, 'superseded', now, effects);
       return 'duplicate';
     }
     const verdict = this.#settleRule(job, result, lease, volunteer, now, effects);
@@ -389,7 +389,7 @@ export class Scheduler {
     if (failure !== undefined) {
       // A stale copy's failure was already counted when its lease ended.
       if (!lease) return 'retrying';
-      this.#dropLease(lease, 'error', now, effects);
+      this.#book.drop(lease, 'error', now, effects);
       task.lastError = failure;
       if (recordFailure(job, result.taskIndex, lease, this.#spread, effects)) {
         const items = complete ? outcome.items : undefined;
@@ -419,7 +419,7 @@ export class Scheduler {
         deviceId === undefined ? `lease:${result.leaseId}` : voterOf(deviceId),
         address ?? lease?.address,
       ) >= quorum;
-    if (lease) this.#dropLease(lease, 'result', now, effects, commits);
+    if (lease) this.#book.drop(lease, 'result', now, effects, commits);
     if (commits) sampleDuration(job, result.durationMs, this.#options.random);
     if (!commits) {
       // Disagreement buys more copies, up to maxAttempts - 1 beyond redundancy; then a strict
@@ -454,15 +454,11 @@ export class Scheduler {
    */
   progress(volunteerId: string, updates: ProgressBatch['updates'], now: number): void {
     for (const update of updates) {
-      const lease = this.#leases.get(update.leaseId);
+      const lease = this.#book.get(update.leaseId);
       if (!lease || lease.volunteerId !== volunteerId) continue;
       const job = this.#jobs.get(lease.jobId);
       if (!job) continue;
-      if (lease.startedAt === undefined) {
-        lease.startedAt = Math.max(lease.dispatchedAt, now - update.elapsedMs);
-      }
-      if (update.fraction !== undefined) lease.fraction = update.fraction;
-      this.#extend(lease, job, now);
+      this.#book.progress(lease, job, update.elapsedMs, update.fraction, now);
     }
   }
 
@@ -473,7 +469,7 @@ export class Scheduler {
     now: number,
     effects: Effect[],
   ): boolean {
-    const lease = this.#leases.get(report.leaseId);
+    const lease = this.#book.get(report.leaseId);
     if (!lease || lease.volunteerId !== volunteerId) return false;
     if (lease.jobId !== report.jobId || lease.taskIndex !== report.taskIndex) return false;
     const job = this.#jobs.get(lease.jobId);
@@ -481,7 +477,7 @@ export class Scheduler {
     if (!job || task?.status !== 'pending') return false;
     if (report.checkpoint.item >= taskSpan(job.items, job.spec.chunkSize, lease.taskIndex).count)
       return false;
-    this.#extend(lease, job, now);
+    this.#book.extend(lease, job, now);
     // A checkpoint carries the outputs of the items before it: handed to a replica on another
     // device, it would let one device decide what the others "compute". With redundancy the
     // coordinator keeps none (each browser still resumes from its own IndexedDB).
@@ -499,24 +495,7 @@ export class Scheduler {
   /** Live copies of a job's task, for the timeline. */
   liveCopies(jobId: string): Lease[] {
     const job = this.#jobs.get(jobId);
-    if (!job) return [];
-    const copies: Lease[] = [];
-    for (const taskIndex of job.running) {
-      for (const leaseId of (job.tasks[taskIndex] as TaskEntry).leases) {
-        const lease = this.#leases.get(leaseId);
-        if (lease) copies.push(lease);
-      }
-    }
-    return copies;
-  }
-
-  /** Restarts a copy's timeout, but never past its job's runtime cap from its start. */
-  #extend(lease: Lease, job: JobEntry, now: number): void {
-    const start = lease.startedAt ?? lease.dispatchedAt;
-    lease.deadline =
-      Math.min(now + job.spec.timeoutMs, start + maxRuntimeMsOf(job.spec)) +
-      this.#options.leaseGraceMs;
-    this.#deadlines.push(lease.deadline, lease.leaseId);
+    return job ? this.#book.liveCopies(job) : [];
   }
 
   // ---- time -------------------------------------------------------------------------------
@@ -532,7 +511,7 @@ export class Scheduler {
         speculationInput(
           job,
           job.speculation,
-          (leaseId) => this.#leases.get(leaseId),
+          (leaseId) => this.#book.get(leaseId),
           this.#idleTabs(job),
           now,
         ),
@@ -560,18 +539,9 @@ export class Scheduler {
   /** Ends every copy whose deadline has passed; each counts as a failed attempt. */
   expire(now: number, effects: Effect[]): void {
     let expired = false;
-    for (const leaseId of this.#deadlines.popDue(now)) {
-      const lease = this.#leases.get(leaseId);
-      if (!lease || lease.deadline > now) continue;
+    for (const lease of this.#book.expire(now, effects)) {
       const job = this.#jobs.get(lease.jobId);
       const task = job?.tasks[lease.taskIndex];
-      this.#dropLease(lease, 'expired', now, effects);
-      effects.push({
-        type: 'cancel',
-        volunteerId: lease.volunteerId,
-        leaseIds: [lease.leaseId],
-        reason: 'expired',
-      });
       if (!job || !task || task.status !== 'pending') continue;
       expired = true;
       const ranMs = lease.startedAt === undefined ? 0 : now - lease.startedAt;
@@ -590,7 +560,7 @@ export class Scheduler {
 
   /** When the next lease deadline falls, for the coordinator's timer. */
   nextDeadline(): number | undefined {
-    return this.#deadlines.peek();
+    return this.#book.nextDeadline();
   }
 
   // ---- internals --------------------------------------------------------------------------
@@ -684,7 +654,7 @@ export class Scheduler {
     if (status === 'committed') job.done++;
     else job.failed++;
     const hadCopies = task.leases.length > 0;
-    if (hadCopies) this.#endCopies(task, 'committed', now, effects);
+    if (hadCopies) this.#book.endAll(task, 'committed', now, effects);
     effects.push({
       type: 'settle',
       jobId: job.jobId,
@@ -710,50 +680,6 @@ export class Scheduler {
     const error = `[task]: gave up after ${job.tasks[taskIndex]?.attempts ?? 0} failed attempts: ${reason}`;
     const outcomes = items ?? Array.from({ length: count }, () => ({ error }));
     this.#settle(job, taskIndex, 'failed', outcomes, now, effects);
-  }
-
-  /** Ends every live copy of a settled or cancelled task and tells their tabs to stop. */
-  #endCopies(
-    task: TaskEntry,
-    reason: 'committed' | 'cancelled',
-    now: number,
-    effects: Effect[],
-  ): void {
-    const byVolunteer = new Map<string, string[]>();
-    for (const leaseId of [...task.leases]) {
-      const lease = this.#leases.get(leaseId);
-      if (!lease) continue;
-      this.#dropLease(lease, reason === 'committed' ? 'superseded' : 'cancelled', now, effects);
-      const list = byVolunteer.get(lease.volunteerId) ?? [];
-      list.push(leaseId);
-      byVolunteer.set(lease.volunteerId, list);
-    }
-    for (const [volunteerId, leaseIds] of byVolunteer) {
-      effects.push({ type: 'cancel', volunteerId, leaseIds, reason });
-    }
-  }
-
-  /** Forgets a live copy everywhere it is indexed. Idempotent. */
-  #dropLease(lease: Lease, end: CopyEnd, now: number, effects: Effect[], won = false): void {
-    if (!this.#leases.delete(lease.leaseId)) return;
-    const volunteer = this.#volunteers.get(lease.volunteerId);
-    if (volunteer) {
-      volunteer.leases.delete(lease.leaseId);
-      volunteer.heldBytes -= lease.bytes;
-      // It has room again; the next feed of hungry tabs tops it up.
-      this.#hungry.add(volunteer.volunteerId);
-    }
-    const job = this.#jobs.get(lease.jobId);
-    const task = job?.tasks[lease.taskIndex];
-    if (job && task) {
-      const at = task.leases.indexOf(lease.leaseId);
-      if (at >= 0) task.leases.splice(at, 1);
-      if (task.leases.length === 0 && at >= 0) {
-        job.inFlight--;
-        job.running.delete(lease.taskIndex);
-      }
-    }
-    effects.push({ type: 'copy-ended', lease, end, won, at: now });
   }
 
   /**
@@ -853,21 +779,7 @@ export class Scheduler {
     effects: Effect[],
   ): Assignment {
     const task = job.tasks[taskIndex] as TaskEntry;
-    // The tab runs its copies FIFO on `slots` workers and kills any that outlive timeoutMs, so a
-    // copy queued behind `ahead` others must finish within this bound or the tab is not working.
-    // The runtime cap bounds it too: `ahead` follows the run times the tab reports, which a tab
-    // may invent to hold hundreds of copies for hours.
-    const ahead = Math.floor(volunteer.leases.size / Math.max(1, volunteer.slots));
-    const kind: CopyKind =
-      task.leases.length > 0
-        ? job.spec.redundancy > 1 && !task.backup
-          ? 'replica'
-          : 'backup'
-        : task.copies > 0
-          ? 'retry'
-          : job.spec.redundancy > 1
-            ? 'replica'
-            : 'first';
+    const kind = copyKind(job, task);
     if (task.copies === 0 && job.spec.adaptiveTrust && job.spec.redundancy > 1) {
       task.quorum = this.#trust.quorumFor(
         volunteer.deviceId,
@@ -876,31 +788,7 @@ export class Scheduler {
       );
       if (task.quorum < job.spec.redundancy) task.quorumDevice = volunteer.deviceId;
     }
-    task.copies++;
-    const lease: Lease = {
-      kind,
-      leaseId: this.#options.leaseIds.issue(job.jobId, taskIndex, volunteer.deviceId),
-      jobId: job.jobId,
-      taskIndex,
-      volunteerId: volunteer.volunteerId,
-      deviceId: volunteer.deviceId,
-      ...(volunteer.address !== undefined ? { address: volunteer.address } : {}),
-      dispatchedAt: now,
-      deadline:
-        now +
-        Math.min(job.spec.timeoutMs * (ahead + 1), maxRuntimeMsOf(job.spec)) +
-        this.#options.leaseGraceMs,
-      bytes: taskBytes(job),
-    };
-    this.#leases.set(lease.leaseId, lease);
-    this.#deadlines.push(lease.deadline, lease.leaseId);
-    volunteer.leases.add(lease.leaseId);
-    volunteer.heldBytes += lease.bytes;
-    if (task.leases.length === 0) {
-      job.inFlight++;
-      job.running.add(taskIndex);
-    }
-    task.leases.push(lease.leaseId);
+    const lease = this.#book.issue(job, taskIndex, volunteer, kind, now);
     if (job.status === 'queued') this.#setStatus(job, 'running', now, effects);
     const span = taskSpan(job.items, job.spec.chunkSize, taskIndex);
     return {
