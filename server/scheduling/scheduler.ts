@@ -16,7 +16,6 @@ import type {
   Assignment,
   CheckpointReport,
   ProgressBatch,
-  TaskCheckpoint,
   TaskResult,
 } from '../../shared/protocol.ts';
 import { CopyBook, copyKind } from './copy-book.ts';
@@ -33,15 +32,15 @@ import {
   updateEwma,
   type PrefetchOptions,
 } from './prefetch.ts';
-import { resolveSpeculation } from '../../shared/speculation.ts';
 import type { InputSource } from '../store/input-source.ts';
-import { countTasks, inlineInputs, taskSpan } from './sharder.ts';
+import { inlineInputs, taskSpan } from './sharder.ts';
 import { pickBackups, speculationInput } from './speculation.ts';
 import type { JobEntry, Lease, TaskEntry, VolunteerEntry } from './state.ts';
+import { applyRestored, newJobEntry, type RestoredJob } from './job-entry.ts';
 import { voterOf } from './voters.ts';
 import type { Effect } from './effects.ts';
 
-export type { Effect };
+export type { Effect, RestoredJob };
 
 /** What happened to one reported result; the tab may forget the lease in every case. */
 export type ReportVerdict =
@@ -66,21 +65,6 @@ export const DEFAULT_SCHEDULER_OPTIONS: Omit<SchedulerOptions, 'leaseIds' | 'ran
   leaseGraceMs: 5_000,
   maxDrops: 10,
 };
-
-/** A job as the store hands it back on restart: what is settled and how many attempts were spent. */
-export interface RestoredJob {
-  jobId: string;
-  seq: number;
-  spec: JobSpec;
-  status: JobStatus;
-  createdAt: number;
-  startedAt?: number;
-  settled: Iterable<{ taskIndex: number; status: 'committed' | 'failed' }>;
-  attempts: Iterable<{ taskIndex: number; attempts: number; drops: number }>;
-  checkpoints?: Iterable<{ taskIndex: number; checkpoint: TaskCheckpoint }>;
-  /** Required for an uploaded job (from the store); inline inputs are read from the spec. */
-  inputs?: InputSource;
-}
 
 export class Scheduler {
   readonly #options: SchedulerOptions;
@@ -130,7 +114,8 @@ export class Scheduler {
     effects: Effect[],
     inputs: InputSource = inlineInputs(spec.inputs),
   ): JobEntry {
-    const job = this.#createEntry(jobId, ++this.#seq, spec, 'queued', now, inputs);
+    const job = newJobEntry(jobId, ++this.#seq, spec, 'queued', now, inputs);
+    this.#jobs.set(jobId, job);
     for (let i = 0; i < job.taskCount; i++) job.queue.push(i);
     this.#activate(job, now, effects);
     return job;
@@ -141,7 +126,7 @@ export class Scheduler {
    * first (results are accepted from stale leases), so re-adoption needs no lease bookkeeping. */
   restoreJob(restored: RestoredJob, now: number, effects: Effect[]): JobEntry {
     this.#seq = Math.max(this.#seq, restored.seq);
-    const job = this.#createEntry(
+    const job = newJobEntry(
       restored.jobId,
       restored.seq,
       restored.spec,
@@ -149,28 +134,8 @@ export class Scheduler {
       restored.createdAt,
       restored.inputs ?? inlineInputs(restored.spec.inputs),
     );
-    job.startedAt = restored.startedAt;
-    for (const { taskIndex, status } of restored.settled) {
-      const task = job.tasks[taskIndex];
-      if (!task || task.status !== 'pending') continue;
-      task.status = status;
-      if (status === 'committed') job.done++;
-      else job.failed++;
-    }
-    for (const { taskIndex, attempts, drops } of restored.attempts) {
-      const task = job.tasks[taskIndex];
-      if (task) Object.assign(task, { attempts, drops });
-    }
-    for (const { taskIndex, checkpoint } of restored.checkpoints ?? []) {
-      const task = job.tasks[taskIndex];
-      if (task?.status === 'pending') task.checkpoint = checkpoint;
-    }
-    job.tasks.forEach((task, index) => {
-      if (task.status === 'pending') {
-        task.queued = true;
-        job.queue.push(index);
-      }
-    });
+    this.#jobs.set(job.jobId, job);
+    applyRestored(job, restored);
     if (!this.#finishIfSettled(job, now, effects)) this.#activate(job, now, effects);
     return job;
   }
@@ -564,48 +529,6 @@ export class Scheduler {
   }
 
   // ---- internals --------------------------------------------------------------------------
-
-  #createEntry(
-    jobId: string,
-    seq: number,
-    spec: JobSpec,
-    status: JobStatus,
-    createdAt: number,
-    inputs: InputSource,
-  ): JobEntry {
-    const items = inputs.items;
-    const speculation = resolveSpeculation(spec.speculation);
-    const taskCount = countTasks(items, spec.chunkSize);
-    const tasks: TaskEntry[] = new Array<TaskEntry>(taskCount);
-    for (let i = 0; i < taskCount; i++) {
-      tasks[i] = { status: 'pending', attempts: 0, drops: 0, leases: [], queued: true, copies: 0 };
-    }
-    const job: JobEntry = {
-      jobId,
-      seq,
-      spec,
-      inputs,
-      items,
-      taskCount,
-      status,
-      tasks,
-      queue: [],
-      queueHead: 0,
-      retry: [],
-      retryHead: 0,
-      retryCut: false,
-      done: 0,
-      failed: 0,
-      inFlight: 0,
-      running: new Set(),
-      durations: [],
-      durationCount: 0,
-      createdAt,
-      ...(speculation ? { speculation } : {}),
-    };
-    this.#jobs.set(jobId, job);
-    return job;
-  }
 
   #activate(job: JobEntry, now: number, effects: Effect[]): void {
     this.#ordered.push(job);
