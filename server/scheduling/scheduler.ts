@@ -21,11 +21,10 @@ import type {
 import { CopyBook, copyKind } from './copy-book.ts';
 import { DeviceCensus } from './device-census.ts';
 import { mayTake, recordDrop, recordFailure, type SpreadView } from './device-spread.ts';
-import { Ballots, tally } from './ballots.ts';
 import { fairShare, fillTab, hasRoom } from './fill.ts';
 import { requeue, sampleDuration } from './job-queue.ts';
 import { ephemeralLeaseIds, type LeaseIds } from './lease-ids.ts';
-import { DEFAULT_TRUST, DeviceTrust, type DeviceTrustView, type TrustPolicy } from './trust.ts';
+import { DEFAULT_TRUST, type DeviceTrustView, type TrustPolicy } from './trust.ts';
 import {
   DEFAULT_PREFETCH,
   targetOutstanding,
@@ -36,8 +35,9 @@ import type { InputSource } from '../store/input-source.ts';
 import { inlineInputs, taskSpan } from './sharder.ts';
 import { pickBackups, speculationInput } from './speculation.ts';
 import type { JobEntry, Lease, TaskEntry, VolunteerEntry } from './state.ts';
+import { Jury } from './jury.ts';
+import { quorumOf, readResult, ruleOnAnswer } from './settle-rule.ts';
 import { applyRestored, newJobEntry, type RestoredJob } from './job-entry.ts';
-import { voterOf } from './voters.ts';
 import type { Effect } from './effects.ts';
 
 export type { Effect, RestoredJob };
@@ -78,8 +78,7 @@ export class Scheduler {
   readonly #hungry = new Set<string>();
   /** Sum of connected tabs' slots, for fair shares. */
   #totalSlots = 0;
-  readonly #trust: DeviceTrust;
-  readonly #ballots = new Ballots();
+  readonly #jury: Jury;
   readonly #book: CopyBook;
   readonly #spread: SpreadView;
   #seq = 0;
@@ -91,7 +90,7 @@ export class Scheduler {
       random: Math.random,
       ...options,
     };
-    this.#trust = new DeviceTrust(this.#options.trust);
+    this.#jury = new Jury(this.#options.trust);
     this.#book = new CopyBook(this.#options, {
       jobOf: (jobId) => this.#jobs.get(jobId),
       tabOf: (volunteerId) => this.#volunteers.get(volunteerId),
@@ -145,7 +144,7 @@ export class Scheduler {
     if (!job) return false;
     job.tasks.forEach((task, taskIndex) => {
       if (task.leases.length > 0) this.#book.endAll(task, 'cancelled', now, effects);
-      if (task.votes) this.#ballots.close(job, taskIndex, undefined);
+      if (task.votes) this.#jury.dismiss(job, taskIndex);
       task.queued = false;
     });
     job.inFlight = 0;
@@ -340,76 +339,44 @@ export class Scheduler {
     effects: Effect[],
   ): ReportVerdict {
     const task = job.tasks[result.taskIndex] as TaskEntry;
-    const { deviceId, address } = volunteer ?? {};
-    const { outcome } = result;
-    const { count } = taskSpan(job.items, job.spec.chunkSize, result.taskIndex);
-    const complete = outcome.status === 'ok' && outcome.items.length === count;
-    const failure =
-      outcome.status === 'error'
-        ? outcome.message
-        : complete
-          ? firstItemError(outcome.items)
-          : `[task]: reported ${outcome.items.length} outcomes for a task of ${count} items`;
-
-    if (failure !== undefined) {
+    const reading = readResult(job, result);
+    if (reading.failure !== undefined) {
       // A stale copy's failure was already counted when its lease ended.
       if (!lease) return 'retrying';
       this.#book.drop(lease, 'error', now, effects);
-      task.lastError = failure;
+      task.lastError = reading.failure;
       if (recordFailure(job, result.taskIndex, lease, this.#spread, effects)) {
-        const items = complete ? outcome.items : undefined;
-        this.#giveUp(job, result.taskIndex, failure, now, effects, items);
+        this.#giveUp(job, result.taskIndex, reading.failure, now, effects, reading.items);
         return 'failed';
       }
       requeue(job, result.taskIndex, true);
       this.#feedHungry(now, effects);
       return 'retrying';
     }
-
-    const items = (outcome as { items: ItemOutcome[] }).items;
-    // Adaptive trust lowers the quorum for the trusted device it was granted to, not for whoever
-    // ends up holding a copy: once another device answers (a retry, a backup), the task needs
-    // full agreement again.
-    if (task.quorumDevice !== undefined && task.quorumDevice !== deviceId) {
-      task.quorum = job.spec.redundancy;
-      task.quorumDevice = undefined;
-    }
-    const quorum = task.quorum ?? job.spec.redundancy;
-    const commits =
-      quorum === 1 ||
-      this.#ballots.cast(
-        job,
-        result.taskIndex,
-        items,
-        deviceId === undefined ? `lease:${result.leaseId}` : voterOf(deviceId),
-        address ?? lease?.address,
-      ) >= quorum;
-    if (lease) this.#book.drop(lease, 'result', now, effects, commits);
-    if (commits) sampleDuration(job, result.durationMs, this.#options.random);
-    if (!commits) {
-      // Disagreement buys more copies, up to maxAttempts - 1 beyond redundancy; then a strict
-      // majority of the results commits, and without one the task ends as an error.
-      const { total, best, bestVoters, answers } = tally(task, job.spec.distinctAddresses);
-      if (total >= quorum + job.spec.maxAttempts - 1) {
-        if (best && bestVoters * 2 > total) {
-          this.#settle(job, result.taskIndex, 'committed', best.items, now, effects);
-          return 'committed';
-        }
-        this.#giveUp(
-          job,
-          result.taskIndex,
-          `no majority among ${total} results from distinct devices (${answers} different answers)`,
-          now,
-          effects,
-        );
-        return 'failed';
-      }
+    const { items } = reading;
+    const deviceId = volunteer?.deviceId;
+    const quorum = quorumOf(job, task, deviceId);
+    const agreeing =
+      quorum === 1
+        ? 1
+        : this.#jury.cast(job, result.taskIndex, items, {
+            deviceId,
+            leaseId: result.leaseId,
+            address: volunteer?.address ?? lease?.address,
+          });
+    const ruling = ruleOnAnswer(job, task, items, quorum, agreeing);
+    const won = ruling.verdict === 'committed' && ruling.won;
+    if (lease) this.#book.drop(lease, 'result', now, effects, won);
+    if (won) sampleDuration(job, result.durationMs, this.#options.random);
+    if (ruling.verdict === 'committed') {
+      this.#settle(job, result.taskIndex, 'committed', ruling.items, now, effects);
+    } else if (ruling.verdict === 'failed') {
+      this.#giveUp(job, result.taskIndex, ruling.reason, now, effects);
+    } else {
       requeue(job, result.taskIndex, true);
       this.#feedHungry(now, effects);
-      return 'voted';
     }
-    this.#settle(job, result.taskIndex, 'committed', items, now, effects);
-    return 'committed';
+    return ruling.verdict;
   }
 
   /**
@@ -567,7 +534,13 @@ export class Scheduler {
     effects: Effect[],
   ): void {
     const task = job.tasks[taskIndex] as TaskEntry;
-    this.#judgeVoters(job, taskIndex, status === 'committed' ? items : undefined, now, effects);
+    this.#jury.judge(
+      job,
+      taskIndex,
+      status === 'committed' ? items : undefined,
+      (voter) => this.#discardVotes(voter, now, effects),
+      effects,
+    );
     // Invariant: a task settles once; everything after is a duplicate.
     task.status = status;
     task.queued = false;
@@ -605,39 +578,16 @@ export class Scheduler {
     this.#settle(job, taskIndex, 'failed', outcomes, now, effects);
   }
 
-  /**
-   * Closes a settled task's ballot. With adaptive trust, voters who agreed with what committed
-   * extend their run; the others lose their trust and every vote they cast on open tasks.
-   */
-  #judgeVoters(
-    job: JobEntry,
-    taskIndex: number,
-    winner: ItemOutcome[] | undefined,
-    now: number,
-    effects: Effect[],
-  ): void {
-    const { agreed, disagreed } = this.#ballots.close(job, taskIndex, winner);
-    if (!job.spec.adaptiveTrust) return;
-    for (const deviceId of agreed) this.#trust.agreed(deviceId);
-    for (const deviceId of disagreed) {
-      this.#trust.disagreed(deviceId);
-      this.#discardVotes(deviceId, now, effects);
-      effects.push({ type: 'distrust', deviceId, banned: false });
-    }
-  }
-
   /** Takes back a device's votes on open tasks; those tasks get another copy. */
   #discardVotes(deviceId: string, now: number, effects: Effect[]): void {
-    const touched = this.#ballots.takeBack(deviceId, (jobId) => this.#jobs.get(jobId));
+    const touched = this.#jury.takeBack(deviceId, (jobId) => this.#jobs.get(jobId));
     for (const { job, taskIndex } of touched) requeue(job, taskIndex, true);
     if (touched.length > 0) this.#feedHungry(now, effects);
   }
 
   /** Bans a device: its tabs are dropped and get nothing more, its open votes are discarded. */
   ban(deviceId: string, now: number, effects: Effect[]): void {
-    this.#trust.ban(deviceId);
-    // An overflow id votes as its address (voters.ts): those votes may be the banned tab's.
-    this.#discardVotes(voterOf(deviceId), now, effects);
+    this.#jury.ban(deviceId, (voter) => this.#discardVotes(voter, now, effects));
     for (const volunteer of [...this.#volunteers.values()]) {
       if (volunteer.deviceId === deviceId) this.disconnect(volunteer.volunteerId, now, effects);
     }
@@ -645,15 +595,15 @@ export class Scheduler {
   }
 
   unban(deviceId: string): boolean {
-    return this.#trust.unban(deviceId);
+    return this.#jury.unban(deviceId);
   }
 
   isBanned(deviceId: string): boolean {
-    return this.#trust.isBanned(deviceId);
+    return this.#jury.isBanned(deviceId);
   }
 
   get devices(): DeviceTrustView[] {
-    return this.#trust.view();
+    return this.#jury.view();
   }
 
   #refill(volunteer: VolunteerEntry | undefined, now: number, effects: Effect[]): void {
@@ -704,7 +654,7 @@ export class Scheduler {
     const task = job.tasks[taskIndex] as TaskEntry;
     const kind = copyKind(job, task);
     if (task.copies === 0 && job.spec.adaptiveTrust && job.spec.redundancy > 1) {
-      task.quorum = this.#trust.quorumFor(
+      task.quorum = this.#jury.quorumFor(
         volunteer.deviceId,
         job.spec.redundancy,
         this.#options.random,
@@ -723,9 +673,4 @@ export class Scheduler {
       ...(task.checkpoint ? { checkpoint: task.checkpoint } : {}),
     };
   }
-}
-
-function firstItemError(items: ItemOutcome[]): string | undefined {
-  for (const item of items) if ('error' in item) return item.error;
-  return undefined;
 }
