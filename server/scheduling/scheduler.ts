@@ -6,12 +6,7 @@
  * Re-dispatch after a failure, redundancy and (later) speculation are one mechanism: a task may
  * have several live copies (leases), and `settleRule` decides which result commits.
  */
-import {
-  maxRuntimeMsOf,
-  type ItemOutcome,
-  type JobSpec,
-  type JobStatus,
-} from '../../shared/job.ts';
+import { maxRuntimeMsOf, type ItemOutcome, type JobSpec } from '../../shared/job.ts';
 import type {
   Assignment,
   CheckpointReport,
@@ -36,6 +31,7 @@ import { inlineInputs, taskSpan } from './sharder.ts';
 import { pickBackups, speculationInput } from './speculation.ts';
 import type { JobEntry, Lease, TaskEntry, VolunteerEntry } from './state.ts';
 import { Jury } from './jury.ts';
+import { JobBook } from './job-book.ts';
 import { quorumOf, readResult, ruleOnAnswer } from './settle-rule.ts';
 import { applyRestored, newJobEntry, type RestoredJob } from './job-entry.ts';
 import type { Effect } from './effects.ts';
@@ -68,11 +64,7 @@ export const DEFAULT_SCHEDULER_OPTIONS: Omit<SchedulerOptions, 'leaseIds' | 'ran
 
 export class Scheduler {
   readonly #options: SchedulerOptions;
-  readonly #jobs = new Map<string, JobEntry>();
-  /** Active jobs by priority (desc), then submission order. */
-  #ordered: JobEntry[] = [];
-  /** Round-robin cursor into each priority tier, by priority. */
-  readonly #tierCursor = new Map<number, number>();
+  readonly #jobs = new JobBook();
   readonly #volunteers = new Map<string, VolunteerEntry>();
   /** Tabs left below their target because no work was eligible: refilled when work appears. */
   readonly #hungry = new Set<string>();
@@ -81,7 +73,6 @@ export class Scheduler {
   readonly #jury: Jury;
   readonly #book: CopyBook;
   readonly #spread: SpreadView;
-  #seq = 0;
 
   constructor(options: Partial<SchedulerOptions> = {}) {
     this.#options = {
@@ -113,8 +104,8 @@ export class Scheduler {
     effects: Effect[],
     inputs: InputSource = inlineInputs(spec.inputs),
   ): JobEntry {
-    const job = newJobEntry(jobId, ++this.#seq, spec, 'queued', now, inputs);
-    this.#jobs.set(jobId, job);
+    const job = newJobEntry(jobId, this.#jobs.nextSeq(), spec, 'queued', now, inputs);
+    this.#jobs.admit(job);
     for (let i = 0; i < job.taskCount; i++) job.queue.push(i);
     this.#activate(job, now, effects);
     return job;
@@ -124,7 +115,7 @@ export class Scheduler {
    * their tasks are queued again, and a late result from such a copy still commits if it arrives
    * first (results are accepted from stale leases), so re-adoption needs no lease bookkeeping. */
   restoreJob(restored: RestoredJob, now: number, effects: Effect[]): JobEntry {
-    this.#seq = Math.max(this.#seq, restored.seq);
+    this.#jobs.seen(restored.seq);
     const job = newJobEntry(
       restored.jobId,
       restored.seq,
@@ -133,9 +124,9 @@ export class Scheduler {
       restored.createdAt,
       restored.inputs ?? inlineInputs(restored.spec.inputs),
     );
-    this.#jobs.set(job.jobId, job);
+    this.#jobs.admit(job);
     applyRestored(job, restored);
-    if (!this.#finishIfSettled(job, now, effects)) this.#activate(job, now, effects);
+    if (!this.#jobs.finishIfSettled(job, now, effects)) this.#activate(job, now, effects);
     return job;
   }
 
@@ -148,8 +139,8 @@ export class Scheduler {
       task.queued = false;
     });
     job.inFlight = 0;
-    this.#setStatus(job, 'cancelled', now, effects);
-    this.#deactivate(job);
+    this.#jobs.setStatus(job, 'cancelled', now, effects);
+    this.#jobs.retire(job);
     this.#feedHungry(now, effects);
     return true;
   }
@@ -435,8 +426,8 @@ export class Scheduler {
   /** Starts backup copies where a job's speculation policy says a backup finishes sooner. */
   speculate(now: number, effects: Effect[]): void {
     // Takes that stopped at their bound of retries may have left eligible work further back.
-    let started = this.#ordered.some((job) => job.retryCut);
-    for (const job of this.#ordered) {
+    let started = this.#jobs.ordered.some((job) => job.retryCut);
+    for (const job of this.#jobs.ordered) {
       job.retryCut = false;
       if (!job.speculation || job.running.size === 0) continue;
       const picks = pickBackups(
@@ -498,31 +489,9 @@ export class Scheduler {
   // ---- internals --------------------------------------------------------------------------
 
   #activate(job: JobEntry, now: number, effects: Effect[]): void {
-    this.#ordered.push(job);
-    this.#ordered.sort((a, b) => b.spec.priority - a.spec.priority || a.seq - b.seq);
-    this.#finishIfSettled(job, now, effects);
+    this.#jobs.activate(job);
+    this.#jobs.finishIfSettled(job, now, effects);
     this.#feedHungry(now, effects);
-  }
-
-  #deactivate(job: JobEntry): void {
-    this.#jobs.delete(job.jobId);
-    this.#ordered = this.#ordered.filter((entry) => entry !== job);
-  }
-
-  #setStatus(job: JobEntry, status: JobStatus, now: number, effects: Effect[]): void {
-    job.status = status;
-    if (status === 'running') job.startedAt = now;
-    if (status === 'completed' || status === 'failed' || status === 'cancelled')
-      job.finishedAt = now;
-    effects.push({ type: 'job', jobId: job.jobId, status, at: now, job });
-  }
-
-  #finishIfSettled(job: JobEntry, now: number, effects: Effect[]): boolean {
-    if (job.done + job.failed < job.taskCount) return false;
-    if (!this.#jobs.has(job.jobId)) return true;
-    this.#setStatus(job, job.failed > 0 ? 'failed' : 'completed', now, effects);
-    this.#deactivate(job);
-    return true;
   }
 
   #settle(
@@ -559,7 +528,7 @@ export class Scheduler {
       items,
       attempts: task.attempts,
     });
-    this.#finishIfSettled(job, now, effects);
+    this.#jobs.finishIfSettled(job, now, effects);
     // Tabs whose copies were just cancelled have room again.
     if (hadCopies) this.#feedHungry(now, effects);
   }
@@ -623,7 +592,7 @@ export class Scheduler {
   #fill(volunteer: VolunteerEntry, now: number, effects: Effect[]): void {
     const target = Math.min(
       targetOutstanding(volunteer.slots, volunteer.ewmaTaskMs, this.#options.prefetch),
-      fairShare(volunteer, this.#ordered, this.#totalSlots),
+      fairShare(volunteer, this.#jobs.ordered, this.#totalSlots),
     );
     const free = target - volunteer.leases.size;
     if (free <= 0) {
@@ -632,8 +601,8 @@ export class Scheduler {
     }
     const { maxHeldBytes } = this.#options.prefetch;
     const { jobs, tasks, left } = fillTab(volunteer, free, {
-      ordered: this.#ordered,
-      tierCursor: this.#tierCursor,
+      ordered: this.#jobs.ordered,
+      tierCursor: this.#jobs.tierCursor,
       eligible: (job, task) => mayTake(job, task, volunteer, this.#spread),
       hasRoom: (job) => hasRoom(volunteer, job, maxHeldBytes),
       lease: (job, taskIndex) => this.#lease(job, taskIndex, volunteer, now, effects),
@@ -662,7 +631,7 @@ export class Scheduler {
       if (task.quorum < job.spec.redundancy) task.quorumDevice = volunteer.deviceId;
     }
     const lease = this.#book.issue(job, taskIndex, volunteer, kind, now);
-    if (job.status === 'queued') this.#setStatus(job, 'running', now, effects);
+    if (job.status === 'queued') this.#jobs.setStatus(job, 'running', now, effects);
     const span = taskSpan(job.items, job.spec.chunkSize, taskIndex);
     return {
       leaseId: lease.leaseId,
