@@ -6,41 +6,32 @@
  * Re-dispatch after a failure, redundancy and (later) speculation are one mechanism: a task may
  * have several live copies (leases), and `settleRule` decides which result commits.
  */
-import { maxRuntimeMsOf, type ItemOutcome, type JobSpec } from '../../shared/job.ts';
+import type { JobSpec } from '../../shared/job.ts';
 import type {
   Assignment,
   CheckpointReport,
   ProgressBatch,
   TaskResult,
 } from '../../shared/protocol.ts';
+import type { InputSource } from '../store/input-source.ts';
 import { CopyBook, copyKind } from './copy-book.ts';
 import { DeviceCensus } from './device-census.ts';
-import { mayTake, recordDrop, recordFailure, type SpreadView } from './device-spread.ts';
+import { mayTake, recordDrop, type SpreadView } from './device-spread.ts';
+import type { Effect } from './effects.ts';
 import { fairShare, fillTab, hasRoom } from './fill.ts';
-import { requeue, sampleDuration } from './job-queue.ts';
+import { JobBook } from './job-book.ts';
+import { applyRestored, newJobEntry, type RestoredJob } from './job-entry.ts';
+import { requeue } from './job-queue.ts';
+import { Jury } from './jury.ts';
 import { ephemeralLeaseIds, type LeaseIds } from './lease-ids.ts';
-import { DEFAULT_TRUST, type DeviceTrustView, type TrustPolicy } from './trust.ts';
-import {
-  DEFAULT_PREFETCH,
-  targetOutstanding,
-  updateEwma,
-  type PrefetchOptions,
-} from './prefetch.ts';
-import type { InputSource } from '../store/input-source.ts';
+import { DEFAULT_PREFETCH, targetOutstanding, type PrefetchOptions } from './prefetch.ts';
+import { Settler, type ReportVerdict } from './settler.ts';
 import { inlineInputs, taskSpan } from './sharder.ts';
 import { pickBackups, speculationInput } from './speculation.ts';
 import type { JobEntry, Lease, TaskEntry, VolunteerEntry } from './state.ts';
-import { Jury } from './jury.ts';
-import { JobBook } from './job-book.ts';
-import { quorumOf, readResult, ruleOnAnswer } from './settle-rule.ts';
-import { applyRestored, newJobEntry, type RestoredJob } from './job-entry.ts';
-import type { Effect } from './effects.ts';
+import { DEFAULT_TRUST, type DeviceTrustView, type TrustPolicy } from './trust.ts';
 
-export type { Effect, RestoredJob };
-
-/** What happened to one reported result; the tab may forget the lease in every case. */
-export type ReportVerdict =
-  'committed' | 'failed' | 'retrying' | 'voted' | 'duplicate' | 'unknown-job' | 'foreign-lease';
+export type { Effect, ReportVerdict, RestoredJob };
 
 export interface SchedulerOptions {
   prefetch: PrefetchOptions;
@@ -73,6 +64,7 @@ export class Scheduler {
   readonly #jury: Jury;
   readonly #book: CopyBook;
   readonly #spread: SpreadView;
+  readonly #settler: Settler;
 
   constructor(options: Partial<SchedulerOptions> = {}) {
     this.#options = {
@@ -89,6 +81,15 @@ export class Scheduler {
       freed: (volunteerId) => this.#hungry.add(volunteerId),
     });
     this.#spread = { census: new DeviceCensus(), leaseOf: (leaseId) => this.#book.get(leaseId) };
+    this.#settler = new Settler({
+      jobs: this.#jobs,
+      book: this.#book,
+      jury: this.#jury,
+      spread: this.#spread,
+      leaseIds: this.#options.leaseIds,
+      random: this.#options.random,
+      feedHungry: (now, effects) => this.#feedHungry(now, effects),
+    });
   }
 
   // ---- jobs -------------------------------------------------------------------------------
@@ -202,7 +203,13 @@ export class Scheduler {
       if (!job || !task || task.status !== 'pending') continue;
       const drops = recordDrop(job, lease.taskIndex, effects);
       if (drops >= this.#options.maxDrops) {
-        this.#giveUp(job, lease.taskIndex, `lost ${drops} times to departing tabs`, now, effects);
+        this.#settler.giveUp(
+          job,
+          lease.taskIndex,
+          `lost ${drops} times to departing tabs`,
+          now,
+          effects,
+        );
       } else {
         requeue(job, lease.taskIndex, true);
       }
@@ -264,110 +271,10 @@ export class Scheduler {
   ): ReportVerdict[] {
     const volunteer = this.#volunteers.get(volunteerId);
     const verdicts = results.map((result) =>
-      this.#reportOne(volunteer, volunteerId, result, now, effects),
+      this.#settler.report(volunteer, volunteerId, result, now, effects),
     );
     this.#refill(volunteer, now, effects);
     return verdicts;
-  }
-
-  #reportOne(
-    volunteer: VolunteerEntry | undefined,
-    volunteerId: string,
-    result: TaskResult,
-    now: number,
-    effects: Effect[],
-  ): ReportVerdict {
-    const job = this.#jobs.get(result.jobId);
-    const task = job?.tasks[result.taskIndex];
-    const lease = this.#book.get(result.leaseId);
-    // Another tab's live lease is refused, unless that tab is this browser's: a tab reconnected
-    // before the coordinator saw its old connection drop (it got a new id), or a sibling tab
-    // sending what the shared IndexedDB holds.
-    if (lease && lease.volunteerId !== volunteerId && lease.deviceId !== volunteer?.deviceId) {
-      return 'foreign-lease';
-    }
-    if (lease && (lease.jobId !== result.jobId || lease.taskIndex !== result.taskIndex))
-      return 'foreign-lease';
-    // An untracked lease counts if it was issued to this browser (any of its tabs: a tab closed
-    // and opened again delivers what the old one computed).
-    if (
-      !lease &&
-      (volunteer === undefined ||
-        !this.#options.leaseIds.verify(
-          result.leaseId,
-          result.jobId,
-          result.taskIndex,
-          volunteer.deviceId,
-        ))
-    ) {
-      return 'foreign-lease';
-    }
-    if (volunteer && result.outcome.status === 'ok') {
-      volunteer.ewmaTaskMs = updateEwma(volunteer.ewmaTaskMs, result.durationMs);
-    }
-    if (!job || !task) {
-      if (lease) this.#book.drop(lease, 'superseded', now, effects);
-      return 'unknown-job';
-    }
-    if (task.status !== 'pending') {
-      if (lease) this.#book.drop(lease, 'superseded', now, effects);
-      return 'duplicate';
-    }
-    const verdict = this.#settleRule(job, result, lease, volunteer, now, effects);
-    if (volunteer && verdict === 'committed') {
-      volunteer.tasksDone++;
-      volunteer.cpuMs += result.durationMs;
-    }
-    return verdict;
-  }
-
-  #settleRule(
-    job: JobEntry,
-    result: TaskResult,
-    lease: Lease | undefined,
-    volunteer: VolunteerEntry | undefined,
-    now: number,
-    effects: Effect[],
-  ): ReportVerdict {
-    const task = job.tasks[result.taskIndex] as TaskEntry;
-    const reading = readResult(job, result);
-    if (reading.failure !== undefined) {
-      // A stale copy's failure was already counted when its lease ended.
-      if (!lease) return 'retrying';
-      this.#book.drop(lease, 'error', now, effects);
-      task.lastError = reading.failure;
-      if (recordFailure(job, result.taskIndex, lease, this.#spread, effects)) {
-        this.#giveUp(job, result.taskIndex, reading.failure, now, effects, reading.items);
-        return 'failed';
-      }
-      requeue(job, result.taskIndex, true);
-      this.#feedHungry(now, effects);
-      return 'retrying';
-    }
-    const { items } = reading;
-    const deviceId = volunteer?.deviceId;
-    const quorum = quorumOf(job, task, deviceId);
-    const agreeing =
-      quorum === 1
-        ? 1
-        : this.#jury.cast(job, result.taskIndex, items, {
-            deviceId,
-            leaseId: result.leaseId,
-            address: volunteer?.address ?? lease?.address,
-          });
-    const ruling = ruleOnAnswer(job, task, items, quorum, agreeing);
-    const won = ruling.verdict === 'committed' && ruling.won;
-    if (lease) this.#book.drop(lease, 'result', now, effects, won);
-    if (won) sampleDuration(job, result.durationMs, this.#options.random);
-    if (ruling.verdict === 'committed') {
-      this.#settle(job, result.taskIndex, 'committed', ruling.items, now, effects);
-    } else if (ruling.verdict === 'failed') {
-      this.#giveUp(job, result.taskIndex, ruling.reason, now, effects);
-    } else {
-      requeue(job, result.taskIndex, true);
-      this.#feedHungry(now, effects);
-    }
-    return ruling.verdict;
   }
 
   /**
@@ -461,24 +368,7 @@ export class Scheduler {
 
   /** Ends every copy whose deadline has passed; each counts as a failed attempt. */
   expire(now: number, effects: Effect[]): void {
-    let expired = false;
-    for (const lease of this.#book.expire(now, effects)) {
-      const job = this.#jobs.get(lease.jobId);
-      const task = job?.tasks[lease.taskIndex];
-      if (!job || !task || task.status !== 'pending') continue;
-      expired = true;
-      const ranMs = lease.startedAt === undefined ? 0 : now - lease.startedAt;
-      task.lastError =
-        ranMs >= maxRuntimeMsOf(job.spec)
-          ? `ran past maxRuntimeMs (${maxRuntimeMsOf(job.spec)} ms)`
-          : `timed out after ${job.spec.timeoutMs} ms`;
-      if (recordFailure(job, lease.taskIndex, lease, this.#spread, effects)) {
-        this.#giveUp(job, lease.taskIndex, task.lastError, now, effects);
-      } else {
-        requeue(job, lease.taskIndex, true);
-      }
-    }
-    if (expired) this.#feedHungry(now, effects);
+    this.#settler.expire(now, effects);
   }
 
   /** When the next lease deadline falls, for the coordinator's timer. */
@@ -494,69 +384,9 @@ export class Scheduler {
     this.#feedHungry(now, effects);
   }
 
-  #settle(
-    job: JobEntry,
-    taskIndex: number,
-    status: 'committed' | 'failed',
-    items: ItemOutcome[],
-    now: number,
-    effects: Effect[],
-  ): void {
-    const task = job.tasks[taskIndex] as TaskEntry;
-    this.#jury.judge(
-      job,
-      taskIndex,
-      status === 'committed' ? items : undefined,
-      (voter) => this.#discardVotes(voter, now, effects),
-      effects,
-    );
-    // Invariant: a task settles once; everything after is a duplicate.
-    task.status = status;
-    task.queued = false;
-    task.votes = undefined;
-    task.backup = false;
-    task.checkpoint = undefined;
-    if (status === 'committed') job.done++;
-    else job.failed++;
-    const hadCopies = task.leases.length > 0;
-    if (hadCopies) this.#book.endAll(task, 'committed', now, effects);
-    effects.push({
-      type: 'settle',
-      jobId: job.jobId,
-      taskIndex,
-      status,
-      items,
-      attempts: task.attempts,
-    });
-    this.#jobs.finishIfSettled(job, now, effects);
-    // Tabs whose copies were just cancelled have room again.
-    if (hadCopies) this.#feedHungry(now, effects);
-  }
-
-  #giveUp(
-    job: JobEntry,
-    taskIndex: number,
-    reason: string,
-    now: number,
-    effects: Effect[],
-    items?: ItemOutcome[],
-  ): void {
-    const { count } = taskSpan(job.items, job.spec.chunkSize, taskIndex);
-    const error = `[task]: gave up after ${job.tasks[taskIndex]?.attempts ?? 0} failed attempts: ${reason}`;
-    const outcomes = items ?? Array.from({ length: count }, () => ({ error }));
-    this.#settle(job, taskIndex, 'failed', outcomes, now, effects);
-  }
-
-  /** Takes back a device's votes on open tasks; those tasks get another copy. */
-  #discardVotes(deviceId: string, now: number, effects: Effect[]): void {
-    const touched = this.#jury.takeBack(deviceId, (jobId) => this.#jobs.get(jobId));
-    for (const { job, taskIndex } of touched) requeue(job, taskIndex, true);
-    if (touched.length > 0) this.#feedHungry(now, effects);
-  }
-
   /** Bans a device: its tabs are dropped and get nothing more, its open votes are discarded. */
   ban(deviceId: string, now: number, effects: Effect[]): void {
-    this.#jury.ban(deviceId, (voter) => this.#discardVotes(voter, now, effects));
+    this.#jury.ban(deviceId, (voter) => this.#settler.discardVotes(voter, now, effects));
     for (const volunteer of [...this.#volunteers.values()]) {
       if (volunteer.deviceId === deviceId) this.disconnect(volunteer.volunteerId, now, effects);
     }
