@@ -15,7 +15,6 @@ import type {
 } from '../../shared/protocol.ts';
 import type { InputSource } from '../store/input-source.ts';
 import { CopyBook, copyKind } from './copy-book.ts';
-import { DeviceCensus } from './device-census.ts';
 import { mayTake, recordDrop, type SpreadView } from './device-spread.ts';
 import type { Effect } from './effects.ts';
 import { fairShare, fillTab, hasRoom } from './fill.ts';
@@ -28,6 +27,7 @@ import { DEFAULT_PREFETCH, targetOutstanding, type PrefetchOptions } from './pre
 import { Settler, type ReportVerdict } from './settler.ts';
 import { inlineInputs, taskSpan } from './sharder.ts';
 import { pickBackups, speculationInput } from './speculation.ts';
+import { TabRoster, type TabHello } from './tab-roster.ts';
 import type { JobEntry, Lease, TaskEntry, VolunteerEntry } from './state.ts';
 import { DEFAULT_TRUST, type DeviceTrustView, type TrustPolicy } from './trust.ts';
 
@@ -56,11 +56,7 @@ export const DEFAULT_SCHEDULER_OPTIONS: Omit<SchedulerOptions, 'leaseIds' | 'ran
 export class Scheduler {
   readonly #options: SchedulerOptions;
   readonly #jobs = new JobBook();
-  readonly #volunteers = new Map<string, VolunteerEntry>();
-  /** Tabs left below their target because no work was eligible: refilled when work appears. */
-  readonly #hungry = new Set<string>();
-  /** Sum of connected tabs' slots, for fair shares. */
-  #totalSlots = 0;
+  readonly #tabs = new TabRoster();
   readonly #jury: Jury;
   readonly #book: CopyBook;
   readonly #spread: SpreadView;
@@ -76,11 +72,11 @@ export class Scheduler {
     this.#jury = new Jury(this.#options.trust);
     this.#book = new CopyBook(this.#options, {
       jobOf: (jobId) => this.#jobs.get(jobId),
-      tabOf: (volunteerId) => this.#volunteers.get(volunteerId),
+      tabOf: (volunteerId) => this.#tabs.get(volunteerId),
       // It has room again; the next feed of hungry tabs tops it up.
-      freed: (volunteerId) => this.#hungry.add(volunteerId),
+      freed: (volunteerId) => this.#tabs.setHungry(volunteerId, true),
     });
-    this.#spread = { census: new DeviceCensus(), leaseOf: (leaseId) => this.#book.get(leaseId) };
+    this.#spread = { census: this.#tabs.census, leaseOf: (leaseId) => this.#book.get(leaseId) };
     this.#settler = new Settler({
       jobs: this.#jobs,
       book: this.#book,
@@ -153,49 +149,17 @@ export class Scheduler {
   // ---- tabs -------------------------------------------------------------------------------
 
   /** A tab (re)connects. A tab id seen before keeps its leases: a reloaded tab reclaims them. */
-  connect(
-    hello: {
-      volunteerId: string;
-      deviceId: string;
-      address?: string;
-      slots: number;
-      grid?: string;
-    },
-    now: number,
-    effects: Effect[],
-  ): VolunteerEntry {
-    const existing = this.#volunteers.get(hello.volunteerId);
-    const volunteer: VolunteerEntry = existing ?? {
-      volunteerId: hello.volunteerId,
-      deviceId: hello.deviceId,
-      leases: new Set(),
-      heldBytes: 0,
-      knownJobs: new Set(),
-      slots: 0,
-      tasksDone: 0,
-      cpuMs: 0,
-    };
-    // A new connection has none of the job code the old one received.
-    volunteer.knownJobs = new Set();
-    this.#totalSlots += hello.slots - (existing ? existing.slots : 0);
-    volunteer.deviceId = hello.deviceId;
-    volunteer.address = hello.address;
-    volunteer.grid = hello.grid;
-    volunteer.slots = hello.slots;
-    this.#volunteers.set(volunteer.volunteerId, volunteer);
-    this.#spread.census.set(volunteer);
+  connect(hello: TabHello, now: number, effects: Effect[]): VolunteerEntry {
+    const volunteer = this.#tabs.join(hello);
     this.#fill(volunteer, now, effects);
     return volunteer;
   }
 
   /** A tab's connection closed: its copies are lost, their tasks go back to the queue. */
   disconnect(volunteerId: string, now: number, effects: Effect[]): void {
-    const volunteer = this.#volunteers.get(volunteerId);
-    if (!volunteer) return;
-    this.#volunteers.delete(volunteerId);
-    const seatLost = this.#spread.census.delete(volunteerId);
-    this.#hungry.delete(volunteerId);
-    this.#totalSlots -= volunteer.slots;
+    const left = this.#tabs.leave(volunteerId);
+    if (!left) return;
+    const { volunteer, seatLost } = left;
     for (const lease of this.#book.heldBy(volunteer)) {
       const job = this.#jobs.get(lease.jobId);
       const task = job?.tasks[lease.taskIndex];
@@ -236,22 +200,20 @@ export class Scheduler {
   }
 
   setSlots(volunteerId: string, slots: number, now: number, effects: Effect[]): void {
-    const volunteer = this.#volunteers.get(volunteerId);
+    const volunteer = this.#tabs.get(volunteerId);
     if (!volunteer) return;
-    this.#totalSlots += slots - volunteer.slots;
-    volunteer.slots = slots;
-    const seatLost = this.#spread.census.set(volunteer);
+    const seatLost = this.#tabs.resize(volunteer, slots);
     this.#fill(volunteer, now, effects);
     // A paused tab may have been all that kept a last-resort device waiting.
     if (seatLost) this.#feedHungry(now, effects);
   }
 
   getVolunteer(volunteerId: string): Readonly<VolunteerEntry> | undefined {
-    return this.#volunteers.get(volunteerId);
+    return this.#tabs.get(volunteerId);
   }
 
   get volunteers(): IterableIterator<Readonly<VolunteerEntry>> {
-    return this.#volunteers.values();
+    return this.#tabs.values();
   }
 
   // ---- results ----------------------------------------------------------------------------
@@ -269,7 +231,7 @@ export class Scheduler {
     now: number,
     effects: Effect[],
   ): ReportVerdict[] {
-    const volunteer = this.#volunteers.get(volunteerId);
+    const volunteer = this.#tabs.get(volunteerId);
     const verdicts = results.map((result) =>
       this.#settler.report(volunteer, volunteerId, result, now, effects),
     );
@@ -342,7 +304,7 @@ export class Scheduler {
           job,
           job.speculation,
           (leaseId) => this.#book.get(leaseId),
-          this.#idleTabs(job),
+          this.#tabs.idleFor(job.spec.grid),
           now,
         ),
       );
@@ -353,17 +315,6 @@ export class Scheduler {
       }
     }
     if (started) this.#feedHungry(now, effects);
-  }
-
-  /** Tabs with room that may run this job's tasks (bounded count: speculation needs no more). */
-  #idleTabs(job: JobEntry): number {
-    let idle = 0;
-    for (const volunteerId of this.#hungry) {
-      const volunteer = this.#volunteers.get(volunteerId);
-      if (volunteer && volunteer.slots > 0 && volunteer.grid === job.spec.grid) idle++;
-      if (idle >= 64) break;
-    }
-    return idle;
   }
 
   /** Ends every copy whose deadline has passed; each counts as a failed attempt. */
@@ -387,7 +338,7 @@ export class Scheduler {
   /** Bans a device: its tabs are dropped and get nothing more, its open votes are discarded. */
   ban(deviceId: string, now: number, effects: Effect[]): void {
     this.#jury.ban(deviceId, (voter) => this.#settler.discardVotes(voter, now, effects));
-    for (const volunteer of [...this.#volunteers.values()]) {
+    for (const volunteer of [...this.#tabs.values()]) {
       if (volunteer.deviceId === deviceId) this.disconnect(volunteer.volunteerId, now, effects);
     }
     effects.push({ type: 'distrust', deviceId, banned: true });
@@ -406,27 +357,22 @@ export class Scheduler {
   }
 
   #refill(volunteer: VolunteerEntry | undefined, now: number, effects: Effect[]): void {
-    if (volunteer && this.#volunteers.get(volunteer.volunteerId) === volunteer)
-      this.#fill(volunteer, now, effects);
+    if (volunteer && this.#tabs.isConnected(volunteer)) this.#fill(volunteer, now, effects);
   }
 
   #feedHungry(now: number, effects: Effect[]): void {
-    for (const volunteerId of [...this.#hungry]) {
-      const volunteer = this.#volunteers.get(volunteerId);
-      if (volunteer) this.#fill(volunteer, now, effects);
-      else this.#hungry.delete(volunteerId);
-    }
+    for (const volunteer of this.#tabs.hungry()) this.#fill(volunteer, now, effects);
   }
 
   /** Tops a tab up to its target in one dispatch effect (see fill.ts for the choice of tasks). */
   #fill(volunteer: VolunteerEntry, now: number, effects: Effect[]): void {
     const target = Math.min(
       targetOutstanding(volunteer.slots, volunteer.ewmaTaskMs, this.#options.prefetch),
-      fairShare(volunteer, this.#jobs.ordered, this.#totalSlots),
+      fairShare(volunteer, this.#jobs.ordered, this.#tabs.totalSlots),
     );
     const free = target - volunteer.leases.size;
     if (free <= 0) {
-      this.#hungry.delete(volunteer.volunteerId);
+      this.#tabs.setHungry(volunteer.volunteerId, false);
       return;
     }
     const { maxHeldBytes } = this.#options.prefetch;
@@ -437,8 +383,7 @@ export class Scheduler {
       hasRoom: (job) => hasRoom(volunteer, job, maxHeldBytes),
       lease: (job, taskIndex) => this.#lease(job, taskIndex, volunteer, now, effects),
     });
-    if (left > 0) this.#hungry.add(volunteer.volunteerId);
-    else this.#hungry.delete(volunteer.volunteerId);
+    this.#tabs.setHungry(volunteer.volunteerId, left > 0);
     if (tasks.length > 0)
       effects.push({ type: 'dispatch', volunteerId: volunteer.volunteerId, jobs, tasks });
   }
