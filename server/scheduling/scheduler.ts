@@ -1,10 +1,11 @@
 /**
- * @module The scheduler: every decision about jobs, tasks, copies and tabs, as pure logic over
- * in-memory state with the time passed in. It never touches sockets or SQL; each call returns
- * the effects (messages to send, state to persist) for the coordinator to apply.
+ * @module The scheduler: the one facade the engine calls for every decision about jobs, tasks, copies and tabs.
  *
- * Re-dispatch after a failure, redundancy and (later) speculation are one mechanism: a task may
- * have several live copies (leases), and `settleRule` decides which result commits.
+ * Pure logic over in-memory state with the time passed in: each call returns the effects
+ * (messages to send, state to persist) for the engine to apply. It fills tabs and hands the rest
+ * to its parts: the copy book (live copies), the job book, the tab roster, the jury (votes,
+ * trust) and the settler (the commit path). Re-dispatch, redundancy and speculation are one
+ * mechanism: a task may have several live copies, and the settle rule decides which commits.
  */
 import type { JobSpec } from '../../shared/job.ts';
 import type {
@@ -15,7 +16,7 @@ import type {
 } from '../../shared/protocol.ts';
 import type { InputSource } from '../store/input-source.ts';
 import { CopyBook, copyKind } from './copy-book.ts';
-import { mayTake, recordDrop, type SpreadView } from './device-spread.ts';
+import { mayTake, type SpreadView } from './device-spread.ts';
 import type { Effect } from './effects.ts';
 import { fairShare, fillTab, hasRoom } from './fill.ts';
 import { JobBook } from './job-book.ts';
@@ -26,7 +27,7 @@ import { ephemeralLeaseIds, type LeaseIds } from './lease-ids.ts';
 import { DEFAULT_PREFETCH, targetOutstanding, type PrefetchOptions } from './prefetch.ts';
 import { Settler, type ReportVerdict } from './settler.ts';
 import { inlineInputs, taskSpan } from './sharder.ts';
-import { pickBackups, speculationInput } from './speculation.ts';
+import { queueBackups } from './speculation.ts';
 import { TabRoster, type TabHello } from './tab-roster.ts';
 import type { JobEntry, Lease, TaskEntry, VolunteerEntry } from './state.ts';
 import { DEFAULT_TRUST, type DeviceTrustView, type TrustPolicy } from './trust.ts';
@@ -164,19 +165,8 @@ export class Scheduler {
       const job = this.#jobs.get(lease.jobId);
       const task = job?.tasks[lease.taskIndex];
       this.#book.drop(lease, 'dropped', now, effects);
-      if (!job || !task || task.status !== 'pending') continue;
-      const drops = recordDrop(job, lease.taskIndex, effects);
-      if (drops >= this.#options.maxDrops) {
-        this.#settler.giveUp(
-          job,
-          lease.taskIndex,
-          `lost ${drops} times to departing tabs`,
-          now,
-          effects,
-        );
-      } else {
-        requeue(job, lease.taskIndex, true);
-      }
+      if (job && task?.status === 'pending')
+        this.#settler.lost(job, lease.taskIndex, this.#options.maxDrops, now, effects);
     }
     const hadCopies = volunteer.leases.size > 0;
     this.#book.forgetTab(volunteer);
@@ -299,20 +289,8 @@ export class Scheduler {
     for (const job of this.#jobs.ordered) {
       job.retryCut = false;
       if (!job.speculation || job.running.size === 0) continue;
-      const picks = pickBackups(
-        speculationInput(
-          job,
-          job.speculation,
-          (leaseId) => this.#book.get(leaseId),
-          this.#tabs.idleFor(job.spec.grid),
-          now,
-        ),
-      );
-      for (const taskIndex of picks) {
-        (job.tasks[taskIndex] as TaskEntry).backup = true;
-        requeue(job, taskIndex, true);
-        started = true;
-      }
+      const idle = this.#tabs.idleFor(job.spec.grid);
+      if (queueBackups(job, job.speculation, (id) => this.#book.get(id), idle, now)) started = true;
     }
     if (started) this.#feedHungry(now, effects);
   }

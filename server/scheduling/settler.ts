@@ -7,7 +7,7 @@
 import { maxRuntimeMsOf, type ItemOutcome } from '../../shared/job.ts';
 import type { TaskResult } from '../../shared/protocol.ts';
 import type { CopyBook } from './copy-book.ts';
-import { recordFailure, type SpreadView } from './device-spread.ts';
+import { recordDrop, recordFailure, type SpreadView } from './device-spread.ts';
 import type { Effect } from './effects.ts';
 import type { JobBook } from './job-book.ts';
 import { requeue, sampleDuration } from './job-queue.ts';
@@ -230,5 +230,15 @@ export class Settler {
     const touched = this.#jury.takeBack(deviceId, (jobId) => this.#jobs.get(jobId));
     for (const { job, taskIndex } of touched) requeue(job, taskIndex, true);
     if (touched.length > 0) this.#feedHungry(now, effects);
+  }
+
+  /** A copy was lost with its tab: the task goes back to the queue, or ends after `maxDrops`. */
+  lost(job: JobEntry, taskIndex: number, maxDrops: number, now: number, effects: Effect[]): void {
+    const drops = recordDrop(job, taskIndex, effects);
+    if (drops >= maxDrops) {
+      this.giveUp(job, taskIndex, `lost ${drops} times to departing tabs`, now, effects);
+    } else {
+      requeue(job, taskIndex, true);
+    }
   }
 }
