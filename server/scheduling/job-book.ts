@@ -1,5 +1,5 @@
 /**
- * @module The job book: the active jobs in dispatch order, the only code that admits, orders and retires them and moves their status.
+ * @module The job book: the one writer of which jobs are active, in what order, in what status.
  */
 import type { JobStatus } from '../../shared/job.ts';
 import type { Effect } from './effects.ts';

@@ -1,5 +1,5 @@
 /**
- * @module A job's in-memory entry: built fresh at submission, or from what the store kept at a restart.
+ * @module A job's in-memory entry, built fresh at submission or from the store at a restart.
  */
 import type { JobSpec, JobStatus } from '../../shared/job.ts';
 import type { TaskCheckpoint } from '../../shared/protocol.ts';

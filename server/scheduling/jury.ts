@@ -1,5 +1,5 @@
 /**
- * @module The jury: votes and the trust they earn, so judging voters and banning devices have one owner.
+ * @module The jury: votes and the trust they earn; judging voters and bans have one owner.
  *
  * With adaptive trust, voters who agreed with what committed extend their run; the others lose
  * their trust and every vote they cast on open tasks. A banned device loses its votes too.

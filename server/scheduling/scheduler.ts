@@ -1,5 +1,5 @@
 /**
- * @module The scheduler: the one facade the engine calls for every decision about jobs, tasks, copies and tabs.
+ * @module The scheduler: the one facade the engine calls for every scheduling decision.
  *
  * Pure logic over in-memory state with the time passed in: each call returns the effects
  * (messages to send, state to persist) for the engine to apply. It fills tabs and hands the rest

@@ -1,7 +1,7 @@
 /**
- * @module The settle rule: what one reported result means for its task, from its copies and votes, as a ruling.
+ * @module The settle rule: what one result means for its task, given its votes, as pure data.
  *
- * Pure: it reads the job and the task and decides; the scheduler applies the ruling (ending the
+ * Pure: it reads the job and the task and decides; the settler applies the ruling (ending the
  * copy, charging the failure, settling or asking for another copy) and returns the effects.
  */
 import type { ItemOutcome } from '../../shared/job.ts';
@@ -42,16 +42,12 @@ export function readResult(job: JobEntry, result: TaskResult): Reading {
 }
 
 /**
- * The agreeing answers this task needs. Adaptive trust lowers the quorum for the trusted device it
- * was granted to, not for whoever ends up holding a copy: once another device answers (a retry, a
- * backup), the task needs full agreement again, and the lowered quorum is revoked for good.
+ * Whether an answer from `deviceId` revokes the task's lowered quorum. Adaptive trust lowers it
+ * for the trusted device it was granted to, not for whoever ends up holding a copy: once another
+ * device answers (a retry, a backup), the task needs full agreement again, for good.
  */
-export function quorumOf(job: JobEntry, task: TaskEntry, deviceId: string | undefined): number {
-  if (task.quorumDevice !== undefined && task.quorumDevice !== deviceId) {
-    task.quorum = job.spec.redundancy;
-    task.quorumDevice = undefined;
-  }
-  return task.quorum ?? job.spec.redundancy;
+export function revokesQuorum(task: TaskEntry, deviceId: string | undefined): boolean {
+  return task.quorumDevice !== undefined && task.quorumDevice !== deviceId;
 }
 
 /**

@@ -14,7 +14,7 @@ import { requeue, sampleDuration } from './job-queue.ts';
 import type { Jury } from './jury.ts';
 import type { LeaseIds } from './lease-ids.ts';
 import { updateEwma } from './prefetch.ts';
-import { quorumOf, readResult, ruleOnAnswer } from './settle-rule.ts';
+import { readResult, revokesQuorum, ruleOnAnswer } from './settle-rule.ts';
 import { taskSpan } from './sharder.ts';
 import type { JobEntry, Lease, TaskEntry, VolunteerEntry } from './state.ts';
 
@@ -126,7 +126,11 @@ export class Settler {
     }
     const { items } = reading;
     const deviceId = volunteer?.deviceId;
-    const quorum = quorumOf(job, task, deviceId);
+    if (revokesQuorum(task, deviceId)) {
+      task.quorum = job.spec.redundancy;
+      task.quorumDevice = undefined;
+    }
+    const quorum = task.quorum ?? job.spec.redundancy;
     const agreeing =
       quorum === 1
         ? 1
