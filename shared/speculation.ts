@@ -30,3 +30,15 @@ export const DEFAULT_SPECULATION: SpeculationPolicy = {
   maxShare: 0.1,
   endGame: true,
 };
+
+/** A job's `speculation` option as the policy it runs under; undefined when turned off. */
+export function resolveSpeculation(
+  option: boolean | SpeculationOverrides,
+): SpeculationPolicy | undefined {
+  if (option === false) return undefined;
+  if (option === true) return DEFAULT_SPECULATION;
+  const overrides = Object.fromEntries(
+    Object.entries(option).filter(([, value]) => value !== undefined),
+  );
+  return { ...DEFAULT_SPECULATION, ...overrides };
+}

@@ -1,52 +1,38 @@
 /**
- * @module The scheduler: every decision about jobs, tasks, copies and tabs, as pure logic over
- * in-memory state with the time passed in. It never touches sockets or SQL; each call returns
- * the effects (messages to send, state to persist) for the coordinator to apply.
+ * @module The scheduler: the one facade the engine calls for every scheduling decision.
  *
- * Re-dispatch after a failure, redundancy and (later) speculation are one mechanism: a task may
- * have several live copies (leases), and `settleRule` decides which result commits.
+ * Pure logic over in-memory state with the time passed in: each call returns the effects
+ * (messages to send, state to persist) for the engine to apply. It fills tabs and hands the rest
+ * to its parts: the copy book (live copies), the job book, the tab roster, the jury (votes,
+ * trust) and the settler (the commit path). Re-dispatch, redundancy and speculation are one
+ * mechanism: a task may have several live copies, and the settle rule decides which commits.
  */
-import {
-  maxRuntimeMsOf,
-  type ItemOutcome,
-  type JobSpec,
-  type JobStatus,
-} from '../../shared/job.ts';
+import type { JobSpec } from '../../shared/job.ts';
 import type {
   Assignment,
   CheckpointReport,
   ProgressBatch,
-  TaskCheckpoint,
   TaskResult,
 } from '../../shared/protocol.ts';
-import { DeadlineHeap } from './deadline-heap.ts';
-import { DeviceCensus } from './device-census.ts';
-import { mayTake, recordDrop, recordFailure, type SpreadView } from './device-spread.ts';
-import { Ballots, tally } from './ballots.ts';
-import { fairShare, fillTab, hasRoom, taskBytes } from './fill.ts';
-import { requeue, sampleDuration } from './job-queue.ts';
-import { ephemeralLeaseIds, type LeaseIds } from './lease-ids.ts';
-import { DEFAULT_TRUST, DeviceTrust, type DeviceTrustView, type TrustPolicy } from './trust.ts';
-import {
-  DEFAULT_PREFETCH,
-  targetOutstanding,
-  updateEwma,
-  type PrefetchOptions,
-} from './prefetch.ts';
-import { DEFAULT_SPECULATION, type SpeculationPolicy } from '../../shared/speculation.ts';
-import type { CopyEnd, CopyKind } from '../../shared/timeline.ts';
 import type { InputSource } from '../store/input-source.ts';
-import { countTasks, inlineInputs, taskSpan } from './sharder.ts';
-import { pickBackups, speculationInput } from './speculation.ts';
-import type { JobEntry, Lease, TaskEntry, VolunteerEntry } from './state.ts';
-import { voterOf } from './voters.ts';
+import { CopyBook, copyKind } from './copy-book.ts';
+import { mayTake, type SpreadView } from './device-spread.ts';
 import type { Effect } from './effects.ts';
+import { fairShare, fillTab, hasRoom } from './fill.ts';
+import { JobBook } from './job-book.ts';
+import { applyRestored, newJobEntry, type RestoredJob } from './job-entry.ts';
+import { requeue } from './job-queue.ts';
+import { Jury } from './jury.ts';
+import { ephemeralLeaseIds, type LeaseIds } from './lease-ids.ts';
+import { DEFAULT_PREFETCH, targetOutstanding, type PrefetchOptions } from './prefetch.ts';
+import { Settler, type ReportVerdict } from './settler.ts';
+import { inlineInputs, taskSpan } from './sharder.ts';
+import { queueBackups } from './speculation.ts';
+import { TabRoster, type TabHello } from './tab-roster.ts';
+import type { JobEntry, Lease, TaskEntry, VolunteerEntry } from './state.ts';
+import { DEFAULT_TRUST, type DeviceTrustView, type TrustPolicy } from './trust.ts';
 
-export type { Effect };
-
-/** What happened to one reported result; the tab may forget the lease in every case. */
-export type ReportVerdict =
-  'committed' | 'failed' | 'retrying' | 'voted' | 'duplicate' | 'unknown-job' | 'foreign-lease';
+export type { Effect, ReportVerdict, RestoredJob };
 
 export interface SchedulerOptions {
   prefetch: PrefetchOptions;
@@ -68,42 +54,14 @@ export const DEFAULT_SCHEDULER_OPTIONS: Omit<SchedulerOptions, 'leaseIds' | 'ran
   maxDrops: 10,
 };
 
-/** A job as the store hands it back on restart: what is settled and how many attempts were spent. */
-export interface RestoredJob {
-  jobId: string;
-  seq: number;
-  spec: JobSpec;
-  status: JobStatus;
-  createdAt: number;
-  startedAt?: number;
-  settled: Iterable<{ taskIndex: number; status: 'committed' | 'failed' }>;
-  attempts: Iterable<{ taskIndex: number; attempts: number; drops: number }>;
-  checkpoints?: Iterable<{ taskIndex: number; checkpoint: TaskCheckpoint }>;
-  /** Required for an uploaded job (from the store); inline inputs are read from the spec. */
-  inputs?: InputSource;
-}
-
 export class Scheduler {
   readonly #options: SchedulerOptions;
-  readonly #jobs = new Map<string, JobEntry>();
-  /** Active jobs by priority (desc), then submission order. */
-  #ordered: JobEntry[] = [];
-  /** Round-robin cursor into each priority tier, by priority. */
-  readonly #tierCursor = new Map<number, number>();
-  readonly #leases = new Map<string, Lease>();
-  readonly #volunteers = new Map<string, VolunteerEntry>();
-  /** Tabs left below their target because no work was eligible: refilled when work appears. */
-  readonly #hungry = new Set<string>();
-  /** Sum of connected tabs' slots, for fair shares. */
-  #totalSlots = 0;
-  readonly #deadlines = new DeadlineHeap();
-  readonly #trust: DeviceTrust;
-  readonly #ballots = new Ballots();
-  readonly #spread: SpreadView = {
-    census: new DeviceCensus(),
-    leaseOf: (leaseId) => this.#leases.get(leaseId),
-  };
-  #seq = 0;
+  readonly #jobs = new JobBook();
+  readonly #tabs = new TabRoster();
+  readonly #jury: Jury;
+  readonly #book: CopyBook;
+  readonly #spread: SpreadView;
+  readonly #settler: Settler;
 
   constructor(options: Partial<SchedulerOptions> = {}) {
     this.#options = {
@@ -112,7 +70,23 @@ export class Scheduler {
       random: Math.random,
       ...options,
     };
-    this.#trust = new DeviceTrust(this.#options.trust);
+    this.#jury = new Jury(this.#options.trust);
+    this.#book = new CopyBook(this.#options, {
+      jobOf: (jobId) => this.#jobs.get(jobId),
+      tabOf: (volunteerId) => this.#tabs.get(volunteerId),
+      // It has room again; the next feed of hungry tabs tops it up.
+      freed: (volunteerId) => this.#tabs.setHungry(volunteerId, true),
+    });
+    this.#spread = { census: this.#tabs.census, leaseOf: (leaseId) => this.#book.get(leaseId) };
+    this.#settler = new Settler({
+      jobs: this.#jobs,
+      book: this.#book,
+      jury: this.#jury,
+      spread: this.#spread,
+      leaseIds: this.#options.leaseIds,
+      random: this.#options.random,
+      feedHungry: (now, effects) => this.#feedHungry(now, effects),
+    });
   }
 
   // ---- jobs -------------------------------------------------------------------------------
@@ -128,7 +102,8 @@ export class Scheduler {
     effects: Effect[],
     inputs: InputSource = inlineInputs(spec.inputs),
   ): JobEntry {
-    const job = this.#createEntry(jobId, ++this.#seq, spec, 'queued', now, inputs);
+    const job = newJobEntry(jobId, this.#jobs.nextSeq(), spec, 'queued', now, inputs);
+    this.#jobs.admit(job);
     for (let i = 0; i < job.taskCount; i++) job.queue.push(i);
     this.#activate(job, now, effects);
     return job;
@@ -138,8 +113,8 @@ export class Scheduler {
    * their tasks are queued again, and a late result from such a copy still commits if it arrives
    * first (results are accepted from stale leases), so re-adoption needs no lease bookkeeping. */
   restoreJob(restored: RestoredJob, now: number, effects: Effect[]): JobEntry {
-    this.#seq = Math.max(this.#seq, restored.seq);
-    const job = this.#createEntry(
+    this.#jobs.seen(restored.seq);
+    const job = newJobEntry(
       restored.jobId,
       restored.seq,
       restored.spec,
@@ -147,29 +122,9 @@ export class Scheduler {
       restored.createdAt,
       restored.inputs ?? inlineInputs(restored.spec.inputs),
     );
-    job.startedAt = restored.startedAt;
-    for (const { taskIndex, status } of restored.settled) {
-      const task = job.tasks[taskIndex];
-      if (!task || task.status !== 'pending') continue;
-      task.status = status;
-      if (status === 'committed') job.done++;
-      else job.failed++;
-    }
-    for (const { taskIndex, attempts, drops } of restored.attempts) {
-      const task = job.tasks[taskIndex];
-      if (task) Object.assign(task, { attempts, drops });
-    }
-    for (const { taskIndex, checkpoint } of restored.checkpoints ?? []) {
-      const task = job.tasks[taskIndex];
-      if (task?.status === 'pending') task.checkpoint = checkpoint;
-    }
-    job.tasks.forEach((task, index) => {
-      if (task.status === 'pending') {
-        task.queued = true;
-        job.queue.push(index);
-      }
-    });
-    if (!this.#finishIfSettled(job, now, effects)) this.#activate(job, now, effects);
+    this.#jobs.admit(job);
+    applyRestored(job, restored);
+    if (!this.#jobs.finishIfSettled(job, now, effects)) this.#activate(job, now, effects);
     return job;
   }
 
@@ -177,13 +132,13 @@ export class Scheduler {
     const job = this.#jobs.get(jobId);
     if (!job) return false;
     job.tasks.forEach((task, taskIndex) => {
-      if (task.leases.length > 0) this.#endCopies(task, 'cancelled', now, effects);
-      if (task.votes) this.#ballots.close(job, taskIndex, undefined);
+      if (task.leases.length > 0) this.#book.endAll(task, 'cancelled', now, effects);
+      if (task.votes) this.#jury.dismiss(job, taskIndex);
       task.queued = false;
     });
     job.inFlight = 0;
-    this.#setStatus(job, 'cancelled', now, effects);
-    this.#deactivate(job);
+    this.#jobs.setStatus(job, 'cancelled', now, effects);
+    this.#jobs.retire(job);
     this.#feedHungry(now, effects);
     return true;
   }
@@ -192,72 +147,29 @@ export class Scheduler {
     return this.#jobs.get(jobId);
   }
 
-  get activeJobs(): readonly Readonly<JobEntry>[] {
-    return this.#ordered;
-  }
-
   // ---- tabs -------------------------------------------------------------------------------
 
   /** A tab (re)connects. A tab id seen before keeps its leases: a reloaded tab reclaims them. */
-  connect(
-    hello: {
-      volunteerId: string;
-      deviceId: string;
-      address?: string;
-      slots: number;
-      grid?: string;
-    },
-    now: number,
-    effects: Effect[],
-  ): VolunteerEntry {
-    const existing = this.#volunteers.get(hello.volunteerId);
-    const volunteer: VolunteerEntry = existing ?? {
-      volunteerId: hello.volunteerId,
-      deviceId: hello.deviceId,
-      leases: new Set(),
-      heldBytes: 0,
-      knownJobs: new Set(),
-      slots: 0,
-      tasksDone: 0,
-      cpuMs: 0,
-    };
-    // A new connection has none of the job code the old one received.
-    volunteer.knownJobs = new Set();
-    this.#totalSlots += hello.slots - (existing ? existing.slots : 0);
-    volunteer.deviceId = hello.deviceId;
-    volunteer.address = hello.address;
-    volunteer.grid = hello.grid;
-    volunteer.slots = hello.slots;
-    this.#volunteers.set(volunteer.volunteerId, volunteer);
-    this.#spread.census.set(volunteer);
+  connect(hello: TabHello, now: number, effects: Effect[]): VolunteerEntry {
+    const volunteer = this.#tabs.join(hello);
     this.#fill(volunteer, now, effects);
     return volunteer;
   }
 
   /** A tab's connection closed: its copies are lost, their tasks go back to the queue. */
   disconnect(volunteerId: string, now: number, effects: Effect[]): void {
-    const volunteer = this.#volunteers.get(volunteerId);
-    if (!volunteer) return;
-    this.#volunteers.delete(volunteerId);
-    const seatLost = this.#spread.census.delete(volunteerId);
-    this.#hungry.delete(volunteerId);
-    this.#totalSlots -= volunteer.slots;
-    for (const leaseId of volunteer.leases) {
-      const lease = this.#leases.get(leaseId);
-      if (!lease) continue;
+    const left = this.#tabs.leave(volunteerId);
+    if (!left) return;
+    const { volunteer, seatLost } = left;
+    for (const lease of this.#book.heldBy(volunteer)) {
       const job = this.#jobs.get(lease.jobId);
       const task = job?.tasks[lease.taskIndex];
-      this.#dropLease(lease, 'dropped', now, effects);
-      if (!job || !task || task.status !== 'pending') continue;
-      const drops = recordDrop(job, lease.taskIndex, effects);
-      if (drops >= this.#options.maxDrops) {
-        this.#giveUp(job, lease.taskIndex, `lost ${drops} times to departing tabs`, now, effects);
-      } else {
-        requeue(job, lease.taskIndex, true);
-      }
+      this.#book.drop(lease, 'dropped', now, effects);
+      if (job && task?.status === 'pending')
+        this.#settler.lost(job, lease.taskIndex, this.#options.maxDrops, now, effects);
     }
     const hadCopies = volunteer.leases.size > 0;
-    volunteer.leases.clear();
+    this.#book.forgetTab(volunteer);
     // Its copies went back, or a device left the census: one that waited as the last resort for
     // a task may now take it. (Not on every close: a class leaving would feed every tab each time.)
     if (hadCopies || seatLost) this.#feedHungry(now, effects);
@@ -267,9 +179,9 @@ export class Scheduler {
   release(volunteerId: string, leaseIds: readonly string[], now: number, effects: Effect[]): void {
     let released = false;
     for (const leaseId of leaseIds) {
-      const lease = this.#leases.get(leaseId);
+      const lease = this.#book.get(leaseId);
       if (!lease || lease.volunteerId !== volunteerId) continue;
-      this.#dropLease(lease, 'released', now, effects);
+      this.#book.drop(lease, 'released', now, effects);
       const job = this.#jobs.get(lease.jobId);
       if (job) requeue(job, lease.taskIndex, true);
       released = true;
@@ -278,22 +190,20 @@ export class Scheduler {
   }
 
   setSlots(volunteerId: string, slots: number, now: number, effects: Effect[]): void {
-    const volunteer = this.#volunteers.get(volunteerId);
+    const volunteer = this.#tabs.get(volunteerId);
     if (!volunteer) return;
-    this.#totalSlots += slots - volunteer.slots;
-    volunteer.slots = slots;
-    const seatLost = this.#spread.census.set(volunteer);
+    const seatLost = this.#tabs.resize(volunteer, slots);
     this.#fill(volunteer, now, effects);
     // A paused tab may have been all that kept a last-resort device waiting.
     if (seatLost) this.#feedHungry(now, effects);
   }
 
   getVolunteer(volunteerId: string): Readonly<VolunteerEntry> | undefined {
-    return this.#volunteers.get(volunteerId);
+    return this.#tabs.get(volunteerId);
   }
 
   get volunteers(): IterableIterator<Readonly<VolunteerEntry>> {
-    return this.#volunteers.values();
+    return this.#tabs.values();
   }
 
   // ---- results ----------------------------------------------------------------------------
@@ -311,144 +221,12 @@ export class Scheduler {
     now: number,
     effects: Effect[],
   ): ReportVerdict[] {
-    const volunteer = this.#volunteers.get(volunteerId);
+    const volunteer = this.#tabs.get(volunteerId);
     const verdicts = results.map((result) =>
-      this.#reportOne(volunteer, volunteerId, result, now, effects),
+      this.#settler.report(volunteer, volunteerId, result, now, effects),
     );
     this.#refill(volunteer, now, effects);
     return verdicts;
-  }
-
-  #reportOne(
-    volunteer: VolunteerEntry | undefined,
-    volunteerId: string,
-    result: TaskResult,
-    now: number,
-    effects: Effect[],
-  ): ReportVerdict {
-    const job = this.#jobs.get(result.jobId);
-    const task = job?.tasks[result.taskIndex];
-    const lease = this.#leases.get(result.leaseId);
-    // Another tab's live lease is refused, unless that tab is this browser's: a tab reconnected
-    // before the coordinator saw its old connection drop (it got a new id), or a sibling tab
-    // sending what the shared IndexedDB holds.
-    if (lease && lease.volunteerId !== volunteerId && lease.deviceId !== volunteer?.deviceId) {
-      return 'foreign-lease';
-    }
-    if (lease && (lease.jobId !== result.jobId || lease.taskIndex !== result.taskIndex))
-      return 'foreign-lease';
-    // An untracked lease counts if it was issued to this browser (any of its tabs: a tab closed
-    // and opened again delivers what the old one computed).
-    if (
-      !lease &&
-      (volunteer === undefined ||
-        !this.#options.leaseIds.verify(
-          result.leaseId,
-          result.jobId,
-          result.taskIndex,
-          volunteer.deviceId,
-        ))
-    ) {
-      return 'foreign-lease';
-    }
-    if (volunteer && result.outcome.status === 'ok') {
-      volunteer.ewmaTaskMs = updateEwma(volunteer.ewmaTaskMs, result.durationMs);
-    }
-    if (!job || !task) {
-      if (lease) this.#dropLease(lease, 'superseded', now, effects);
-      return 'unknown-job';
-    }
-    if (task.status !== 'pending') {
-      if (lease) this.#dropLease(lease, 'superseded', now, effects);
-      return 'duplicate';
-    }
-    const verdict = this.#settleRule(job, result, lease, volunteer, now, effects);
-    if (volunteer && verdict === 'committed') {
-      volunteer.tasksDone++;
-      volunteer.cpuMs += result.durationMs;
-    }
-    return verdict;
-  }
-
-  #settleRule(
-    job: JobEntry,
-    result: TaskResult,
-    lease: Lease | undefined,
-    volunteer: VolunteerEntry | undefined,
-    now: number,
-    effects: Effect[],
-  ): ReportVerdict {
-    const task = job.tasks[result.taskIndex] as TaskEntry;
-    const { deviceId, address } = volunteer ?? {};
-    const { outcome } = result;
-    const { count } = taskSpan(job.items, job.spec.chunkSize, result.taskIndex);
-    const complete = outcome.status === 'ok' && outcome.items.length === count;
-    const failure =
-      outcome.status === 'error'
-        ? outcome.message
-        : complete
-          ? firstItemError(outcome.items)
-          : `[task]: reported ${outcome.items.length} outcomes for a task of ${count} items`;
-
-    if (failure !== undefined) {
-      // A stale copy's failure was already counted when its lease ended.
-      if (!lease) return 'retrying';
-      this.#dropLease(lease, 'error', now, effects);
-      task.lastError = failure;
-      if (recordFailure(job, result.taskIndex, lease, this.#spread, effects)) {
-        const items = complete ? outcome.items : undefined;
-        this.#giveUp(job, result.taskIndex, failure, now, effects, items);
-        return 'failed';
-      }
-      requeue(job, result.taskIndex, true);
-      this.#feedHungry(now, effects);
-      return 'retrying';
-    }
-
-    const items = (outcome as { items: ItemOutcome[] }).items;
-    // Adaptive trust lowers the quorum for the trusted device it was granted to, not for whoever
-    // ends up holding a copy: once another device answers (a retry, a backup), the task needs
-    // full agreement again.
-    if (task.quorumDevice !== undefined && task.quorumDevice !== deviceId) {
-      task.quorum = job.spec.redundancy;
-      task.quorumDevice = undefined;
-    }
-    const quorum = task.quorum ?? job.spec.redundancy;
-    const commits =
-      quorum === 1 ||
-      this.#ballots.cast(
-        job,
-        result.taskIndex,
-        items,
-        deviceId === undefined ? `lease:${result.leaseId}` : voterOf(deviceId),
-        address ?? lease?.address,
-      ) >= quorum;
-    if (lease) this.#dropLease(lease, 'result', now, effects, commits);
-    if (commits) sampleDuration(job, result.durationMs, this.#options.random);
-    if (!commits) {
-      // Disagreement buys more copies, up to maxAttempts - 1 beyond redundancy; then a strict
-      // majority of the results commits, and without one the task ends as an error.
-      const { total, best, bestVoters, answers } = tally(task, job.spec.distinctAddresses);
-      if (total >= quorum + job.spec.maxAttempts - 1) {
-        if (best && bestVoters * 2 > total) {
-          this.#settle(job, result.taskIndex, 'committed', best.items, now, effects);
-          return 'committed';
-        }
-        this.#giveUp(
-          job,
-          result.taskIndex,
-          `no majority among ${total} results from distinct devices (${answers} different answers)`,
-          now,
-          effects,
-        );
-        return 'failed';
-      }
-      requeue(job, result.taskIndex, true);
-      this.#feedHungry(now, effects);
-      return 'voted';
-    }
-    this.#settle(job, result.taskIndex, 'committed', items, now, effects);
-    return 'committed';
   }
 
   /**
@@ -458,15 +236,11 @@ export class Scheduler {
    */
   progress(volunteerId: string, updates: ProgressBatch['updates'], now: number): void {
     for (const update of updates) {
-      const lease = this.#leases.get(update.leaseId);
+      const lease = this.#book.get(update.leaseId);
       if (!lease || lease.volunteerId !== volunteerId) continue;
       const job = this.#jobs.get(lease.jobId);
       if (!job) continue;
-      if (lease.startedAt === undefined) {
-        lease.startedAt = Math.max(lease.dispatchedAt, now - update.elapsedMs);
-      }
-      if (update.fraction !== undefined) lease.fraction = update.fraction;
-      this.#extend(lease, job, now);
+      this.#book.progress(lease, job, update.elapsedMs, update.fraction, now);
     }
   }
 
@@ -477,7 +251,7 @@ export class Scheduler {
     now: number,
     effects: Effect[],
   ): boolean {
-    const lease = this.#leases.get(report.leaseId);
+    const lease = this.#book.get(report.leaseId);
     if (!lease || lease.volunteerId !== volunteerId) return false;
     if (lease.jobId !== report.jobId || lease.taskIndex !== report.taskIndex) return false;
     const job = this.#jobs.get(lease.jobId);
@@ -485,7 +259,7 @@ export class Scheduler {
     if (!job || task?.status !== 'pending') return false;
     if (report.checkpoint.item >= taskSpan(job.items, job.spec.chunkSize, lease.taskIndex).count)
       return false;
-    this.#extend(lease, job, now);
+    this.#book.extend(lease, job, now);
     // A checkpoint carries the outputs of the items before it: handed to a replica on another
     // device, it would let one device decide what the others "compute". With redundancy the
     // coordinator keeps none (each browser still resumes from its own IndexedDB).
@@ -503,24 +277,7 @@ export class Scheduler {
   /** Live copies of a job's task, for the timeline. */
   liveCopies(jobId: string): Lease[] {
     const job = this.#jobs.get(jobId);
-    if (!job) return [];
-    const copies: Lease[] = [];
-    for (const taskIndex of job.running) {
-      for (const leaseId of (job.tasks[taskIndex] as TaskEntry).leases) {
-        const lease = this.#leases.get(leaseId);
-        if (lease) copies.push(lease);
-      }
-    }
-    return copies;
-  }
-
-  /** Restarts a copy's timeout, but never past its job's runtime cap from its start. */
-  #extend(lease: Lease, job: JobEntry, now: number): void {
-    const start = lease.startedAt ?? lease.dispatchedAt;
-    lease.deadline =
-      Math.min(now + job.spec.timeoutMs, start + maxRuntimeMsOf(job.spec)) +
-      this.#options.leaseGraceMs;
-    this.#deadlines.push(lease.deadline, lease.leaseId);
+    return job ? this.#book.liveCopies(job) : [];
   }
 
   // ---- time -------------------------------------------------------------------------------
@@ -528,324 +285,83 @@ export class Scheduler {
   /** Starts backup copies where a job's speculation policy says a backup finishes sooner. */
   speculate(now: number, effects: Effect[]): void {
     // Takes that stopped at their bound of retries may have left eligible work further back.
-    let started = this.#ordered.some((job) => job.retryCut);
-    for (const job of this.#ordered) {
+    let started = this.#jobs.ordered.some((job) => job.retryCut);
+    for (const job of this.#jobs.ordered) {
       job.retryCut = false;
       if (!job.speculation || job.running.size === 0) continue;
-      const picks = pickBackups(
-        speculationInput(
-          job,
-          job.speculation,
-          (leaseId) => this.#leases.get(leaseId),
-          this.#idleTabs(job),
-          now,
-        ),
-      );
-      for (const taskIndex of picks) {
-        (job.tasks[taskIndex] as TaskEntry).backup = true;
-        requeue(job, taskIndex, true);
-        started = true;
-      }
+      const idle = this.#tabs.idleFor(job.spec.grid);
+      if (queueBackups(job, job.speculation, (id) => this.#book.get(id), idle, now)) started = true;
     }
     if (started) this.#feedHungry(now, effects);
   }
 
-  /** Tabs with room that may run this job's tasks (bounded count: speculation needs no more). */
-  #idleTabs(job: JobEntry): number {
-    let idle = 0;
-    for (const volunteerId of this.#hungry) {
-      const volunteer = this.#volunteers.get(volunteerId);
-      if (volunteer && volunteer.slots > 0 && volunteer.grid === job.spec.grid) idle++;
-      if (idle >= 64) break;
-    }
-    return idle;
-  }
-
   /** Ends every copy whose deadline has passed; each counts as a failed attempt. */
   expire(now: number, effects: Effect[]): void {
-    let expired = false;
-    for (const leaseId of this.#deadlines.popDue(now)) {
-      const lease = this.#leases.get(leaseId);
-      if (!lease || lease.deadline > now) continue;
-      const job = this.#jobs.get(lease.jobId);
-      const task = job?.tasks[lease.taskIndex];
-      this.#dropLease(lease, 'expired', now, effects);
-      effects.push({
-        type: 'cancel',
-        volunteerId: lease.volunteerId,
-        leaseIds: [lease.leaseId],
-        reason: 'expired',
-      });
-      if (!job || !task || task.status !== 'pending') continue;
-      expired = true;
-      const ranMs = lease.startedAt === undefined ? 0 : now - lease.startedAt;
-      task.lastError =
-        ranMs >= maxRuntimeMsOf(job.spec)
-          ? `ran past maxRuntimeMs (${maxRuntimeMsOf(job.spec)} ms)`
-          : `timed out after ${job.spec.timeoutMs} ms`;
-      if (recordFailure(job, lease.taskIndex, lease, this.#spread, effects)) {
-        this.#giveUp(job, lease.taskIndex, task.lastError, now, effects);
-      } else {
-        requeue(job, lease.taskIndex, true);
-      }
-    }
-    if (expired) this.#feedHungry(now, effects);
+    this.#settler.expire(now, effects);
   }
 
   /** When the next lease deadline falls, for the coordinator's timer. */
   nextDeadline(): number | undefined {
-    return this.#deadlines.peek();
+    return this.#book.nextDeadline();
   }
 
   // ---- internals --------------------------------------------------------------------------
 
-  #createEntry(
-    jobId: string,
-    seq: number,
-    spec: JobSpec,
-    status: JobStatus,
-    createdAt: number,
-    inputs: InputSource,
-  ): JobEntry {
-    const items = inputs.items;
-    const taskCount = countTasks(items, spec.chunkSize);
-    const tasks: TaskEntry[] = new Array<TaskEntry>(taskCount);
-    for (let i = 0; i < taskCount; i++) {
-      tasks[i] = { status: 'pending', attempts: 0, drops: 0, leases: [], queued: true, copies: 0 };
-    }
-    const job: JobEntry = {
-      jobId,
-      seq,
-      spec,
-      inputs,
-      items,
-      taskCount,
-      status,
-      tasks,
-      queue: [],
-      queueHead: 0,
-      retry: [],
-      retryHead: 0,
-      retryCut: false,
-      done: 0,
-      failed: 0,
-      inFlight: 0,
-      running: new Set(),
-      durations: [],
-      durationCount: 0,
-      createdAt,
-      ...(resolveSpeculation(spec.speculation)
-        ? { speculation: resolveSpeculation(spec.speculation) }
-        : {}),
-    };
-    this.#jobs.set(jobId, job);
-    return job;
-  }
-
   #activate(job: JobEntry, now: number, effects: Effect[]): void {
-    this.#ordered.push(job);
-    this.#ordered.sort((a, b) => b.spec.priority - a.spec.priority || a.seq - b.seq);
-    this.#finishIfSettled(job, now, effects);
+    this.#jobs.activate(job);
+    this.#jobs.finishIfSettled(job, now, effects);
     this.#feedHungry(now, effects);
-  }
-
-  #deactivate(job: JobEntry): void {
-    this.#jobs.delete(job.jobId);
-    this.#ordered = this.#ordered.filter((entry) => entry !== job);
-  }
-
-  #setStatus(job: JobEntry, status: JobStatus, now: number, effects: Effect[]): void {
-    job.status = status;
-    if (status === 'running') job.startedAt = now;
-    if (status === 'completed' || status === 'failed' || status === 'cancelled')
-      job.finishedAt = now;
-    effects.push({ type: 'job', jobId: job.jobId, status, at: now, job });
-  }
-
-  #finishIfSettled(job: JobEntry, now: number, effects: Effect[]): boolean {
-    if (job.done + job.failed < job.taskCount) return false;
-    if (!this.#jobs.has(job.jobId)) return true;
-    this.#setStatus(job, job.failed > 0 ? 'failed' : 'completed', now, effects);
-    this.#deactivate(job);
-    return true;
-  }
-
-  #settle(
-    job: JobEntry,
-    taskIndex: number,
-    status: 'committed' | 'failed',
-    items: ItemOutcome[],
-    now: number,
-    effects: Effect[],
-  ): void {
-    const task = job.tasks[taskIndex] as TaskEntry;
-    this.#judgeVoters(job, taskIndex, status === 'committed' ? items : undefined, now, effects);
-    // Invariant: a task settles once; everything after is a duplicate.
-    task.status = status;
-    task.queued = false;
-    task.votes = undefined;
-    task.backup = false;
-    task.checkpoint = undefined;
-    if (status === 'committed') job.done++;
-    else job.failed++;
-    const hadCopies = task.leases.length > 0;
-    if (hadCopies) this.#endCopies(task, 'committed', now, effects);
-    effects.push({
-      type: 'settle',
-      jobId: job.jobId,
-      taskIndex,
-      status,
-      items,
-      attempts: task.attempts,
-    });
-    this.#finishIfSettled(job, now, effects);
-    // Tabs whose copies were just cancelled have room again.
-    if (hadCopies) this.#feedHungry(now, effects);
-  }
-
-  #giveUp(
-    job: JobEntry,
-    taskIndex: number,
-    reason: string,
-    now: number,
-    effects: Effect[],
-    items?: ItemOutcome[],
-  ): void {
-    const { count } = taskSpan(job.items, job.spec.chunkSize, taskIndex);
-    const error = `[task]: gave up after ${job.tasks[taskIndex]?.attempts ?? 0} failed attempts: ${reason}`;
-    const outcomes = items ?? Array.from({ length: count }, () => ({ error }));
-    this.#settle(job, taskIndex, 'failed', outcomes, now, effects);
-  }
-
-  /** Ends every live copy of a settled or cancelled task and tells their tabs to stop. */
-  #endCopies(
-    task: TaskEntry,
-    reason: 'committed' | 'cancelled',
-    now: number,
-    effects: Effect[],
-  ): void {
-    const byVolunteer = new Map<string, string[]>();
-    for (const leaseId of [...task.leases]) {
-      const lease = this.#leases.get(leaseId);
-      if (!lease) continue;
-      this.#dropLease(lease, reason === 'committed' ? 'superseded' : 'cancelled', now, effects);
-      const list = byVolunteer.get(lease.volunteerId) ?? [];
-      list.push(leaseId);
-      byVolunteer.set(lease.volunteerId, list);
-    }
-    for (const [volunteerId, leaseIds] of byVolunteer) {
-      effects.push({ type: 'cancel', volunteerId, leaseIds, reason });
-    }
-  }
-
-  /** Forgets a live copy everywhere it is indexed. Idempotent. */
-  #dropLease(lease: Lease, end: CopyEnd, now: number, effects: Effect[], won = false): void {
-    if (!this.#leases.delete(lease.leaseId)) return;
-    const volunteer = this.#volunteers.get(lease.volunteerId);
-    if (volunteer) {
-      volunteer.leases.delete(lease.leaseId);
-      volunteer.heldBytes -= lease.bytes;
-      // It has room again; the next feed of hungry tabs tops it up.
-      this.#hungry.add(volunteer.volunteerId);
-    }
-    const job = this.#jobs.get(lease.jobId);
-    const task = job?.tasks[lease.taskIndex];
-    if (job && task) {
-      const at = task.leases.indexOf(lease.leaseId);
-      if (at >= 0) task.leases.splice(at, 1);
-      if (task.leases.length === 0 && at >= 0) {
-        job.inFlight--;
-        job.running.delete(lease.taskIndex);
-      }
-    }
-    effects.push({ type: 'copy-ended', lease, end, won, at: now });
-  }
-
-  /**
-   * Closes a settled task's ballot. With adaptive trust, voters who agreed with what committed
-   * extend their run; the others lose their trust and every vote they cast on open tasks.
-   */
-  #judgeVoters(
-    job: JobEntry,
-    taskIndex: number,
-    winner: ItemOutcome[] | undefined,
-    now: number,
-    effects: Effect[],
-  ): void {
-    const { agreed, disagreed } = this.#ballots.close(job, taskIndex, winner);
-    if (!job.spec.adaptiveTrust) return;
-    for (const deviceId of agreed) this.#trust.agreed(deviceId);
-    for (const deviceId of disagreed) {
-      this.#trust.disagreed(deviceId);
-      this.#discardVotes(deviceId, now, effects);
-      effects.push({ type: 'distrust', deviceId, banned: false });
-    }
-  }
-
-  /** Takes back a device's votes on open tasks; those tasks get another copy. */
-  #discardVotes(deviceId: string, now: number, effects: Effect[]): void {
-    const touched = this.#ballots.takeBack(deviceId, (jobId) => this.#jobs.get(jobId));
-    for (const { job, taskIndex } of touched) requeue(job, taskIndex, true);
-    if (touched.length > 0) this.#feedHungry(now, effects);
   }
 
   /** Bans a device: its tabs are dropped and get nothing more, its open votes are discarded. */
   ban(deviceId: string, now: number, effects: Effect[]): void {
-    this.#trust.ban(deviceId);
-    // An overflow id votes as its address (voters.ts): those votes may be the banned tab's.
-    this.#discardVotes(voterOf(deviceId), now, effects);
-    for (const volunteer of [...this.#volunteers.values()]) {
+    this.#jury.ban(deviceId, (voter) => this.#settler.discardVotes(voter, now, effects));
+    for (const volunteer of [...this.#tabs.values()]) {
       if (volunteer.deviceId === deviceId) this.disconnect(volunteer.volunteerId, now, effects);
     }
     effects.push({ type: 'distrust', deviceId, banned: true });
   }
 
   unban(deviceId: string): boolean {
-    return this.#trust.unban(deviceId);
+    return this.#jury.unban(deviceId);
   }
 
   isBanned(deviceId: string): boolean {
-    return this.#trust.isBanned(deviceId);
+    return this.#jury.isBanned(deviceId);
   }
 
   get devices(): DeviceTrustView[] {
-    return this.#trust.view();
+    return this.#jury.view();
   }
 
   #refill(volunteer: VolunteerEntry | undefined, now: number, effects: Effect[]): void {
-    if (volunteer && this.#volunteers.get(volunteer.volunteerId) === volunteer)
-      this.#fill(volunteer, now, effects);
+    if (volunteer && this.#tabs.isConnected(volunteer)) this.#fill(volunteer, now, effects);
   }
 
   #feedHungry(now: number, effects: Effect[]): void {
-    for (const volunteerId of [...this.#hungry]) {
-      const volunteer = this.#volunteers.get(volunteerId);
-      if (volunteer) this.#fill(volunteer, now, effects);
-      else this.#hungry.delete(volunteerId);
-    }
+    for (const volunteer of this.#tabs.hungry()) this.#fill(volunteer, now, effects);
   }
 
   /** Tops a tab up to its target in one dispatch effect (see fill.ts for the choice of tasks). */
   #fill(volunteer: VolunteerEntry, now: number, effects: Effect[]): void {
     const target = Math.min(
       targetOutstanding(volunteer.slots, volunteer.ewmaTaskMs, this.#options.prefetch),
-      fairShare(volunteer, this.#ordered, this.#totalSlots),
+      fairShare(volunteer, this.#jobs.ordered, this.#tabs.totalSlots),
     );
     const free = target - volunteer.leases.size;
     if (free <= 0) {
-      this.#hungry.delete(volunteer.volunteerId);
+      this.#tabs.setHungry(volunteer.volunteerId, false);
       return;
     }
     const { maxHeldBytes } = this.#options.prefetch;
     const { jobs, tasks, left } = fillTab(volunteer, free, {
-      ordered: this.#ordered,
-      tierCursor: this.#tierCursor,
+      ordered: this.#jobs.ordered,
+      tierCursor: this.#jobs.tierCursor,
       eligible: (job, task) => mayTake(job, task, volunteer, this.#spread),
       hasRoom: (job) => hasRoom(volunteer, job, maxHeldBytes),
       lease: (job, taskIndex) => this.#lease(job, taskIndex, volunteer, now, effects),
     });
-    if (left > 0) this.#hungry.add(volunteer.volunteerId);
-    else this.#hungry.delete(volunteer.volunteerId);
+    this.#tabs.setHungry(volunteer.volunteerId, left > 0);
     if (tasks.length > 0)
       effects.push({ type: 'dispatch', volunteerId: volunteer.volunteerId, jobs, tasks });
   }
@@ -858,55 +374,17 @@ export class Scheduler {
     effects: Effect[],
   ): Assignment {
     const task = job.tasks[taskIndex] as TaskEntry;
-    // The tab runs its copies FIFO on `slots` workers and kills any that outlive timeoutMs, so a
-    // copy queued behind `ahead` others must finish within this bound or the tab is not working.
-    // The runtime cap bounds it too: `ahead` follows the run times the tab reports, which a tab
-    // may invent to hold hundreds of copies for hours.
-    const ahead = Math.floor(volunteer.leases.size / Math.max(1, volunteer.slots));
-    const kind: CopyKind =
-      task.leases.length > 0
-        ? job.spec.redundancy > 1 && !task.backup
-          ? 'replica'
-          : 'backup'
-        : task.copies > 0
-          ? 'retry'
-          : job.spec.redundancy > 1
-            ? 'replica'
-            : 'first';
+    const kind = copyKind(job, task);
     if (task.copies === 0 && job.spec.adaptiveTrust && job.spec.redundancy > 1) {
-      task.quorum = this.#trust.quorumFor(
+      task.quorum = this.#jury.quorumFor(
         volunteer.deviceId,
         job.spec.redundancy,
         this.#options.random,
       );
       if (task.quorum < job.spec.redundancy) task.quorumDevice = volunteer.deviceId;
     }
-    task.copies++;
-    const lease: Lease = {
-      kind,
-      leaseId: this.#options.leaseIds.issue(job.jobId, taskIndex, volunteer.deviceId),
-      jobId: job.jobId,
-      taskIndex,
-      volunteerId: volunteer.volunteerId,
-      deviceId: volunteer.deviceId,
-      ...(volunteer.address !== undefined ? { address: volunteer.address } : {}),
-      dispatchedAt: now,
-      deadline:
-        now +
-        Math.min(job.spec.timeoutMs * (ahead + 1), maxRuntimeMsOf(job.spec)) +
-        this.#options.leaseGraceMs,
-      bytes: taskBytes(job),
-    };
-    this.#leases.set(lease.leaseId, lease);
-    this.#deadlines.push(lease.deadline, lease.leaseId);
-    volunteer.leases.add(lease.leaseId);
-    volunteer.heldBytes += lease.bytes;
-    if (task.leases.length === 0) {
-      job.inFlight++;
-      job.running.add(taskIndex);
-    }
-    task.leases.push(lease.leaseId);
-    if (job.status === 'queued') this.#setStatus(job, 'running', now, effects);
+    const lease = this.#book.issue(job, taskIndex, volunteer, kind, now);
+    if (job.status === 'queued') this.#jobs.setStatus(job, 'running', now, effects);
     const span = taskSpan(job.items, job.spec.chunkSize, taskIndex);
     return {
       leaseId: lease.leaseId,
@@ -917,18 +395,4 @@ export class Scheduler {
       ...(task.checkpoint ? { checkpoint: task.checkpoint } : {}),
     };
   }
-}
-
-function firstItemError(items: ItemOutcome[]): string | undefined {
-  for (const item of items) if ('error' in item) return item.error;
-  return undefined;
-}
-
-function resolveSpeculation(option: JobSpec['speculation']): SpeculationPolicy | undefined {
-  if (option === false) return undefined;
-  if (option === true) return DEFAULT_SPECULATION;
-  const overrides = Object.fromEntries(
-    Object.entries(option).filter(([, value]) => value !== undefined),
-  );
-  return { ...DEFAULT_SPECULATION, ...overrides };
 }

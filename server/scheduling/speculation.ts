@@ -13,7 +13,7 @@
  * The first valid result commits; the other copies are told to stop.
  */
 import type { SpeculationPolicy } from '../../shared/speculation.ts';
-import { isQueueEmpty } from './job-queue.ts';
+import { isQueueEmpty, requeue } from './job-queue.ts';
 import type { JobEntry, Lease, TaskEntry } from './state.ts';
 
 export interface CopyView {
@@ -62,6 +62,22 @@ export function pickBackups(input: SpeculationInput): number[] {
     for (const copy of oldest.slice(0, input.idleTabs - picked.size)) picked.add(copy.taskIndex);
   }
   return [...picked];
+}
+
+/** Marks the tasks the policy picks for a backup and queues them again; returns whether any. */
+export function queueBackups(
+  job: JobEntry,
+  policy: SpeculationPolicy,
+  leaseOf: (leaseId: string) => Lease | undefined,
+  idleTabs: number,
+  now: number,
+): boolean {
+  const picks = pickBackups(speculationInput(job, policy, leaseOf, idleTabs, now));
+  for (const taskIndex of picks) {
+    (job.tasks[taskIndex] as TaskEntry).backup = true;
+    requeue(job, taskIndex, true);
+  }
+  return picks.length > 0;
 }
 
 /**

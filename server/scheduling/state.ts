@@ -1,6 +1,7 @@
 /**
  * @module The coordinator's hot state: jobs, their tasks, the live copies (leases) of tasks and
- * the tabs holding them. Plain data, owned and mutated only by the Scheduler.
+ * the tabs holding them. Plain data: live copies are written only by the copy book
+ * (copy-book.ts), the rest by the Scheduler and its parts.
  */
 import type { ItemOutcome, JobSpec, JobStatus } from '../../shared/job.ts';
 import type { TaskCheckpoint } from '../../shared/protocol.ts';
@@ -28,7 +29,7 @@ export interface TaskEntry {
   failedDevices?: Map<string, number>;
   /** Addresses (device-census.ts `seatAddress`) whose copies of this task failed. */
   failedAddresses?: Set<string>;
-  /** Live copies. Invariant: every id here is a key of Scheduler.leases. */
+  /** Live copies. Invariant: every id here is live in the copy book (copy-book.ts). */
   leases: string[];
   /** Whether the task sits in its job's queue waiting for a copy. */
   queued: boolean;

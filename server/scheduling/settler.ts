@@ -1,0 +1,248 @@
+/**
+ * @module The commit path: results, failures and expiries become verdicts, and a task settles once.
+ *
+ * Results are accepted from stale leases (expired, dropped, issued before a restart) while the
+ * task is still open, if the lease id proves it was issued to this browser for this task.
+ */
+import { maxRuntimeMsOf, type ItemOutcome } from '../../shared/job.ts';
+import type { TaskResult } from '../../shared/protocol.ts';
+import type { CopyBook } from './copy-book.ts';
+import { recordDrop, recordFailure, type SpreadView } from './device-spread.ts';
+import type { Effect } from './effects.ts';
+import type { JobBook } from './job-book.ts';
+import { requeue, sampleDuration } from './job-queue.ts';
+import type { Jury } from './jury.ts';
+import type { LeaseIds } from './lease-ids.ts';
+import { updateEwma } from './prefetch.ts';
+import { readResult, revokesQuorum, ruleOnAnswer } from './settle-rule.ts';
+import { taskSpan } from './sharder.ts';
+import type { JobEntry, Lease, TaskEntry, VolunteerEntry } from './state.ts';
+
+/** What happened to one reported result; the tab may forget the lease in every case. */
+export type ReportVerdict =
+  'committed' | 'failed' | 'retrying' | 'voted' | 'duplicate' | 'unknown-job' | 'foreign-lease';
+
+/** The parts of the scheduler the commit path reads and changes. */
+export interface SettlerParts {
+  jobs: JobBook;
+  book: CopyBook;
+  jury: Jury;
+  spread: SpreadView;
+  leaseIds: LeaseIds;
+  /** For sampling durations; injected so tests can decide. */
+  random: () => number;
+  /** Tops up tabs waiting for work, once copies ended or tasks went back to the queue. */
+  feedHungry(now: number, effects: Effect[]): void;
+}
+
+export class Settler {
+  readonly #jobs: JobBook;
+  readonly #book: CopyBook;
+  readonly #jury: Jury;
+  readonly #spread: SpreadView;
+  readonly #leaseIds: LeaseIds;
+  readonly #random: () => number;
+  readonly #feedHungry: (now: number, effects: Effect[]) => void;
+
+  constructor(parts: SettlerParts) {
+    this.#jobs = parts.jobs;
+    this.#book = parts.book;
+    this.#jury = parts.jury;
+    this.#spread = parts.spread;
+    this.#leaseIds = parts.leaseIds;
+    this.#random = parts.random;
+    this.#feedHungry = parts.feedHungry;
+  }
+
+  /** One reported result; `volunteer` is the reporting tab while it is connected. */
+  report(
+    volunteer: VolunteerEntry | undefined,
+    volunteerId: string,
+    result: TaskResult,
+    now: number,
+    effects: Effect[],
+  ): ReportVerdict {
+    const job = this.#jobs.get(result.jobId);
+    const task = job?.tasks[result.taskIndex];
+    const lease = this.#book.get(result.leaseId);
+    // Another tab's live lease is refused, unless that tab is this browser's: a tab reconnected
+    // before the coordinator saw its old connection drop (it got a new id), or a sibling tab
+    // sending what the shared IndexedDB holds.
+    if (lease && lease.volunteerId !== volunteerId && lease.deviceId !== volunteer?.deviceId) {
+      return 'foreign-lease';
+    }
+    if (lease && (lease.jobId !== result.jobId || lease.taskIndex !== result.taskIndex))
+      return 'foreign-lease';
+    // An untracked lease counts if it was issued to this browser (any of its tabs: a tab closed
+    // and opened again delivers what the old one computed).
+    if (
+      !lease &&
+      (volunteer === undefined ||
+        !this.#leaseIds.verify(result.leaseId, result.jobId, result.taskIndex, volunteer.deviceId))
+    ) {
+      return 'foreign-lease';
+    }
+    if (volunteer && result.outcome.status === 'ok') {
+      volunteer.ewmaTaskMs = updateEwma(volunteer.ewmaTaskMs, result.durationMs);
+    }
+    if (!job || !task) {
+      if (lease) this.#book.drop(lease, 'superseded', now, effects);
+      return 'unknown-job';
+    }
+    if (task.status !== 'pending') {
+      if (lease) this.#book.drop(lease, 'superseded', now, effects);
+      return 'duplicate';
+    }
+    const verdict = this.#settleRule(job, result, lease, volunteer, now, effects);
+    if (volunteer && verdict === 'committed') {
+      volunteer.tasksDone++;
+      volunteer.cpuMs += result.durationMs;
+    }
+    return verdict;
+  }
+
+  #settleRule(
+    job: JobEntry,
+    result: TaskResult,
+    lease: Lease | undefined,
+    volunteer: VolunteerEntry | undefined,
+    now: number,
+    effects: Effect[],
+  ): ReportVerdict {
+    const task = job.tasks[result.taskIndex] as TaskEntry;
+    const reading = readResult(job, result);
+    if (reading.failure !== undefined) {
+      // A stale copy's failure was already counted when its lease ended.
+      if (!lease) return 'retrying';
+      this.#book.drop(lease, 'error', now, effects);
+      task.lastError = reading.failure;
+      if (recordFailure(job, result.taskIndex, lease, this.#spread, effects)) {
+        this.giveUp(job, result.taskIndex, reading.failure, now, effects, reading.items);
+        return 'failed';
+      }
+      requeue(job, result.taskIndex, true);
+      this.#feedHungry(now, effects);
+      return 'retrying';
+    }
+    const { items } = reading;
+    const deviceId = volunteer?.deviceId;
+    if (revokesQuorum(task, deviceId)) {
+      task.quorum = job.spec.redundancy;
+      task.quorumDevice = undefined;
+    }
+    const quorum = task.quorum ?? job.spec.redundancy;
+    const agreeing =
+      quorum === 1
+        ? 1
+        : this.#jury.cast(job, result.taskIndex, items, {
+            deviceId,
+            leaseId: result.leaseId,
+            address: volunteer?.address ?? lease?.address,
+          });
+    const ruling = ruleOnAnswer(job, task, items, quorum, agreeing);
+    const won = ruling.verdict === 'committed' && ruling.won;
+    if (lease) this.#book.drop(lease, 'result', now, effects, won);
+    if (won) sampleDuration(job, result.durationMs, this.#random);
+    if (ruling.verdict === 'committed') {
+      this.#settle(job, result.taskIndex, 'committed', ruling.items, now, effects);
+    } else if (ruling.verdict === 'failed') {
+      this.giveUp(job, result.taskIndex, ruling.reason, now, effects);
+    } else {
+      requeue(job, result.taskIndex, true);
+      this.#feedHungry(now, effects);
+    }
+    return ruling.verdict;
+  }
+
+  /** Ends every copy whose deadline has passed; each counts as a failed attempt. */
+  expire(now: number, effects: Effect[]): void {
+    let expired = false;
+    for (const lease of this.#book.expire(now, effects)) {
+      const job = this.#jobs.get(lease.jobId);
+      const task = job?.tasks[lease.taskIndex];
+      if (!job || !task || task.status !== 'pending') continue;
+      expired = true;
+      const ranMs = lease.startedAt === undefined ? 0 : now - lease.startedAt;
+      task.lastError =
+        ranMs >= maxRuntimeMsOf(job.spec)
+          ? `ran past maxRuntimeMs (${maxRuntimeMsOf(job.spec)} ms)`
+          : `timed out after ${job.spec.timeoutMs} ms`;
+      if (recordFailure(job, lease.taskIndex, lease, this.#spread, effects)) {
+        this.giveUp(job, lease.taskIndex, task.lastError, now, effects);
+      } else {
+        requeue(job, lease.taskIndex, true);
+      }
+    }
+    if (expired) this.#feedHungry(now, effects);
+  }
+
+  #settle(
+    job: JobEntry,
+    taskIndex: number,
+    status: 'committed' | 'failed',
+    items: ItemOutcome[],
+    now: number,
+    effects: Effect[],
+  ): void {
+    const task = job.tasks[taskIndex] as TaskEntry;
+    this.#jury.judge(
+      job,
+      taskIndex,
+      status === 'committed' ? items : undefined,
+      (voter) => this.discardVotes(voter, now, effects),
+      effects,
+    );
+    // Invariant: a task settles once; everything after is a duplicate.
+    task.status = status;
+    task.queued = false;
+    task.votes = undefined;
+    task.backup = false;
+    task.checkpoint = undefined;
+    if (status === 'committed') job.done++;
+    else job.failed++;
+    const hadCopies = task.leases.length > 0;
+    if (hadCopies) this.#book.endAll(task, 'committed', now, effects);
+    effects.push({
+      type: 'settle',
+      jobId: job.jobId,
+      taskIndex,
+      status,
+      items,
+      attempts: task.attempts,
+    });
+    this.#jobs.finishIfSettled(job, now, effects);
+    // Tabs whose copies were just cancelled have room again.
+    if (hadCopies) this.#feedHungry(now, effects);
+  }
+
+  giveUp(
+    job: JobEntry,
+    taskIndex: number,
+    reason: string,
+    now: number,
+    effects: Effect[],
+    items?: ItemOutcome[],
+  ): void {
+    const { count } = taskSpan(job.items, job.spec.chunkSize, taskIndex);
+    const error = `[task]: gave up after ${job.tasks[taskIndex]?.attempts ?? 0} failed attempts: ${reason}`;
+    const outcomes = items ?? Array.from({ length: count }, () => ({ error }));
+    this.#settle(job, taskIndex, 'failed', outcomes, now, effects);
+  }
+
+  /** Takes back a device's votes on open tasks; those tasks get another copy. */
+  discardVotes(deviceId: string, now: number, effects: Effect[]): void {
+    const touched = this.#jury.takeBack(deviceId, (jobId) => this.#jobs.get(jobId));
+    for (const { job, taskIndex } of touched) requeue(job, taskIndex, true);
+    if (touched.length > 0) this.#feedHungry(now, effects);
+  }
+
+  /** A copy was lost with its tab: the task goes back to the queue, or ends after `maxDrops`. */
+  lost(job: JobEntry, taskIndex: number, maxDrops: number, now: number, effects: Effect[]): void {
+    const drops = recordDrop(job, taskIndex, effects);
+    if (drops >= maxDrops) {
+      this.giveUp(job, taskIndex, `lost ${drops} times to departing tabs`, now, effects);
+    } else {
+      requeue(job, taskIndex, true);
+    }
+  }
+}

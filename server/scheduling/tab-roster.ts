@@ -1,0 +1,110 @@
+/**
+ * @module The tab roster: connected tabs, their slots and devices, and which of them wait for work.
+ */
+import { DeviceCensus } from './device-census.ts';
+import type { VolunteerEntry } from './state.ts';
+
+/** What a tab says when it (re)connects. */
+export interface TabHello {
+  volunteerId: string;
+  deviceId: string;
+  address?: string;
+  slots: number;
+  grid?: string;
+}
+
+export class TabRoster {
+  readonly #volunteers = new Map<string, VolunteerEntry>();
+  /** Tabs left below their target because no work was eligible: refilled when work appears. */
+  readonly #hungry = new Set<string>();
+  /** Sum of connected tabs' slots, for fair shares. */
+  #totalSlots = 0;
+  /** Connected devices and addresses, for spreading a task's copies (device-spread.ts). */
+  readonly census = new DeviceCensus();
+
+  get(volunteerId: string): VolunteerEntry | undefined {
+    return this.#volunteers.get(volunteerId);
+  }
+
+  values(): IterableIterator<VolunteerEntry> {
+    return this.#volunteers.values();
+  }
+
+  get totalSlots(): number {
+    return this.#totalSlots;
+  }
+
+  /** Whether this entry is the connected one (not a tab that left meanwhile). */
+  isConnected(volunteer: VolunteerEntry): boolean {
+    return this.#volunteers.get(volunteer.volunteerId) === volunteer;
+  }
+
+  /** A tab (re)connects. A tab id seen before keeps its leases: a reloaded tab reclaims them. */
+  join(hello: TabHello): VolunteerEntry {
+    const existing = this.#volunteers.get(hello.volunteerId);
+    const volunteer: VolunteerEntry = existing ?? {
+      volunteerId: hello.volunteerId,
+      deviceId: hello.deviceId,
+      leases: new Set(),
+      heldBytes: 0,
+      knownJobs: new Set(),
+      slots: 0,
+      tasksDone: 0,
+      cpuMs: 0,
+    };
+    // A new connection has none of the job code the old one received.
+    volunteer.knownJobs = new Set();
+    this.#totalSlots += hello.slots - (existing ? existing.slots : 0);
+    volunteer.deviceId = hello.deviceId;
+    volunteer.address = hello.address;
+    volunteer.grid = hello.grid;
+    volunteer.slots = hello.slots;
+    this.#volunteers.set(volunteer.volunteerId, volunteer);
+    this.census.set(volunteer);
+    return volunteer;
+  }
+
+  /** A tab left; `seatLost` when its device or address left the census with it. */
+  leave(volunteerId: string): { volunteer: VolunteerEntry; seatLost: boolean } | undefined {
+    const volunteer = this.#volunteers.get(volunteerId);
+    if (!volunteer) return undefined;
+    this.#volunteers.delete(volunteerId);
+    const seatLost = this.census.delete(volunteerId);
+    this.#hungry.delete(volunteerId);
+    this.#totalSlots -= volunteer.slots;
+    return { volunteer, seatLost };
+  }
+
+  /** A tab's slots changed (0 while paused); returns whether a seat left the census. */
+  resize(volunteer: VolunteerEntry, slots: number): boolean {
+    this.#totalSlots += slots - volunteer.slots;
+    volunteer.slots = slots;
+    return this.census.set(volunteer);
+  }
+
+  /** Whether a tab waits for work: the next feed tops it up. */
+  setHungry(volunteerId: string, hungry: boolean): void {
+    if (hungry) this.#hungry.add(volunteerId);
+    else this.#hungry.delete(volunteerId);
+  }
+
+  /** Connected tabs waiting for work, one at a time (departed ones are forgotten on the way). */
+  *hungry(): Generator<VolunteerEntry> {
+    for (const volunteerId of [...this.#hungry]) {
+      const volunteer = this.#volunteers.get(volunteerId);
+      if (volunteer) yield volunteer;
+      else this.#hungry.delete(volunteerId);
+    }
+  }
+
+  /** Tabs with room that may run a grid's tasks (bounded count: speculation needs no more). */
+  idleFor(grid: string | undefined): number {
+    let idle = 0;
+    for (const volunteerId of this.#hungry) {
+      const volunteer = this.#volunteers.get(volunteerId);
+      if (volunteer && volunteer.slots > 0 && volunteer.grid === grid) idle++;
+      if (idle >= 64) break;
+    }
+    return idle;
+  }
+}
