@@ -5,26 +5,25 @@
  * lose the last few batches, which the tabs then resend from IndexedDB or recompute. FULL would
  * add an fsync per group commit for that case only.
  */
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import type { JobSpec, JobStatus } from '../../shared/job.ts';
 import { CoordinatorError } from '../errors.ts';
 import type { TaskCheckpoint } from '../../shared/protocol.ts';
+import { migrateSqlite } from './sqlite-migrate.ts';
+import { createSqliteAdminState } from './sqlite-admin-state.ts';
 import { createSqliteUploads } from './sqlite-uploads.ts';
 import type {
   CopyRecord,
   JobStore,
   SettledTask,
   StoreChange,
-  StoredGrid,
   StoredJob,
   StoredTaskResult,
   TaskAttempts,
 } from './store.ts';
 
-const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 const RESULTS_PAGE_ROWS = 500;
 
 interface JobRow {
@@ -56,7 +55,7 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
-  migrate(db);
+  migrateSqlite(db);
 
   const insertJob = db.prepare<
     [string, number, string, string, number, number, number, number | null]
@@ -143,45 +142,6 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
      ORDER BY task_index, dispatched_at`,
   );
 
-  const insertGrid = db.prepare<[string, string, number]>(
-    'INSERT INTO grids (code, name, created_at) VALUES (?, ?, ?)',
-  );
-  const selectGrid = db.prepare<[string], GridRow>('SELECT * FROM grids WHERE code = ?');
-  const selectGrids = db.prepare<[], GridRow>('SELECT * FROM grids ORDER BY created_at DESC, code');
-  const updateGridPaused = db.prepare<[number, string]>(
-    'UPDATE grids SET paused = ? WHERE code = ?',
-  );
-  const clearGridTabPauses = db.prepare<[string]>('DELETE FROM paused_tabs WHERE grid = ?');
-  const insertTabPause = db.prepare<[string, string, number]>(
-    `INSERT INTO paused_tabs (volunteer_id, grid, paused_at) VALUES (?, ?, ?)
-     ON CONFLICT (volunteer_id) DO UPDATE SET grid = excluded.grid, paused_at = excluded.paused_at`,
-  );
-  const deleteTabPause = db.prepare<[string]>('DELETE FROM paused_tabs WHERE volunteer_id = ?');
-  const selectTabPauses = db.prepare<[], { volunteer_id: string; grid: string; paused_at: number }>(
-    'SELECT * FROM paused_tabs ORDER BY paused_at, volunteer_id',
-  );
-  const setGridPaused = db.transaction((code: string, paused: boolean) => {
-    updateGridPaused.run(paused ? 1 : 0, code);
-    if (!paused) clearGridTabPauses.run(code);
-  });
-
-  const insertToken = db.prepare<[string, string, string, number]>(
-    'INSERT INTO admin_tokens (token_id, name, hash, created_at) VALUES (?, ?, ?, ?)',
-  );
-  const selectTokens = db.prepare<
-    [],
-    { token_id: string; name: string; hash: string; created_at: number; revoked_at: number | null }
-  >('SELECT * FROM admin_tokens ORDER BY created_at DESC, token_id');
-  const revokeToken = db.prepare<[number, string]>(
-    'UPDATE admin_tokens SET revoked_at = ? WHERE token_id = ? AND revoked_at IS NULL',
-  );
-
-  const insertBan = db.prepare<[string, number]>(
-    'INSERT INTO banned_devices (device_id, banned_at) VALUES (?, ?) ON CONFLICT DO NOTHING',
-  );
-  const deleteBan = db.prepare<[string]>('DELETE FROM banned_devices WHERE device_id = ?');
-  const selectBans = db.prepare<[], { device_id: string }>('SELECT device_id FROM banned_devices');
-
   const updateReduced = db.prepare<[string, string]>(
     'UPDATE jobs SET reduced = ? WHERE job_id = ?',
   );
@@ -264,60 +224,7 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
 
   return {
     ...createSqliteUploads(db),
-    async banDevice(deviceId, at) {
-      insertBan.run(deviceId, at);
-    },
-    async unbanDevice(deviceId) {
-      deleteBan.run(deviceId);
-    },
-    async bannedDevices() {
-      return selectBans.all().map((row) => row.device_id);
-    },
-    async createToken(token) {
-      insertToken.run(token.tokenId, token.name, token.hash, token.createdAt);
-    },
-    async listTokens() {
-      return selectTokens.all().map((row) => ({
-        tokenId: row.token_id,
-        name: row.name,
-        hash: row.hash,
-        createdAt: row.created_at,
-        ...(row.revoked_at !== null ? { revokedAt: row.revoked_at } : {}),
-      }));
-    },
-    async revokeToken(tokenId, at) {
-      return revokeToken.run(at, tokenId).changes === 1;
-    },
-    async createGrid(grid) {
-      try {
-        insertGrid.run(grid.code, grid.name, grid.createdAt);
-      } catch (error) {
-        throw new CoordinatorError('conflict', `[store]: grid ${grid.code} already exists`, {
-          cause: error,
-        });
-      }
-    },
-    async getGrid(code) {
-      const row = selectGrid.get(code);
-      return row && toStoredGrid(row);
-    },
-    async listGrids() {
-      return selectGrids.all().map(toStoredGrid);
-    },
-    async setGridPaused(code, paused) {
-      setGridPaused(code, paused);
-    },
-    async setTabPaused(tab, paused) {
-      if (paused) insertTabPause.run(tab.volunteerId, tab.grid, tab.pausedAt);
-      else deleteTabPause.run(tab.volunteerId);
-    },
-    async pausedTabs() {
-      return selectTabPauses.all().map((row) => ({
-        volunteerId: row.volunteer_id,
-        grid: row.grid,
-        pausedAt: row.paused_at,
-      }));
-    },
+    ...createSqliteAdminState(db),
     async createJob(job) {
       return createJob(job);
     },
@@ -371,17 +278,6 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
   };
 }
 
-interface GridRow {
-  code: string;
-  name: string;
-  created_at: number;
-  paused: number;
-}
-
-function toStoredGrid(row: GridRow): StoredGrid {
-  return { code: row.code, name: row.name, createdAt: row.created_at, paused: row.paused === 1 };
-}
-
 interface CopyRow {
   job_id: string;
   task_index: number;
@@ -427,21 +323,4 @@ function toStoredJob(row: JobRow): StoredJob {
     finishedAt: row.finished_at ?? undefined,
     ...(row.reduced !== null ? { reduced: JSON.parse(row.reduced) as StoredJob['reduced'] } : {}),
   };
-}
-
-/** Applies the numbered .sql files past the database's user_version, each in a transaction. */
-function migrate(db: Database.Database): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  const files = readdirSync(MIGRATIONS_DIR)
-    .filter((name) => /^\d{3}-.*\.sql$/.test(name))
-    .sort();
-  for (const file of files) {
-    const version = Number.parseInt(file.slice(0, 3), 10);
-    if (version <= current) continue;
-    const sql = readFileSync(path.join(MIGRATIONS_DIR, file), 'utf8');
-    db.transaction(() => {
-      db.exec(sql);
-      db.pragma(`user_version = ${version}`);
-    })();
-  }
 }
