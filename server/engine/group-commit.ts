@@ -13,7 +13,6 @@ export class GroupCommit {
   #scheduled = false;
   /** The flush in progress; batches are written one after another, in order. */
   #flushing: Promise<void> = Promise.resolve();
-  #batches = 0;
 
   readonly #onBatch?: (changes: number, ms: number) => void;
 
@@ -36,11 +35,6 @@ export class GroupCommit {
     return done;
   }
 
-  /** Batches written so far, for metrics. */
-  get batches(): number {
-    return this.#batches;
-  }
-
   /** Resolves when everything queued so far is written. */
   async drain(): Promise<void> {
     if (this.#scheduled) await this.commit([]);
@@ -57,7 +51,6 @@ export class GroupCommit {
       const started = performance.now();
       await this.#store.apply(changes);
       this.#onBatch?.(changes.length, performance.now() - started);
-      this.#batches++;
       for (const waiter of waiters) waiter.resolve();
     } catch (error) {
       for (const waiter of waiters) waiter.reject(error);

@@ -76,11 +76,6 @@ export class TabRegistry {
     return this.#links.size;
   }
 
-  touch(volunteerId: string, now: number): void {
-    const info = this.#tabs.get(volunteerId);
-    if (info) info.lastSeen = now;
-  }
-
   isPaused(volunteerId: string): boolean {
     const info = this.#tabs.get(volunteerId);
     return (
