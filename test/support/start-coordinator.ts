@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { io } from 'socket.io-client';
 import { createCoordinator, type Coordinator } from '../../server/app.ts';
 import { Config } from '../../server/config.ts';
 import { createRootLog } from '../../server/log.ts';
@@ -136,18 +137,55 @@ export async function waitFor<T>(
   }
 }
 
+/**
+ * Resolves with the job's summary (as `GET /api/jobs/:id` answers it) once its status is one of
+ * `statuses`. It listens on the admin namespace for `job:progress` rather than polling, and reads
+ * the job once on every (re)connection, so a job that finished before it listened is seen too.
+ */
 export async function waitForJob(
   server: { url: string; token: string },
   jobId: string,
   statuses: string[] = ['completed', 'failed', 'cancelled'],
   timeoutMs = 30_000,
 ): Promise<Record<string, unknown>> {
-  return waitFor(
-    async () => {
-      const { body } = await api<Record<string, unknown>>(server, 'GET', `/api/jobs/${jobId}`);
-      return statuses.includes(String(body['status'])) ? body : undefined;
-    },
-    timeoutMs,
-    `job ${jobId} to reach ${statuses.join('|')}`,
-  );
+  const socket = io(`${server.url}/admin`, {
+    auth: { token: server.token },
+    transports: ['websocket'],
+    forceNew: true,
+    reconnectionDelay: 100,
+  });
+  const reached = (summary: { status?: unknown }): boolean =>
+    statuses.includes(String(summary.status));
+  try {
+    return await new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `timed out after ${timeoutMs} ms waiting for job ${jobId} to reach ${statuses.join('|')}`,
+            ),
+          ),
+        timeoutMs,
+      );
+      const settle = (summary: Record<string, unknown>): void => {
+        clearTimeout(timer);
+        resolve(summary);
+      };
+      const read = (): void => {
+        api<Record<string, unknown>>(server, 'GET', `/api/jobs/${jobId}`).then(
+          ({ body }) => {
+            if (reached(body)) settle(body);
+          },
+          // A coordinator restarting: the next connection reads again.
+          () => undefined,
+        );
+      };
+      socket.on('job:progress', (summary: { id?: unknown; status?: unknown }) => {
+        if (summary.id === jobId && reached(summary)) read();
+      });
+      socket.on('connect', read);
+    });
+  } finally {
+    socket.disconnect();
+  }
 }
