@@ -2,9 +2,16 @@
  * @module Socket-level limits: a token bucket per connection for inbound events, and a cap on
  * concurrent engine.io connections per remote address. A limited request-like event is answered with a
  * `rate_limited` error ack and dropped; a connection far over its rate is closed.
+ *
+ * An address over its cap still gets an engine.io session, so its tab can be told why at its
+ * namespace connect; but only a few such sessions at a time: past them, a handshake is refused in
+ * engine.io's allowRequest, before any session exists (30,000 polling handshakes from one address
+ * had taken the heap from 20 to 221 MB).
  */
+import type { IncomingMessage } from 'node:http';
 import type { Server, Socket } from 'socket.io';
 import type { Log } from '../log.ts';
+import { addressKey } from './address-key.ts';
 
 export interface SocketLimits {
   /** Sustained inbound events per second per connection. */
@@ -18,29 +25,68 @@ export interface SocketLimits {
 /** Refusals in a row, past the burst, after which a connection is closed. */
 const CLOSE_AFTER_REFUSALS = 1_000;
 
+/** Sessions over its cap an address may hold at once while they are refused with a message. */
+export const REFUSALS_IN_FLIGHT = 10;
+
+/**
+ * How long a session may take to ask for a namespace. A client asks on the open packet, one
+ * round trip; socket.io's default, 45 s, let every session that never asks (a bare polling
+ * handshake) hold its place, and its memory, that long.
+ */
+export const CONNECT_TIMEOUT_MS = 10_000;
+
+/** Handshake refusals are logged at most this often, with how many there were since. */
+const LOG_EVERY_MS = 10_000;
+
 export function applySocketLimits(io: Server, limits: SocketLimits, log: Log): void {
   const perAddress = new Map<string, number>();
+  const refusing = new Map<string, number>();
   const overLimit = new WeakSet<object>();
+  io.connectTimeout(CONNECT_TIMEOUT_MS);
+
+  let refusedHandshakes = 0;
+  let loggedAt = -Infinity;
+  // engine.io asks this only for handshakes (requests without a sid), before the session exists.
+  io.engine.opts.allowRequest = (req: IncomingMessage, allow) => {
+    const key = addressKey(req.socket.remoteAddress ?? 'unknown');
+    const full =
+      limits.maxConnectionsPerAddress > 0 &&
+      (perAddress.get(key) ?? 0) >= limits.maxConnectionsPerAddress &&
+      (refusing.get(key) ?? 0) >= REFUSALS_IN_FLIGHT;
+    if (!full) {
+      allow(null, true);
+      return;
+    }
+    refusedHandshakes++;
+    if (performance.now() - loggedAt >= LOG_EVERY_MS) {
+      log.warn(
+        { address: key, refused: refusedHandshakes },
+        '[realtime]: handshakes refused, too many connections from one address',
+      );
+      loggedAt = performance.now();
+      refusedHandshakes = 0;
+    }
+    allow(
+      `[realtime]: too many connections from ${key} (limit ${limits.maxConnectionsPerAddress}, BROWSERGRID_MAX_CONNECTIONS_PER_ADDRESS)`,
+      false,
+    );
+  };
 
   // Counted per engine.io connection and released on its 'close', which fires however the
   // connection ends. A namespace socket's 'disconnect' does not: a connection cut while its
   // namespace connect is still in the middleware (`40` and a garbage frame in one TCP segment)
   // never emits it, and counting there leaked a place per such connection until a restart.
   io.engine.prependListener('connection', (conn: EngineConnection) => {
-    const address = conn.remoteAddress;
+    const address = addressKey(conn.remoteAddress);
     const count = perAddress.get(address) ?? 0;
     if (limits.maxConnectionsPerAddress > 0 && count >= limits.maxConnectionsPerAddress) {
-      // Not counted; refused with a message at its namespace connect, below, and closed. One
-      // that never asks for a namespace is closed by socket.io's connectTimeout.
+      // Not counted among its tabs; refused with a message at its namespace connect, below,
+      // and closed. One that never asks for a namespace is closed by the connectTimeout.
       overLimit.add(conn);
+      countUntilClose(refusing, address, conn);
       return;
     }
-    perAddress.set(address, count + 1);
-    conn.once('close', () => {
-      const left = (perAddress.get(address) ?? 1) - 1;
-      if (left <= 0) perAddress.delete(address);
-      else perAddress.set(address, left);
-    });
+    countUntilClose(perAddress, address, conn);
   });
 
   io.use((socket, next) => {
@@ -48,7 +94,7 @@ export function applySocketLimits(io: Server, limits: SocketLimits, log: Log): v
       next();
       return;
     }
-    const address = socket.handshake.address;
+    const address = addressKey(socket.handshake.address);
     log.warn({ address }, '[realtime]: connection refused, too many from one address');
     next(
       new Error(
@@ -60,6 +106,15 @@ export function applySocketLimits(io: Server, limits: SocketLimits, log: Log): v
   });
 
   io.on('connection', (socket) => limitEvents(socket, limits, log));
+}
+
+function countUntilClose(counts: Map<string, number>, key: string, conn: EngineConnection): void {
+  counts.set(key, (counts.get(key) ?? 0) + 1);
+  conn.once('close', () => {
+    const left = (counts.get(key) ?? 1) - 1;
+    if (left <= 0) counts.delete(key);
+    else counts.set(key, left);
+  });
 }
 
 /** The part of an engine.io socket used here. */
