@@ -7,7 +7,7 @@
 import type { Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Log } from '../log.ts';
-import { addressKey } from '../realtime/address-key.ts';
+import { AddressCounts } from '../realtime/address-counts.ts';
 
 export interface ConnectionCaps {
   /** Open connections in all; 0 for no cap. */
@@ -44,23 +44,17 @@ export function capConnections(httpServer: HttpServer, caps: ConnectionCaps, log
   );
 
   if (caps.maxPerAddress <= 0) return;
-  const perAddress = new Map<string, number>();
+  const perAddress = new AddressCounts();
   // After Node's own listener, which sets the socket up: destroyed here, before its first read,
   // it is cleaned up by the same path as any closed connection.
   httpServer.on('connection', (socket: Socket) => {
-    const address = addressKey(socket.remoteAddress ?? 'unknown');
-    const count = perAddress.get(address) ?? 0;
-    if (count >= caps.maxPerAddress) {
+    const address = socket.remoteAddress ?? 'unknown';
+    if (perAddress.of(address) >= caps.maxPerAddress) {
       noteRefusal('too many from one address (BROWSERGRID_MAX_CONNECTIONS_PER_ADDRESS)', address);
       socket.destroy();
       return;
     }
-    perAddress.set(address, count + 1);
     // 'close' fires once however a socket ends, upgraded to a WebSocket or not.
-    socket.once('close', () => {
-      const left = (perAddress.get(address) ?? 1) - 1;
-      if (left <= 0) perAddress.delete(address);
-      else perAddress.set(address, left);
-    });
+    perAddress.holdUntilClose(address, socket);
   });
 }

@@ -11,6 +11,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Server, Socket } from 'socket.io';
 import type { Log } from '../log.ts';
+import { AddressCounts, type Closable } from './address-counts.ts';
 import { addressKey } from './address-key.ts';
 
 export interface SocketLimits {
@@ -39,8 +40,8 @@ export const CONNECT_TIMEOUT_MS = 10_000;
 const LOG_EVERY_MS = 10_000;
 
 export function applySocketLimits(io: Server, limits: SocketLimits, log: Log): void {
-  const perAddress = new Map<string, number>();
-  const refusing = new Map<string, number>();
+  const perAddress = new AddressCounts();
+  const refusing = new AddressCounts();
   const overLimit = new WeakSet<object>();
   io.connectTimeout(CONNECT_TIMEOUT_MS);
 
@@ -48,15 +49,16 @@ export function applySocketLimits(io: Server, limits: SocketLimits, log: Log): v
   let loggedAt = -Infinity;
   // engine.io asks this only for handshakes (requests without a sid), before the session exists.
   io.engine.opts.allowRequest = (req: IncomingMessage, allow) => {
-    const key = addressKey(req.socket.remoteAddress ?? 'unknown');
+    const address = req.socket.remoteAddress ?? 'unknown';
     const full =
       limits.maxConnectionsPerAddress > 0 &&
-      (perAddress.get(key) ?? 0) >= limits.maxConnectionsPerAddress &&
-      (refusing.get(key) ?? 0) >= REFUSALS_IN_FLIGHT;
+      perAddress.of(address) >= limits.maxConnectionsPerAddress &&
+      refusing.of(address) >= REFUSALS_IN_FLIGHT;
     if (!full) {
       allow(null, true);
       return;
     }
+    const key = addressKey(address);
     refusedHandshakes++;
     if (performance.now() - loggedAt >= LOG_EVERY_MS) {
       log.warn(
@@ -77,16 +79,18 @@ export function applySocketLimits(io: Server, limits: SocketLimits, log: Log): v
   // namespace connect is still in the middleware (`40` and a garbage frame in one TCP segment)
   // never emits it, and counting there leaked a place per such connection until a restart.
   io.engine.prependListener('connection', (conn: EngineConnection) => {
-    const address = addressKey(conn.remoteAddress);
-    const count = perAddress.get(address) ?? 0;
-    if (limits.maxConnectionsPerAddress > 0 && count >= limits.maxConnectionsPerAddress) {
+    const address = conn.remoteAddress;
+    if (
+      limits.maxConnectionsPerAddress > 0 &&
+      perAddress.of(address) >= limits.maxConnectionsPerAddress
+    ) {
       // Not counted among its tabs; refused with a message at its namespace connect, below,
       // and closed. One that never asks for a namespace is closed by the connectTimeout.
       overLimit.add(conn);
-      countUntilClose(refusing, address, conn);
+      refusing.holdUntilClose(address, conn);
       return;
     }
-    countUntilClose(perAddress, address, conn);
+    perAddress.holdUntilClose(address, conn);
   });
 
   io.use((socket, next) => {
@@ -108,19 +112,9 @@ export function applySocketLimits(io: Server, limits: SocketLimits, log: Log): v
   io.on('connection', (socket) => limitEvents(socket, limits, log));
 }
 
-function countUntilClose(counts: Map<string, number>, key: string, conn: EngineConnection): void {
-  counts.set(key, (counts.get(key) ?? 0) + 1);
-  conn.once('close', () => {
-    const left = (counts.get(key) ?? 1) - 1;
-    if (left <= 0) counts.delete(key);
-    else counts.set(key, left);
-  });
-}
-
 /** The part of an engine.io socket used here. */
-interface EngineConnection {
+interface EngineConnection extends Closable {
   remoteAddress: string;
-  once(event: 'close', listener: () => void): unknown;
 }
 
 function limitEvents(socket: Socket, limits: SocketLimits, log: Log): void {
