@@ -2,10 +2,12 @@
  * @module Caps on open TCP connections (HTTP and WebSocket alike): one for the whole server, so
  * connections cannot exhaust memory or descriptors, and one per remote address, so a single
  * address cannot take every place under the first. A connection over a cap is closed on accept.
+ * An address is counted as every per-address rule counts it (addressKey: an IPv6 /64 is one).
  */
 import type { Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Log } from '../log.ts';
+import { AddressCounts } from '../realtime/address-counts.ts';
 
 export interface ConnectionCaps {
   /** Open connections in all; 0 for no cap. */
@@ -42,23 +44,17 @@ export function capConnections(httpServer: HttpServer, caps: ConnectionCaps, log
   );
 
   if (caps.maxPerAddress <= 0) return;
-  const perAddress = new Map<string, number>();
+  const perAddress = new AddressCounts();
   // After Node's own listener, which sets the socket up: destroyed here, before its first read,
   // it is cleaned up by the same path as any closed connection.
   httpServer.on('connection', (socket: Socket) => {
     const address = socket.remoteAddress ?? 'unknown';
-    const count = perAddress.get(address) ?? 0;
-    if (count >= caps.maxPerAddress) {
+    if (perAddress.of(address) >= caps.maxPerAddress) {
       noteRefusal('too many from one address (BROWSERGRID_MAX_CONNECTIONS_PER_ADDRESS)', address);
       socket.destroy();
       return;
     }
-    perAddress.set(address, count + 1);
     // 'close' fires once however a socket ends, upgraded to a WebSocket or not.
-    socket.once('close', () => {
-      const left = (perAddress.get(address) ?? 1) - 1;
-      if (left <= 0) perAddress.delete(address);
-      else perAddress.set(address, left);
-    });
+    perAddress.holdUntilClose(address, socket);
   });
 }

@@ -4,6 +4,12 @@
  * (nor authenticated as an admin) may send only small frames, since a hello is small; any frame
  * whose brackets nest too deep or would make too many objects is refused. Nothing can be
  * answered on a frame that was never parsed, so a refused frame closes its connection.
+ *
+ * Two refusals are about socket.io's own state rather than size. A connection asks for each
+ * namespace once: socket.io records a namespace socket only a tick after its middleware, so every
+ * `40` decoded from one read (or one polling payload) would make a namespace socket of its own.
+ * And the protocol has no binary: a binary frame, or a BINARY_EVENT/BINARY_ACK header, would have
+ * socket.io-parser hold each attachment until the last, which need never come.
  */
 import type { Socket as EngineConnection } from 'engine.io';
 import type { Server } from 'socket.io';
@@ -15,6 +21,10 @@ import {
 } from '../../shared/limits.ts';
 import type { Log } from '../log.ts';
 import { frameShapeIssue, type FrameBounds } from './frame-scan.ts';
+import { packetKind, PacketType } from './packet-kind.ts';
+
+/** Namespaces a connection may ask for: `/` and `/admin`. */
+export const MAX_CONNECTS_PER_CONNECTION = 2;
 
 const FRAME_BOUNDS: FrameBounds = {
   maxDepth: MAX_JSON_DEPTH + MAX_ENVELOPE_DEPTH,
@@ -33,7 +43,8 @@ export function guardFrames(io: Server, log: Log): void {
   io.engine.on('connection', (conn: EngineConnection) => {
     conn.on('packet', (packet: { type: string; data?: unknown }) => {
       if (packet.type !== 'message') return;
-      const issue = frameIssue(packet.data, trusted.has(conn));
+      const issue =
+        protocolIssue(packet.data, asked(conn)) ?? frameIssue(packet.data, trusted.has(conn));
       if (issue === undefined) return;
       log.warn(
         { address: conn.remoteAddress, issue },
@@ -46,6 +57,33 @@ export function guardFrames(io: Server, log: Log): void {
       conn.close(true);
     });
   });
+}
+
+/** Namespaces each connection has asked for, kept until the connection is collected. */
+const askedFor = new WeakMap<object, Set<string>>();
+
+function asked(conn: object): Set<string> {
+  let namespaces = askedFor.get(conn);
+  if (namespaces === undefined) {
+    namespaces = new Set();
+    askedFor.set(conn, namespaces);
+  }
+  return namespaces;
+}
+
+function protocolIssue(data: unknown, namespaces: Set<string>): string | undefined {
+  if (typeof data !== 'string') return 'a binary frame (the protocol has none)';
+  const { type, namespace } = packetKind(data);
+  if (type === PacketType.BINARY_EVENT || type === PacketType.BINARY_ACK) {
+    return `a binary packet (type ${type}; the protocol has none)`;
+  }
+  if (type !== PacketType.CONNECT) return undefined;
+  if (namespaces.has(namespace)) return `a second connect to ${namespace.slice(0, 64)}`;
+  if (namespaces.size >= MAX_CONNECTS_PER_CONNECTION) {
+    return `more than ${MAX_CONNECTS_PER_CONNECTION} namespace connects`;
+  }
+  namespaces.add(namespace);
+  return undefined;
 }
 
 function frameIssue(data: unknown, isTrusted: boolean): string | undefined {

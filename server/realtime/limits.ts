@@ -2,9 +2,17 @@
  * @module Socket-level limits: a token bucket per connection for inbound events, and a cap on
  * concurrent engine.io connections per remote address. A limited request-like event is answered with a
  * `rate_limited` error ack and dropped; a connection far over its rate is closed.
+ *
+ * An address over its cap still gets an engine.io session, so its tab can be told why at its
+ * namespace connect; but only a few such sessions at a time: past them, a handshake is refused in
+ * engine.io's allowRequest, before any session exists (30,000 polling handshakes from one address
+ * had taken the heap from 20 to 221 MB).
  */
+import type { IncomingMessage } from 'node:http';
 import type { Server, Socket } from 'socket.io';
 import type { Log } from '../log.ts';
+import { AddressCounts, type Closable } from './address-counts.ts';
+import { addressKey } from './address-key.ts';
 
 export interface SocketLimits {
   /** Sustained inbound events per second per connection. */
@@ -18,9 +26,53 @@ export interface SocketLimits {
 /** Refusals in a row, past the burst, after which a connection is closed. */
 const CLOSE_AFTER_REFUSALS = 1_000;
 
+/** Sessions over its cap an address may hold at once while they are refused with a message. */
+export const REFUSALS_IN_FLIGHT = 10;
+
+/**
+ * How long a session may take to ask for a namespace. A client asks on the open packet, one
+ * round trip; socket.io's default, 45 s, let every session that never asks (a bare polling
+ * handshake) hold its place, and its memory, that long.
+ */
+export const CONNECT_TIMEOUT_MS = 10_000;
+
+/** Handshake refusals are logged at most this often, with how many there were since. */
+const LOG_EVERY_MS = 10_000;
+
 export function applySocketLimits(io: Server, limits: SocketLimits, log: Log): void {
-  const perAddress = new Map<string, number>();
+  const perAddress = new AddressCounts();
+  const refusing = new AddressCounts();
   const overLimit = new WeakSet<object>();
+  io.connectTimeout(CONNECT_TIMEOUT_MS);
+
+  let refusedHandshakes = 0;
+  let loggedAt = -Infinity;
+  // engine.io asks this only for handshakes (requests without a sid), before the session exists.
+  io.engine.opts.allowRequest = (req: IncomingMessage, allow) => {
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const full =
+      limits.maxConnectionsPerAddress > 0 &&
+      perAddress.of(address) >= limits.maxConnectionsPerAddress &&
+      refusing.of(address) >= REFUSALS_IN_FLIGHT;
+    if (!full) {
+      allow(null, true);
+      return;
+    }
+    const key = addressKey(address);
+    refusedHandshakes++;
+    if (performance.now() - loggedAt >= LOG_EVERY_MS) {
+      log.warn(
+        { address: key, refused: refusedHandshakes },
+        '[realtime]: handshakes refused, too many connections from one address',
+      );
+      loggedAt = performance.now();
+      refusedHandshakes = 0;
+    }
+    allow(
+      `[realtime]: too many connections from ${key} (limit ${limits.maxConnectionsPerAddress}, BROWSERGRID_MAX_CONNECTIONS_PER_ADDRESS)`,
+      false,
+    );
+  };
 
   // Counted per engine.io connection and released on its 'close', which fires however the
   // connection ends. A namespace socket's 'disconnect' does not: a connection cut while its
@@ -28,19 +80,17 @@ export function applySocketLimits(io: Server, limits: SocketLimits, log: Log): v
   // never emits it, and counting there leaked a place per such connection until a restart.
   io.engine.prependListener('connection', (conn: EngineConnection) => {
     const address = conn.remoteAddress;
-    const count = perAddress.get(address) ?? 0;
-    if (limits.maxConnectionsPerAddress > 0 && count >= limits.maxConnectionsPerAddress) {
-      // Not counted; refused with a message at its namespace connect, below, and closed. One
-      // that never asks for a namespace is closed by socket.io's connectTimeout.
+    if (
+      limits.maxConnectionsPerAddress > 0 &&
+      perAddress.of(address) >= limits.maxConnectionsPerAddress
+    ) {
+      // Not counted among its tabs; refused with a message at its namespace connect, below,
+      // and closed. One that never asks for a namespace is closed by the connectTimeout.
       overLimit.add(conn);
+      refusing.holdUntilClose(address, conn);
       return;
     }
-    perAddress.set(address, count + 1);
-    conn.once('close', () => {
-      const left = (perAddress.get(address) ?? 1) - 1;
-      if (left <= 0) perAddress.delete(address);
-      else perAddress.set(address, left);
-    });
+    perAddress.holdUntilClose(address, conn);
   });
 
   io.use((socket, next) => {
@@ -48,7 +98,7 @@ export function applySocketLimits(io: Server, limits: SocketLimits, log: Log): v
       next();
       return;
     }
-    const address = socket.handshake.address;
+    const address = addressKey(socket.handshake.address);
     log.warn({ address }, '[realtime]: connection refused, too many from one address');
     next(
       new Error(
@@ -63,9 +113,8 @@ export function applySocketLimits(io: Server, limits: SocketLimits, log: Log): v
 }
 
 /** The part of an engine.io socket used here. */
-interface EngineConnection {
+interface EngineConnection extends Closable {
   remoteAddress: string;
-  once(event: 'close', listener: () => void): unknown;
 }
 
 function limitEvents(socket: Socket, limits: SocketLimits, log: Log): void {
