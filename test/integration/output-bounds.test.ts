@@ -4,7 +4,11 @@
  * volunteer stands in for the page: it checks outputs as the worker does.
  */
 import { expect, it } from 'vitest';
+import type { JsonValue } from '../../shared/json.ts';
+import { MAX_JSON_DEPTH } from '../../shared/limits.ts';
+import type { TaskResult } from '../../shared/protocol.ts';
 import { useHarness } from '../support/harness.ts';
+import { nest } from '../support/hostile-json.ts';
 import { SimVolunteer } from '../support/sim-volunteer.ts';
 import { resultLines, waitForJob } from '../support/start-coordinator.ts';
 
@@ -36,3 +40,29 @@ it('an output nested 100 deep ends as an item error naming the limit, and its ta
     [1, 2, 3].map(() => expect.stringContaining('MAX_JSON_DEPTH')),
   );
 }, 40_000);
+
+it('refuses a malformed result by its lease and takes the rest of its message, and the tab stays connected', async () => {
+  const server = await coordinator();
+  const sim = await SimVolunteer.connect(server.url, { slots: 2, silent: true });
+  defer(() => sim.close());
+  const job = await submit(server, { map: '(x) => x', inputs: [1, 2] });
+  await sim.until(() => sim.received.length === 2);
+  const [good, bad] = sim.received.map(
+    ({ leaseId, jobId, taskIndex }): Omit<TaskResult, 'outcome'> => ({
+      leaseId,
+      jobId,
+      taskIndex,
+      durationMs: 1,
+    }),
+  ) as [Omit<TaskResult, 'outcome'>, Omit<TaskResult, 'outcome'>];
+  // One level over MAX_JSON_DEPTH: within the frame bound, so the message is parsed and judged.
+  const tooDeep = nest(MAX_JSON_DEPTH + 1, 'array') as JsonValue;
+  const ack = await sim.report([
+    { ...good, outcome: { status: 'ok', items: [{ output: good.taskIndex + 1 }] } },
+    { ...bad, outcome: { status: 'ok', items: [{ output: tooDeep }] } },
+  ]);
+  expect(ack).toEqual({ ok: true, data: { leaseIds: [good.leaseId], refused: [bad.leaseId] } });
+  expect(sim.socket.connected).toBe(true);
+  const lines = await resultLines(server, job.id);
+  expect(lines).toHaveLength(1);
+});
