@@ -41,11 +41,6 @@ export const MAX_RESULTS_PER_MESSAGE = 1_000;
 
 /** One item's output, as JSON text: larger outputs are an item error (store big data elsewhere). */
 export const MAX_ITEM_OUTPUT_CHARS = 1_000_000;
-/**
- * Nesting of one item's output or checkpoint state, in a tab: deeper values are an item error in
- * the worker, so the page can check what a worker sends without exhausting its stack.
- */
-export const MAX_ITEM_OUTPUT_DEPTH = 512;
 /** A tab sends at most this much JSON in one results message (well under the message limit). */
 export const RESULTS_MESSAGE_TARGET_CHARS = 4 * 1024 * 1024;
 
@@ -58,6 +53,12 @@ export const RESULTS_MESSAGE_TARGET_CHARS = 4 * 1024 * 1024;
  * (JSON.stringify, structured clone, canonicalJson, socket.io's binary scan) far from the stack's
  * end, which 10,000 levels already reach. */
 export const MAX_JSON_DEPTH = 64;
+/**
+ * Nesting of one item's output or checkpoint state, in a tab: deeper values are an item error in
+ * the worker. The coordinator's own bound, so that nothing a tab's worker accepts is refused at
+ * the coordinator, where a results frame too deep closes the tab's connection.
+ */
+export const MAX_ITEM_OUTPUT_DEPTH = MAX_JSON_DEPTH;
 /** Values in one JSON value, containers included. An item output (MAX_ITEM_OUTPUT_CHARS) or an
  * upload line (MAX_UPLOAD_ITEM_BYTES) holds at most about 525,000 (`[0,0,…]`, two characters
  * each), so twice that refuses none of them; it bounds what a checkpoint state, which has no

@@ -131,6 +131,15 @@ export const ResultBatch = z.strictObject({
 export type ResultBatch = z.infer<typeof ResultBatch>;
 
 /**
+ * A results message as the coordinator first reads it: the envelope only, so each result is then
+ * judged alone and one malformed result is refused by itself, not with the rest of its message.
+ */
+export const ResultBatchEnvelope = z.strictObject({
+  results: z.array(z.unknown()).min(1).max(MAX_RESULTS_PER_MESSAGE),
+});
+export type ResultBatchEnvelope = z.infer<typeof ResultBatchEnvelope>;
+
+/**
  * `leaseIds`: results committed or knowingly dropped (duplicates); `refused`: results the
  * coordinator will never take (another tab's lease). The tab forgets both.
  */

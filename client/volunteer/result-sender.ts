@@ -147,13 +147,18 @@ export class ResultSender {
         const res = await socket
           .timeout(this.#ackTimeoutMs)
           .emitWithAck('task:results', { results: batch });
-        if (!res.ok) {
-          // Refused whole (rate limit, a coordinator restarting): keep it and try again later.
+        if (!res.ok && res.error.code !== 'invalid_input') {
+          // Refused whole for now (rate limit, a coordinator restarting): try again later.
           this.#options.onError(res.error.message);
           this.#retryLater(batch, epoch);
           return;
         }
-        const { leaseIds, refused } = res.data;
+        // Refused whole as malformed: it would be refused again on every send and after every
+        // reload, holding back every later result, so it is forgotten like refused results.
+        if (!res.ok) this.#options.onError(`[outbox]: batch dropped, ${res.error.message}`);
+        const { leaseIds, refused } = res.ok
+          ? res.data
+          : { leaseIds: [], refused: batch.map((result) => result.leaseId) };
         const accepted = new Set(leaseIds);
         const cpuMs = batch.reduce(
           (sum, result) => sum + (accepted.has(result.leaseId) ? result.durationMs : 0),

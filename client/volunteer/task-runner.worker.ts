@@ -14,8 +14,8 @@
  */
 import type { ItemOutcome } from '../../shared/job.ts';
 import type { JsonValue } from '../../shared/json.ts';
-import { isTreeWithin, notJsonReason } from '../../shared/json-checks.ts';
-import { MAX_ITEM_OUTPUT_CHARS, MAX_ITEM_OUTPUT_DEPTH } from '../../shared/limits.ts';
+import { notJsonReason } from '../../shared/json-checks.ts';
+import { MAX_ITEM_OUTPUT_CHARS } from '../../shared/limits.ts';
 import type { MapKind, TaskCheckpoint } from '../../shared/protocol.ts';
 import type { RunBatch, RunnerMessage, RunnerTask } from '../../shared/runner-protocol.ts';
 
@@ -78,15 +78,10 @@ function snapshot(output: unknown): ItemOutcome {
     };
   }
   const copy = parse(text) as JsonValue;
-  const deep = tooDeep(copy, 'output');
-  return deep ? { error: `[runner]: ${deep}` } : { output: copy };
-}
-
-/** Why a parsed copy is too deep for the page to check, if it is (the page refuses it whole). */
-function tooDeep(copy: JsonValue, path: string): string | undefined {
-  return isTreeWithin(copy, MAX_ITEM_OUTPUT_DEPTH)
-    ? undefined
-    : `${path} nests deeper than ${MAX_ITEM_OUTPUT_DEPTH} levels`;
+  // Checked again on the copy, with the coordinator's bounds: getters may have answered the
+  // stringify differently from the check above.
+  const changed = notJsonReason(copy);
+  return changed ? { error: `[runner]: ${changed}` } : { output: copy };
 }
 
 function describe(error: unknown): string {
@@ -116,8 +111,8 @@ async function runTask(batchId: number, fn: MapFunction, task: RunnerTask): Prom
         const reason = notJsonReason(state, 'checkpoint state');
         if (reason) throw new TypeError(`[runner]: ${reason}`);
         const copy = parse(stringify(state)) as JsonValue;
-        const deep = tooDeep(copy, 'checkpoint state');
-        if (deep) throw new TypeError(`[runner]: ${deep}`);
+        const changed = notJsonReason(copy, 'checkpoint state');
+        if (changed) throw new TypeError(`[runner]: ${changed}`);
         const saved: TaskCheckpoint = { item: i, state: copy, done: outcomes.slice() };
         send({ type: 'checkpoint', batchId, key, checkpoint: saved });
       },

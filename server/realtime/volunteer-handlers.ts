@@ -11,7 +11,7 @@ import {
   PROTOCOL_VERSION,
   ProgressBatch,
   ReleaseBatch,
-  ResultBatch,
+  ResultBatchEnvelope,
   type ServerToVolunteerEvents,
   type VolunteerToServerEvents,
 } from '../../shared/protocol.ts';
@@ -23,6 +23,7 @@ import { addressKey } from './address-key.ts';
 import type { DeviceIds } from './device-ids.ts';
 import { guardFrames, trustConnection } from './frame-guard.ts';
 import type { JoinCodeGuard } from './join-code-guard.ts';
+import { triageResults } from './result-triage.ts';
 import { createSocketEdge, guard, withAck, withoutAck } from './validate.ts';
 
 export type VolunteerServer = Server<VolunteerToServerEvents, ServerToVolunteerEvents>;
@@ -155,9 +156,21 @@ function attach(
     'task:results',
     withAck(
       edge,
-      ResultBatch,
+      ResultBatchEnvelope,
       'task:results',
-      (batch) => engine.tabs.report(registered(), batch.results),
+      async (batch) => {
+        const { valid, refused, issue } = triageResults(batch.results);
+        if (issue === undefined) return engine.tabs.report(registered(), valid);
+        edge.refused('task:results', issue.message);
+        // Nothing to take: refused whole, naming the field, and the page drops the message.
+        if (valid.length === 0) {
+          throw new CoordinatorError('invalid_input', `[task:results]: ${issue.message}`, {
+            ...(issue.field ? { field: issue.field } : {}),
+          });
+        }
+        const ack = await engine.tabs.report(registered(), valid);
+        return { leaseIds: ack.leaseIds, refused: [...ack.refused, ...refused] };
+      },
       { requires: registered },
     ),
   );

@@ -19,6 +19,11 @@
  *   attempts reach `maxAttempts` and either two addresses failed it or nobody elsewhere could
  *   try. A device running a copy or having voted counts as able to try. A lone tab whose map
  *   throws still ends after `maxAttempts`, and so does a lab behind one address.
+ * - Drops are charged the same way: a copy lost with its tab counts toward `maxDrops` when its
+ *   address had neither dropped nor failed the task before, or when no device at an untried
+ *   address stands (its own seat has left by then). Addresses that dropped the task are the last
+ *   resort for its retries, as failed ones are. Before, any visitor could fail tasks by taking
+ *   copies in fresh tabs and closing them; a lone tab that keeps crashing still ends the task.
  */
 import { hasVoted } from './ballots.ts';
 import { seatAddress, type DeviceCensus } from './device-census.ts';
@@ -104,12 +109,28 @@ export function recordFailure(
   return verdict.giveUp;
 }
 
-/** Records a copy lost with its tab; returns the task's drops so far. */
-export function recordDrop(job: JobEntry, taskIndex: number, effects: Effect[]): number {
+/**
+ * Records that the copy held by `dropped` was lost with its tab (its seat already left the
+ * census), charges it by the drop rule (see the module comment) and persists the charged drops.
+ * Returns why the task ends now, or undefined while it goes on.
+ */
+export function recordDrop(
+  job: JobEntry,
+  dropped: Seat & { taskIndex: number },
+  maxDrops: number,
+  view: SpreadView,
+  effects: Effect[],
+): string | undefined {
+  const { taskIndex } = dropped;
   const task = job.tasks[taskIndex] as TaskEntry;
+  const address = seatAddress(voterOf(dropped.deviceId), dropped.address);
+  const droppedAddresses = droppedAddressesOf(task);
+  const repeat = droppedAddresses.has(address) || (task.failedAddresses?.has(address) ?? false);
+  droppedAddresses.add(address);
+  if (repeat && untriedStand(job, task, view)) return undefined;
   task.drops++;
   persistAttempts(job, taskIndex, effects);
-  return task.drops;
+  return task.drops >= maxDrops ? `lost ${task.drops} times to departing tabs` : undefined;
 }
 
 /** Whether a copy of this task may go to this tab (see the module comment for the order). */
@@ -135,7 +156,9 @@ export function mayTake(job: JobEntry, task: TaskEntry, tab: Seat, view: SpreadV
   if (redundant && hasVoted(task, voter, byAddress, tab.address)) return false;
   const failures = task.failedDevices?.get(voter);
   if (failures === undefined && !holds) {
-    if (!task.failedAddresses?.has(address)) return true;
+    const tried =
+      task.failedAddresses?.has(address) === true || DROPPED.get(task)?.has(address) === true;
+    if (!tried) return true;
     return !canTakeCopy(job, task, view, true);
   }
   if (failures !== undefined) {
@@ -174,7 +197,10 @@ function canTakeCopy(job: JobEntry, task: TaskEntry, view: SpreadView, untried: 
   devices.clear();
   addresses.clear();
   for (const voter of task.failedDevices?.keys() ?? []) devices.add(voter);
-  if (untried) for (const address of task.failedAddresses ?? []) addresses.add(address);
+  if (untried) {
+    for (const address of task.failedAddresses ?? []) addresses.add(address);
+    for (const address of DROPPED.get(task) ?? []) addresses.add(address);
+  }
   for (const leaseId of task.leases) {
     const holder = view.leaseOf(leaseId);
     if (!holder) continue;
@@ -191,6 +217,30 @@ function canTakeCopy(job: JobEntry, task: TaskEntry, view: SpreadView, untried: 
     }
   }
   return view.census.hasSeatOutside(job.spec.grid, devices, addresses);
+}
+
+/**
+ * Whether a working device stands at an address that has neither failed nor dropped the task,
+ * other than a device that failed it: one that runs it or voted on it counts.
+ */
+function untriedStand(job: JobEntry, task: TaskEntry, view: SpreadView): boolean {
+  const addresses = SCRATCH_ADDRESSES;
+  addresses.clear();
+  for (const address of task.failedAddresses ?? []) addresses.add(address);
+  for (const address of DROPPED.get(task) ?? []) addresses.add(address);
+  return view.census.hasSeatOutside(job.spec.grid, task.failedDevices?.keys() ?? [], addresses);
+}
+
+/**
+ * Addresses (`seatAddress`) whose tabs went away holding a copy of the task. Kept beside the
+ * task rather than on it: not persisted, like `failedAddresses`, and gone with the task.
+ */
+const DROPPED = new WeakMap<TaskEntry, Set<string>>();
+
+function droppedAddressesOf(task: TaskEntry): Set<string> {
+  let addresses = DROPPED.get(task);
+  if (!addresses) DROPPED.set(task, (addresses = new Set()));
+  return addresses;
 }
 
 const EMPTY: ReadonlySet<string> = new Set();

@@ -166,7 +166,7 @@ export class Scheduler {
       const task = job?.tasks[lease.taskIndex];
       this.#book.drop(lease, 'dropped', now, effects);
       if (job && task?.status === 'pending')
-        this.#settler.lost(job, lease.taskIndex, this.#options.maxDrops, now, effects);
+        this.#settler.lost(job, lease, this.#options.maxDrops, now, effects);
     }
     const hadCopies = volunteer.leases.size > 0;
     this.#book.forgetTab(volunteer);

@@ -236,13 +236,13 @@ export class Settler {
     if (touched.length > 0) this.#feedHungry(now, effects);
   }
 
-  /** A copy was lost with its tab: the task goes back to the queue, or ends after `maxDrops`. */
-  lost(job: JobEntry, taskIndex: number, maxDrops: number, now: number, effects: Effect[]): void {
-    const drops = recordDrop(job, taskIndex, effects);
-    if (drops >= maxDrops) {
-      this.giveUp(job, taskIndex, `lost ${drops} times to departing tabs`, now, effects);
-    } else {
-      requeue(job, taskIndex, true);
-    }
+  /**
+   * A copy was lost with its tab: the task goes back to the queue, or ends once `maxDrops` drops
+   * were charged (device-spread.ts charges a drop like a failure).
+   */
+  lost(job: JobEntry, lease: Lease, maxDrops: number, now: number, effects: Effect[]): void {
+    const gaveUp = recordDrop(job, lease, maxDrops, this.#spread, effects);
+    if (gaveUp) this.giveUp(job, lease.taskIndex, gaveUp, now, effects);
+    else requeue(job, lease.taskIndex, true);
   }
 }

@@ -184,6 +184,39 @@ describe('volunteer tabs in Chromium', () => {
     );
   });
 
+  it('ends an output or checkpoint state over the JSON bounds as an item error naming the limit, and stays connected', async () => {
+    const server = await coordinator();
+    const page = await tab(server);
+    const job = await submit(server, {
+      map: `(x, ctx) => {
+        let deep = x;
+        for (let i = 0; i < 100; i++) deep = [deep];
+        if (x === 0) return deep;
+        if (x === 1) return { ['k'.repeat(5000)]: x };
+        if (x === 2) ctx.checkpoint(deep);
+        // Shallow when checked, deep when serialized: the worker checks the copy it sends.
+        let reads = 0;
+        if (x === 4) return { get v() { return reads++ === 0 ? 1 : deep; } };
+        return x;
+      }`,
+      inputs: [0, 1, 2, 3, 4],
+    });
+    expect(await waitForJob(server, job.id, undefined, 30_000)).toMatchObject({
+      done: 1,
+      failed: 4,
+    });
+    expect(await resultLines(server, job.id)).toEqual([
+      { index: 0, error: expect.stringMatching(/output.*MAX_JSON_DEPTH/) },
+      { index: 1, error: expect.stringMatching(/output.*MAX_JSON_KEY_CHARS/) },
+      { index: 2, error: expect.stringMatching(/checkpoint state.*MAX_JSON_DEPTH/) },
+      { index: 3, output: 3 },
+      { index: 4, error: expect.stringMatching(/output.*MAX_JSON_DEPTH/) },
+    ]);
+    expect(await page.$eval('#connection', (el) => el.getAttribute('data-state'))).toBe(
+      'connected',
+    );
+  });
+
   it('charges a timeout to the task that ran long, not to the short tasks batched with it', async () => {
     const server = await coordinator();
     await tab(server);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../support/fake-clock.ts';
 import { useHarness } from '../support/harness.ts';
+import { SimVolunteer } from '../support/sim-volunteer.ts';
 import { api, resultLines, waitFor, waitForJob } from '../support/start-coordinator.ts';
 
 const { coordinator, volunteer, submit } = useHarness();
@@ -64,6 +65,40 @@ describe('failing devices beside an honest tab', () => {
     const lines = await resultLines(server, job.id);
     expect(lines.map((line) => line['output'])).toEqual(inputs.map((x) => x * 3));
   });
+});
+
+describe('an address that takes copies and drops its connection, over and over', () => {
+  it.each([
+    { redundancy: 1, honest: 1 },
+    { redundancy: 2, honest: 2 },
+  ])(
+    'cannot fail tasks honest tabs at other addresses could run (redundancy $redundancy)',
+    async ({ redundancy, honest }) => {
+      const server = await coordinator();
+      for (let i = 0; i < honest; i++) {
+        await volunteer(server, { slots: 1, taskDelayMs: 200, localAddress: `127.0.0.${8 + i}` });
+      }
+      const inputs = Array.from({ length: 20 }, (_, i) => i);
+      const job = await submit(server, { map: '(x) => x * 3', inputs, redundancy });
+      // One address, one fresh tab at a time: take as many copies as given, then vanish.
+      const deadline = Date.now() + 15_000;
+      for (let round = 0; round < 60 && Date.now() < deadline; round++) {
+        const thief = await SimVolunteer.connect(server.url, {
+          slots: 64,
+          silent: true,
+          localAddress: '127.0.0.7',
+        });
+        await thief.until(() => thief.received.length > 0, 1_000).catch(() => undefined);
+        thief.close();
+      }
+      expect(await waitForJob(server, job.id, undefined, 20_000)).toMatchObject({
+        status: 'completed',
+        done: 20,
+        failed: 0,
+      });
+    },
+    60_000,
+  );
 });
 
 describe('a device that holds copies and reports progress without answering', () => {

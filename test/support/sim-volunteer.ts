@@ -6,6 +6,7 @@
 import { io, type Socket } from 'socket.io-client';
 import type { ItemOutcome } from '../../shared/job.ts';
 import type { JsonValue } from '../../shared/json.ts';
+import { notJsonReason } from '../../shared/json-checks.ts';
 import {
   PROTOCOL_VERSION,
   type Ack,
@@ -186,7 +187,10 @@ export class SimVolunteer {
         const items: ItemOutcome[] = task.inputs.map((input) => {
           try {
             if (this.options.forgeOutput !== undefined) return { output: this.options.forgeOutput };
-            return { output: map?.(input) as JsonValue };
+            // What the page's worker checks (task-runner.worker.ts): over the bounds is an item error.
+            const output = map?.(input);
+            const reason = notJsonReason(output);
+            return reason ? { error: `[runner]: ${reason}` } : { output: output as JsonValue };
           } catch (error) {
             return { error: String(error) };
           }

@@ -4,7 +4,7 @@ import { ItemOutcome, JobSpec } from '../../shared/job.ts';
 import { JSON_BOUNDS, formatJsonPath, jsonShapeIssue } from '../../shared/json-bounds.ts';
 import { canonicalJson, notJsonReason } from '../../shared/json-checks.ts';
 import { JsonValue } from '../../shared/json.ts';
-import { MAX_JSON_DEPTH, MAX_JSON_KEY_CHARS } from '../../shared/limits.ts';
+import { MAX_ITEM_OUTPUT_DEPTH, MAX_JSON_DEPTH, MAX_JSON_KEY_CHARS } from '../../shared/limits.ts';
 import { CheckpointReport } from '../../shared/protocol.ts';
 import {
   PROTOTYPE_KEYS,
@@ -16,6 +16,14 @@ import {
 } from '../support/hostile-json.ts';
 
 describe('jsonShapeIssue', () => {
+  it('is the bound the tab holds outputs and checkpoint states to: the tab and the coordinator agree', () => {
+    expect(MAX_ITEM_OUTPUT_DEPTH).toBe(MAX_JSON_DEPTH);
+    expect(notJsonReason(nest(MAX_JSON_DEPTH + 1, 'array'))).toMatch(/MAX_JSON_DEPTH/);
+    expect(notJsonReason({ ['k'.repeat(MAX_JSON_KEY_CHARS + 1)]: 1 }, 'checkpoint state')).toMatch(
+      /MAX_JSON_KEY_CHARS/,
+    );
+  });
+
   it('accepts nesting up to MAX_JSON_DEPTH and refuses one level more, naming the path', () => {
     expect(jsonShapeIssue(nest(MAX_JSON_DEPTH, 'array'))).toBeUndefined();
     expect(jsonShapeIssue(nest(MAX_JSON_DEPTH, 'object'))).toBeUndefined();

@@ -272,6 +272,21 @@ describe('the tab result sender', () => {
     expect(store.leases()).toEqual(['L1']);
   });
 
+  it('forgets a batch the coordinator refuses whole as malformed, and sends the next results', async () => {
+    const { store, sender, socket, errors, until } = setUp();
+    sender.add(result('L1'));
+    (await socket().message(1)).answer({
+      ok: false,
+      error: { code: 'invalid_input', message: '[task:results]: nested too deep' },
+    });
+    await until(() => store.results.size === 0, 'the refused batch is forgotten');
+    expect(sender.unsent).toBe(0);
+    expect(sender.done).toBe(0);
+    expect(errors.some((error) => error.includes('nested too deep'))).toBe(true);
+    sender.add(result('L2'));
+    expect((await socket().message(2)).leaseIds).toEqual(['L2']);
+  });
+
   it('forgets a result only when an acknowledgement names its lease, as accepted or refused', async () => {
     const { store, sender, socket, reconnect, until } = setUp();
     for (const leaseId of ['L1', 'L2', 'L3']) sender.add(result(leaseId));

@@ -417,6 +417,38 @@ describe('Scheduler leases', () => {
     expect(settle[0]?.items[0]).toMatchObject({ error: expect.stringMatching(/lost 2 times/) });
   });
 
+  it('gives a task a device dropped back to a tab elsewhere, not to that device again, so repeated drops cannot fail it', () => {
+    const t = setup({ maxDrops: 2 });
+    t.addJob('j', { inputs: [1, 2, 3] });
+    t.connect('honest', 1, { deviceId: 'dev-honest' });
+    const held = t.dispatched(t.take(), 'honest');
+    expect(held).toHaveLength(2); // prefetch: the third task is left for the next tab
+    for (const tab of ['t1', 't2', 't3']) {
+      t.connect(tab, 1, { deviceId: 'dev-thief' });
+      t.disconnect(tab);
+    }
+    const effects = t.take();
+    expect(t.dispatched(effects, 't1')).toHaveLength(1);
+    expect([...t.dispatched(effects, 't2'), ...t.dispatched(effects, 't3')]).toEqual([]);
+    expect(t.of(effects, 'settle')).toEqual([]);
+    for (const task of held) expect(t.ok('honest', task)).toBe('committed');
+    const [last] = t.dispatched(t.take(), 'honest');
+    expect(last?.taskIndex).toBe(2);
+    expect(t.ok('honest', last as Assignment)).toBe('committed');
+  });
+
+  it('gives up a task that keeps crashing a lone device after maxDrops, though one address dropped it each time', () => {
+    const t = setup({ maxDrops: 3 });
+    t.addJob('j', { inputs: [1] });
+    for (const tab of ['a1', 'a2', 'a3']) {
+      t.connect(tab, 1, { deviceId: 'dev-lone' });
+      t.disconnect(tab);
+    }
+    const settle = t.of(t.take(), 'settle');
+    expect(settle).toMatchObject([{ status: 'failed' }]);
+    expect(settle[0]?.items[0]).toMatchObject({ error: expect.stringMatching(/lost 3 times/) });
+  });
+
   it('cancels a job: live copies are told to stop and nothing more is dispatched', () => {
     const t = setup();
     t.addJob('j', { inputs: [1, 2, 3, 4, 5, 6] });
