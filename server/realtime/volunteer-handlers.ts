@@ -120,7 +120,7 @@ function attach(
       );
       trustConnection(socket.conn);
       log.debug({ volunteerId, slots: hello.slots }, '[realtime]: volunteer connected');
-      return { volunteerId, deviceId, serverTime: Date.now() };
+      return { volunteerId, deviceId, serverTime: engine.now() };
     }),
   );
 
