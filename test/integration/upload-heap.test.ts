@@ -3,20 +3,14 @@
  * `--max-old-space-size=48` takes 100 MB of NDJSON, runs a job over it and streams the results
  * out. Had any layer held the file whole, V8 would have stopped the process.
  */
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { JobCreated, UploadSummary } from '../../shared/job.ts';
 import { useHarness } from '../support/harness.ts';
-import { waitFor, waitForJob } from '../support/start-coordinator.ts';
+import { startChildCoordinator } from '../support/child-coordinator.ts';
+import { waitForJob } from '../support/start-coordinator.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const TOKEN = 'upload-heap-token-0123456789';
 const HEAP_MB = 48;
 const ITEMS = 50_000;
 const PAD = 'x'.repeat(2_000);
@@ -38,61 +32,17 @@ function ndjsonBody(): Readable {
 }
 
 async function startHeapLimitedCoordinator(): Promise<{ url: string; token: string }> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'browsergrid-heap-'));
-  // Stand-in pages, so the coordinator does not build the real ones (a build would not fit the heap).
-  const staticDir = path.join(dataDir, 'pages');
-  mkdirSync(path.join(staticDir, 'volunteer'), { recursive: true });
-  writeFileSync(path.join(staticDir, 'volunteer', 'index.html'), '<!doctype html>');
-  const child = spawn(
-    process.execPath,
-    [
-      `--max-old-space-size=${HEAP_MB}`,
-      ...(process.env['TRACE_GC'] ? ['--trace-gc'] : []),
-      'server/bin.mjs',
-      'start',
-    ],
-    {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        PORT: '0',
-        HOST: '127.0.0.1',
-        BROWSERGRID_DATA: dataDir,
-        BROWSERGRID_ADMIN_TOKEN: TOKEN,
-        BROWSERGRID_STATIC_DIR: staticDir,
-        LOG_LEVEL: 'info',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const output: string[] = [];
-  let exit: string | undefined;
-  child.once('exit', (code, signal) => (exit = `code ${code}, signal ${signal}`));
-  child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  // Stand-in pages come with the child coordinator: a build would not fit the heap.
+  const server = await startChildCoordinator({}, [
+    `--max-old-space-size=${HEAP_MB}`,
+    ...(process.env['TRACE_GC'] ? ['--trace-gc'] : []),
+  ]);
   defer(async () => {
-    if (exit === undefined) {
-      child.kill('SIGTERM');
-      await waitFor(() => (exit !== undefined ? true : undefined), 10_000, 'coordinator exit');
-    }
-    rmSync(dataDir, { recursive: true, force: true });
+    const exit = server.exit() ?? (await server.stop());
     // A coordinator that died under the test is the failure this file looks for.
-    expect(exit, output.join('')).toMatch(/code 0|signal SIGTERM/);
+    expect(exit, server.output()).toMatch(/code 0|signal SIGTERM/);
   });
-  let url: string | undefined;
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    output.push(line);
-    url ??= /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(line)?.[1];
-  });
-  await waitFor(
-    () => {
-      if (exit !== undefined)
-        throw new Error(`coordinator exited (${exit}):\n${output.join('\n')}`);
-      return url;
-    },
-    30_000,
-    'the coordinator to listen',
-  );
-  return { url: url as string, token: TOKEN };
+  return server;
 }
 
 async function heapUsedBytes(server: { url: string; token: string }): Promise<number> {
