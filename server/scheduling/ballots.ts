@@ -5,6 +5,7 @@
  */
 import type { ItemOutcome } from '../../shared/job.ts';
 import { canonicalJson } from '../../shared/json-checks.ts';
+import { seatAddress } from './device-census.ts';
 import type { JobEntry, TaskEntry, Vote } from './state.ts';
 
 export class Ballots {
@@ -92,10 +93,9 @@ export class Ballots {
  * distinct remote addresses, so several devices behind one address count once.
  */
 export function countVoters(vote: Vote, byAddress: boolean): number {
-  if (!byAddress) return vote.devices.size;
+  if (!byAddress || vote.addresses.size === 0) return vote.devices.size;
   const addresses = new Set<string>();
-  for (const device of vote.devices)
-    addresses.add(vote.addresses.get(device) ?? `device:${device}`);
+  for (const device of vote.devices) addresses.add(seatAddress(device, vote.addresses.get(device)));
   return addresses.size;
 }
 
