@@ -41,17 +41,20 @@ export function notJsonReason(value: unknown, path = 'output'): string | undefin
  * Whether `value` is a tree of objects and arrays at most `maxDepth` deep (a scalar is depth 0),
  * as any value parsed from JSON is. Iterative, so a hostile depth cannot exhaust the stack, and it
  * stops at the first level too deep. An object reached twice (shared or cyclic, which structured
- * clone can carry and zod's JSON schema accepts) makes it not a tree.
+ * clone can carry) makes it not a tree: `jsonShapeIssue` counts visits, so one small object
+ * shared at every level of many outcomes would cost it steps far beyond the message's size.
  */
 export function isTreeWithin(value: unknown, maxDepth: number): boolean {
-  const stack: Array<[unknown, number]> = [[value, 0]];
+  if (value === null || typeof value !== 'object') return true;
+  // Only objects go on the stack: a message is mostly scalars, which need no visit of their own.
+  const stack: Array<[object, number]> = [[value, 1]];
   const seen = new Set<object>();
   while (stack.length > 0) {
-    const [next, depth] = stack.pop() as [unknown, number];
-    if (next === null || typeof next !== 'object') continue;
-    if (depth + 1 > maxDepth || seen.has(next)) return false;
+    const [next, depth] = stack.pop() as [object, number];
+    if (depth > maxDepth || seen.has(next)) return false;
     seen.add(next);
-    for (const child of Object.values(next)) stack.push([child, depth + 1]);
+    for (const child of Object.values(next))
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
   }
   return true;
 }

@@ -31,7 +31,7 @@ export function readRunnerMessage(data: unknown, expected?: ExpectedBatch): Runn
     if (!isTreeWithin(data, MAX_ITEM_OUTPUT_DEPTH + MESSAGE_DEPTH)) return TAMPERED;
     parsed = RunnerMessage.safeParse(data);
   } catch {
-    // A shape that still exhausted the parser's stack is not one the runner sends.
+    // Whatever the schema throws on is not a message the runner sends.
     return TAMPERED;
   }
   if (!parsed.success || !expected || parsed.data.batchId !== expected.batchId) return TAMPERED;
