@@ -38,7 +38,7 @@ async function startHeapLimitedCoordinator(): Promise<{ url: string; token: stri
     ...(process.env['TRACE_GC'] ? ['--trace-gc'] : []),
   ]);
   defer(async () => {
-    const exit = server.exit() ?? (await server.stop());
+    const exit = await server.stop();
     // A coordinator that died under the test is the failure this file looks for.
     expect(exit, server.output()).toMatch(/code 0|signal SIGTERM/);
   });

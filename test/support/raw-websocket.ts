@@ -21,6 +21,7 @@ export interface RawWebSocket {
 /** One masked client frame (RFC 6455 §5.2); opcode 1 is text. */
 export function frame(payload: string | Buffer, opcode = 1): Buffer {
   const data = typeof payload === 'string' ? Buffer.from(payload) : payload;
+  if (data.length > 0xffff) throw new Error('frame(): payloads over 64 KiB are not supported');
   const mask = randomBytes(4);
   const length =
     data.length < 126
