@@ -10,3 +10,30 @@ export function createRootLog(level: string = process.env['LOG_LEVEL'] ?? 'info'
 export function subsystem(log: Log, name: string): Log {
   return log.child({ subsystem: name });
 }
+
+/** How often a throttled warning may be logged. */
+export const WARN_EVERY_MS = 10_000;
+
+/**
+ * A warning logged at most once per `everyMs`, with how many times it happened since the last
+ * line (`refused`): a flood of refusals must not flood the log too.
+ *
+ * @example
+ * const refused = throttledWarn(log);
+ * refused({ address }, '[http]: connection refused');
+ */
+export function throttledWarn(
+  log: Log,
+  everyMs = WARN_EVERY_MS,
+): (fields: Record<string, unknown>, message: string) => void {
+  let count = 0;
+  let loggedAt = -Infinity;
+  return (fields, message) => {
+    count++;
+    const now = performance.now();
+    if (now - loggedAt < everyMs) return;
+    log.warn({ ...fields, refused: count }, message);
+    loggedAt = now;
+    count = 0;
+  };
+}

@@ -73,7 +73,9 @@ export const MAX_JSON_KEY_CHARS = 4096;
 /** Nesting of the protocol's own envelope around a JSON value (`results[i].outcome.items[j].output`). */
 export const MAX_ENVELOPE_DEPTH = 8;
 /** A message from a connection that has not said hello (or authenticated as an admin): a hello
- * is well under 1 KiB, so anything larger is refused before socket.io parses it. */
+ * is well under 1 KiB, so anything larger is refused before socket.io parses it. This bounds
+ * parsing, not buffering: the transport has already assembled the frame, up to
+ * MAX_SOCKET_MESSAGE_BYTES, by the time it is checked. */
 export const MAX_UNREGISTERED_MESSAGE_BYTES = 16 * 1024;
 /** Messages refused as malformed after which a connection is closed: a tab never sends one. */
 export const MAX_REFUSED_MESSAGES = 16;

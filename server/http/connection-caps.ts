@@ -6,7 +6,7 @@
  */
 import type { Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Log } from '../log.ts';
+import { throttledWarn, type Log } from '../log.ts';
 import { AddressCounts } from '../realtime/address-counts.ts';
 
 export interface ConnectionCaps {
@@ -22,20 +22,10 @@ export interface ConnectionCaps {
  */
 export const CONNECTIONS_BEYOND_TABS = 100;
 
-/** Refusals are logged at most this often, with how many there were since the last line. */
-const LOG_EVERY_MS = 10_000;
-
 export function capConnections(httpServer: HttpServer, caps: ConnectionCaps, log: Log): void {
-  let refused = 0;
-  let loggedAt = -Infinity;
-  const noteRefusal = (why: string, address: string | undefined): void => {
-    refused++;
-    const now = performance.now();
-    if (now - loggedAt < LOG_EVERY_MS) return;
-    log.warn({ refused, address, ...caps }, `[http]: connections refused, ${why}`);
-    loggedAt = now;
-    refused = 0;
-  };
+  const warn = throttledWarn(log);
+  const noteRefusal = (why: string, address: string | undefined): void =>
+    warn({ address, ...caps }, `[http]: connections refused, ${why}`);
 
   // Node closes a connection past maxConnections before 'connection'; 'drop' tells of it.
   if (caps.maxConnections > 0) httpServer.maxConnections = caps.maxConnections;

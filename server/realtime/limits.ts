@@ -10,7 +10,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Server, Socket } from 'socket.io';
-import type { Log } from '../log.ts';
+import { throttledWarn, type Log } from '../log.ts';
 import { AddressCounts, type Closable } from './address-counts.ts';
 import { addressKey } from './address-key.ts';
 
@@ -36,17 +36,13 @@ export const REFUSALS_IN_FLIGHT = 10;
  */
 export const CONNECT_TIMEOUT_MS = 10_000;
 
-/** Handshake refusals are logged at most this often, with how many there were since. */
-const LOG_EVERY_MS = 10_000;
-
 export function applySocketLimits(io: Server, limits: SocketLimits, log: Log): void {
   const perAddress = new AddressCounts();
   const refusing = new AddressCounts();
   const overLimit = new WeakSet<object>();
   io.connectTimeout(CONNECT_TIMEOUT_MS);
 
-  let refusedHandshakes = 0;
-  let loggedAt = -Infinity;
+  const warnRefused = throttledWarn(log);
   // engine.io asks this only for handshakes (requests without a sid), before the session exists.
   io.engine.opts.allowRequest = (req: IncomingMessage, allow) => {
     const address = req.socket.remoteAddress ?? 'unknown';
@@ -59,15 +55,10 @@ export function applySocketLimits(io: Server, limits: SocketLimits, log: Log): v
       return;
     }
     const key = addressKey(address);
-    refusedHandshakes++;
-    if (performance.now() - loggedAt >= LOG_EVERY_MS) {
-      log.warn(
-        { address: key, refused: refusedHandshakes },
-        '[realtime]: handshakes refused, too many connections from one address',
-      );
-      loggedAt = performance.now();
-      refusedHandshakes = 0;
-    }
+    warnRefused(
+      { address: key },
+      '[realtime]: handshakes refused, too many connections from one address',
+    );
     allow(
       `[realtime]: too many connections from ${key} (limit ${limits.maxConnectionsPerAddress}, BROWSERGRID_MAX_CONNECTIONS_PER_ADDRESS)`,
       false,
