@@ -170,6 +170,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
       { missesPerAddress: config.helloMissesPerAddress, missWindowMs: config.helloMissWindowMs },
       subsystem(log, 'realtime'),
     ),
+    helloTimeoutMs: config.helloTimeoutMs,
   });
   const stopAdmin = registerAdminHandlers(
     io.of('/admin') as unknown as import('socket.io').Namespace<

@@ -43,6 +43,8 @@ export const Config = z.object({
    * that address's new tabs share one device id (see server/realtime/device-ids.ts).
    */
   deviceIdsPerAddressPerHour: z.coerce.number().int().positive().default(64),
+  /** A tab connection that has not registered (volunteer:hello) by then is closed. */
+  helloTimeoutMs: z.coerce.number().int().positive().default(30_000),
   /** Wrong grid join codes one network address may send per window before hellos naming a
    * grid are refused unread; 0 turns the window off. */
   helloMissesPerAddress: z.coerce.number().int().min(0).default(30),
@@ -85,6 +87,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     deviceIdsPerAddressPerHour: env['BROWSERGRID_DEVICE_IDS_PER_ADDRESS_PER_HOUR'],
     helloMissesPerAddress: env['BROWSERGRID_HELLO_MISSES_PER_ADDRESS'],
     helloMissWindowMs: env['BROWSERGRID_HELLO_MISS_WINDOW_MS'],
+    helloTimeoutMs: env['BROWSERGRID_HELLO_TIMEOUT_MS'],
     maxHttpConnections: env['BROWSERGRID_MAX_HTTP_CONNECTIONS'],
     headersTimeoutMs: env['BROWSERGRID_HEADERS_TIMEOUT_MS'],
     httpIdleTimeoutMs: env['BROWSERGRID_HTTP_IDLE_TIMEOUT_MS'],

@@ -43,15 +43,21 @@ export function registerVolunteerHandlers(
 export interface VolunteerGuards {
   deviceIds: DeviceIds;
   joinCodes: JoinCodeGuard;
+  /** A connection not registered by then is closed: it holds a place and is on no roster. */
+  helloTimeoutMs: number;
 }
 
 function attach(
   socket: VolunteerSocket,
   engine: Engine,
   log: Log,
-  { deviceIds, joinCodes }: VolunteerGuards,
+  { deviceIds, joinCodes, helloTimeoutMs }: VolunteerGuards,
 ): void {
   let volunteerId: string | undefined;
+  // A refused hello was answered at once, so its tab has read why before this closes it.
+  const helloTimer = setTimeout(() => {
+    if (volunteerId === undefined) socket.disconnect(true);
+  }, helloTimeoutMs);
   const checkJoinCode = joinCodes.forConnection(socket.handshake.address, () =>
     socket.disconnect(true),
   );
@@ -209,6 +215,7 @@ function attach(
   socket.on(
     'disconnect',
     guard(edge, 'disconnect', () => {
+      clearTimeout(helloTimer);
       if (volunteerId !== undefined) engine.tabs.disconnect(volunteerId, link);
     }),
   );

@@ -68,6 +68,18 @@ describe('socket limits', () => {
     expect(raw.received()).toMatch(/44\{"message":"\[realtime\]: too many connections from /);
   });
 
+  it('closes a connection that never says hello, and keeps the tab that did', async () => {
+    const server = await startCoordinator({ config: { helloTimeoutMs: 300 } });
+    defer(() => server.close());
+    const tab = await SimVolunteer.connect(server.url, { slots: 1 });
+    defer(() => tab.close());
+    const silent = await open(server.url);
+    const reason = await new Promise<string>((resolve) => silent.once('disconnect', resolve));
+    expect(reason).toBe('io server disconnect');
+    // The tab connected first, so its own deadline has passed too.
+    expect(tab.socket.connected).toBe(true);
+  });
+
   it('answers events past the rate with rate_limited and keeps serving well-behaved tabs', async () => {
     const server = await startCoordinator({ config: { eventsPerSecond: 20, eventBurst: 10 } });
     defer(() => server.close());
