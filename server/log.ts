@@ -16,7 +16,7 @@ export const WARN_EVERY_MS = 10_000;
 
 /**
  * A warning logged at most once per `everyMs`, with how many times it happened since the last
- * line (`refused`): a flood of refusals must not flood the log too.
+ * line (`countField`, `refused` unless told): a flood of refusals must not flood the log too.
  *
  * @example
  * const refused = throttledWarn(log);
@@ -25,6 +25,7 @@ export const WARN_EVERY_MS = 10_000;
 export function throttledWarn(
   log: Log,
   everyMs = WARN_EVERY_MS,
+  countField = 'refused',
 ): (fields: Record<string, unknown>, message: string) => void {
   let count = 0;
   let loggedAt = -Infinity;
@@ -32,7 +33,7 @@ export function throttledWarn(
     count++;
     const now = performance.now();
     if (now - loggedAt < everyMs) return;
-    log.warn({ ...fields, refused: count }, message);
+    log.warn({ ...fields, [countField]: count }, message);
     loggedAt = now;
     count = 0;
   };

@@ -1,6 +1,6 @@
 /**
- * @module Applying the scheduler's effects: messages go to tabs at once, state changes go to the
- * store through the group commit, and the caller learns when they are durable. This is the only
+ * @module Applying the scheduler's effects: messages go to tabs through their outbox (which reads
+ * an assignment's items first), state changes go to the store through the group commit, and the caller learns when they are durable. This is the only
  * place that turns a decision into I/O, so it also keeps the counters and the final summaries of
  * jobs whose last change is not yet durable.
  */
@@ -12,6 +12,7 @@ import type { Effect } from '../scheduling/scheduler.ts';
 import type { JobStore, StoreChange } from '../store/store.ts';
 import type { Clock } from './clock.ts';
 import { GroupCommit } from './group-commit.ts';
+import { TabOutbox } from './outbox.ts';
 import { copyView, liveSummary } from './summaries.ts';
 import type { TabRegistry } from './tab-registry.ts';
 
@@ -54,6 +55,7 @@ export interface EffectsDeps {
 export class EffectApplier {
   readonly #deps: EffectsDeps;
   readonly #commit: GroupCommit;
+  readonly #outbox: TabOutbox;
   /** Final summaries of jobs that just left the scheduler, until their last change is durable. */
   readonly #settling = new Map<string, JobSummary>();
   /** Set by the first failed write: from then on nothing is sent or written. */
@@ -73,6 +75,7 @@ export class EffectApplier {
   constructor(deps: EffectsDeps) {
     this.#deps = deps;
     this.#commit = new GroupCommit(deps.store, (changes, ms) => deps.observe.commit?.(changes, ms));
+    this.#outbox = new TabOutbox(deps.tabs, deps.log);
   }
 
   /** The final summary of a job that left the scheduler and is not yet durable, if any. */
@@ -104,7 +107,7 @@ export class EffectApplier {
     return this.apply(effects).catch(() => undefined);
   }
 
-  /** Sends messages at once and resolves when the state changes among `effects` are durable. */
+  /** Queues messages to tabs and resolves when the state changes among `effects` are durable. */
   apply(effects: readonly Effect[]): Promise<void> {
     try {
       this.assertWorking();
@@ -136,15 +139,18 @@ export class EffectApplier {
 
   /** Sends or counts one effect; returns the store change it makes, if any. */
   #one(effect: Effect, finished: JobSummary[]): StoreChange | undefined {
-    const { tabs, clock, log, observe } = this.#deps;
+    const { clock, log, observe } = this.#deps;
     const counters = this.counters;
     switch (effect.type) {
       case 'dispatch':
         counters.dispatched += effect.tasks.length;
-        tabs.link(effect.volunteerId)?.assign({ jobs: effect.jobs, tasks: effect.tasks });
+        this.#outbox.assign(effect.volunteerId, effect.jobs, effect.tasks);
         return undefined;
       case 'cancel':
-        tabs.link(effect.volunteerId)?.cancel({ leaseIds: effect.leaseIds, reason: effect.reason });
+        this.#outbox.cancel(effect.volunteerId, {
+          leaseIds: effect.leaseIds,
+          reason: effect.reason,
+        });
         return undefined;
       case 'settle':
         if (effect.status === 'committed') counters.committed++;

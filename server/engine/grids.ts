@@ -97,34 +97,34 @@ export class Grids {
    * work and hands back what it holds; the coordinator gives it no slots until resumed, across
    * reconnects too.
    */
-  setPaused(target: { grid: string; volunteerId?: string }, paused: boolean): number {
-    const { store, tabs, scheduler, effects: applier, clock, log } = this.#deps;
-    const now = clock.now();
-    const effects: Effect[] = [];
-    const touched = tabs.setPaused(target, paused);
-    if (!touched) {
+  async setPaused(
+    target: { grid: string; volunteerId?: string },
+    paused: boolean,
+  ): Promise<number> {
+    const { store, tabs, scheduler, effects: applier, clock } = this.#deps;
+    const { grid, volunteerId } = target;
+    if (volunteerId !== undefined && tabs.info(volunteerId)?.grid !== grid) {
       throw new CoordinatorError(
         'not_found',
-        `[grids]: no live tab ${target.volunteerId ?? ''} in grid ${target.grid}`,
-        { field: 'volunteerId' },
+        `[grids]: no live tab ${volunteerId} in grid ${grid}`,
+        {
+          field: 'volunteerId',
+        },
       );
     }
-    // A paused room, or tab, stays paused across a coordinator restart.
-    const { grid, volunteerId } = target;
-    const recorded =
-      volunteerId === undefined
-        ? store.setGridPaused(grid, paused)
-        : store.setTabPaused({ volunteerId, grid, pausedAt: now }, paused);
-    void recorded.catch((error: unknown) =>
-      log.error({ err: error }, '[engine]: could not record a pause'),
-    );
-    for (const volunteerId of touched) {
-      const effective = tabs.isPaused(volunteerId);
-      tabs.link(volunteerId)?.control({
+    const now = clock.now();
+    // Durable before it takes effect: a paused room, or tab, stays paused across a restart.
+    if (volunteerId === undefined) await store.setGridPaused(grid, paused);
+    else await store.setTabPaused({ volunteerId, grid, pausedAt: now }, paused);
+    const touched = tabs.setPaused(target, paused) ?? []; // the tab may have left meanwhile
+    const effects: Effect[] = [];
+    for (const id of touched) {
+      const effective = tabs.isPaused(id);
+      tabs.link(id)?.control({
         paused: effective,
         ...(effective ? { reason: 'paused by the grid admin' } : {}),
       });
-      scheduler.setSlots(volunteerId, tabs.effectiveSlots(volunteerId), now, effects);
+      scheduler.setSlots(id, tabs.effectiveSlots(id), clock.now(), effects);
     }
     void applier.applyLogged(effects);
     return touched.length;

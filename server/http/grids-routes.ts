@@ -72,7 +72,7 @@ export function createGridsRouter(
     router.post(`/api/grids/:code/${action}`, json, async (req, res) => {
       const grid = await grids.get(parseCode(req.params['code']));
       const { volunteerId } = parse(PauseTarget, req.body ?? {});
-      const tabs = grids.setPaused(
+      const tabs = await grids.setPaused(
         { grid: grid.code, ...(volunteerId ? { volunteerId } : {}) },
         paused,
       );

@@ -3,12 +3,27 @@
  * persist, as data. The scheduler and the rules beside it return these; the engine applies them.
  */
 import type { ItemOutcome, JobStatus } from '../../shared/job.ts';
-import type { Assignment, CancelBatch, JobCode, TaskCheckpoint } from '../../shared/protocol.ts';
+import type { CancelBatch, JobCode, TaskCheckpoint } from '../../shared/protocol.ts';
 import type { CopyEnd } from '../../shared/timeline.ts';
+import type { InputSource, ItemSpan } from '../store/input-source.ts';
 import type { JobEntry, Lease } from './state.ts';
 
+/**
+ * A task leased to a tab, as the scheduler plans it: which items, not their values. The engine
+ * reads `span` from `source` and sends the tab an `Assignment`.
+ */
+export interface PlannedTask {
+  leaseId: string;
+  jobId: string;
+  taskIndex: number;
+  span: ItemSpan;
+  source: InputSource;
+  /** The latest checkpoint the coordinator holds for this task, if any. */
+  checkpoint?: TaskCheckpoint;
+}
+
 export type Effect =
-  | { type: 'dispatch'; volunteerId: string; jobs: JobCode[]; tasks: Assignment[] }
+  | { type: 'dispatch'; volunteerId: string; jobs: JobCode[]; tasks: PlannedTask[] }
   | { type: 'cancel'; volunteerId: string; leaseIds: string[]; reason: CancelBatch['reason'] }
   | {
       type: 'settle';

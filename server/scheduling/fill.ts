@@ -4,8 +4,9 @@
  * coordinator fairly; within the tab's byte budget; with each job's code the first time the tab
  * sees the job. Pure: the scheduler supplies its state and the leasing.
  */
-import type { Assignment, JobCode } from '../../shared/protocol.ts';
+import type { JobCode } from '../../shared/protocol.ts';
 import { mapKindOf } from '../jobs/map-source.ts';
+import type { PlannedTask } from './effects.ts';
 import { needsCopy, requeue, retryLength, takeTask } from './job-queue.ts';
 import type { JobEntry, TaskEntry, VolunteerEntry } from './state.ts';
 
@@ -19,13 +20,13 @@ export interface FillSource {
   /** Whether one more task of this job fits what the tab may hold. */
   hasRoom(job: JobEntry): boolean;
   /** Leases the task to the tab. */
-  lease(job: JobEntry, taskIndex: number): Assignment;
+  lease(job: JobEntry, taskIndex: number): PlannedTask;
 }
 
 export interface Fill {
   /** Code of jobs new to the tab. */
   jobs: JobCode[];
-  tasks: Assignment[];
+  tasks: PlannedTask[];
   /** Room left because no eligible work was found (the tab is hungry). */
   left: number;
 }
@@ -34,7 +35,7 @@ export interface Fill {
 export function fillTab(volunteer: VolunteerEntry, free: number, source: FillSource): Fill {
   const { ordered, tierCursor } = source;
   const jobs: JobCode[] = [];
-  const tasks: Assignment[] = [];
+  const tasks: PlannedTask[] = [];
   let index = 0;
   while (free > 0 && index < ordered.length) {
     const priority = (ordered[index] as JobEntry).spec.priority;

@@ -8,16 +8,11 @@
  * mechanism: a task may have several live copies, and the settle rule decides which commits.
  */
 import type { JobSpec } from '../../shared/job.ts';
-import type {
-  Assignment,
-  CheckpointReport,
-  ProgressBatch,
-  TaskResult,
-} from '../../shared/protocol.ts';
+import type { CheckpointReport, ProgressBatch, TaskResult } from '../../shared/protocol.ts';
 import type { InputSource } from '../store/input-source.ts';
 import { CopyBook, copyKind } from './copy-book.ts';
 import { mayTake, type SpreadView } from './device-spread.ts';
-import type { Effect } from './effects.ts';
+import type { Effect, PlannedTask } from './effects.ts';
 import { fairShare, fillTab, hasRoom } from './fill.ts';
 import { JobBook } from './job-book.ts';
 import { applyRestored, newJobEntry, type RestoredJob } from './job-entry.ts';
@@ -32,7 +27,7 @@ import { TabRoster, type TabHello } from './tab-roster.ts';
 import type { JobEntry, Lease, TaskEntry, VolunteerEntry } from './state.ts';
 import { DEFAULT_TRUST, type DeviceTrustView, type TrustPolicy } from './trust.ts';
 
-export type { Effect, ReportVerdict, RestoredJob };
+export type { Effect, PlannedTask, ReportVerdict, RestoredJob };
 
 export interface SchedulerOptions {
   prefetch: PrefetchOptions;
@@ -372,7 +367,7 @@ export class Scheduler {
     volunteer: VolunteerEntry,
     now: number,
     effects: Effect[],
-  ): Assignment {
+  ): PlannedTask {
     const task = job.tasks[taskIndex] as TaskEntry;
     const kind = copyKind(job, task);
     if (task.copies === 0 && job.spec.adaptiveTrust && job.spec.redundancy > 1) {
@@ -390,8 +385,8 @@ export class Scheduler {
       leaseId: lease.leaseId,
       jobId: job.jobId,
       taskIndex,
-      start: span.start,
-      inputs: job.inputs.slice(span),
+      span,
+      source: job.inputs,
       ...(task.checkpoint ? { checkpoint: task.checkpoint } : {}),
     };
   }

@@ -19,13 +19,20 @@ export function taskSpan(items: number, chunkSize: number, taskIndex: number): T
   return { start, count: Math.max(0, Math.min(chunkSize, items - start)) };
 }
 
+/** Inline inputs are in memory, so they can also be sliced synchronously. */
+export interface InlineInputs extends InputSource {
+  slice(span: ItemSpan): JsonValue[];
+}
+
 /** The source of a job's inline inputs: an array or a range. Uploads come from the store. */
-export function inlineInputs(inputs: JobInputs): InputSource {
+export function inlineInputs(inputs: JobInputs): InlineInputs {
   if (Array.isArray(inputs)) {
+    const slice = (span: ItemSpan) => inputs.slice(span.start, span.start + span.count);
     return {
       items: inputs.length,
       itemBytes: sampleItemBytes(inputs),
-      slice: (span) => inputs.slice(span.start, span.start + span.count),
+      slice,
+      read: (span) => Promise.resolve(slice(span)),
     };
   }
   if ('upload' in inputs) {
@@ -39,6 +46,9 @@ export function inlineInputs(inputs: JobInputs): InputSource {
       const values: number[] = new Array<number>(span.count);
       for (let i = 0; i < span.count; i++) values[i] = start + (span.start + i) * step;
       return values;
+    },
+    read(span) {
+      return Promise.resolve(this.slice(span));
     },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * @module The reader of a job's input items, by index. The store implements it for uploads
  * (`JobStore.uploadInputs`), the sharder for inline arrays and ranges (`inlineInputs`), and
- * dispatch reads a task's items through it.
+ * the engine reads a planned task's items through it.
  *
  * It is an interface and not a shared schema because it is behaviour, not data: it never crosses
  * the wire (a tab receives the items, in `Assignment.inputs`). It lives with the store because
@@ -17,13 +17,13 @@ export interface ItemSpan {
 }
 
 /**
- * Dispatch is synchronous, so `slice` is too: arrays and ranges answer from memory, an upload
- * from the store (an indexed range read).
+ * The scheduler only plans spans; the engine reads them here, asynchronously, before it sends an
+ * assignment. Arrays and ranges answer from memory, an upload from the store (one range read).
  */
 export interface InputSource {
   readonly items: number;
   /** Average JSON bytes of one item, estimated: what a task costs a tab's prefetch budget. */
   readonly itemBytes: number;
   /** The values of the items `[span.start, span.start + span.count)`. */
-  slice(span: ItemSpan): JsonValue[];
+  read(span: ItemSpan): Promise<JsonValue[]>;
 }

@@ -105,10 +105,12 @@ export function createSqliteUploads(db: Database.Database): UploadStore {
       return {
         items: upload.items,
         itemBytes: upload.items > 0 ? upload.bytes / upload.items : 0,
-        slice: (span) =>
-          selectItems
-            .all(seq, span.start, span.start + span.count)
-            .map((text) => JSON.parse(text) as JsonValue),
+        read: (span) =>
+          Promise.resolve(
+            selectItems
+              .all(seq, span.start, span.start + span.count)
+              .map((text) => JSON.parse(text) as JsonValue),
+          ),
       };
     },
   };

@@ -120,11 +120,7 @@ export interface UploadStore {
   listUploads(): Promise<StoredUpload[]>;
   /** Deletes an upload and its items; false if there is none. */
   deleteUpload(uploadId: string): Promise<boolean>;
-  /**
-   * The items of a complete upload, for dispatch. Reads are synchronous because dispatch is: the
-   * SQLite backend reads one task's items with one indexed range scan. A networked backend would
-   * serve them from a read-ahead window it fills asynchronously.
-   */
+  /** The items of a complete upload, read a task's span at a time (one indexed range scan). */
   uploadInputs(upload: StoredUpload): InputSource;
 }
 

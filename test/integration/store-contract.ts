@@ -306,8 +306,8 @@ export function runStoreContract(name: string, makeStore: (dir: string) => JobSt
       const inputs = store.uploadInputs(upload);
       expect(inputs.items).toBe(5);
       expect(inputs.itemBytes).toBeCloseTo(20 / 5);
-      expect(inputs.slice({ start: 1, count: 3 })).toEqual(['two', { n: 3 }, [4]]);
-      expect(inputs.slice({ start: 4, count: 1 })).toEqual([null]);
+      expect(await inputs.read({ start: 1, count: 3 })).toEqual(['two', { n: 3 }, [4]]);
+      expect(await inputs.read({ start: 4, count: 1 })).toEqual([null]);
 
       expect(await store.deleteUpload(uploadId)).toBe(true);
       expect(await store.deleteUpload(uploadId)).toBe(false);

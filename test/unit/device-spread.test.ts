@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { DeviceCensus } from '../../server/scheduling/device-census.ts';
 import { decideFailure, type FailureFacts } from '../../server/scheduling/device-spread.ts';
-import { Scheduler, type Effect } from '../../server/scheduling/scheduler.ts';
+import { Scheduler, type Effect, type PlannedTask } from '../../server/scheduling/scheduler.ts';
 import { JobSpec, type JobSpecInput } from '../../shared/job.ts';
-import type { Assignment } from '../../shared/protocol.ts';
+import { itemsOf } from '../support/planned-task.ts';
 import { FakeClock } from '../support/fake-clock.ts';
 
 /** A scheduler with readable lease ids, a fake clock and helpers to answer copies. */
@@ -19,11 +19,11 @@ function setup() {
   const take = (): Effect[] => effects.splice(0);
   const of = <T extends Effect['type']>(list: Effect[], type: T) =>
     list.filter((e): e is Extract<Effect, { type: T }> => e.type === type);
-  const dispatched = (list: Effect[], volunteerId?: string): Assignment[] =>
+  const dispatched = (list: Effect[], volunteerId?: string): PlannedTask[] =>
     of(list, 'dispatch')
       .filter((e) => volunteerId === undefined || e.volunteerId === volunteerId)
       .flatMap((e) => e.tasks);
-  const answer = (volunteerId: string, task: Assignment, ok: boolean): string =>
+  const answer = (volunteerId: string, task: PlannedTask, ok: boolean): string =>
     scheduler.report(
       volunteerId,
       [
@@ -33,7 +33,7 @@ function setup() {
           taskIndex: task.taskIndex,
           durationMs: 1,
           outcome: ok
-            ? { status: 'ok', items: task.inputs.map((x) => ({ output: (x as number) * 2 })) }
+            ? { status: 'ok', items: itemsOf(task).map((x) => ({ output: (x as number) * 2 })) }
             : { status: 'error', message: 'boom' },
         },
       ],
@@ -63,7 +63,7 @@ function setup() {
       );
     },
     /** Answers a copy with `output` for every item. */
-    vote(volunteerId: string, task: Assignment, output: number): string {
+    vote(volunteerId: string, task: PlannedTask, output: number): string {
       return scheduler.report(
         volunteerId,
         [
@@ -72,7 +72,7 @@ function setup() {
             jobId: task.jobId,
             taskIndex: task.taskIndex,
             durationMs: 1,
-            outcome: { status: 'ok', items: task.inputs.map(() => ({ output })) },
+            outcome: { status: 'ok', items: itemsOf(task).map(() => ({ output })) },
           },
         ],
         clock.now(),
@@ -200,10 +200,10 @@ describe('Scheduler with a device that fails every copy', () => {
     t.connect('h1', 'H1');
     t.connect('h2', 'H2');
     const [h1] = t.dispatched(t.take(), 'h1');
-    expect(t.answer('bad', bad as Assignment, false)).toBe('retrying');
+    expect(t.answer('bad', bad as PlannedTask, false)).toBe('retrying');
     const [h2] = t.dispatched(t.take(), 'h2');
-    expect(t.answer('h1', h1 as Assignment, true)).toBe('voted');
-    expect(t.answer('h2', h2 as Assignment, true)).toBe('committed');
+    expect(t.answer('h1', h1 as PlannedTask, true)).toBe('voted');
+    expect(t.answer('h2', h2 as PlannedTask, true)).toBe('committed');
     expect(job.status).toBe('completed');
   });
 
@@ -214,7 +214,7 @@ describe('Scheduler with a device that fails every copy', () => {
     const verdicts: string[] = [];
     for (let i = 0; i < 3; i++) {
       const [task] = t.dispatched(t.take(), 'only');
-      verdicts.push(t.answer('only', task as Assignment, false));
+      verdicts.push(t.answer('only', task as PlannedTask, false));
     }
     expect(verdicts).toEqual(['retrying', 'retrying', 'failed']);
     expect(job.status).toBe('failed');
@@ -228,9 +228,9 @@ describe('Scheduler with a device that fails every copy', () => {
     t.connect('b', 'B');
     t.connect('c', 'C');
     t.take();
-    expect(t.answer('a', first as Assignment, false)).toBe('retrying');
+    expect(t.answer('a', first as PlannedTask, false)).toBe('retrying');
     const [second] = t.dispatched(t.take());
-    expect(t.answer('b', second as Assignment, false)).toBe('failed');
+    expect(t.answer('b', second as PlannedTask, false)).toBe('failed');
     expect(job.tasks[0]).toMatchObject({ status: 'failed', attempts: 2 });
   });
 
@@ -259,7 +259,7 @@ describe('Scheduler with a device that reports progress and never answers', () =
     const job = t.addJob({ inputs: [1], timeoutMs: 1_000 });
     t.connect('a', 'A');
     const [task] = t.dispatched(t.take());
-    const leaseId = (task as Assignment).leaseId;
+    const leaseId = (task as PlannedTask).leaseId;
     let expiredAt: number | undefined;
     for (let i = 0; i <= 60 && expiredAt === undefined; i++) {
       t.scheduler.progress('a', [{ leaseId, elapsedMs: i * 500 }], t.clock.now());
@@ -307,8 +307,8 @@ describe('Scheduler with distinctAddresses', () => {
 
   it('lets two devices behind one address outvote when the job does not ask (the default)', () => {
     const { t, job, s1, s2 } = sybil(false);
-    expect(t.vote('s1', s1[0] as Assignment, 99)).toBe('voted');
-    expect(t.vote('s2', s2[0] as Assignment, 99)).toBe('committed');
+    expect(t.vote('s1', s1[0] as PlannedTask, 99)).toBe('voted');
+    expect(t.vote('s2', s2[0] as PlannedTask, 99)).toBe('committed');
     expect(job.status).toBe('completed');
   });
 
@@ -316,16 +316,16 @@ describe('Scheduler with distinctAddresses', () => {
     const { t, job, s1, s2 } = sybil(true);
     expect(s1).toHaveLength(1);
     expect(s2).toEqual([]);
-    expect(t.vote('s1', s1[0] as Assignment, 99)).toBe('voted');
+    expect(t.vote('s1', s1[0] as PlannedTask, 99)).toBe('voted');
     expect(t.dispatched(t.take(), 's2')).toEqual([]);
     t.connect('h1', 'H1', 1, '10.0.0.2');
     const [h1] = t.dispatched(t.take(), 'h1');
-    expect(t.vote('h1', h1 as Assignment, 2)).toBe('voted');
+    expect(t.vote('h1', h1 as PlannedTask, 2)).toBe('voted');
     t.connect('h2', 'H2', 1, '10.0.0.3');
     const effects = t.take();
     expect(t.dispatched(effects, 's2')).toEqual([]);
     const [h2] = t.dispatched(effects, 'h2');
-    expect(t.vote('h2', h2 as Assignment, 2)).toBe('committed');
+    expect(t.vote('h2', h2 as PlannedTask, 2)).toBe('committed');
     expect(t.of(t.take(), 'settle')).toMatchObject([{ items: [{ output: 2 }] }]);
     expect(job.status).toBe('completed');
   });
@@ -336,7 +336,7 @@ describe('Scheduler with a failing device beside an honest one', () => {
     const t = setup();
     const job = t.addJob({ inputs: [1], maxAttempts: 3, speculation: true });
     t.connect('h', 'HONEST', 1);
-    const [h] = t.dispatched(t.take(), 'h') as [Assignment];
+    const [h] = t.dispatched(t.take(), 'h') as [PlannedTask];
     t.scheduler.progress('h', [{ leaseId: h.leaseId, elapsedMs: 0 }], t.clock.now());
     t.connect('bad', 'BAD', 1);
     t.take();
@@ -353,7 +353,7 @@ describe('Scheduler with a failing device beside an honest one', () => {
       let backups = t.dispatched(effects, 'bad');
       while (backups.length > 0 && job.status === 'running') {
         const more: Effect[] = [];
-        const [b] = backups as [Assignment];
+        const [b] = backups as [PlannedTask];
         verdicts.push(
           t.scheduler.report(
             'bad',
@@ -408,7 +408,7 @@ describe('Scheduler with a failing device beside an honest one', () => {
     t.connect('b', 'B', 1);
     const held = t.dispatched(t.take(), 'b');
     expect(held).toHaveLength(1);
-    expect(t.answer('b', held[0] as Assignment, false)).toBe('retrying');
+    expect(t.answer('b', held[0] as PlannedTask, false)).toBe('retrying');
     // C could take the retry but is full; B failed it and waits.
     expect(t.dispatched(t.take(), 'b')).toEqual([]);
     const effects: Effect[] = [];
@@ -426,7 +426,7 @@ describe('Scheduler with distinctAddresses after a timeout', () => {
     t.connect('b', 'B', 1, '10.0.0.2');
     t.connect('c', 'C', 1, '10.0.0.1');
     const [a] = t.dispatched(t.take(), 'a');
-    expect(t.vote('a', a as Assignment, 2)).toBe('voted');
+    expect(t.vote('a', a as PlannedTask, 2)).toBe('voted');
     t.take();
     t.clock.advance(10_000);
     const effects: Effect[] = [];
@@ -451,7 +451,7 @@ describe('Scheduler with distinctAddresses after a timeout', () => {
     expect(job.status).toBe('running');
     t.connect('d', 'D', 1, '10.0.0.3');
     const [d] = t.dispatched(t.take(), 'd');
-    expect(t.vote('d', d as Assignment, 2)).toBe('committed');
+    expect(t.vote('d', d as PlannedTask, 2)).toBe('committed');
     expect(job.status).toBe('completed');
   });
 
@@ -472,11 +472,11 @@ describe('Scheduler with overflow device ids (issued past an address allowance)'
     const effects = t.take();
     const [o1] = t.dispatched(effects, 'o1');
     expect(t.dispatched(effects, 'o2')).toEqual([]);
-    expect(t.vote('o1', o1 as Assignment, 99)).toBe('voted');
+    expect(t.vote('o1', o1 as PlannedTask, 99)).toBe('voted');
     expect(t.dispatched(t.take(), 'o2')).toEqual([]);
     t.connect('h', 'HONEST', 1, '10.0.0.2');
     const [h] = t.dispatched(t.take(), 'h');
-    expect(t.vote('h', h as Assignment, 2)).toBe('voted');
+    expect(t.vote('h', h as PlannedTask, 2)).toBe('voted');
     expect(job.status).toBe('running');
   });
 
@@ -504,7 +504,7 @@ describe('Scheduler with a tab that reports tiny run times to hold many copies',
     t.connect('hoarder', 'HOARDER', 1);
     const [first] = t.dispatched(t.take(), 'hoarder');
     // One answer claiming 1 ms: its prefetch target grows to 256 copies.
-    expect(t.answer('hoarder', first as Assignment, true)).toBe('committed');
+    expect(t.answer('hoarder', first as PlannedTask, true)).toBe('committed');
     expect(t.dispatched(t.take(), 'hoarder').length).toBeGreaterThan(100);
     const latest = Math.max(...t.scheduler.liveCopies(job.jobId).map((lease) => lease.deadline));
     // 20 x timeoutMs, plus this harness's 1 s grace.

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { Scheduler, type Effect } from '../../server/scheduling/scheduler.ts';
+import { Scheduler, type Effect, type PlannedTask } from '../../server/scheduling/scheduler.ts';
 import { targetOutstanding } from '../../server/scheduling/prefetch.ts';
 import { JobSpec, type JobSpecInput } from '../../shared/job.ts';
-import type { Assignment, TaskResult } from '../../shared/protocol.ts';
+import type { TaskResult } from '../../shared/protocol.ts';
+import { itemsOf } from '../support/planned-task.ts';
 import { FakeClock } from '../support/fake-clock.ts';
 
 function setup(options: { maxDrops?: number; streakToTrust?: number } = {}) {
@@ -33,7 +34,7 @@ function setup(options: { maxDrops?: number; streakToTrust?: number } = {}) {
   };
   const of = <T extends Effect['type']>(list: Effect[], type: T) =>
     list.filter((e): e is Extract<Effect, { type: T }> => e.type === type);
-  const dispatched = (list: Effect[], volunteerId?: string): Assignment[] =>
+  const dispatched = (list: Effect[], volunteerId?: string): PlannedTask[] =>
     of(list, 'dispatch')
       .filter((e) => volunteerId === undefined || e.volunteerId === volunteerId)
       .flatMap((e) => e.tasks);
@@ -63,7 +64,7 @@ function setup(options: { maxDrops?: number; streakToTrust?: number } = {}) {
         effects,
       );
     },
-    ok(volunteerId: string, task: Assignment, outputs?: unknown[], durationMs = 5): string {
+    ok(volunteerId: string, task: PlannedTask, outputs?: unknown[], durationMs = 5): string {
       const result: TaskResult = {
         leaseId: task.leaseId,
         jobId: task.jobId,
@@ -71,14 +72,14 @@ function setup(options: { maxDrops?: number; streakToTrust?: number } = {}) {
         durationMs,
         outcome: {
           status: 'ok',
-          items: (outputs ?? task.inputs.map((x) => (x as number) * (x as number))).map(
+          items: (outputs ?? itemsOf(task).map((x) => (x as number) * (x as number))).map(
             (output) => ({ output: output as number }),
           ),
         },
       };
       return scheduler.report(volunteerId, [result], clock.now(), effects)[0] as string;
     },
-    fail(volunteerId: string, task: Assignment, message = 'boom'): string {
+    fail(volunteerId: string, task: PlannedTask, message = 'boom'): string {
       return scheduler.report(
         volunteerId,
         [
@@ -115,7 +116,7 @@ describe('Scheduler dispatch', () => {
     expect(batches[0]?.jobs.map((job) => job.jobId)).toEqual(['j']);
     expect(t.of(first, 'job')).toMatchObject([{ status: 'running' }]);
 
-    t.ok('a', batches[0]?.tasks[0] as Assignment);
+    t.ok('a', batches[0]?.tasks[0] as PlannedTask);
     const refill = t.of(t.take(), 'dispatch');
     expect(refill.flatMap((e) => e.tasks).length).toBeGreaterThan(0);
     expect(refill.flatMap((e) => e.jobs)).toEqual([]);
@@ -187,8 +188,8 @@ describe('Scheduler dispatch', () => {
     const first = t.dispatched(t.take());
     expect(first).toHaveLength(4); // before any run time: 2 a worker
     // Fast results make the time target huge; the byte budget bounds the refill.
-    t.ok('v', first[0] as Assignment, ['done'], 1);
-    t.ok('v', first[1] as Assignment, ['done'], 1);
+    t.ok('v', first[0] as PlannedTask, ['done'], 1);
+    t.ok('v', first[1] as PlannedTask, ['done'], 1);
     const refill = t.dispatched(t.take());
     const held = 2 + refill.length;
     expect(held * 100_002).toBeLessThanOrEqual(1024 * 1024);
@@ -209,7 +210,7 @@ describe('Scheduler dispatch', () => {
       t.ok(
         'v',
         task,
-        task.inputs.map(() => 0),
+        itemsOf(task).map(() => 0),
         1,
       );
     const held = t.dispatched(t.take());
@@ -262,9 +263,9 @@ describe('Scheduler leases', () => {
     const job = t.addJob('j', { inputs: [1, 2], chunkSize: 2, maxAttempts: 2 });
     t.connect('a', 1);
     let [task] = t.dispatched(t.take());
-    expect(t.fail('a', task as Assignment, 'worker crashed')).toBe('retrying');
+    expect(t.fail('a', task as PlannedTask, 'worker crashed')).toBe('retrying');
     [task] = t.dispatched(t.take());
-    expect(t.fail('a', task as Assignment, 'worker crashed')).toBe('failed');
+    expect(t.fail('a', task as PlannedTask, 'worker crashed')).toBe('failed');
     const effects = t.take();
     const [settle] = t.of(effects, 'settle');
     expect(settle?.status).toBe('failed');
@@ -285,7 +286,7 @@ describe('Scheduler leases', () => {
       'a',
       [
         {
-          leaseId: (task as Assignment).leaseId,
+          leaseId: (task as PlannedTask).leaseId,
           jobId: 'j',
           taskIndex: 0,
           durationMs: 1,
@@ -303,11 +304,11 @@ describe('Scheduler leases', () => {
     t.addJob('j', { inputs: [3] });
     t.connect('a', 1);
     const [task] = t.dispatched(t.take());
-    expect(t.ok('a', task as Assignment)).toBe('committed');
+    expect(t.ok('a', task as PlannedTask)).toBe('committed');
     const first = t.take();
     expect(t.of(first, 'settle')).toMatchObject([{ status: 'committed', items: [{ output: 9 }] }]);
     expect(t.of(first, 'job')).toMatchObject([{ status: 'completed' }]);
-    expect(t.ok('a', task as Assignment)).toBe('unknown-job'); // the job finished and left memory
+    expect(t.ok('a', task as PlannedTask)).toBe('unknown-job'); // the job finished and left memory
     expect(t.of(t.take(), 'settle')).toEqual([]);
   });
 
@@ -324,8 +325,8 @@ describe('Scheduler leases', () => {
       .flatMap((e) => e.tasks.map((task) => ({ holder: e.volunteerId, task })));
     const retry = again.find(({ task }) => task.taskIndex === first?.taskIndex);
     expect(retry).toBeDefined();
-    expect(t.ok(retry?.holder as string, retry?.task as Assignment)).toBe('committed');
-    expect(t.ok('a', first as Assignment)).toBe('duplicate');
+    expect(t.ok(retry?.holder as string, retry?.task as PlannedTask)).toBe('committed');
+    expect(t.ok('a', first as PlannedTask)).toBe('duplicate');
   });
 
   it('splits the work left between tabs by their slots', () => {
@@ -339,7 +340,7 @@ describe('Scheduler leases', () => {
     expect(t.dispatched(effects, 'b')).toHaveLength(6);
     // Measured as fast, a is still held to its share of what is left.
     const [task] = t.dispatched(effects, 'a');
-    t.ok('a', task as Assignment);
+    t.ok('a', task as PlannedTask);
     expect(t.dispatched(t.take(), 'a').length).toBeLessThanOrEqual(2);
   });
 
@@ -353,7 +354,7 @@ describe('Scheduler leases', () => {
     expect(t.of(effects, 'attempt')).toMatchObject([{ attempts: 0, drops: 1 }]);
     t.connect('a', 1); // the reloaded tab: gets the task again, and sends its old result too
     t.take();
-    expect(t.ok('a', task as Assignment)).toBe('committed');
+    expect(t.ok('a', task as PlannedTask)).toBe('committed');
   });
 
   it('refuses a result for an open task under a lease id it never issued to that browser', () => {
@@ -364,11 +365,11 @@ describe('Scheduler leases', () => {
     t.disconnect('a'); // the lease is no longer tracked: only its id can vouch for it
     t.take();
     t.connect('mallory', 1);
-    const forged = { ...(task as Assignment), leaseId: 'L999' };
+    const forged = { ...(task as PlannedTask), leaseId: 'L999' };
     expect(t.ok('mallory', forged, [666])).toBe('foreign-lease');
-    expect(t.ok('mallory', task as Assignment, [666])).toBe('foreign-lease');
+    expect(t.ok('mallory', task as PlannedTask, [666])).toBe('foreign-lease');
     t.connect('a', 1);
-    expect(t.ok('a', task as Assignment)).toBe('committed');
+    expect(t.ok('a', task as PlannedTask)).toBe('committed');
   });
 
   it("takes a live lease's result from another tab of the same browser (a reconnect the coordinator has not noticed)", () => {
@@ -377,7 +378,7 @@ describe('Scheduler leases', () => {
     t.connect('a', 1, { deviceId: 'D' });
     const [task] = t.dispatched(t.take());
     t.connect('a~2', 1, { deviceId: 'D' });
-    expect(t.ok('a~2', task as Assignment)).toBe('committed');
+    expect(t.ok('a~2', task as PlannedTask)).toBe('committed');
   });
 
   it('keeps no checkpoint on the coordinator for jobs with redundancy', () => {
@@ -386,7 +387,7 @@ describe('Scheduler leases', () => {
     t.connect('a', 1, { deviceId: 'A' });
     const [copy] = t.dispatched(t.take(), 'a');
     const checkpoint = { item: 1, state: null, done: [{ output: 666 }] };
-    const report = { leaseId: (copy as Assignment).leaseId, jobId: 'j', taskIndex: 0, checkpoint };
+    const report = { leaseId: (copy as PlannedTask).leaseId, jobId: 'j', taskIndex: 0, checkpoint };
     const effects: Effect[] = [];
     expect(t.scheduler.checkpoint('a', report, t.clock.now(), effects)).toBe(true);
     expect(effects.filter((e) => e.type === 'checkpoint')).toEqual([]);
@@ -401,8 +402,8 @@ describe('Scheduler leases', () => {
     t.connect('a', 1);
     const [task] = t.dispatched(t.take());
     t.connect('mallory', 1);
-    expect(t.ok('mallory', task as Assignment, [666])).toBe('foreign-lease');
-    expect(t.ok('a', task as Assignment)).toBe('committed');
+    expect(t.ok('mallory', task as PlannedTask, [666])).toBe('foreign-lease');
+    expect(t.ok('a', task as PlannedTask)).toBe('committed');
   });
 
   it('gives up a task that keeps losing its tabs after maxDrops', () => {
@@ -434,7 +435,7 @@ describe('Scheduler leases', () => {
     for (const task of held) expect(t.ok('honest', task)).toBe('committed');
     const [last] = t.dispatched(t.take(), 'honest');
     expect(last?.taskIndex).toBe(2);
-    expect(t.ok('honest', last as Assignment)).toBe('committed');
+    expect(t.ok('honest', last as PlannedTask)).toBe('committed');
   });
 
   it('gives up a task that keeps crashing a lone device after maxDrops, though one address dropped it each time', () => {
@@ -458,7 +459,7 @@ describe('Scheduler leases', () => {
     const effects: Effect[] = [];
     t.scheduler.connect({ volunteerId: 'b', deviceId: 'db', slots: 2 }, t.clock.now(), effects);
     expect(t.dispatched(effects)).toEqual([]);
-    expect(t.ok('a', held[0] as Assignment)).toBe('unknown-job');
+    expect(t.ok('a', held[0] as PlannedTask)).toBe('unknown-job');
   });
 
   it('tells the tabs holding other copies to stop once one copy commits', () => {
@@ -471,7 +472,7 @@ describe('Scheduler leases', () => {
     t.expire(); // copy A's lease ends; a second copy goes out
     const [second] = t.of(t.take(), 'dispatch');
     expect(second?.tasks.map((task) => task.taskIndex)).toEqual([0]);
-    expect(t.ok('a', copyA as Assignment)).toBe('committed'); // the stale copy arrives first
+    expect(t.ok('a', copyA as PlannedTask)).toBe('committed'); // the stale copy arrives first
     expect(t.of(t.take(), 'cancel')).toMatchObject([
       {
         volunteerId: second?.volunteerId,
@@ -495,8 +496,8 @@ describe('Scheduler redundancy', () => {
     expect(a).toHaveLength(1);
     expect(b).toHaveLength(1);
     const owner = t.dispatched(effects, 'a1').length === 1 ? 'a1' : 'a2';
-    expect(t.ok(owner, a[0] as Assignment)).toBe('voted');
-    expect(t.ok('b', b[0] as Assignment)).toBe('committed');
+    expect(t.ok(owner, a[0] as PlannedTask)).toBe('voted');
+    expect(t.ok('b', b[0] as PlannedTask)).toBe('committed');
   });
 
   it('does not let disagreeing results commit alone', () => {
@@ -505,12 +506,12 @@ describe('Scheduler redundancy', () => {
     t.connect('a', 1, { deviceId: 'A' });
     t.connect('b', 1, { deviceId: 'B' });
     const effects = t.take();
-    expect(t.ok('a', t.dispatched(effects, 'a')[0] as Assignment, [9])).toBe('voted');
-    expect(t.ok('b', t.dispatched(effects, 'b')[0] as Assignment, [10])).toBe('voted');
+    expect(t.ok('a', t.dispatched(effects, 'a')[0] as PlannedTask, [9])).toBe('voted');
+    expect(t.ok('b', t.dispatched(effects, 'b')[0] as PlannedTask, [10])).toBe('voted');
     t.connect('c', 1, { deviceId: 'C' });
     const third = t.dispatched(t.take(), 'c');
     expect(third).toHaveLength(1);
-    expect(t.ok('c', third[0] as Assignment, [9])).toBe('committed');
+    expect(t.ok('c', third[0] as PlannedTask, [9])).toBe('committed');
   });
 });
 
@@ -565,7 +566,7 @@ describe('Scheduler adaptive trust', () => {
   /** Lets each tab answer everything it holds, round after round; returns every verdict. */
   function drive(
     t: Harness,
-    answer: (volunteerId: string, task: Assignment) => number,
+    answer: (volunteerId: string, task: PlannedTask) => number,
     rounds = 20,
   ) {
     const verdicts: Array<{ volunteerId: string; taskIndex: number; verdict: string }> = [];
@@ -587,7 +588,7 @@ describe('Scheduler adaptive trust', () => {
     return { verdicts, effects };
   }
 
-  const square = (_id: string, task: Assignment) => (task.inputs[0] as number) ** 2;
+  const square = (_id: string, task: PlannedTask) => (itemsOf(task)[0] as number) ** 2;
 
   it('lets devices that keep agreeing commit alone, so verification costs less than redundancy times', () => {
     const t = setup({ streakToTrust: 2 });
@@ -653,12 +654,12 @@ describe('Scheduler adaptive trust', () => {
     t.take();
     t.connect('m', 1, { deviceId: 'M' });
     const [retry] = t.dispatched(t.take(), 'm');
-    expect(t.ok('m', retry as Assignment, [666])).toBe('voted');
+    expect(t.ok('m', retry as PlannedTask, [666])).toBe('voted');
     // The task now needs agreement: another copy goes out, and the honest majority wins.
     t.connect('h', 1, { deviceId: 'H' });
     const [another] = t.dispatched(t.take(), 'h');
     expect(another?.taskIndex).toBe(0);
-    expect(t.ok('h', another as Assignment)).toBe('voted');
+    expect(t.ok('h', another as PlannedTask)).toBe('voted');
   });
 
   it('bans a device: its tabs are dropped and its votes discarded', () => {
@@ -666,7 +667,7 @@ describe('Scheduler adaptive trust', () => {
     t.addJob('j', { inputs: [1], redundancy: 2, speculation: false });
     t.connect('x', 1, { deviceId: 'X' });
     const [task] = t.dispatched(t.take(), 'x');
-    expect(t.ok('x', task as Assignment)).toBe('voted');
+    expect(t.ok('x', task as PlannedTask)).toBe('voted');
     const effects: Effect[] = [];
     t.scheduler.ban('X', t.clock.now(), effects);
     expect(t.scheduler.isBanned('X')).toBe(true);
@@ -699,7 +700,7 @@ describe('Scheduler restore', () => {
     t.connect('a', 4);
     const tasks = t.dispatched(t.take());
     expect(tasks.map((task) => task.taskIndex)).toEqual([0, 2]);
-    expect(t.fail('a', tasks[1] as Assignment)).toBe('failed');
+    expect(t.fail('a', tasks[1] as PlannedTask)).toBe('failed');
   });
 
   it('finishes at once a restored job whose tasks are all settled', () => {
@@ -730,22 +731,22 @@ describe('Scheduler progress and checkpoints', () => {
     t.connect('a', 2);
     const [talker, silent] = t.dispatched(t.take());
     const start = [
-      { leaseId: (talker as Assignment).leaseId, elapsedMs: 0 },
-      { leaseId: (silent as Assignment).leaseId, elapsedMs: 0 },
+      { leaseId: (talker as PlannedTask).leaseId, elapsedMs: 0 },
+      { leaseId: (silent as PlannedTask).leaseId, elapsedMs: 0 },
     ];
     t.scheduler.progress('a', start, t.clock.now());
     for (let i = 1; i <= 4; i++) {
       t.clock.advance(900);
       t.scheduler.progress(
         'a',
-        [{ leaseId: (talker as Assignment).leaseId, elapsedMs: i * 900, fraction: i / 5 }],
+        [{ leaseId: (talker as PlannedTask).leaseId, elapsedMs: i * 900, fraction: i / 5 }],
         t.clock.now(),
       );
       t.expire();
     }
     const cancels = t.of(t.take(), 'cancel').flatMap((c) => c.leaseIds);
-    expect(cancels).toEqual([(silent as Assignment).leaseId]);
-    expect(t.ok('a', talker as Assignment)).toBe('committed');
+    expect(cancels).toEqual([(silent as PlannedTask).leaseId]);
+    expect(t.ok('a', talker as PlannedTask)).toBe('committed');
   });
 
   it("stops extending a copy that reports progress at the job's maxRuntimeMs", () => {
@@ -753,7 +754,7 @@ describe('Scheduler progress and checkpoints', () => {
     t.addJob('j', { inputs: [1], timeoutMs: 1_000, maxRuntimeMs: 3_000, speculation: false });
     t.connect('a', 1);
     const [task] = t.dispatched(t.take());
-    const leaseId = (task as Assignment).leaseId;
+    const leaseId = (task as PlannedTask).leaseId;
     t.scheduler.progress('a', [{ leaseId, elapsedMs: 0 }], t.clock.now());
     let expiredAt: number | undefined;
     for (let i = 1; i <= 12 && expiredAt === undefined; i++) {
@@ -776,13 +777,13 @@ describe('Scheduler progress and checkpoints', () => {
       t.clock.advance(900);
       t.scheduler.progress(
         'mallory',
-        [{ leaseId: (task as Assignment).leaseId, elapsedMs: 0 }],
+        [{ leaseId: (task as PlannedTask).leaseId, elapsedMs: 0 }],
         t.clock.now(),
       );
     }
     t.expire();
     expect(t.of(t.take(), 'cancel').flatMap((c) => c.leaseIds)).toEqual([
-      (task as Assignment).leaseId,
+      (task as PlannedTask).leaseId,
     ]);
   });
 
@@ -792,7 +793,12 @@ describe('Scheduler progress and checkpoints', () => {
     t.connect('a', 1);
     const [first] = t.dispatched(t.take());
     const checkpoint = { item: 1, state: { i: 42 }, done: [{ output: 1 }] };
-    const report = { leaseId: (first as Assignment).leaseId, jobId: 'j', taskIndex: 0, checkpoint };
+    const report = {
+      leaseId: (first as PlannedTask).leaseId,
+      jobId: 'j',
+      taskIndex: 0,
+      checkpoint,
+    };
     const effects: Effect[] = [];
     expect(t.scheduler.checkpoint('mallory', report, t.clock.now(), effects)).toBe(false);
     expect(t.scheduler.checkpoint('a', report, t.clock.now(), effects)).toBe(true);
@@ -814,10 +820,10 @@ describe('Scheduler speculation', () => {
       speculation,
     });
     for (const id of ['a', 'b', 'c', 'slow']) t.connect(id, 1);
-    const held = new Map<string, Assignment[]>();
+    const held = new Map<string, PlannedTask[]>();
     for (const dispatch of t.of(t.take(), 'dispatch'))
       held.set(dispatch.volunteerId, dispatch.tasks);
-    const slowTask = (held.get('slow') as Assignment[])[0] as Assignment;
+    const slowTask = (held.get('slow') as PlannedTask[])[0] as PlannedTask;
     t.scheduler.progress('slow', [{ leaseId: slowTask.leaseId, elapsedMs: 0 }], t.clock.now());
     t.clock.advance(100);
     // The fast tabs run everything else, reporting as they go.
@@ -850,7 +856,7 @@ describe('Scheduler speculation', () => {
     expect(backups).toHaveLength(1);
     const [backup] = backups;
     expect(backup?.volunteerId).not.toBe('slow');
-    const copy = backup?.tasks.find((task) => task.taskIndex === slowTask.taskIndex) as Assignment;
+    const copy = backup?.tasks.find((task) => task.taskIndex === slowTask.taskIndex) as PlannedTask;
     expect(t.ok(backup?.volunteerId as string, copy)).toBe('committed');
     const after = t.take();
     expect(t.of(after, 'cancel')).toMatchObject([
