@@ -35,6 +35,14 @@ module.exports = {
       to: { path: '^server/(scheduling|realtime|http|engine)/' },
     },
     {
+      name: 'jobs-below-policy',
+      comment:
+        "server/jobs/ (a job's code and inputs) is used by the scheduler and the engine; it uses neither.",
+      severity: 'error',
+      from: { path: '^server/jobs/' },
+      to: { path: '^server/(scheduling|engine|realtime|http)/' },
+    },
+    {
       name: 'scheduling-is-pure',
       severity: 'error',
       comment:

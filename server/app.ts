@@ -12,6 +12,7 @@ import type { AdminToServerEvents, ServerToAdminEvents } from '../shared/protoco
 import { AdminTokens } from './admin-tokens.ts';
 import { bearerToken, resolveLeaseSecret } from './auth.ts';
 import type { Config } from './config.ts';
+import { systemClock } from './engine/clock.ts';
 import { Engine, type Clock } from './engine/engine.ts';
 import { CoordinatorError } from './errors.ts';
 import { errorHandler, notFound } from './http/errors.ts';
@@ -62,6 +63,7 @@ export interface Coordinator {
 
 export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordinator> {
   const { config } = deps;
+  const clock = deps.clock ?? systemClock;
   const log = deps.log ?? createRootLog(config.logLevel);
   const store =
     deps.store ?? createSqliteStore({ filename: path.join(config.dataDir, 'browsergrid.db') });
@@ -74,7 +76,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     observe: metrics.observe,
     reduceTimeLimitMs: config.reduceTimeLimitMs,
     log: subsystem(log, 'engine'),
-    ...(deps.clock ? { clock: deps.clock } : {}),
+    clock,
     ...(deps.onFatal ? { onFatal: deps.onFatal } : {}),
     scheduler: {
       leaseIds: createLeaseIds(leaseSecret),
@@ -103,7 +105,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   app.disable('x-powered-by');
   // Before the JSON parser: an upload's body is streamed, whatever its Content-Type says.
   app.use(
-    createUploadsRouter(store, requireAdmin, {
+    createUploadsRouter(store, requireAdmin, clock, {
       maxBytes: config.maxUploadBytes,
       maxItemBytes: MAX_UPLOAD_ITEM_BYTES,
       maxItems: MAX_JOB_ITEMS,
@@ -116,7 +118,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   app.use(createHealthRouter(engine, requireAdmin, metrics.registry));
   app.use(createJobsRouter(engine, requireAdmin, json));
   app.use(createGridsRouter(engine.grids, requireAdmin, json, config.publicUrl));
-  app.use(createTokensRouter(tokens, requireAdmin, json));
+  app.use(createTokensRouter(tokens, requireAdmin, json, clock));
   app.use(createDevicesRouter(engine.devices, requireAdmin));
   app.use(createStaticRouter(config.staticDir));
   app.use(notFound);

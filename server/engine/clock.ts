@@ -3,3 +3,6 @@
 export interface Clock {
   now(): number;
 }
+
+/** Wall-clock time in milliseconds: what a coordinator uses unless a test injects its own. */
+export const systemClock: Clock = { now: () => Date.now() };

@@ -14,7 +14,7 @@ import type { Log } from '../log.ts';
 import { Scheduler, type Effect, type SchedulerOptions } from '../scheduling/scheduler.ts';
 import { countTasks } from '../scheduling/sharder.ts';
 import type { JobStore, StoredJob, StoredTaskResult } from '../store/store.ts';
-import type { Clock } from './clock.ts';
+import { systemClock, type Clock } from './clock.ts';
 import { Devices } from './devices.ts';
 import { EffectApplier, type EngineCounters, type EngineObserver } from './effects.ts';
 import { Grids } from './grids.ts';
@@ -70,7 +70,7 @@ export class Engine {
   private constructor(options: EngineOptions) {
     const store = options.store;
     const log = options.log;
-    const clock = options.clock ?? { now: () => Date.now() };
+    const clock = options.clock ?? systemClock;
     const scheduler = new Scheduler(options.scheduler);
     const registry = new TabRegistry();
     this.#store = store;

@@ -2,6 +2,7 @@
 import { Router, type RequestHandler } from 'express';
 import { TokenSpec } from '../../shared/tokens.ts';
 import type { AdminTokens } from '../admin-tokens.ts';
+import type { Clock } from '../engine/clock.ts';
 import { CoordinatorError } from '../errors.ts';
 import { describeIssue } from '../realtime/validate.ts';
 
@@ -9,6 +10,7 @@ export function createTokensRouter(
   tokens: AdminTokens,
   requireAdmin: RequestHandler,
   json: RequestHandler,
+  clock: Clock,
 ): Router {
   const router = Router();
   router.use('/api/tokens', requireAdmin);
@@ -19,7 +21,7 @@ export function createTokensRouter(
       const { message, field } = describeIssue(parsed.error);
       throw new CoordinatorError('invalid_input', `[tokens]: ${message}`, field ? { field } : {});
     }
-    res.status(201).json(await tokens.create(parsed.data.name, Date.now()));
+    res.status(201).json(await tokens.create(parsed.data.name, clock.now()));
   });
 
   router.get('/api/tokens', async (_req, res) => {
@@ -27,7 +29,7 @@ export function createTokensRouter(
   });
 
   router.delete('/api/tokens/:tokenId', async (req, res) => {
-    await tokens.revoke(String(req.params['tokenId']), Date.now());
+    await tokens.revoke(String(req.params['tokenId']), clock.now());
     res.status(204).end();
   });
   return router;

@@ -2,6 +2,7 @@
  * @module REST routes for uploads: NDJSON or CSV inputs streamed in (`POST /api/uploads`), then
  * named by a job as `inputs: { upload: id }`. The body is never parsed whole.
  */
+import type { Clock } from '../engine/clock.ts';
 import { Router, type Request, type RequestHandler } from 'express';
 import {
   UploadId,
@@ -19,6 +20,7 @@ const DRAIN_LIMIT_MS = 30_000;
 export function createUploadsRouter(
   store: JobStore,
   requireAdmin: RequestHandler,
+  clock: Clock,
   limits: UploadLimits,
 ): Router {
   const router = Router();
@@ -29,7 +31,7 @@ export function createUploadsRouter(
     // Not destroyed on an early stop, so a refused upload still gets its error response.
     const body = req.iterator({ destroyOnReturn: false });
     try {
-      const upload = await receiveUpload(store, format, body, limits, Date.now());
+      const upload = await receiveUpload(store, format, body, limits, clock.now());
       res.status(201).json(summarize(upload));
     } catch (error) {
       // The rest of the body is read and discarded, so a client still sending reads the error

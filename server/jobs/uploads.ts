@@ -11,7 +11,7 @@ import type { JobInputs, UploadFormat } from '../../shared/job.ts';
 import { formatJsonPath, jsonShapeIssue } from '../../shared/json-bounds.ts';
 import { MAX_TASK_INPUT_BYTES } from '../../shared/limits.ts';
 import { CoordinatorError } from '../errors.ts';
-import { inlineInputs } from '../scheduling/sharder.ts';
+import { inlineInputs } from './inline-inputs.ts';
 import type { InputSource } from '../store/input-source.ts';
 import type { JobStore, StoredUpload } from '../store/store.ts';
 

@@ -1,6 +1,6 @@
 /**
  * @module The reader of a job's input items, by index. The store implements it for uploads
- * (`JobStore.uploadInputs`), the sharder for inline arrays and ranges (`inlineInputs`), and
+ * (`JobStore.uploadInputs`), `jobs/inline-inputs.ts` for inline arrays and ranges, and
  * the engine reads a planned task's items through it.
  *
  * It is an interface and not a shared schema because it is behaviour, not data: it never crosses

@@ -1,7 +1,7 @@
 /** Reading a planned task's items in a unit test, where every job's inputs are inline. */
 import type { JsonValue } from '../../shared/json.ts';
 import type { PlannedTask } from '../../server/scheduling/effects.ts';
-import type { InlineInputs } from '../../server/scheduling/sharder.ts';
+import type { InlineInputs } from '../../server/jobs/inline-inputs.ts';
 
 export function itemsOf(task: PlannedTask): JsonValue[] {
   const source = task.source as Partial<InlineInputs>;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CopyBook, copyKind } from '../../server/scheduling/copy-book.ts';
 import type { Effect } from '../../server/scheduling/effects.ts';
 import { newJobEntry } from '../../server/scheduling/job-entry.ts';
-import { inlineInputs } from '../../server/scheduling/sharder.ts';
+import { inlineInputs } from '../../server/jobs/inline-inputs.ts';
 import type { JobEntry, Lease, VolunteerEntry } from '../../server/scheduling/state.ts';
 import { JobSpec, type JobSpecInput } from '../../shared/job.ts';
 import { FakeClock } from '../support/fake-clock.ts';

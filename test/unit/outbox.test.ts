@@ -3,7 +3,7 @@ import { TabOutbox } from '../../server/engine/outbox.ts';
 import { TabRegistry, type VolunteerLink } from '../../server/engine/tab-registry.ts';
 import { createRootLog } from '../../server/log.ts';
 import type { PlannedTask } from '../../server/scheduling/scheduler.ts';
-import { inlineInputs } from '../../server/scheduling/sharder.ts';
+import { inlineInputs } from '../../server/jobs/inline-inputs.ts';
 import type { JsonValue } from '../../shared/json.ts';
 import type { InputSource } from '../../server/store/input-source.ts';
 

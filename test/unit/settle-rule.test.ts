@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Ballots } from '../../server/scheduling/ballots.ts';
 import { newJobEntry } from '../../server/scheduling/job-entry.ts';
 import { readResult, revokesQuorum, ruleOnAnswer } from '../../server/scheduling/settle-rule.ts';
-import { inlineInputs } from '../../server/scheduling/sharder.ts';
+import { inlineInputs } from '../../server/jobs/inline-inputs.ts';
 import type { TaskEntry } from '../../server/scheduling/state.ts';
 import { JobSpec, type ItemOutcome, type JobSpecInput } from '../../shared/job.ts';
 import type { TaskResult } from '../../shared/protocol.ts';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { countTasks, inlineInputs, taskSpan } from '../../server/scheduling/sharder.ts';
+import { inlineInputs } from '../../server/jobs/inline-inputs.ts';
+import { countTasks, taskSpan } from '../../server/scheduling/sharder.ts';
 import { rangeLength, uploadFormatOf } from '../../shared/job.ts';
 
 describe('sharder', () => {
