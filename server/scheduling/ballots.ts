@@ -20,7 +20,7 @@ export class Ballots {
     voter: string,
     address?: string,
   ): number {
-    const task = job.tasks[taskIndex] as TaskEntry;
+    const task = job.tasks.at(taskIndex) as TaskEntry;
     const votes = (task.votes ??= new Map());
     const key = canonicalJson(items);
     const vote: Vote = votes.get(key) ?? {
@@ -46,7 +46,7 @@ export class Ballots {
     taskIndex: number,
     winner: ItemOutcome[] | undefined,
   ): { agreed: string[]; disagreed: string[] } {
-    const task = job.tasks[taskIndex] as TaskEntry;
+    const task = job.tasks.at(taskIndex) as TaskEntry;
     const agreed: string[] = [];
     const disagreed: string[] = [];
     if (!task.votes) return { agreed, disagreed };
@@ -75,7 +75,7 @@ export class Ballots {
     for (const key of open ?? []) {
       const [jobId, index] = key.split('\n');
       const job = jobs(jobId as string);
-      const task = job?.tasks[Number(index)];
+      const task = job?.tasks.at(Number(index));
       if (!job || !task?.votes || task.status !== 'pending') continue;
       for (const [answer, vote] of task.votes) {
         vote.devices.delete(voter);

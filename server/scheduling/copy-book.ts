@@ -63,7 +63,7 @@ export class CopyBook {
     kind: CopyKind,
     now: number,
   ): Lease {
-    const task = job.tasks[taskIndex] as TaskEntry;
+    const task = job.tasks.at(taskIndex) as TaskEntry;
     // The tab runs its copies FIFO on `slots` workers and kills any that outlive timeoutMs, so a
     // copy queued behind `ahead` others must finish within this bound or the tab is not working.
     // The runtime cap bounds it too: `ahead` follows the run times the tab reports, which a tab
@@ -107,7 +107,7 @@ export class CopyBook {
       this.#links.freed(volunteer.volunteerId);
     }
     const job = this.#links.jobOf(lease.jobId);
-    const task = job?.tasks[lease.taskIndex];
+    const task = job?.tasks.at(lease.taskIndex);
     if (job && task) {
       const at = task.leases.indexOf(lease.leaseId);
       if (at >= 0) task.leases.splice(at, 1);
@@ -202,7 +202,7 @@ export class CopyBook {
   liveCopies(job: JobEntry): Lease[] {
     const copies: Lease[] = [];
     for (const taskIndex of job.running) {
-      for (const leaseId of (job.tasks[taskIndex] as TaskEntry).leases) {
+      for (const leaseId of (job.tasks.at(taskIndex) as TaskEntry).leases) {
         const lease = this.#leases.get(leaseId);
         if (lease) copies.push(lease);
       }

@@ -87,7 +87,7 @@ export function recordFailure(
   view: SpreadView,
   effects: Effect[],
 ): boolean {
-  const task = job.tasks[taskIndex] as TaskEntry;
+  const task = job.tasks.at(taskIndex) as TaskEntry;
   const voter = voterOf(failed.deviceId);
   const address = seatAddress(voter, failed.address);
   const failedDevices = (task.failedDevices ??= new Map());
@@ -122,7 +122,7 @@ export function recordDrop(
   effects: Effect[],
 ): string | undefined {
   const { taskIndex } = dropped;
-  const task = job.tasks[taskIndex] as TaskEntry;
+  const task = job.tasks.at(taskIndex) as TaskEntry;
   const address = seatAddress(voterOf(dropped.deviceId), dropped.address);
   const droppedAddresses = droppedAddressesOf(task);
   const repeat = droppedAddresses.has(address) || (task.failedAddresses?.has(address) ?? false);
@@ -249,6 +249,6 @@ const SCRATCH_ADDRESSES = new Set<string>();
 
 /** Persists a task's spent attempts and drops, so a restart does not grant it new tries. */
 function persistAttempts(job: JobEntry, taskIndex: number, effects: Effect[]): void {
-  const { attempts, drops } = job.tasks[taskIndex] as TaskEntry;
+  const { attempts, drops } = job.tasks.at(taskIndex) as TaskEntry;
   effects.push({ type: 'attempt', jobId: job.jobId, taskIndex, attempts, drops });
 }

@@ -7,7 +7,7 @@
 import type { JobCode } from '../../shared/protocol.ts';
 import { mapKindOf } from '../jobs/map-source.ts';
 import type { PlannedTask } from './effects.ts';
-import { needsCopy, requeue, retryLength, takeTask } from './job-queue.ts';
+import { needsCopy, queueLength, requeue, retryLength, takeTask } from './job-queue.ts';
 import type { JobEntry, TaskEntry, VolunteerEntry } from './state.ts';
 
 export interface FillSource {
@@ -66,7 +66,7 @@ export function fillTab(volunteer: VolunteerEntry, free: number, source: FillSou
       }
       tasks.push(source.lease(job, taskIndex));
       // With redundancy a task stays queued until enough copies run on distinct devices.
-      if (needsCopy(job, job.tasks[taskIndex] as TaskEntry)) requeue(job, taskIndex, true);
+      if (needsCopy(job, job.tasks.at(taskIndex) as TaskEntry)) requeue(job, taskIndex, true);
       free--;
     }
     tierCursor.set(priority, cursor);
@@ -89,7 +89,7 @@ export function fairShare(
   let waiting = 0;
   for (const job of ordered) {
     if (job.spec.grid !== volunteer.grid) continue;
-    waiting += job.queue.length - job.queueHead + retryLength(job);
+    waiting += queueLength(job) + retryLength(job);
   }
   const share = Math.ceil(((waiting + volunteer.leases.size) * volunteer.slots) / totalSlots);
   return Math.max(volunteer.slots, share);

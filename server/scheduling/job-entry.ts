@@ -7,6 +7,7 @@ import { resolveSpeculation } from '../../shared/speculation.ts';
 import type { InputSource } from '../store/input-source.ts';
 import { countTasks } from './sharder.ts';
 import type { JobEntry, TaskEntry } from './state.ts';
+import { TaskTable } from './task-table.ts';
 
 /** A job as the store hands it back on restart: what is settled and how many attempts were spent. */
 export interface RestoredJob {
@@ -23,7 +24,7 @@ export interface RestoredJob {
   inputs?: InputSource;
 }
 
-/** A job's entry with every task pending and queued, none settled. */
+/** A job's entry; tasks in `settledInOrder` (ascending, a restored job's) are not run again. */
 export function newJobEntry(
   jobId: string,
   seq: number,
@@ -31,14 +32,11 @@ export function newJobEntry(
   status: JobStatus,
   createdAt: number,
   inputs: InputSource,
+  settledInOrder: Iterable<number> = [],
 ): JobEntry {
   const items = inputs.items;
   const speculation = resolveSpeculation(spec.speculation);
   const taskCount = countTasks(items, spec.chunkSize);
-  const tasks: TaskEntry[] = new Array<TaskEntry>(taskCount);
-  for (let i = 0; i < taskCount; i++) {
-    tasks[i] = { status: 'pending', attempts: 0, drops: 0, leases: [], queued: true, copies: 0 };
-  }
   const job: JobEntry = {
     jobId,
     seq,
@@ -47,7 +45,7 @@ export function newJobEntry(
     items,
     taskCount,
     status,
-    tasks,
+    tasks: new TaskTable(taskCount, settledInOrder),
     queue: [],
     queueHead: 0,
     retry: [],
@@ -65,28 +63,44 @@ export function newJobEntry(
   return job;
 }
 
-/** Settles, charges and checkpoints an entry's tasks as the store recorded them, and queues the rest. */
-export function applyRestored(job: JobEntry, restored: RestoredJob): void {
+/**
+ * A restored job's entry: settled tasks counted and never run again, attempts and checkpoints put
+ * back on the tasks they belong to (those tasks queue first), every other task untouched.
+ */
+export function restoredJobEntry(restored: RestoredJob, inputs: InputSource): JobEntry {
+  const settled = [...restored.settled].sort((a, b) => a.taskIndex - b.taskIndex);
+  const job = newJobEntry(
+    restored.jobId,
+    restored.seq,
+    restored.spec,
+    restored.status,
+    restored.createdAt,
+    inputs,
+    settled.map(({ taskIndex }) => taskIndex),
+  );
   job.startedAt = restored.startedAt;
-  for (const { taskIndex, status } of restored.settled) {
-    const task = job.tasks[taskIndex];
-    if (!task || task.status !== 'pending') continue;
-    task.status = status;
+  for (const { taskIndex, status } of settled) {
+    if (taskIndex < 0 || taskIndex >= job.taskCount) continue;
     if (status === 'committed') job.done++;
     else job.failed++;
   }
+  const touch = (taskIndex: number): TaskEntry | undefined => {
+    const task = job.tasks.at(taskIndex);
+    if (task && !task.queued) {
+      task.queued = true;
+      job.queue.push(taskIndex);
+    }
+    return task;
+  };
   for (const { taskIndex, attempts, drops } of restored.attempts) {
-    const task = job.tasks[taskIndex];
+    if (job.tasks.isSettled(taskIndex)) continue;
+    const task = touch(taskIndex);
     if (task) Object.assign(task, { attempts, drops });
   }
   for (const { taskIndex, checkpoint } of restored.checkpoints ?? []) {
-    const task = job.tasks[taskIndex];
-    if (task?.status === 'pending') task.checkpoint = checkpoint;
+    if (job.tasks.isSettled(taskIndex)) continue;
+    const task = touch(taskIndex);
+    if (task) task.checkpoint = checkpoint;
   }
-  job.tasks.forEach((task, index) => {
-    if (task.status === 'pending') {
-      task.queued = true;
-      job.queue.push(index);
-    }
-  });
+  return job;
 }

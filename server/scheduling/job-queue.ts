@@ -1,15 +1,16 @@
 /**
  * @module A job's queues of tasks waiting for a copy, as pure functions over its state: tasks
- * with no copy yet wait in `queue` (FIFO from `queueHead`), tasks wanting another copy (a retry,
- * a replica, a backup) in `retry` (from `retryHead`), served first.
+ * wanting another copy (a retry, a replica, a backup) wait in `retry` (from `retryHead`) and are
+ * served first; touched tasks filed again without priority wait in `queue` (FIFO from
+ * `queueHead`); then come the tasks no copy has touched yet, lowest index first (`job.tasks`).
  */
 import { countVoters } from './ballots.ts';
 import type { JobEntry, TaskEntry } from './state.ts';
 
 /** Files a task for another copy; a no-op if it is already filed or settled. */
 export function requeue(job: JobEntry, taskIndex: number, front: boolean): void {
-  const task = job.tasks[taskIndex] as TaskEntry;
-  if (task.queued || task.status !== 'pending') return;
+  const task = job.tasks.at(taskIndex);
+  if (!task || task.queued || task.status !== 'pending') return;
   task.queued = true;
   if (front) job.retry.push(taskIndex);
   else job.queue.push(taskIndex);
@@ -52,10 +53,10 @@ export function takeTask(job: JobEntry, mayRun: (task: TaskEntry) => boolean): n
     }
     checked++;
     const taskIndex = job.retry[i] as number;
-    const task = job.tasks[taskIndex] as TaskEntry;
-    if (!needsCopy(job, task)) {
+    const task = job.tasks.at(taskIndex);
+    if (!task || !needsCopy(job, task)) {
       removeRetry(job, i++);
-      task.queued = false;
+      if (task) task.queued = false;
       continue;
     }
     if (!mayRun(task)) {
@@ -66,12 +67,12 @@ export function takeTask(job: JobEntry, mayRun: (task: TaskEntry) => boolean): n
     task.queued = false;
     return taskIndex;
   }
-  // The first-copy queue only holds tasks with no copy yet, so any tab may take its head;
-  // entries settled or re-filed meanwhile are skipped.
+  // The queue holds tasks with no live copy, so any tab may take its head; entries settled or
+  // re-filed meanwhile are skipped.
   while (job.queueHead < job.queue.length) {
     const taskIndex = job.queue[job.queueHead++] as number;
-    const task = job.tasks[taskIndex] as TaskEntry;
-    if (!task.queued || task.status !== 'pending') continue;
+    const task = job.tasks.at(taskIndex);
+    if (!task?.queued || task.status !== 'pending') continue;
     if (!mayRun(task)) {
       job.retry.push(taskIndex);
       continue;
@@ -83,7 +84,24 @@ export function takeTask(job: JobEntry, mayRun: (task: TaskEntry) => boolean): n
     job.queue = [];
     job.queueHead = 0;
   }
+  // An untouched task has no failures or votes, so any tab may run it; the check stays for
+  // policies that look at the tab alone.
+  while (job.tasks.freshCount > 0) {
+    const taskIndex = job.tasks.takeFresh() as number;
+    const task = job.tasks.at(taskIndex) as TaskEntry;
+    if (!mayRun(task)) {
+      task.queued = true;
+      job.retry.push(taskIndex);
+      continue;
+    }
+    return taskIndex;
+  }
   return undefined;
+}
+
+/** Tasks waiting for their first copy, or for one again without priority. */
+export function queueLength(job: JobEntry): number {
+  return job.queue.length - job.queueHead + job.tasks.freshCount;
 }
 
 /** Tasks waiting for another copy. */
@@ -93,7 +111,7 @@ export function retryLength(job: JobEntry): number {
 
 /** Whether nothing of the job waits for a first copy or another one. */
 export function isQueueEmpty(job: JobEntry): boolean {
-  return job.queueHead >= job.queue.length && retryLength(job) === 0;
+  return queueLength(job) === 0 && retryLength(job) === 0;
 }
 
 /** Removes the retry entry at `at`, shifting the ones before it: O(at - retryHead). */

@@ -15,7 +15,7 @@ import { mayTake, type SpreadView } from './device-spread.ts';
 import type { Effect, PlannedTask } from './effects.ts';
 import { fairShare, fillTab, hasRoom } from './fill.ts';
 import { JobBook } from './job-book.ts';
-import { applyRestored, newJobEntry, type RestoredJob } from './job-entry.ts';
+import { newJobEntry, restoredJobEntry, type RestoredJob } from './job-entry.ts';
 import { requeue } from './job-queue.ts';
 import { Jury } from './jury.ts';
 import { ephemeralLeaseIds, type LeaseIds } from './lease-ids.ts';
@@ -100,7 +100,6 @@ export class Scheduler {
   ): JobEntry {
     const job = newJobEntry(jobId, this.#jobs.nextSeq(), spec, 'queued', now, inputs);
     this.#jobs.admit(job);
-    for (let i = 0; i < job.taskCount; i++) job.queue.push(i);
     this.#activate(job, now, effects);
     return job;
   }
@@ -110,16 +109,8 @@ export class Scheduler {
    * first (results are accepted from stale leases), so re-adoption needs no lease bookkeeping. */
   restoreJob(restored: RestoredJob, now: number, effects: Effect[]): JobEntry {
     this.#jobs.seen(restored.seq);
-    const job = newJobEntry(
-      restored.jobId,
-      restored.seq,
-      restored.spec,
-      restored.status,
-      restored.createdAt,
-      restored.inputs ?? inlineInputs(restored.spec.inputs),
-    );
+    const job = restoredJobEntry(restored, restored.inputs ?? inlineInputs(restored.spec.inputs));
     this.#jobs.admit(job);
-    applyRestored(job, restored);
     if (!this.#jobs.finishIfSettled(job, now, effects)) this.#activate(job, now, effects);
     return job;
   }
@@ -127,11 +118,11 @@ export class Scheduler {
   cancelJob(jobId: string, now: number, effects: Effect[]): boolean {
     const job = this.#jobs.get(jobId);
     if (!job) return false;
-    job.tasks.forEach((task, taskIndex) => {
+    for (const [taskIndex, task] of job.tasks.live()) {
       if (task.leases.length > 0) this.#book.endAll(task, 'cancelled', now, effects);
       if (task.votes) this.#jury.dismiss(job, taskIndex);
       task.queued = false;
-    });
+    }
     job.inFlight = 0;
     this.#jobs.setStatus(job, 'cancelled', now, effects);
     this.#jobs.retire(job);
@@ -159,7 +150,7 @@ export class Scheduler {
     const { volunteer, seatLost } = left;
     for (const lease of this.#book.heldBy(volunteer)) {
       const job = this.#jobs.get(lease.jobId);
-      const task = job?.tasks[lease.taskIndex];
+      const task = job?.tasks.at(lease.taskIndex);
       this.#book.drop(lease, 'dropped', now, effects);
       if (job && task?.status === 'pending')
         this.#settler.lost(job, lease, this.#options.maxDrops, now, effects);
@@ -251,7 +242,7 @@ export class Scheduler {
     if (!lease || lease.volunteerId !== volunteerId) return false;
     if (lease.jobId !== report.jobId || lease.taskIndex !== report.taskIndex) return false;
     const job = this.#jobs.get(lease.jobId);
-    const task = job?.tasks[lease.taskIndex];
+    const task = job?.tasks.at(lease.taskIndex);
     if (!job || task?.status !== 'pending') return false;
     if (report.checkpoint.item >= taskSpan(job.items, job.spec.chunkSize, lease.taskIndex).count)
       return false;
@@ -369,7 +360,7 @@ export class Scheduler {
     now: number,
     effects: Effect[],
   ): PlannedTask {
-    const task = job.tasks[taskIndex] as TaskEntry;
+    const task = job.tasks.at(taskIndex) as TaskEntry;
     const kind = copyKind(job, task);
     if (task.copies === 0 && job.spec.adaptiveTrust && job.spec.redundancy > 1) {
       task.quorum = this.#jury.quorumFor(

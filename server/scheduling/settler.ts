@@ -63,7 +63,7 @@ export class Settler {
     effects: Effect[],
   ): ReportVerdict {
     const job = this.#jobs.get(result.jobId);
-    const task = job?.tasks[result.taskIndex];
+    const task = job?.tasks.at(result.taskIndex);
     const lease = this.#book.get(result.leaseId);
     // Another tab's live lease is refused, unless that tab is this browser's: a tab reconnected
     // before the coordinator saw its old connection drop (it got a new id), or a sibling tab
@@ -85,11 +85,11 @@ export class Settler {
     if (volunteer && result.outcome.status === 'ok') {
       volunteer.ewmaTaskMs = updateEwma(volunteer.ewmaTaskMs, result.durationMs);
     }
-    if (!job || !task) {
+    if (!job || (!task && !job.tasks.isSettled(result.taskIndex))) {
       if (lease) this.#book.drop(lease, 'superseded', now, effects);
       return 'unknown-job';
     }
-    if (task.status !== 'pending') {
+    if (!task || task.status !== 'pending') {
       if (lease) this.#book.drop(lease, 'superseded', now, effects);
       return 'duplicate';
     }
@@ -109,7 +109,7 @@ export class Settler {
     now: number,
     effects: Effect[],
   ): ReportVerdict {
-    const task = job.tasks[result.taskIndex] as TaskEntry;
+    const task = job.tasks.at(result.taskIndex) as TaskEntry;
     const reading = readResult(job, result);
     if (reading.failure !== undefined) {
       // A stale copy's failure was already counted when its lease ended.
@@ -159,7 +159,7 @@ export class Settler {
     let expired = false;
     for (const lease of this.#book.expire(now, effects)) {
       const job = this.#jobs.get(lease.jobId);
-      const task = job?.tasks[lease.taskIndex];
+      const task = job?.tasks.at(lease.taskIndex);
       if (!job || !task || task.status !== 'pending') continue;
       expired = true;
       const ranMs = lease.startedAt === undefined ? 0 : now - lease.startedAt;
@@ -184,7 +184,7 @@ export class Settler {
     now: number,
     effects: Effect[],
   ): void {
-    const task = job.tasks[taskIndex] as TaskEntry;
+    const task = job.tasks.at(taskIndex) as TaskEntry;
     this.#jury.judge(
       job,
       taskIndex,
@@ -202,6 +202,7 @@ export class Settler {
     else job.failed++;
     const hadCopies = task.leases.length > 0;
     if (hadCopies) this.#book.endAll(task, 'committed', now, effects);
+    job.tasks.settle(taskIndex);
     effects.push({
       type: 'settle',
       jobId: job.jobId,
@@ -224,7 +225,7 @@ export class Settler {
     items?: ItemOutcome[],
   ): void {
     const { count } = taskSpan(job.items, job.spec.chunkSize, taskIndex);
-    const error = `[task]: gave up after ${job.tasks[taskIndex]?.attempts ?? 0} failed attempts: ${reason}`;
+    const error = `[task]: gave up after ${job.tasks.at(taskIndex)?.attempts ?? 0} failed attempts: ${reason}`;
     const outcomes = items ?? Array.from({ length: count }, () => ({ error }));
     this.#settle(job, taskIndex, 'failed', outcomes, now, effects);
   }

@@ -74,7 +74,7 @@ export function queueBackups(
 ): boolean {
   const picks = pickBackups(speculationInput(job, policy, leaseOf, idleTabs, now));
   for (const taskIndex of picks) {
-    (job.tasks[taskIndex] as TaskEntry).backup = true;
+    (job.tasks.at(taskIndex) as TaskEntry).backup = true;
     requeue(job, taskIndex, true);
   }
   return picks.length > 0;
@@ -94,7 +94,7 @@ export function speculationInput(
   const single: CopyView[] = [];
   let backedUp = 0;
   for (const taskIndex of job.running) {
-    const task = job.tasks[taskIndex] as TaskEntry;
+    const task = job.tasks.at(taskIndex) as TaskEntry;
     if (task.backup) {
       backedUp++;
       continue;

@@ -8,6 +8,7 @@ import type { TaskCheckpoint } from '../../shared/protocol.ts';
 import type { SpeculationPolicy } from '../../shared/speculation.ts';
 import type { CopyKind } from '../../shared/timeline.ts';
 import type { InputSource } from '../store/input-source.ts';
+import type { TaskTable } from './task-table.ts';
 
 export type TaskStatus = 'pending' | 'committed' | 'failed';
 
@@ -57,8 +58,10 @@ export interface JobEntry {
   items: number;
   taskCount: number;
   status: JobStatus;
-  tasks: TaskEntry[];
-  /** Task indices waiting for a first copy, FIFO from `queueHead`. */
+  /** Entries of touched, unsettled tasks only: memory does not grow with the job. */
+  tasks: TaskTable;
+  /** Touched task indices filed again without priority, FIFO from `queueHead`; served after
+   * `retry`, before the untouched tasks. */
   queue: number[];
   queueHead: number;
   /** Task indices waiting for another copy (retries, redundancy), served before `queue`, from

@@ -50,7 +50,7 @@ function setup(spec: Partial<JobSpecInput> = {}) {
   };
   /** Every index that says a copy is live agrees with the book's own `get`. */
   const liveEverywhere = (lease: Lease): boolean[] => {
-    const task = job.tasks[lease.taskIndex];
+    const task = job.tasks.at(lease.taskIndex);
     return [
       book.get(lease.leaseId) !== undefined,
       task?.leases.includes(lease.leaseId) ?? false,
@@ -75,7 +75,7 @@ describe('CopyBook', () => {
     expect(job.inFlight).toBe(1);
     expect([...job.running]).toEqual([2]);
     expect(alice.heldBytes).toBe(lease.bytes);
-    expect(job.tasks[2]?.copies).toBe(1);
+    expect(job.tasks.at(2)?.copies).toBe(1);
     expect(book.nextDeadline()).toBe(lease.deadline);
   });
 
@@ -177,7 +177,7 @@ describe('CopyBook', () => {
     const a = book.issue(job, 0, tab('alice'), 'replica', clock.now());
     const b = book.issue(job, 0, tab('bob'), 'replica', clock.now());
     const effects: Effect[] = [];
-    book.endAll(job.tasks[0]!, 'committed', clock.now(), effects);
+    book.endAll(job.tasks.at(0)!, 'committed', clock.now(), effects);
     expect(book.size).toBe(0);
     expect(effects.filter((effect) => effect.type === 'cancel')).toEqual([
       { type: 'cancel', volunteerId: 'alice', leaseIds: [a.leaseId], reason: 'committed' },
@@ -194,7 +194,7 @@ describe('CopyBook', () => {
     for (const lease of book.expire(Math.max(a.deadline, b.deadline), [])) {
       seen.push(lease);
       // The task gave up on the first expiry: its other copy ends with it.
-      book.endAll(job.tasks[0]!, 'committed', clock.now(), []);
+      book.endAll(job.tasks.at(0)!, 'committed', clock.now(), []);
     }
     expect(seen).toHaveLength(1);
   });
@@ -224,7 +224,7 @@ describe('CopyBook', () => {
       if (roll < 0.5) {
         const taskIndex = Math.floor(next() * 40);
         const holder = tabs[Math.floor(next() * tabs.length)]!;
-        const task = job.tasks[taskIndex]!;
+        const task = job.tasks.at(taskIndex)!;
         issued.push(
           book.issue(
             job,

@@ -42,7 +42,7 @@ describe('takeTask', () => {
       takes++;
       taken = takeTask(job, (task: TaskEntry) => {
         checks++;
-        return task === job.tasks[wanted];
+        return task === job.tasks.at(wanted);
       });
     }
     expect(taken).toBe(wanted);

@@ -57,7 +57,7 @@ describe('ruleOnAnswer', () => {
     const ballots = new Ballots();
     let agreeing = 0;
     answers.forEach((items, i) => (agreeing = ballots.cast(job, 0, items, `device-${i}`)));
-    return { job, task: job.tasks[0] as TaskEntry, agreeing };
+    return { job, task: job.tasks.at(0) as TaskEntry, agreeing };
   }
 
   it('commits an answer that reached the quorum, as the winner', () => {

@@ -1,0 +1,91 @@
+/**
+ * @module A job's tasks in memory, in space that does not grow with the job. Only tasks some copy
+ * has touched and that are not yet settled have an entry; untouched ones are index ranges, and
+ * settled ones are forgotten (the store holds them, and `done`/`failed` count them). A job of ten
+ * million tasks costs a few ranges plus its tasks in flight.
+ */
+import { IndexRanges } from './index-ranges.ts';
+import type { TaskEntry } from './state.ts';
+
+export class TaskTable {
+  readonly count: number;
+  /** Tasks never touched: pending, no attempt, no checkpoint, no copy. */
+  readonly #fresh: IndexRanges;
+  /** Touched and not settled. */
+  readonly #live = new Map<number, TaskEntry>();
+
+  /** `settledInOrder` lists the tasks settled before (a restored job), ascending. */
+  constructor(count: number, settledInOrder: Iterable<number> = []) {
+    this.count = count;
+    this.#fresh = new IndexRanges(gaps(count, settledInOrder));
+  }
+
+  /**
+   * The entry of an unsettled task, made on first touch; undefined once the task has settled (or
+   * for an index outside the job).
+   */
+  at(taskIndex: number): TaskEntry | undefined {
+    if (!Number.isInteger(taskIndex)) return undefined;
+    const entry = this.#live.get(taskIndex);
+    if (entry) return entry;
+    if (!this.#fresh.delete(taskIndex)) return undefined;
+    return this.#touch(taskIndex);
+  }
+
+  /** Whether the task settled (in this process or before a restart). */
+  isSettled(taskIndex: number): boolean {
+    if (!Number.isInteger(taskIndex) || taskIndex < 0 || taskIndex >= this.count) return false;
+    return !this.#live.has(taskIndex) && !this.#fresh.has(taskIndex);
+  }
+
+  /** Takes the lowest untouched task: it gets an entry and leaves the fresh ranges. */
+  takeFresh(): number | undefined {
+    const taskIndex = this.#fresh.shift();
+    if (taskIndex !== undefined) this.#touch(taskIndex);
+    return taskIndex;
+  }
+
+  /** Untouched tasks left: every one waits for its first copy. */
+  get freshCount(): number {
+    return this.#fresh.size;
+  }
+
+  /** Touched, unsettled tasks: the entries held. */
+  get liveCount(): number {
+    return this.#live.size;
+  }
+
+  /** Forgets a task that just settled; later reads see it as settled. */
+  settle(taskIndex: number): void {
+    this.#live.delete(taskIndex);
+  }
+
+  /** Touched, unsettled tasks with their entries. */
+  live(): IterableIterator<[number, TaskEntry]> {
+    return this.#live.entries();
+  }
+
+  #touch(taskIndex: number): TaskEntry {
+    const entry: TaskEntry = {
+      status: 'pending',
+      attempts: 0,
+      drops: 0,
+      leases: [],
+      queued: false,
+      copies: 0,
+    };
+    this.#live.set(taskIndex, entry);
+    return entry;
+  }
+}
+
+/** The ranges of `[0, count)` not in `settledInOrder` (ascending; repeats and strays ignored). */
+function* gaps(count: number, settledInOrder: Iterable<number>): Generator<[number, number]> {
+  let next = 0;
+  for (const taskIndex of settledInOrder) {
+    if (taskIndex < next || taskIndex >= count) continue;
+    if (taskIndex > next) yield [next, taskIndex];
+    next = taskIndex + 1;
+  }
+  if (next < count) yield [next, count];
+}
