@@ -92,6 +92,8 @@ export function usePostgres(): TestPostgres {
       });
     }
     admin = new pg.Pool({ connectionString: urlOf('postgres'), max: 2 });
+    // The server's shutdown reaches a connection still closing as an error event (57P01).
+    admin.on('error', () => undefined);
   }, 60_000);
 
   afterAll(async () => {
