@@ -15,7 +15,8 @@ types.setTypeParser(pg.types.builtins.INT8, (text: string) => Number(text));
 /** `host:port/database` of a connection URL: what messages name, never its user or password. */
 export function describePgTarget(connectionString: string): string {
   const url = new URL(connectionString);
-  const host = url.hostname || 'localhost';
+  // `postgres:///db?host=/run/postgresql` names a socket directory instead of a host.
+  const host = url.hostname || url.searchParams.get('host') || 'localhost';
   const database = decodeURIComponent(url.pathname.replace(/^\//, '')) || 'postgres';
   return `${host}:${url.port || '5432'}/${database}`;
 }

@@ -7,7 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { useHarness } from '../support/harness.ts';
 import { usePostgres } from '../support/postgres.ts';
 import { SimVolunteer } from '../support/sim-volunteer.ts';
+import type { UploadSummary } from '../../shared/job.ts';
 import {
+  api,
   resultLines,
   startCoordinator,
   waitFor,
@@ -103,5 +105,32 @@ describe('coordinator on PostgreSQL', () => {
     expect(new Set(settled.map((task) => task.taskIndex)).size).toBe(80);
     expect(settled).toHaveLength(80);
     expect(await resultRowsIn(databaseUrl, job.id)).toBe(80);
+  });
+
+  it('runs a job over inputs uploaded to PostgreSQL, each task reading its span of items', async () => {
+    const databaseUrl = await postgres.freshDatabase();
+    const server = await coordinator({ config: { databaseUrl } });
+    await volunteer(server, { slots: 2 });
+    const lines = Array.from({ length: 2_000 }, (_, i) =>
+      JSON.stringify(i % 7 === 0 ? { ['__proto__']: i, n: i } : { n: i }),
+    );
+    const created = await api<UploadSummary>(
+      server,
+      'POST',
+      '/api/uploads',
+      `${lines.join('\n')}\n`,
+      { 'Content-Type': 'application/x-ndjson' },
+    );
+    expect(created).toMatchObject({ status: 201, body: { format: 'ndjson', items: 2_000 } });
+    const job = await submit(server, {
+      map: '(x) => x.n * 2',
+      inputs: { upload: created.body.id },
+      chunkSize: 64,
+    });
+    expect(await waitForJob(server, job.id)).toMatchObject({ status: 'completed', done: 32 });
+    const results = await resultLines(server, job.id);
+    expect(results).toEqual(
+      Array.from({ length: 2_000 }, (_, index) => ({ index, output: index * 2 })),
+    );
   });
 });
