@@ -14,6 +14,9 @@ const MIGRATIONS_DIR = fileURLToPath(new URL('./pg-migrations/', import.meta.url
 /** Any constant: it names the migration lock among the database's advisory locks. */
 const MIGRATION_LOCK = 0x62677264; // "bgrd"
 
+/** Longest a start waits for another node's migration before it fails. */
+const MIGRATION_LOCK_TIMEOUT_MS = 60_000;
+
 interface Migration {
   version: number;
   sql: string;
@@ -40,9 +43,23 @@ export function latestPgSchemaVersion(): number {
  * misread, or undo, what newer code wrote.
  */
 export async function migratePg(pool: pg.Pool, where: string): Promise<void> {
+  try {
+    await migrate(pool, where);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (message.startsWith('[store]:')) throw error;
+    throw new Error(`[store]: migrating the PostgreSQL database at ${where} failed: ${message}`, {
+      cause: error,
+    });
+  }
+}
+
+async function migrate(pool: pg.Pool, where: string): Promise<void> {
   const known = migrations();
   const latest = known.at(-1)?.version ?? 0;
   await inTransaction(pool, async (client) => {
+    // A node that hung while migrating must not hang every other node's start with it.
+    await client.query(`SET LOCAL lock_timeout = '${MIGRATION_LOCK_TIMEOUT_MS}ms'`);
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
     const current = await schemaVersion(client);
     if (current > latest) {

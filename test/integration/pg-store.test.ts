@@ -111,6 +111,25 @@ describe('PostgreSQL store: bad settings and faults', () => {
     expect(wrong.message).not.toContain('wrong-pw-1234');
   });
 
+  it('says which database it could not set up when the user may not create tables there', async () => {
+    const url = new URL(await postgres.freshDatabase());
+    const admin = new pg.Client({ connectionString: url.href });
+    await admin.connect();
+    cleanups.push(() => admin.end());
+    await admin.query(`CREATE ROLE bg_reader_${process.pid} LOGIN PASSWORD 'reader-pw-77'`);
+    cleanups.push(async () => {
+      await admin.query(`DROP OWNED BY bg_reader_${process.pid}`);
+      await admin.query(`DROP ROLE bg_reader_${process.pid}`);
+    });
+    url.username = `bg_reader_${process.pid}`;
+    url.password = 'reader-pw-77';
+    const { message } = await refusal(url.href);
+    expect(message).toBe(
+      `[store]: migrating the PostgreSQL database at 127.0.0.1:${postgres.port()}${url.pathname} failed: permission denied for schema public`,
+    );
+    expect(message).not.toContain('reader-pw-77');
+  });
+
   it('refuses a database at a newer schema version than it knows, and changes nothing in it', async () => {
     const url = await postgres.freshDatabase();
     const admin = new pg.Client({ connectionString: url });
