@@ -4,7 +4,6 @@
  */
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import express, { type RequestHandler } from 'express';
 import { Server } from 'socket.io';
 import { MAX_JOB_ITEMS, MAX_UPLOAD_ITEM_BYTES } from '../shared/limits.ts';
@@ -33,7 +32,7 @@ import { applySocketLimits } from './realtime/limits.ts';
 import { registerVolunteerHandlers, type VolunteerServer } from './realtime/volunteer-handlers.ts';
 import { createLeaseIds } from './scheduling/lease-ids.ts';
 import type { SchedulerOptions } from './scheduling/scheduler.ts';
-import { createSqliteStore } from './store/sqlite-store.ts';
+import { openStore } from './store/open-store.ts';
 import type { JobStore } from './store/store.ts';
 
 /** Longest one HTTP request may take to arrive, body included. */
@@ -42,7 +41,8 @@ const UPLOAD_REQUEST_TIMEOUT_MS = 60 * 60_000;
 export interface CoordinatorDeps {
   config: Config;
   adminToken: string;
-  /** Defaults to SQLite at `<dataDir>/browsergrid.db`. */
+  /** Defaults to the one the config names: PostgreSQL at `databaseUrl`, else SQLite at
+   * `<dataDir>/browsergrid.db`. */
   store?: JobStore;
   log?: Log;
   clock?: Clock;
@@ -66,7 +66,11 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   const clock = deps.clock ?? systemClock;
   const log = deps.log ?? createRootLog(config.logLevel);
   const store =
-    deps.store ?? createSqliteStore({ filename: path.join(config.dataDir, 'browsergrid.db') });
+    deps.store ??
+    (await openStore(config, {
+      onIdleError: (error) =>
+        log.warn({ err: error }, '[app]: an idle PostgreSQL connection failed; it is replaced'),
+    }));
   const swept = await sweepIncompleteUploads(store);
   if (swept > 0) log.info({ swept }, '[app]: deleted uploads a stop had cut short');
   const metrics = createMetrics();

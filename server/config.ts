@@ -17,6 +17,17 @@ export const Config = z.object({
   host: z.string().default('0.0.0.0'),
   /** Where the SQLite file and the generated admin token live. */
   dataDir: z.string().default('./data'),
+  /** A PostgreSQL server to keep jobs in instead of SQLite in the data dir. Checked for its
+   * scheme only: the value may hold a password, so no message repeats it. */
+  databaseUrl: z
+    .string()
+    .refine(
+      isPostgresUrl,
+      'BROWSERGRID_DATABASE_URL must be a postgres:// URL such as postgres://user:password@127.0.0.1:5432/browsergrid',
+    )
+    .optional(),
+  /** How long a start waits for PostgreSQL to answer before it fails. */
+  databaseConnectTimeoutMs: z.coerce.number().int().positive().default(5_000),
   /** Taken from BROWSERGRID_ADMIN_TOKEN, else read from or generated into the data dir. */
   adminToken: z
     .string()
@@ -69,12 +80,18 @@ export const Config = z.object({
 });
 export type Config = z.infer<typeof Config>;
 
+function isPostgresUrl(value: string): boolean {
+  return /^postgres(ql)?:\/\//.test(value) && URL.canParse(value);
+}
+
 /** Reads the config from the environment; throws an error naming the bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = Config.safeParse({
     port: env['PORT'],
     host: env['HOST'],
     dataDir: env['BROWSERGRID_DATA'],
+    databaseUrl: env['BROWSERGRID_DATABASE_URL'] || undefined,
+    databaseConnectTimeoutMs: env['BROWSERGRID_DATABASE_CONNECT_TIMEOUT_MS'],
     adminToken: env['BROWSERGRID_ADMIN_TOKEN'] || undefined,
     staticDir: env['BROWSERGRID_STATIC_DIR'],
     publicUrl: env['BROWSERGRID_PUBLIC_URL'] || undefined,

@@ -8,6 +8,7 @@ import { createCoordinator } from './app.ts';
 import { resolveAdminToken } from './auth.ts';
 import { loadConfig, PACKAGE_ROOT, type Config } from './config.ts';
 import { createRootLog, type Log } from './log.ts';
+import { describePgTarget } from './store/pg-connect.ts';
 
 export async function ensurePagesBuilt(config: Config, log: Log): Promise<void> {
   if (existsSync(path.join(config.staticDir, 'volunteer', 'index.html'))) return;
@@ -40,7 +41,14 @@ export async function startCoordinator(env: NodeJS.ProcessEnv = process.env): Pr
     },
   });
   const url = await coordinator.listen();
-  log.info({ url, dataDir: path.resolve(config.dataDir) }, '[main]: coordinator listening');
+  log.info(
+    {
+      url,
+      dataDir: path.resolve(config.dataDir),
+      ...(config.databaseUrl ? { database: describePgTarget(config.databaseUrl) } : {}),
+    },
+    '[main]: coordinator listening',
+  );
   if (admin.generated) {
     // Printed once, on the start that created it; afterwards it is read from the file.
     process.stdout.write(

@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import type { JobSpec, JobStatus } from '../../shared/job.ts';
 import { CoordinatorError } from '../errors.ts';
 import type { TaskCheckpoint } from '../../shared/protocol.ts';
-import { migrateSqlite } from './sqlite-migrate.ts';
+import { migrateSqlite, refuseNewerSqliteSchema } from './sqlite-migrate.ts';
 import { createSqliteAdminState } from './sqlite-admin-state.ts';
 import { createSqliteUploads } from './sqlite-uploads.ts';
 import type {
@@ -51,6 +51,12 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
     mkdirSync(path.dirname(options.filename), { recursive: true });
   }
   const db = new Database(options.filename);
+  try {
+    refuseNewerSqliteSchema(db, options.filename);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');

@@ -1,7 +1,9 @@
 /**
  * @module The JobStore contract: one suite every backend must pass. A backend's test file calls
- * `runStoreContract(name, makeStore)`; `makeStore(dir)` opens the store on persistent storage
- * under `dir`, so reopening sees what was written.
+ * `runStoreContract(name, makeStore)`; `makeStore(key)` opens the store on persistent storage
+ * named by `key` (a fresh temp dir per test: SQLite keeps its file there, PostgreSQL maps it to
+ * a database), so opening the same key again, even while the first store is open, reaches what
+ * was written. Several stores open on one key are what several coordinator nodes are.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +11,9 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { JobStore, StoredTaskResult } from '../../server/store/store.ts';
 import { JobSpec } from '../../shared/job.ts';
+import type { JsonValue } from '../../shared/json.ts';
+import { MAX_JSON_DEPTH } from '../../shared/limits.ts';
+import { nest, ownObject } from '../support/hostile-json.ts';
 
 const spec = JobSpec.parse({ map: '(x) => x', inputs: [1, 2, 3, 4, 5], chunkSize: 2 });
 
@@ -18,14 +23,16 @@ async function collect(iterable: AsyncIterable<StoredTaskResult>): Promise<Store
   return out;
 }
 
-export function runStoreContract(name: string, makeStore: (dir: string) => JobStore): void {
+export type MakeStore = (key: string) => JobStore | Promise<JobStore>;
+
+export function runStoreContract(name: string, makeStore: MakeStore): void {
   describe(`JobStore contract: ${name}`, () => {
     let dir: string;
     let store: JobStore;
 
-    beforeEach(() => {
+    beforeEach(async () => {
       dir = mkdtempSync(path.join(tmpdir(), `browsergrid-store-${name}-`));
-      store = makeStore(dir);
+      store = await makeStore(dir);
     });
 
     afterEach(async () => {
@@ -181,7 +188,7 @@ export function runStoreContract(name: string, makeStore: (dir: string) => JobSt
         },
       ]);
       await store.close();
-      store = makeStore(dir);
+      store = await makeStore(dir);
       expect(await store.getJob('a')).toMatchObject({ done: 1 });
       expect(await collect(store.results('a'))).toHaveLength(1);
     });
@@ -312,6 +319,179 @@ export function runStoreContract(name: string, makeStore: (dir: string) => JobSt
       expect(await store.deleteUpload(uploadId)).toBe(true);
       expect(await store.deleteUpload(uploadId)).toBe(false);
       expect(await store.listUploads()).toEqual([]);
+    });
+
+    it('commits each task once when two stores on one database apply the same settles at once', async () => {
+      await store.createJob({
+        jobId: 'a',
+        spec,
+        status: 'queued',
+        items: 60,
+        tasks: 60,
+        createdAt: 1,
+      });
+      const other = await makeStore(dir);
+      try {
+        const settles = Array.from({ length: 60 }, (_, taskIndex) => ({
+          type: 'settle' as const,
+          jobId: 'a',
+          taskIndex,
+          status: taskIndex % 4 === 0 ? ('failed' as const) : ('committed' as const),
+          items: [{ output: taskIndex }],
+          attempts: 1,
+          at: 10,
+        }));
+        // Opposite orders, as two nodes' group commits would meet them.
+        await Promise.all([
+          store.apply(settles),
+          other.apply([...settles].reverse()),
+          other.apply(settles.slice(20, 40)),
+        ]);
+        expect(await store.getJob('a')).toMatchObject({ done: 45, failed: 15 });
+        expect(await other.getJob('a')).toMatchObject({ done: 45, failed: 15 });
+        expect(await store.settledTasks('a')).toHaveLength(60);
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('keeps the first of two settles of one task in one batch, and the last attempt and checkpoint', async () => {
+      await create('a');
+      const settle = {
+        type: 'settle' as const,
+        jobId: 'a',
+        taskIndex: 0,
+        status: 'committed' as const,
+        attempts: 0,
+        at: 1,
+      };
+      await store.apply([
+        { type: 'attempt', jobId: 'a', taskIndex: 1, attempts: 1, drops: 0 },
+        { type: 'attempt', jobId: 'a', taskIndex: 1, attempts: 2, drops: 1 },
+        {
+          type: 'checkpoint',
+          jobId: 'a',
+          taskIndex: 1,
+          checkpoint: { item: 0, state: 1, done: [] },
+        },
+        {
+          type: 'checkpoint',
+          jobId: 'a',
+          taskIndex: 1,
+          checkpoint: { item: 1, state: 2, done: [] },
+        },
+        { ...settle, items: [{ output: 'first' }] },
+        { ...settle, items: [{ output: 'second' }] },
+      ]);
+      expect(await collect(store.results('a'))).toEqual([
+        { taskIndex: 0, items: [{ output: 'first' }] },
+      ]);
+      expect(await store.getJob('a')).toMatchObject({ done: 1 });
+      expect(await store.taskAttempts('a')).toEqual([{ taskIndex: 1, attempts: 2, drops: 1 }]);
+      expect(await store.checkpoints('a')).toEqual([
+        { taskIndex: 1, checkpoint: { item: 1, state: 2, done: [] } },
+      ]);
+    });
+
+    it("reads today's millisecond times back as numbers, not text", async () => {
+      const now = 1_764_930_000_123;
+      const job = await store.createJob({
+        jobId: 'a',
+        spec,
+        status: 'running',
+        items: 5,
+        tasks: 3,
+        createdAt: now,
+        startedAt: now + 1,
+      });
+      await store.apply([
+        { type: 'job', jobId: 'a', status: 'completed', at: now + 2 },
+        {
+          type: 'copy',
+          jobId: 'a',
+          taskIndex: 0,
+          leaseId: 'L',
+          volunteerId: 'tab',
+          kind: 'first',
+          dispatchedAt: now + 3,
+          startedAt: now + 4,
+          fraction: 0.25,
+          endedAt: now + 5,
+          end: 'result',
+          won: true,
+        },
+      ]);
+      await store.createGrid({ code: 'ROOM', name: 'r', createdAt: now });
+      await store.createToken({ tokenId: 't', name: 'n', hash: 'h', createdAt: now });
+      await store.revokeToken('t', now + 6);
+      await store.setTabPaused({ volunteerId: 'v', grid: 'ROOM', pausedAt: now + 7 }, true);
+      await store.createUpload({ uploadId: 'u', format: 'ndjson', createdAt: now });
+      expect(job.seq).toBeTypeOf('number');
+      expect(await store.getJob('a')).toMatchObject({
+        seq: job.seq,
+        createdAt: now,
+        startedAt: now + 1,
+        finishedAt: now + 2,
+      });
+      expect(await store.copies('a', { fromTask: 0, tasks: 1 })).toEqual([
+        expect.objectContaining({ dispatchedAt: now + 3, startedAt: now + 4, endedAt: now + 5 }),
+      ]);
+      expect((await store.listGrids())[0]?.createdAt).toBe(now);
+      expect(await store.listTokens()).toEqual([
+        { tokenId: 't', name: 'n', hash: 'h', createdAt: now, revokedAt: now + 6 },
+      ]);
+      expect(await store.pausedTabs()).toEqual([
+        { volunteerId: 'v', grid: 'ROOM', pausedAt: now + 7 },
+      ]);
+      expect(await store.getUpload('u')).toMatchObject({ createdAt: now, bytes: 0, items: 0 });
+    });
+
+    it('gives back JSON exactly as written: key order, prototype keys as data, depth, odd text', async () => {
+      const hostile = ownObject([
+        ['z', 1],
+        ['__proto__', ownObject([['polluted', true]])],
+        ['constructor', { prototype: { x: 1 } }],
+        ['a', ['\u0000', '\ud800', 'é😀', '', 1e308, -1.5e-300, 2 ** 53]],
+        ['deep', nest(MAX_JSON_DEPTH - 4, 'array')],
+      ]) as JsonValue;
+      const hostileSpec = { ...spec, name: '__proto__', inputs: [hostile, null] } as JobSpec;
+      await store.createJob({
+        jobId: 'h',
+        spec: hostileSpec,
+        status: 'queued',
+        items: 2,
+        tasks: 1,
+        createdAt: 1,
+      });
+      const items = [{ output: hostile }, { error: '__proto__' }];
+      const checkpoint = { item: 1, state: hostile, done: [{ output: hostile }] };
+      await store.apply([
+        { type: 'checkpoint', jobId: 'h', taskIndex: 1, checkpoint },
+        {
+          type: 'settle',
+          jobId: 'h',
+          taskIndex: 0,
+          status: 'committed',
+          items,
+          attempts: 0,
+          at: 1,
+        },
+      ]);
+      await store.setReduced('h', { value: hostile });
+      const text = (value: unknown): string => JSON.stringify(value);
+      const job = await store.getJob('h');
+      expect(text(job?.spec)).toBe(text(hostileSpec));
+      expect(text(job?.reduced)).toBe(text({ value: hostile }));
+      expect(text((await collect(store.results('h')))[0]?.items)).toBe(text(items));
+      expect(text((await store.checkpoints('h'))[0]?.checkpoint)).toBe(text(checkpoint));
+      expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+
+      const values = [text(hostile), '"\\u0000"', '{"__proto__":1,"__proto__":2}'];
+      await store.createUpload({ uploadId: 'u', format: 'ndjson', createdAt: 1 });
+      await store.appendUpload('u', values);
+      const upload = await store.completeUpload('u');
+      const read = await store.uploadInputs(upload).read({ start: 0, count: 3 });
+      expect(read.map(text)).toEqual(values.map((value) => text(JSON.parse(value))));
     });
   });
 }

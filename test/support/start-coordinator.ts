@@ -1,4 +1,7 @@
-/** @module Starts a real coordinator on 127.0.0.1:0 with SQLite in a temp dir, for tests. */
+/**
+ * @module Starts a real coordinator on 127.0.0.1:0 for tests, with SQLite in a temp dir, or the
+ * PostgreSQL database a test names in `config.databaseUrl`.
+ */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -6,7 +9,7 @@ import { io } from 'socket.io-client';
 import { createCoordinator, type Coordinator } from '../../server/app.ts';
 import { Config } from '../../server/config.ts';
 import { createRootLog } from '../../server/log.ts';
-import { createSqliteStore } from '../../server/store/sqlite-store.ts';
+import { openStore } from '../../server/store/open-store.ts';
 import type { JobStore } from '../../server/store/store.ts';
 import type { SchedulerOptions } from '../../server/scheduling/scheduler.ts';
 
@@ -17,7 +20,7 @@ export interface TestCoordinator {
   token: string;
   dataDir: string;
   coordinator: Coordinator;
-  /** The coordinator's SQLite store, for tests that check what is durable. */
+  /** The coordinator's store, for tests that check what is durable. */
   store: JobStore;
   /** Stops the coordinator; the data dir stays for a restart until `cleanup`. */
   stop(): Promise<void>;
@@ -50,7 +53,7 @@ export async function startCoordinator(options: StartOptions = {}): Promise<Test
     ...(options.maxHttpBodyBytes ? { maxHttpBodyBytes: options.maxHttpBodyBytes } : {}),
     ...options.config,
   });
-  const store = createSqliteStore({ filename: path.join(dataDir, 'browsergrid.db') });
+  const store = await openStore(config);
   const coordinator = await createCoordinator({
     config,
     store,

@@ -15,8 +15,11 @@ describe('loadConfig', () => {
       helloMissWindowMs: 600_000,
       headersTimeoutMs: 20_000,
       httpIdleTimeoutMs: 60_000,
+      databaseConnectTimeoutMs: 5_000,
       logLevel: 'info',
     });
+    // SQLite in the data dir unless a PostgreSQL URL is given.
+    expect(loadConfig({}).databaseUrl).toBeUndefined();
   });
 
   it('reads every setting from its variable', () => {
@@ -37,6 +40,8 @@ describe('loadConfig', () => {
         BROWSERGRID_HELLO_MISS_WINDOW_MS: '1000',
         BROWSERGRID_HEADERS_TIMEOUT_MS: '5000',
         BROWSERGRID_HTTP_IDLE_TIMEOUT_MS: '30000',
+        BROWSERGRID_DATABASE_URL: 'postgresql://bg:pw@db.example:5433/browsergrid',
+        BROWSERGRID_DATABASE_CONNECT_TIMEOUT_MS: '2000',
         LOG_LEVEL: 'warn',
       }),
     ).toMatchObject({
@@ -55,6 +60,8 @@ describe('loadConfig', () => {
       helloMissWindowMs: 1_000,
       headersTimeoutMs: 5_000,
       httpIdleTimeoutMs: 30_000,
+      databaseUrl: 'postgresql://bg:pw@db.example:5433/browsergrid',
+      databaseConnectTimeoutMs: 2_000,
       logLevel: 'warn',
     });
   });
@@ -67,4 +74,20 @@ describe('loadConfig', () => {
   ])('names the bad setting in %j', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });
+
+  it.each(['mysql://u:hunter22@h/db', 'hunter22', 'postgres://[bad'])(
+    'refuses BROWSERGRID_DATABASE_URL=%s by its name, without repeating the value',
+    (value) => {
+      let message = '';
+      try {
+        loadConfig({ BROWSERGRID_DATABASE_URL: value });
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).toMatch(
+        /^\[config\]: databaseUrl: BROWSERGRID_DATABASE_URL must be a postgres:\/\/ URL/,
+      );
+      expect(message).not.toContain('hunter22');
+    },
+  );
 });

@@ -1,0 +1,35 @@
+/**
+ * @module Which store a coordinator opens: PostgreSQL when a database URL is set, else the
+ * embedded SQLite file in the data dir. The one place that chooses.
+ */
+import path from 'node:path';
+import { createPgStore } from './pg-store.ts';
+import { createSqliteStore } from './sqlite-store.ts';
+import type { JobStore } from './store.ts';
+
+export interface StoreSettings {
+  dataDir: string;
+  /** postgres://… : keep everything there instead of in `<dataDir>/browsergrid.db`. */
+  databaseUrl?: string | undefined;
+  databaseConnectTimeoutMs?: number | undefined;
+}
+
+/**
+ * Opens, and migrates, the store the settings name. Fails with a `[store]:` message when the
+ * database cannot be reached or its schema is newer than this code.
+ */
+export async function openStore(
+  settings: StoreSettings,
+  options: { onIdleError?: (error: Error) => void } = {},
+): Promise<JobStore> {
+  if (settings.databaseUrl === undefined) {
+    return createSqliteStore({ filename: path.join(settings.dataDir, 'browsergrid.db') });
+  }
+  return createPgStore({
+    connectionString: settings.databaseUrl,
+    ...(settings.databaseConnectTimeoutMs !== undefined
+      ? { connectTimeoutMs: settings.databaseConnectTimeoutMs }
+      : {}),
+    ...(options.onIdleError ? { onIdleError: options.onIdleError } : {}),
+  });
+}

@@ -1,0 +1,178 @@
+import { createServer, type Socket } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createCoordinator } from '../../server/app.ts';
+import { Config } from '../../server/config.ts';
+import { createRootLog } from '../../server/log.ts';
+import { createPgStore } from '../../server/store/pg-store.ts';
+import { latestPgSchemaVersion } from '../../server/store/pg-migrate.ts';
+import type { JobStore } from '../../server/store/store.ts';
+import { startChildCoordinator } from '../support/child-coordinator.ts';
+import { freePort, usePostgres } from '../support/postgres.ts';
+import { runStoreContract } from './store-contract.ts';
+
+const postgres = usePostgres();
+
+// The contract's key is a temp dir per test; each key gets its own database, and opening the
+// same key again reaches the same one.
+const databases = new Map<string, Promise<string>>();
+const databaseOf = (key: string): Promise<string> => {
+  let url = databases.get(key);
+  if (!url) databases.set(key, (url = postgres.freshDatabase()));
+  return url;
+};
+
+runStoreContract('postgres', async (key): Promise<JobStore> =>
+  createPgStore({ connectionString: await databaseOf(key) }),
+);
+
+describe('PostgreSQL store: bad settings and faults', () => {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  /** Starts a coordinator in-process on `databaseUrl`; resolves with why it refused to. */
+  const refusal = async (databaseUrl: string, settings: Record<string, unknown> = {}) => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'browsergrid-pg-fault-'));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const config = Config.parse({ port: 0, host: '127.0.0.1', dataDir, databaseUrl, ...settings });
+    const started = Date.now();
+    const error = await createCoordinator({
+      config,
+      adminToken: 'test-admin-token-0123456789',
+      log: createRootLog('silent'),
+    }).then(
+      async (coordinator) => {
+        await coordinator.close();
+        throw new Error('the coordinator started');
+      },
+      (reason: unknown) => reason as Error,
+    );
+    return { message: error.message, ms: Date.now() - started };
+  };
+
+  it('stops `browsergrid start` with status 1 and a message naming the unreachable server and why, never the password', async () => {
+    const port = await freePort();
+    const attempt = startChildCoordinator({
+      BROWSERGRID_DATABASE_URL: `postgres://bg:s3cret-pw@127.0.0.1:${port}/bg`,
+    });
+    const error = (await attempt.then(
+      async (child) => {
+        await child.stop();
+        throw new Error('the coordinator started');
+      },
+      (reason: unknown) => reason,
+    )) as Error;
+    expect(error.message).toMatch(/coordinator exited \(code 1, signal null\)/);
+    expect(error.message).toContain(
+      `[store]: cannot reach PostgreSQL at 127.0.0.1:${port}/bg: connect ECONNREFUSED`,
+    );
+    expect(error.message).not.toContain('s3cret-pw');
+  });
+
+  it('gives up on a server that accepts but never answers within the connect timeout', async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          for (const socket of sockets) socket.destroy();
+          silent.close(() => resolve());
+        }),
+    );
+    const port = (silent.address() as { port: number }).port;
+    const { message, ms } = await refusal(`postgres://bg:pw@127.0.0.1:${port}/bg`, {
+      databaseConnectTimeoutMs: 300,
+    });
+    expect(message).toMatch(
+      new RegExp(`^\\[store\\]: cannot reach PostgreSQL at 127\\.0\\.0\\.1:${port}/bg: .*timeout`),
+    );
+    expect(ms).toBeLessThan(5_000);
+  });
+
+  it('names a database that does not exist and a password that is wrong, without the password', async () => {
+    const missing = await refusal(postgres.urlOf('no_such_db'));
+    expect(missing.message).toBe(
+      `[store]: cannot reach PostgreSQL at 127.0.0.1:${postgres.port()}/no_such_db: database "no_such_db" does not exist`,
+    );
+    const url = new URL(postgres.urlOf('postgres'));
+    url.password = 'wrong-pw-1234';
+    const wrong = await refusal(url.href);
+    expect(wrong.message).toMatch(
+      new RegExp(
+        `^\\[store\\]: cannot reach PostgreSQL at 127\\.0\\.0\\.1:${postgres.port()}/postgres: password authentication failed`,
+      ),
+    );
+    expect(wrong.message).not.toContain('wrong-pw-1234');
+  });
+
+  it('says which database it could not set up when the user may not create tables there', async () => {
+    const url = new URL(await postgres.freshDatabase());
+    const admin = new pg.Client({ connectionString: url.href });
+    await admin.connect();
+    cleanups.push(() => admin.end());
+    await admin.query(`CREATE ROLE bg_reader_${process.pid} LOGIN PASSWORD 'reader-pw-77'`);
+    cleanups.push(async () => {
+      await admin.query(`DROP OWNED BY bg_reader_${process.pid}`);
+      await admin.query(`DROP ROLE bg_reader_${process.pid}`);
+    });
+    url.username = `bg_reader_${process.pid}`;
+    url.password = 'reader-pw-77';
+    const { message } = await refusal(url.href);
+    expect(message).toBe(
+      `[store]: migrating the PostgreSQL database at 127.0.0.1:${postgres.port()}${url.pathname} failed: permission denied for schema public`,
+    );
+    expect(message).not.toContain('reader-pw-77');
+  });
+
+  it('refuses a database at a newer schema version than it knows, and changes nothing in it', async () => {
+    const url = await postgres.freshDatabase();
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    cleanups.push(() => admin.end());
+    // A newer browsergrid's database: its version recorded, its tables not ours.
+    await admin.query(
+      'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)',
+    );
+    const newer = latestPgSchemaVersion() + 1;
+    await admin.query('INSERT INTO schema_migrations VALUES ($1, 0)', [newer]);
+    const tables = async (): Promise<string[]> =>
+      (
+        await admin.query<{ name: string }>(
+          `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`,
+        )
+      ).rows.map((row) => row.name);
+
+    const { message } = await refusal(url);
+    expect(message).toBe(
+      `[store]: the PostgreSQL database at 127.0.0.1:${postgres.port()}/${new URL(url).pathname.slice(1)} has schema version ${newer}, newer than this browsergrid knows (${latestPgSchemaVersion()}); upgrade browsergrid, or point BROWSERGRID_DATABASE_URL at another database. Nothing was changed.`,
+    );
+    expect(await tables()).toEqual(['schema_migrations']);
+    expect((await admin.query('SELECT version FROM schema_migrations')).rows).toEqual([
+      { version: newer },
+    ]);
+  });
+
+  it('migrates once when several nodes start on one empty database at the same moment', async () => {
+    const url = await postgres.freshDatabase();
+    const stores = await Promise.all(
+      Array.from({ length: 4 }, () => createPgStore({ connectionString: url })),
+    );
+    for (const store of stores) cleanups.push(() => store.close());
+    const [first, second] = stores as [JobStore, JobStore];
+    const job = await first.createJob({
+      jobId: 'j',
+      spec: { map: '(x) => x', inputs: [1] } as never,
+      status: 'queued',
+      items: 1,
+      tasks: 1,
+      createdAt: 1,
+    });
+    expect(await second.getJob('j')).toMatchObject({ seq: job.seq });
+  });
+});
