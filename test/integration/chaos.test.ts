@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSqliteStore } from '../../server/store/sqlite-store.ts';
 import type { JobCreated, JobSummary } from '../../shared/job.ts';
-import { ChaosVolunteer, type ChaosBehaviour } from '../support/chaos-volunteer.ts';
+import { SimTab, type SimTabOptions } from '../support/sim-tab.ts';
 import { api, resultLines, waitFor } from '../support/start-coordinator.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -56,6 +56,40 @@ async function freePort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   if (address === null || typeof address === 'string') throw new Error('no port');
   return address.port;
+}
+
+type ChaosBehaviour = 'normal' | 'slow' | 'staller' | 'dropper';
+
+/**
+ * A misbehaving tab: `slow` takes four times as long, a `staller` hangs on some copies for good,
+ * a `dropper` loses its connection now and then while it holds work. Every tab keeps its results
+ * until acknowledged and resends them after each reconnect, as the page's outbox does.
+ */
+function chaosTab(
+  i: number,
+  behaviour: ChaosBehaviour,
+  random: () => number,
+): SimTabOptions & { slots: number; taskMs: number } {
+  const slots = 1 + Math.floor(random() * 3);
+  const tabRandom = prng(Math.floor(random() * 2 ** 31));
+  const taskMs = (40 + Math.floor(random() * 60)) * (behaviour === 'slow' ? 4 : 1);
+  return {
+    tabId: `chaos-tab-${i}`,
+    deviceId: `chaos-device-${i}`,
+    slots,
+    concurrency: slots,
+    taskMs,
+    jitter: true,
+    random: tabRandom,
+    reportStart: true,
+    ...(behaviour === 'staller' ? { stallChance: 0.08 } : {}),
+    ...(behaviour === 'dropper' ? { dropChance: 0.15 } : {}),
+    resend: { ackTimeoutMs: 5_000, retryEveryMs: 250 },
+    resultsPerMessage: 200,
+    reconnect: { minMs: 100, maxMs: 300 },
+    helloTimeoutMs: 5_000,
+    record: false,
+  };
 }
 
 interface CoordinatorProcess {
@@ -160,31 +194,21 @@ describe('coordinator under chaos', () => {
         for (let i = kinds.length; i < 6; i++) {
           kinds.push(all[Math.floor(random() * all.length)] as ChaosBehaviour);
         }
-        const volunteers = kinds.map((behaviour, i) => {
-          const volunteer = new ChaosVolunteer({
-            url: server.url,
-            tabId: `chaos-tab-${i}`,
-            deviceId: `chaos-device-${i}`,
-            slots: 1 + Math.floor(random() * 3),
-            behaviour,
-            random: prng(Math.floor(random() * 2 ** 31)),
-            taskDelayMs: 40 + Math.floor(random() * 60),
-            stallChance: 0.08,
-            dropChance: 0.15,
-            slowFactor: 4,
-          });
-          cleanups.push(() => volunteer.close());
-          return volunteer;
-        });
+        const tabs = kinds.map((behaviour, i) => ({
+          behaviour,
+          options: chaosTab(i, behaviour, random),
+        }));
         console.log(
-          `[chaos] tabs: ${volunteers
-            .map((v) => `${v.options.behaviour}(${v.options.slots}x${v.options.taskDelayMs}ms)`)
+          `[chaos] tabs: ${tabs
+            .map((t) => `${t.behaviour}(${t.options.slots}x${t.options.taskMs}ms)`)
             .join(', ')}`,
         );
-        await waitFor(
-          () => (volunteers.every((v) => v.registered) ? true : undefined),
-          10_000,
-          'every tab to say hello',
+        const volunteers = await Promise.all(
+          tabs.map(async (t) => {
+            const volunteer = await SimTab.connect(server.url, t.options);
+            cleanups.push(() => volunteer.close());
+            return volunteer;
+          }),
         );
 
         const created = await api<JobCreated>(server, 'POST', '/api/jobs', {
@@ -238,7 +262,7 @@ describe('coordinator under chaos', () => {
           `job ${job.id} to finish after the restarts`,
         );
         console.log(
-          `[chaos] stats: ${JSON.stringify(volunteers.map((v) => ({ behaviour: v.options.behaviour, ...v.stats })))}`,
+          `[chaos] stats: ${JSON.stringify(volunteers.map((v, i) => ({ behaviour: kinds[i], ...v.stats })))}`,
         );
 
         const warnings = output.filter((line) => line.includes('"level"'));

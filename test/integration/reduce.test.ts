@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { JobCreated, JobSummary } from '../../shared/job.ts';
 import { useHarness } from '../support/harness.ts';
-import { SimVolunteer } from '../support/sim-volunteer.ts';
+import { SimTab } from '../support/sim-tab.ts';
 import {
   api,
   startCoordinator,
@@ -14,7 +14,7 @@ const { defer } = useHarness();
 async function setup(): Promise<TestCoordinator> {
   const server = await startCoordinator({ config: { reduceTimeLimitMs: 1_000 } });
   defer(() => server.close());
-  const sim = await SimVolunteer.connect(server.url, { slots: 4 });
+  const sim = await SimTab.connect(server.url, { slots: 4 });
   defer(() => sim.close());
   return server;
 }
