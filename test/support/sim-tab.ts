@@ -352,6 +352,8 @@ export class SimTab {
       const timer = setTimeout(() => {
         this.#running.delete(task.leaseId);
         this.#finish(task, delayMs);
+        // Out before the next copy's start report, as a tab's worker answers before it takes more.
+        this.#outbox.flush();
         this.#maybeDrop();
         this.#pump();
       }, delayMs);
