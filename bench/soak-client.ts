@@ -38,22 +38,31 @@ let hostileSent = 0;
 let storm = false;
 let stopping = false;
 
-/** Sends something hostile now and then while the storm lasts, straight onto the transport. */
+/**
+ * Sends something hostile now and then while the storm lasts, straight onto the transport; the
+ * clock starts again on every connection, as a page reloaded after being thrown out would.
+ */
 function harass(tab: SimTab): void {
-  setTimeout(
-    () => {
-      if (stopping) return;
-      if (storm && tab.registered && tab.socket.io.engine) {
-        const frame = HOSTILE_FRAMES[Math.floor(Math.random() * HOSTILE_FRAMES.length)];
-        // Straight onto the engine.io connection: socket.io-client's encoder could not even
-        // build some of these packets.
-        tab.socket.io.engine.send(frame?.() ?? '');
-        hostileSent++;
-      }
-      harass(tab);
-    },
-    options.hostileEveryMs * (0.5 + Math.random()),
-  );
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const next = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(
+      () => {
+        if (stopping) return;
+        if (storm && tab.registered && tab.socket.io.engine) {
+          const frame = HOSTILE_FRAMES[Math.floor(Math.random() * HOSTILE_FRAMES.length)];
+          // Straight onto the engine.io connection: socket.io-client's encoder could not even
+          // build some of these packets.
+          tab.socket.io.engine.send(frame?.() ?? '');
+          hostileSent++;
+        }
+        next();
+      },
+      options.hostileEveryMs * (0.5 + Math.random()),
+    );
+  };
+  tab.socket.on('connect', next);
+  next();
 }
 
 const tabs: SimTab[] = [];
