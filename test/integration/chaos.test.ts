@@ -14,7 +14,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createSqliteStore } from '../../server/store/sqlite-store.ts';
 import type { JobCreated, JobSummary } from '../../shared/job.ts';
 import { SimTab, type SimTabOptions } from '../support/sim-tab.ts';
-import { api, resultLines, waitFor } from '../support/start-coordinator.ts';
+import { within } from '../support/events.ts';
+import { api, resultLines, waitFor, waitForJobSummary } from '../support/start-coordinator.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TOKEN = 'chaos-admin-token-0123456789';
@@ -95,6 +96,7 @@ function chaosTab(
 interface CoordinatorProcess {
   child: ChildProcess;
   hasExited: () => boolean;
+  exited: Promise<void>;
 }
 
 function tempDir(prefix: string): string {
@@ -123,11 +125,7 @@ describe('coordinator under chaos', () => {
       const processes: CoordinatorProcess[] = [];
       const stopProcess = async (proc: CoordinatorProcess, signal: NodeJS.Signals) => {
         if (!proc.hasExited()) proc.child.kill(signal);
-        await waitFor(
-          () => (proc.hasExited() ? true : undefined),
-          10_000,
-          `coordinator pid ${proc.child.pid} to exit on ${signal}`,
-        );
+        await within(proc.exited, 10_000, `coordinator pid ${proc.child.pid} to exit on ${signal}`);
       };
       cleanups.push(async () => {
         for (const proc of processes) {
@@ -154,11 +152,14 @@ describe('coordinator under chaos', () => {
         const proc: CoordinatorProcess = {
           child,
           hasExited: () => exited,
+          exited: new Promise((resolve) =>
+            child.once('exit', (code, signal) => {
+              exited = true;
+              output.push(`[pid ${child.pid}] exited (code ${code}, signal ${signal})`);
+              resolve();
+            }),
+          ),
         };
-        child.once('exit', (code, signal) => {
-          exited = true;
-          output.push(`[pid ${child.pid}] exited (code ${code}, signal ${signal})`);
-        });
         const record = (chunk: Buffer) => {
           for (const line of chunk.toString('utf8').split('\n')) {
             if (line.trim()) output.push(`[pid ${child.pid}] ${line}`);
@@ -222,23 +223,21 @@ describe('coordinator under chaos', () => {
         const job = created.body;
         expect(job.tasks).toBe(ITEMS / CHUNK_SIZE);
 
-        const summary = async (): Promise<JobSummary | undefined> => {
-          try {
-            const res = await api<JobSummary>(server, 'GET', `/api/jobs/${job.id}`);
-            return res.status === 200 ? res.body : undefined;
-          } catch {
-            return undefined; // between a kill and the restart
-          }
-        };
         const finished = (s: JobSummary) => s.status !== 'queued' && s.status !== 'running';
+        // Follows the job on the admin feed, across the coordinator's restarts.
+        const summaryWhen = (accept: (s: JobSummary) => boolean, timeoutMs: number, what: string) =>
+          waitForJobSummary<JobSummary>(
+            server,
+            job.id,
+            (s) => accept(s as JobSummary),
+            timeoutMs,
+            what,
+          );
 
         const kills: Array<{ at: number; done: number; inFlight: number; status: string }> = [];
         for (const fraction of [0.2, 0.6]) {
-          const before = await waitFor(
-            async () => {
-              const s = await summary();
-              return s && (s.done >= fraction * s.tasks || finished(s)) ? s : undefined;
-            },
+          const before = await summaryWhen(
+            (s) => s.done >= fraction * s.tasks || finished(s),
             25_000,
             `job ${job.id} to reach ${fraction * 100}% done`,
           );
@@ -253,11 +252,8 @@ describe('coordinator under chaos', () => {
         }
         console.log(`[chaos] kills: ${JSON.stringify(kills)}`);
 
-        const final = await waitFor(
-          async () => {
-            const s = await summary();
-            return s && finished(s) ? s : undefined;
-          },
+        const final = await summaryWhen(
+          finished,
           30_000,
           `job ${job.id} to finish after the restarts`,
         );
@@ -288,8 +284,9 @@ describe('coordinator under chaos', () => {
           0,
         );
         expect(offlineDelivered).toBeGreaterThan(0);
-        await waitFor(
-          () => (volunteers.every((v) => v.outbox.size === 0) ? true : undefined),
+        await SimTab.until(
+          volunteers,
+          () => volunteers.every((v) => v.outbox.size === 0),
           10_000,
           'every outbox to be acknowledged',
         );

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { DeviceView } from '../../shared/devices.ts';
+import { disconnected } from '../support/events.ts';
 import { useHarness } from '../support/harness.ts';
 import { SimTab } from '../support/sim-tab.ts';
-import { api, startCoordinator, waitFor, waitForJob } from '../support/start-coordinator.ts';
+import { api, startCoordinator, waitForJob } from '../support/start-coordinator.ts';
 
 const { defer } = useHarness();
 
@@ -20,11 +21,7 @@ describe('devices', () => {
     await bad.until(() => bad.received.length > 0);
 
     expect((await api(first, 'POST', `/api/devices/${badDevice}/ban`)).status).toBe(204);
-    await waitFor(
-      () => (bad.socket.connected ? undefined : true),
-      5_000,
-      'the banned tab to be closed',
-    );
+    await disconnected(bad.socket, 5_000, 'the banned tab to be closed');
     // In the shared shape the admin page reads.
     const devices = DeviceView.array().parse((await api(first, 'GET', '/api/devices')).body);
     expect(devices.find((device) => device.deviceId === badDevice)).toMatchObject({

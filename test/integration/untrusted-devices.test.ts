@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { disconnected } from '../support/events.ts';
 import { FakeClock } from '../support/fake-clock.ts';
 import { useHarness } from '../support/harness.ts';
 import { SimTab } from '../support/sim-tab.ts';
-import { api, resultLines, waitFor, waitForJob } from '../support/start-coordinator.ts';
+import { api, resultLines, waitForJob } from '../support/start-coordinator.ts';
 
 const { coordinator, volunteer, submit } = useHarness();
 
@@ -149,7 +150,7 @@ describe('device ids the coordinator issued (Sybil)', () => {
     const student = await volunteer(server, { slots: 1, localAddress: nat });
     expect(student.deviceId).not.toBe(attacker.deviceId);
     expect((await api(server, 'POST', `/api/devices/${attacker.deviceId}/ban`)).status).toBe(204);
-    await waitFor(() => (attacker.socket.connected ? undefined : true), 5_000, 'the ban');
+    await disconnected(attacker.socket, 5_000, 'the ban');
     // A round trip after the ban: a new tab from the address is let in, and the student stays.
     const another = await volunteer(server, { slots: 1, localAddress: nat });
     expect(another.socket.connected).toBe(true);
@@ -206,7 +207,7 @@ describe('device ids the coordinator issued (Sybil)', () => {
       distinctAddresses: true,
     });
     // One of them votes; the other, behind the same address, is given no copy.
-    await waitFor(() => (first.acked.size + second.acked.size === 1 ? true : undefined));
+    await SimTab.until([first, second], () => first.acked.size + second.acked.size === 1);
     expect(first.received.length + second.received.length).toBe(1);
     expect(await api(server, 'GET', `/api/jobs/${job.id}`)).toMatchObject({
       body: { status: 'running', done: 0 },

@@ -221,19 +221,32 @@ export class SimTab {
 
   /** Resolves once `predicate` holds, re-checked on every message; rejects after `timeoutMs`. */
   until(predicate: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+    return SimTab.until([this], predicate, timeoutMs, what);
+  }
+
+  /** Resolves once `predicate` holds, re-checked on every message to any of `tabs`. */
+  static until(
+    tabs: readonly SimTab[],
+    predicate: () => boolean,
+    timeoutMs = 10_000,
+    what = 'condition',
+  ): Promise<void> {
     if (predicate()) return Promise.resolve();
     return new Promise((resolve, reject) => {
+      const stop = (): void => {
+        clearTimeout(timer);
+        for (const tab of tabs) tab.#listeners = tab.#listeners.filter((l) => l !== check);
+      };
       const timer = setTimeout(() => {
-        this.#listeners = this.#listeners.filter((l) => l !== check);
+        stop();
         reject(new Error(`sim tab: timed out after ${timeoutMs} ms waiting for ${what}`));
       }, timeoutMs);
       const check = (): void => {
         if (!predicate()) return;
-        clearTimeout(timer);
-        this.#listeners = this.#listeners.filter((l) => l !== check);
+        stop();
         resolve();
       };
-      this.#listeners.push(check);
+      for (const tab of tabs) tab.#listeners.push(check);
     });
   }
 
