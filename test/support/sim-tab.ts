@@ -179,11 +179,6 @@ export class SimTab {
     return this.#outbox.results;
   }
 
-  /** Copies held and neither answered, cancelled nor released (queued, running or hung). */
-  get holding(): number {
-    return this.#held.size;
-  }
-
   async hello(): Promise<Ack<Welcome>> {
     const generation = this.#generation;
     const hello = {
