@@ -60,6 +60,22 @@ module.exports = {
       from: { path: '^server/scheduling/' },
       to: { dependencyTypes: ['core'], pathNot: '^(crypto|node:crypto)$' },
     },
+    {
+      name: 'sim-tab-runs-anywhere',
+      severity: 'error',
+      comment:
+        'The simulated tab runs inside bench worker threads and child processes by the thousand: it speaks only the shared protocol, never loading the coordinator, the pages or a bench.',
+      from: { path: '^test/support/sim-' },
+      to: { path: '^(server|client|bench)/' },
+    },
+    {
+      name: 'tests-not-benches',
+      severity: 'error',
+      comment:
+        'Benches build on the test support (coordinators, the simulated tab); never the reverse.',
+      from: { path: '^test/' },
+      to: { path: '^bench/' },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

@@ -1,12 +1,12 @@
 /**
  * @module A child process holding idle connections for the connections benchmark: `clients`
- * socket.io clients from one source address (`localAddress`), each a registered tab with no
- * slots (`grid`) or a bare connection (`bare`). Several such processes spread the clients over
+ * socket.io clients from one source address (`localAddress`), each a registered simulated tab
+ * with no slots (`grid`, test/support/sim-tab.ts) or a bare connection (`bare`). Several such processes spread the clients over
  * source addresses and over per-process descriptor limits. Talks to its parent over IPC:
  * `ready` once all are connected, `stop` to close, answered with how many dropped meanwhile.
  */
-import { io, type Socket } from 'socket.io-client';
-import { PROTOCOL_VERSION } from '../shared/protocol.ts';
+import { io } from 'socket.io-client';
+import { SimTab } from '../test/support/sim-tab.ts';
 
 export interface ConnsClientOptions {
   url: string;
@@ -21,10 +21,23 @@ export interface ConnsClientOptions {
 const CONCURRENT = 100;
 
 const options = JSON.parse(process.env['BROWSERGRID_CONNS'] ?? '{}') as ConnsClientOptions;
-const sockets: Socket[] = [];
-let drops = 0;
+const clients: Array<{ close(): void; dropped(): number }> = [];
 
 async function open(i: number): Promise<void> {
+  if (options.mode === 'grid') {
+    const id = `${options.prefix}-${i}`;
+    const tab = await SimTab.connect(options.url, {
+      deviceId: id,
+      tabId: id,
+      slots: 0,
+      localAddress: options.localAddress,
+      record: false,
+    }).catch((error: unknown) => {
+      throw new Error(`client ${i}: ${error instanceof Error ? error.message : String(error)}`);
+    });
+    clients.push({ close: () => tab.close(), dropped: () => tab.stats.disconnects });
+    return;
+  }
   const socket = io(options.url, {
     transports: ['websocket'],
     forceNew: true,
@@ -35,17 +48,9 @@ async function open(i: number): Promise<void> {
     socket.once('connect', () => resolve());
     socket.once('connect_error', (error) => reject(new Error(`client ${i}: ${error.message}`)));
   });
+  let drops = 0;
   socket.on('disconnect', () => drops++);
-  sockets.push(socket);
-  if (options.mode === 'grid') {
-    const id = `${options.prefix}-${i}`;
-    await socket.emitWithAck('volunteer:hello', {
-      protocolVersion: PROTOCOL_VERSION,
-      deviceId: id,
-      tabId: id,
-      slots: 0,
-    });
-  }
+  clients.push({ close: () => socket.disconnect(), dropped: () => drops });
 }
 
 let next = 0;
@@ -54,10 +59,10 @@ await Promise.all(
     while (next < options.clients) await open(next++);
   }),
 );
-process.send?.({ type: 'ready', connected: sockets.length });
+process.send?.({ type: 'ready', connected: clients.length });
 process.on('message', (message: { type: string }) => {
   if (message.type !== 'stop') return;
-  const dropped = drops;
-  for (const socket of sockets) socket.disconnect();
+  const dropped = clients.reduce((sum, client) => sum + client.dropped(), 0);
+  for (const client of clients) client.close();
   process.send?.({ type: 'stopped', dropped }, () => process.exit(0));
 });

@@ -17,9 +17,24 @@ export async function runFleet(
   } = {},
 ): Promise<number> {
   const { JobSpec } = await import('../shared/job.ts');
-  const { SimTab } = await import('./sim-fleet.ts');
+  const { SimTab } = await import('../test/support/sim-tab.ts');
   const server = await startCoordinator();
-  const tabs = await Promise.all(taskMs.map((ms) => SimTab.connect(server.url, ms)));
+  // One slot each, a fixed time per copy (a timer, not CPU, so a 2-core machine can model tabs of
+  // different speeds); a tab reports each copy as it starts and stops a copy it is told to.
+  const tabs = await Promise.all(
+    taskMs.map((ms, i) =>
+      SimTab.connect(server.url, {
+        deviceId: `fleet-${i + 1}`,
+        tabId: `fleet-${i + 1}`,
+        slots: 1,
+        concurrency: 1,
+        taskMs: ms,
+        reportStart: true,
+        stopCancelled: true,
+        record: false,
+      }),
+    ),
+  );
   try {
     const started = performance.now();
     const { id } = await server.coordinator.engine.submit(

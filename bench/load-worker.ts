@@ -1,13 +1,14 @@
 /**
  * @module Load generator, run in a worker thread so the clients do not share the coordinator's
- * event loop. `grid` mode: simulated tabs speaking the real protocol, computing x * x at once and
- * reporting each assignment batch in one message (or, with `taskMs`, taking that long per task on
- * each slot). `bare` mode: the transport's own ceiling, one emit-and-ack round trip at a time per
- * client against a bare socket.io server (or, `idle`, connections that only stay open).
+ * event loop. `grid` mode: simulated tabs (test/support/sim-tab.ts) running the job's map at once
+ * and reporting each assignment batch in one message (or, with `taskMs`, taking that long per
+ * task on each slot). `bare` mode: the transport's own ceiling, one emit-and-ack round trip at a
+ * time per client against a bare socket.io server (or, `idle`, connections that only stay open).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { io, type Socket } from 'socket.io-client';
-import { PROTOCOL_VERSION, type AssignBatch, type TaskResult } from '../shared/protocol.ts';
+import { MAX_RESULTS_PER_MESSAGE } from '../shared/limits.ts';
+import { SimTab } from '../test/support/sim-tab.ts';
 
 export interface LoadOptions {
   url: string;
@@ -44,58 +45,30 @@ async function connectAll(): Promise<Socket[]> {
   );
 }
 
-async function runGrid(sockets: Socket[]): Promise<void> {
-  await Promise.all(
-    sockets.map(async (socket, i) => {
-      const taskMs = options.taskMs ?? 0;
-      const queue: AssignBatch['tasks'] = [];
-      let running = 0;
-      const report = (tasks: AssignBatch['tasks']): void => {
-        const results: TaskResult[] = tasks.map((task) => ({
-          leaseId: task.leaseId,
-          jobId: task.jobId,
-          taskIndex: task.taskIndex,
-          durationMs: Math.max(taskMs, 0.01),
-          outcome: {
-            status: 'ok',
-            items: task.inputs.map((x) => ({ output: (x as number) * (x as number) })),
-          },
-        }));
-        socket.emit('task:results', { results }, () => undefined);
-      };
-      const pump = (): void => {
-        while (running < options.slots && queue.length > 0) {
-          const task = queue.shift() as AssignBatch['tasks'][number];
-          running++;
-          setTimeout(() => {
-            running--;
-            report([task]);
-            pump();
-          }, taskMs);
-        }
-      };
-      socket.on('task:assign', (batch: AssignBatch) => {
-        if (taskMs === 0) {
-          report(batch.tasks);
-          return;
-        }
-        queue.push(...batch.tasks);
-        pump();
-      });
-      await socket.emitWithAck('volunteer:hello', {
-        protocolVersion: PROTOCOL_VERSION,
+async function runGrid(): Promise<Array<{ close(): void }>> {
+  const taskMs = options.taskMs ?? 0;
+  const tabs = await Promise.all(
+    Array.from({ length: options.clients }, (_, i) =>
+      SimTab.connect(options.url, {
         deviceId: `bench-device-${i}`,
         tabId: `bench-tab-${i}`,
         slots: options.slots,
-      });
-    }),
+        taskMs,
+        concurrency: options.slots,
+        resultsPerMessage: MAX_RESULTS_PER_MESSAGE,
+        record: false,
+      }),
+    ),
   );
   parentPort?.postMessage({ type: 'ready' });
+  return tabs;
 }
 
-async function runBare(sockets: Socket[]): Promise<void> {
+async function runBare(): Promise<Array<{ close(): void }>> {
+  const sockets = await connectAll();
+  const clients = sockets.map((socket) => ({ close: () => socket.disconnect() }));
   parentPort?.postMessage({ type: 'ready' });
-  if (options.idle) return;
+  if (options.idle) return clients;
   const total = options.roundTrips ?? 10_000;
   let started = 0;
   const started0 = performance.now();
@@ -112,14 +85,14 @@ async function runBare(sockets: Socket[]): Promise<void> {
     roundTrips: started,
     elapsedMs: performance.now() - started0,
   });
+  return clients;
 }
 
-const sockets = await connectAll();
+let clients: Array<{ close(): void }> = [];
 parentPort?.on('message', (message: { type: string }) => {
   if (message.type === 'stop') {
-    for (const socket of sockets) socket.disconnect();
+    for (const client of clients) client.close();
     parentPort?.close();
   }
 });
-if (options.mode === 'grid') await runGrid(sockets);
-else await runBare(sockets);
+clients = options.mode === 'grid' ? await runGrid() : await runBare();

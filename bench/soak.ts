@@ -8,7 +8,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { waitFor } from '../test/support/start-coordinator.ts';
+import { waitForJob } from '../test/support/start-coordinator.ts';
 import type { SoakClientOptions, SoakCounters } from './soak-client.ts';
 import {
   BENCH_ADMIN_TOKEN,
@@ -41,10 +41,14 @@ interface Sample {
 export async function benchSoak(): Promise<void> {
   const { server, cleanup } = await coordinatorProcess();
   let died: string | undefined;
-  server.child.once(
-    'exit',
-    (code, signal) => (died = `exited (${code ?? signal}): ${server.stderrTail?.() ?? ''}`),
+  const death = new Promise<never>((_, reject) =>
+    server.child.once('exit', (code, signal) => {
+      died = `exited (${code ?? signal}): ${server.stderrTail?.() ?? ''}`;
+      reject(new Error(`[soak]: the coordinator ${died}`));
+    }),
   );
+  // Heard by the waits that race it; the clean-up's own stop must not count as unhandled.
+  void death.catch(() => undefined);
   const clients: ChildProcess[] = [];
   const jobs: string[] = [];
   try {
@@ -113,17 +117,11 @@ export async function benchSoak(): Promise<void> {
 
     // The storm ends; every job must still finish, each result exactly once.
     for (const child of clients) child.send({ type: 'calm' });
-    await waitFor(
-      async () => {
-        if (died) throw new Error(`[soak]: the coordinator ${died}`);
-        const all = await Promise.all(jobs.map((id) => api<JobSummary>('GET', `/api/jobs/${id}`)));
-        return all.every((s) => s.status === 'completed' || s.status === 'failed')
-          ? true
-          : undefined;
-      },
-      300_000,
-      'every soak job to finish',
-    );
+    const admin = { url: server.url, token: BENCH_ADMIN_TOKEN };
+    await Promise.race([
+      Promise.all(jobs.map((id) => waitForJob(admin, id, ['completed', 'failed'], 300_000))),
+      death,
+    ]);
     const check = await checkResults(jobs);
     const counters = await stopClients(clients);
     const calm = slopeMiBPerMinute(samples.filter((s) => !s.storm));

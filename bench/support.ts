@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
+import { nextEvent } from '../test/support/events.ts';
 import { waitFor, type TestCoordinator } from '../test/support/start-coordinator.ts';
 import type { LoadOptions } from './load-worker.ts';
 
@@ -113,9 +115,19 @@ export async function serverProcess(
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
-  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const found = await waitFor(() => url(out), 60_000, `a server process (${args.join(' ')})`);
-  return { child, url: found };
+  let found: string | undefined;
+  await nextEvent(
+    child.stdout as Readable,
+    'data',
+    60_000,
+    `a server process (${args.join(' ')})`,
+    (chunk: Buffer) => {
+      out += chunk.toString();
+      found = url(out);
+      return found !== undefined;
+    },
+  );
+  return { child, url: found as string };
 }
 
 /** Settles before reading memory: two readings half a second apart within 1 %. */

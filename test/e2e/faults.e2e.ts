@@ -1,6 +1,8 @@
+import type { WebWorker } from 'puppeteer';
 import { describe, expect, it } from 'vitest';
 import type { TaskTimeline } from '../../shared/timeline.ts';
 import { useE2E } from '../support/e2e.ts';
+import { nextEvent } from '../support/events.ts';
 import {
   api,
   resultLines,
@@ -98,7 +100,9 @@ describe('faults in Chromium', () => {
     const straggler = await tab(server);
     await tab(server);
     // Freeze the straggler's Web Worker in the debugger: its copies never finish.
-    const worker = await waitFor(() => straggler.workers()[0], 10_000, 'the straggler worker');
+    const worker =
+      straggler.workers()[0] ??
+      (await nextEvent<[WebWorker]>(straggler, 'workercreated', 10_000, 'the straggler worker'))[0];
     await worker.client.send('Debugger.enable');
     await worker.client.send('Debugger.pause');
     const job = await submit(server, {

@@ -9,6 +9,7 @@ import {
   startCoordinator,
   waitFor,
   waitForJob,
+  waitForJobSummary,
   type TestCoordinator,
 } from '../support/start-coordinator.ts';
 
@@ -63,11 +64,10 @@ describe('volunteer tabs in Chromium', () => {
       map: slowSquare(10),
       inputs: { range: { start: 0, end: 300 } },
     });
-    await waitFor(
-      async () =>
-        (await api<{ done: number }>(server, 'GET', `/api/jobs/${job.id}`)).body.done >= 30
-          ? true
-          : undefined,
+    await waitForJobSummary(
+      server,
+      job.id,
+      (s) => Number(s['done']) >= 30,
       30_000,
       '30 tasks done',
     );

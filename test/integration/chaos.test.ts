@@ -13,8 +13,9 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSqliteStore } from '../../server/store/sqlite-store.ts';
 import type { JobCreated, JobSummary } from '../../shared/job.ts';
-import { ChaosVolunteer, type ChaosBehaviour } from '../support/chaos-volunteer.ts';
-import { api, resultLines, waitFor } from '../support/start-coordinator.ts';
+import { SimTab, type SimTabOptions } from '../support/sim-tab.ts';
+import { within } from '../support/events.ts';
+import { api, resultLines, waitFor, waitForJobSummary } from '../support/start-coordinator.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TOKEN = 'chaos-admin-token-0123456789';
@@ -58,9 +59,44 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
+type ChaosBehaviour = 'normal' | 'slow' | 'staller' | 'dropper';
+
+/**
+ * A misbehaving tab: `slow` takes four times as long, a `staller` hangs on some copies for good,
+ * a `dropper` loses its connection now and then while it holds work. Every tab keeps its results
+ * until acknowledged and resends them after each reconnect, as the page's outbox does.
+ */
+function chaosTab(
+  i: number,
+  behaviour: ChaosBehaviour,
+  random: () => number,
+): SimTabOptions & { slots: number; taskMs: number } {
+  const slots = 1 + Math.floor(random() * 3);
+  const tabRandom = prng(Math.floor(random() * 2 ** 31));
+  const taskMs = (40 + Math.floor(random() * 60)) * (behaviour === 'slow' ? 4 : 1);
+  return {
+    tabId: `chaos-tab-${i}`,
+    deviceId: `chaos-device-${i}`,
+    slots,
+    concurrency: slots,
+    taskMs,
+    jitter: true,
+    random: tabRandom,
+    reportStart: true,
+    ...(behaviour === 'staller' ? { stallChance: 0.08 } : {}),
+    ...(behaviour === 'dropper' ? { dropChance: 0.15 } : {}),
+    resend: { ackTimeoutMs: 5_000, retryEveryMs: 250 },
+    resultsPerMessage: 200,
+    reconnect: { minMs: 100, maxMs: 300 },
+    helloTimeoutMs: 5_000,
+    record: false,
+  };
+}
+
 interface CoordinatorProcess {
   child: ChildProcess;
   hasExited: () => boolean;
+  exited: Promise<void>;
 }
 
 function tempDir(prefix: string): string {
@@ -89,11 +125,7 @@ describe('coordinator under chaos', () => {
       const processes: CoordinatorProcess[] = [];
       const stopProcess = async (proc: CoordinatorProcess, signal: NodeJS.Signals) => {
         if (!proc.hasExited()) proc.child.kill(signal);
-        await waitFor(
-          () => (proc.hasExited() ? true : undefined),
-          10_000,
-          `coordinator pid ${proc.child.pid} to exit on ${signal}`,
-        );
+        await within(proc.exited, 10_000, `coordinator pid ${proc.child.pid} to exit on ${signal}`);
       };
       cleanups.push(async () => {
         for (const proc of processes) {
@@ -120,11 +152,14 @@ describe('coordinator under chaos', () => {
         const proc: CoordinatorProcess = {
           child,
           hasExited: () => exited,
+          exited: new Promise((resolve) =>
+            child.once('exit', (code, signal) => {
+              exited = true;
+              output.push(`[pid ${child.pid}] exited (code ${code}, signal ${signal})`);
+              resolve();
+            }),
+          ),
         };
-        child.once('exit', (code, signal) => {
-          exited = true;
-          output.push(`[pid ${child.pid}] exited (code ${code}, signal ${signal})`);
-        });
         const record = (chunk: Buffer) => {
           for (const line of chunk.toString('utf8').split('\n')) {
             if (line.trim()) output.push(`[pid ${child.pid}] ${line}`);
@@ -160,31 +195,21 @@ describe('coordinator under chaos', () => {
         for (let i = kinds.length; i < 6; i++) {
           kinds.push(all[Math.floor(random() * all.length)] as ChaosBehaviour);
         }
-        const volunteers = kinds.map((behaviour, i) => {
-          const volunteer = new ChaosVolunteer({
-            url: server.url,
-            tabId: `chaos-tab-${i}`,
-            deviceId: `chaos-device-${i}`,
-            slots: 1 + Math.floor(random() * 3),
-            behaviour,
-            random: prng(Math.floor(random() * 2 ** 31)),
-            taskDelayMs: 40 + Math.floor(random() * 60),
-            stallChance: 0.08,
-            dropChance: 0.15,
-            slowFactor: 4,
-          });
-          cleanups.push(() => volunteer.close());
-          return volunteer;
-        });
+        const tabs = kinds.map((behaviour, i) => ({
+          behaviour,
+          options: chaosTab(i, behaviour, random),
+        }));
         console.log(
-          `[chaos] tabs: ${volunteers
-            .map((v) => `${v.options.behaviour}(${v.options.slots}x${v.options.taskDelayMs}ms)`)
+          `[chaos] tabs: ${tabs
+            .map((t) => `${t.behaviour}(${t.options.slots}x${t.options.taskMs}ms)`)
             .join(', ')}`,
         );
-        await waitFor(
-          () => (volunteers.every((v) => v.registered) ? true : undefined),
-          10_000,
-          'every tab to say hello',
+        const volunteers = await Promise.all(
+          tabs.map(async (t) => {
+            const volunteer = await SimTab.connect(server.url, t.options);
+            cleanups.push(() => volunteer.close());
+            return volunteer;
+          }),
         );
 
         const created = await api<JobCreated>(server, 'POST', '/api/jobs', {
@@ -198,23 +223,21 @@ describe('coordinator under chaos', () => {
         const job = created.body;
         expect(job.tasks).toBe(ITEMS / CHUNK_SIZE);
 
-        const summary = async (): Promise<JobSummary | undefined> => {
-          try {
-            const res = await api<JobSummary>(server, 'GET', `/api/jobs/${job.id}`);
-            return res.status === 200 ? res.body : undefined;
-          } catch {
-            return undefined; // between a kill and the restart
-          }
-        };
         const finished = (s: JobSummary) => s.status !== 'queued' && s.status !== 'running';
+        // Follows the job on the admin feed, across the coordinator's restarts.
+        const summaryWhen = (accept: (s: JobSummary) => boolean, timeoutMs: number, what: string) =>
+          waitForJobSummary<JobSummary>(
+            server,
+            job.id,
+            (s) => accept(s as JobSummary),
+            timeoutMs,
+            what,
+          );
 
         const kills: Array<{ at: number; done: number; inFlight: number; status: string }> = [];
         for (const fraction of [0.2, 0.6]) {
-          const before = await waitFor(
-            async () => {
-              const s = await summary();
-              return s && (s.done >= fraction * s.tasks || finished(s)) ? s : undefined;
-            },
+          const before = await summaryWhen(
+            (s) => s.done >= fraction * s.tasks || finished(s),
             25_000,
             `job ${job.id} to reach ${fraction * 100}% done`,
           );
@@ -229,16 +252,13 @@ describe('coordinator under chaos', () => {
         }
         console.log(`[chaos] kills: ${JSON.stringify(kills)}`);
 
-        const final = await waitFor(
-          async () => {
-            const s = await summary();
-            return s && finished(s) ? s : undefined;
-          },
+        const final = await summaryWhen(
+          finished,
           30_000,
           `job ${job.id} to finish after the restarts`,
         );
         console.log(
-          `[chaos] stats: ${JSON.stringify(volunteers.map((v) => ({ behaviour: v.options.behaviour, ...v.stats })))}`,
+          `[chaos] stats: ${JSON.stringify(volunteers.map((v, i) => ({ behaviour: kinds[i], ...v.stats })))}`,
         );
 
         const warnings = output.filter((line) => line.includes('"level"'));
@@ -264,8 +284,9 @@ describe('coordinator under chaos', () => {
           0,
         );
         expect(offlineDelivered).toBeGreaterThan(0);
-        await waitFor(
-          () => (volunteers.every((v) => v.outbox.size === 0) ? true : undefined),
+        await SimTab.until(
+          volunteers,
+          () => volunteers.every((v) => v.outbox.size === 0),
           10_000,
           'every outbox to be acknowledged',
         );

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { useHarness } from '../support/harness.ts';
-import { SimVolunteer } from '../support/sim-volunteer.ts';
+import { SimTab } from '../support/sim-tab.ts';
 import {
   api,
   startCoordinator,
@@ -42,7 +42,7 @@ describe('browsergrid CLI against a real coordinator', () => {
     const gridLine = await cli(server, 'grids', '--create', 'Room 7');
     const [code] = gridLine.trim().split(/\s+/);
     expect(gridLine).toMatch(new RegExp(`^${code}\\s+Room 7\\s+http://`));
-    const sim = await SimVolunteer.connect(server.url, { slots: 2, grid: code });
+    const sim = await SimTab.connect(server.url, { slots: 2, grid: code });
     defer(() => sim.close());
 
     const created = JSON.parse(
@@ -84,7 +84,7 @@ describe('browsergrid CLI against a real coordinator', () => {
   it('reads CSV and NDJSON inputs, waits with progress, and writes the results to a file', async () => {
     const server = await startCoordinator();
     defer(() => server.close());
-    const sim = await SimVolunteer.connect(server.url, { slots: 2 });
+    const sim = await SimTab.connect(server.url, { slots: 2 });
     defer(() => sim.close());
     const dir = mkdtempSync(path.join(tmpdir(), 'browsergrid-cli-'));
     defer(() => rmSync(dir, { recursive: true, force: true }));

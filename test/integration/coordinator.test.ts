@@ -5,7 +5,7 @@ import { createSqliteStore } from '../../server/store/sqlite-store.ts';
 import { PROTOCOL_VERSION, type Ack } from '../../shared/protocol.ts';
 import { TaskTimelinePage } from '../../shared/timeline.ts';
 import { useHarness } from '../support/harness.ts';
-import { SimVolunteer } from '../support/sim-volunteer.ts';
+import { SimTab } from '../support/sim-tab.ts';
 import { api, resultLines, startCoordinator, waitForJob } from '../support/start-coordinator.ts';
 
 const { coordinator, volunteer, submit, defer } = useHarness();
@@ -13,7 +13,7 @@ const { coordinator, volunteer, submit, defer } = useHarness();
 describe('coordinator with simulated tabs', () => {
   it('finishes a job with every result once and in input order while a tab drops holding tasks', async () => {
     const server = await coordinator();
-    const quitter = await volunteer(server, { slots: 4, silent: true });
+    const quitter = await volunteer(server, { slots: 4, answer: 'silent' });
     const job = await submit(server, {
       map: '(x) => x * x',
       inputs: { range: { start: 0, end: 300 } },
@@ -23,7 +23,7 @@ describe('coordinator with simulated tabs', () => {
     const held = quitter.received.map((task) => task.taskIndex);
     const workers = [
       await volunteer(server, { slots: 2 }),
-      await volunteer(server, { slots: 3, taskDelayMs: 2 }),
+      await volunteer(server, { slots: 3, taskMs: 2 }),
     ];
     quitter.close();
 
@@ -58,7 +58,7 @@ describe('coordinator with simulated tabs', () => {
 
   it('re-dispatches the task of a silent tab once its lease expires', async () => {
     const server = await coordinator({ scheduler: { leaseGraceMs: 100 } });
-    const hung = await volunteer(server, { slots: 1, silent: true });
+    const hung = await volunteer(server, { slots: 1, answer: 'silent' });
     const job = await submit(server, { map: '(x) => x + 1', inputs: [1, 2], timeoutMs: 300 });
     await hung.until(() => hung.received.length === 2, 10_000, 'the hung tab to hold both tasks');
     await volunteer(server, { slots: 1 });
@@ -73,7 +73,7 @@ describe('coordinator with simulated tabs', () => {
 
   it('answers the task timeline in the shared shape the admin page reads, live copies and ended ones', async () => {
     const server = await coordinator({ scheduler: { leaseGraceMs: 100 } });
-    const hung = await volunteer(server, { slots: 1, silent: true });
+    const hung = await volunteer(server, { slots: 1, answer: 'silent' });
     // Long enough that the first look still finds both copies live on a loaded machine; no
     // backups, so each task's second copy is the retry after its first expired.
     const job = await submit(server, {
@@ -106,7 +106,7 @@ describe('coordinator with simulated tabs', () => {
 
   it('acknowledges and drops a duplicate result', async () => {
     const server = await coordinator();
-    const sim = await volunteer(server, { slots: 1, silent: true });
+    const sim = await volunteer(server, { slots: 1, answer: 'silent' });
     const job = await submit(server, { map: '(x) => x', inputs: ['a', 'b'] });
     await sim.until(() => sim.received.length === 2);
     const [task] = sim.received;
@@ -152,7 +152,7 @@ describe('coordinator with simulated tabs', () => {
 
   it('cancels a job: holders are told to stop, results list the unrun items as errors', async () => {
     const server = await coordinator();
-    const sim = await volunteer(server, { slots: 1, silent: true });
+    const sim = await volunteer(server, { slots: 1, answer: 'silent' });
     const job = await submit(server, { map: '(x) => x', inputs: [1, 2, 3, 4, 5, 6] });
     await sim.until(() => sim.received.length > 0);
     const { status, body } = await api(server, 'DELETE', `/api/jobs/${job.id}`);
@@ -168,7 +168,7 @@ describe('coordinator with simulated tabs', () => {
   it('shows the same jobs and results after a restart on the same data dir, and resumes unfinished ones', async () => {
     const first = await startCoordinator();
     defer(() => first.close());
-    const sim = await SimVolunteer.connect(first.url, { slots: 2 });
+    const sim = await SimTab.connect(first.url, { slots: 2 });
     const done = await submit(first, { name: 'done', map: '(x) => -x', inputs: [1, 2, 3] });
     await waitForJob(first, done.id);
     sim.close();

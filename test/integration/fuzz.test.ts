@@ -10,7 +10,7 @@ import type { JobCreated } from '../../shared/job.ts';
 import { PROTOCOL_VERSION } from '../../shared/protocol.ts';
 import { useHarness } from '../support/harness.ts';
 import { hostileShape, prototypeKeyed } from '../support/hostile-json.ts';
-import { SimVolunteer } from '../support/sim-volunteer.ts';
+import { SimTab } from '../support/sim-tab.ts';
 import {
   api,
   resultLines,
@@ -154,8 +154,8 @@ describe('coordinator under random input', () => {
 
     // Honest tabs finish the job: every item once, with the right output, nothing forged.
     const honest = [
-      await SimVolunteer.connect(server.url, { slots: 4 }),
-      await SimVolunteer.connect(server.url, { slots: 4 }),
+      await SimTab.connect(server.url, { slots: 4 }),
+      await SimTab.connect(server.url, { slots: 4 }),
     ];
     defer(() => honest.forEach((sim) => sim.close()));
     const summary = await waitForJob(server, job.id, undefined, 30_000);
@@ -236,7 +236,7 @@ describe('coordinator under random input', () => {
   it('carries inputs with __proto__, constructor and prototype keys anywhere, as data, to the tab and back', async () => {
     const server = await startCoordinator();
     defer(() => server.close());
-    const tab = await SimVolunteer.connect(server.url, { slots: 4 });
+    const tab = await SimTab.connect(server.url, { slots: 4 });
     defer(() => tab.close());
     await fc.assert(
       fc.asyncProperty(

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GridPauseResult, type GridCreated, type GridSummary } from '../../shared/job.ts';
 import { useHarness } from '../support/harness.ts';
-import { SimVolunteer } from '../support/sim-volunteer.ts';
+import { SimTab } from '../support/sim-tab.ts';
 import {
   api,
   startCoordinator,
@@ -46,7 +46,7 @@ describe('grids', () => {
     });
     expect(job.status).toBe(400);
     expect(job.body).toMatchObject({ error: { field: 'grid' } });
-    await expect(SimVolunteer.connect(server.url, { grid: 'NOSUCH' })).rejects.toThrow(
+    await expect(SimTab.connect(server.url, { grid: 'NOSUCH' })).rejects.toThrow(
       /No grid has this join code/,
     );
     expect(
@@ -74,7 +74,7 @@ describe('grids', () => {
   it('pauses one tab: it is told at once, hands back what it holds, and gets nothing until resumed', async () => {
     const server = await coordinator();
     const grid = await createGrid(server, 'lab');
-    const paused = await volunteer(server, { grid: grid.code, slots: 2, silent: true });
+    const paused = await volunteer(server, { grid: grid.code, slots: 2, answer: 'silent' });
     const job = await submit(server, {
       map: '(x) => x * 3',
       inputs: [1, 2, 3, 4, 5, 6],
@@ -116,8 +116,8 @@ describe('grids', () => {
   it("ranks a grid's tabs by the CPU time of their committed results", async () => {
     const server = await coordinator();
     const grid = await createGrid(server, 'race');
-    await volunteer(server, { grid: grid.code, slots: 1, tabId: 'slowcoach', taskDelayMs: 30 });
-    await volunteer(server, { grid: grid.code, slots: 3, tabId: 'keen', taskDelayMs: 30 });
+    await volunteer(server, { grid: grid.code, slots: 1, tabId: 'slowcoach', taskMs: 30 });
+    await volunteer(server, { grid: grid.code, slots: 3, tabId: 'keen', taskMs: 30 });
     const job = await submit(server, {
       map: '(x) => x',
       inputs: Array.from({ length: 40 }, (_, i) => i),
@@ -184,8 +184,8 @@ describe('grids', () => {
   it('keeps one paused tab paused across a coordinator restart, until it is resumed', async () => {
     const first = await startCoordinator();
     const grid = (await api<GridCreated>(first, 'POST', '/api/grids', { name: 'lab' })).body;
-    const kid = await SimVolunteer.connect(first.url, { grid: grid.code, tabId: 'kid-7' });
-    const other = await SimVolunteer.connect(first.url, { grid: grid.code, tabId: 'kid-8' });
+    const kid = await SimTab.connect(first.url, { grid: grid.code, tabId: 'kid-7' });
+    const other = await SimTab.connect(first.url, { grid: grid.code, tabId: 'kid-8' });
     const paused = await api(first, 'POST', `/api/grids/${grid.code}/pause`, {
       volunteerId: 'kid-7',
     });

@@ -2,7 +2,7 @@ import { io, type Socket } from 'socket.io-client';
 import { describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION, type Ack } from '../../shared/protocol.ts';
 import { useHarness } from '../support/harness.ts';
-import { SimVolunteer } from '../support/sim-volunteer.ts';
+import { SimTab } from '../support/sim-tab.ts';
 import { frame, openRawWebSocket } from '../support/raw-websocket.ts';
 import { api, startCoordinator, waitForJob } from '../support/start-coordinator.ts';
 
@@ -71,7 +71,7 @@ describe('socket limits', () => {
   it('closes a connection that never says hello, and keeps the tab that did', async () => {
     const server = await startCoordinator({ config: { helloTimeoutMs: 300 } });
     defer(() => server.close());
-    const tab = await SimVolunteer.connect(server.url, { slots: 1 });
+    const tab = await SimTab.connect(server.url, { slots: 1 });
     defer(() => tab.close());
     const silent = await open(server.url);
     const reason = await new Promise<string>((resolve) => silent.once('disconnect', resolve));
@@ -93,7 +93,7 @@ describe('socket limits', () => {
     expect(limited.length).toBeGreaterThanOrEqual(25);
     expect(limited[0]).toMatchObject({ error: { message: expect.stringMatching(/events\/s/) } });
 
-    const sim = await SimVolunteer.connect(server.url, { slots: 2 });
+    const sim = await SimTab.connect(server.url, { slots: 2 });
     defer(() => sim.close());
     const { body } = await api<{ id: string }>(server, 'POST', '/api/jobs', {
       map: '(x) => x',

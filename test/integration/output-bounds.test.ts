@@ -9,18 +9,18 @@ import { MAX_JSON_DEPTH } from '../../shared/limits.ts';
 import type { TaskResult } from '../../shared/protocol.ts';
 import { useHarness } from '../support/harness.ts';
 import { nest } from '../support/hostile-json.ts';
-import { SimVolunteer } from '../support/sim-volunteer.ts';
+import { SimTab } from '../support/sim-tab.ts';
 import { resultLines, waitForJob } from '../support/start-coordinator.ts';
 
 const { coordinator, submit, defer } = useHarness();
 
 it('an output nested 100 deep ends as an item error naming the limit, and its tab stays connected', async () => {
   const server = await coordinator();
-  const sims: SimVolunteer[] = [];
+  const sims: SimTab[] = [];
   // A tab reconnects when its connection drops, as the page does.
   const reconnecting = async (): Promise<void> => {
     for (let i = 0; i < 40; i++) {
-      const sim = await SimVolunteer.connect(server.url, { slots: 1 });
+      const sim = await SimTab.connect(server.url, { slots: 1 });
       sims.push(sim);
       await new Promise<void>((resolve) => sim.socket.once('disconnect', () => resolve()));
     }
@@ -43,7 +43,7 @@ it('an output nested 100 deep ends as an item error naming the limit, and its ta
 
 it('refuses a malformed result by its lease and takes the rest of its message, and the tab stays connected', async () => {
   const server = await coordinator();
-  const sim = await SimVolunteer.connect(server.url, { slots: 2, silent: true });
+  const sim = await SimTab.connect(server.url, { slots: 2, answer: 'silent' });
   defer(() => sim.close());
   const job = await submit(server, { map: '(x) => x', inputs: [1, 2] });
   await sim.until(() => sim.received.length === 2);

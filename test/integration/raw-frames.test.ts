@@ -18,7 +18,7 @@ import { PROTOCOL_VERSION } from '../../shared/protocol.ts';
 import { startChildCoordinator, type ChildCoordinator } from '../support/child-coordinator.ts';
 import { hostileShape, manyObjectsText, nestedText } from '../support/hostile-json.ts';
 import { RawSocket } from '../support/raw-socket.ts';
-import { SimVolunteer } from '../support/sim-volunteer.ts';
+import { SimTab } from '../support/sim-tab.ts';
 import { api, resultLines, waitForJob } from '../support/start-coordinator.ts';
 
 let server: ChildCoordinator;
@@ -64,7 +64,7 @@ async function expectServing(): Promise<void> {
   expect(server.exit(), server.output()).toBeUndefined();
   const health = await fetch(`${server.url}/healthz`, { signal: AbortSignal.timeout(2_000) });
   expect(health.status).toBe(200);
-  const sim = await SimVolunteer.connect(server.url, { slots: 2 });
+  const sim = await SimTab.connect(server.url, { slots: 2 });
   try {
     const { status, body } = await api<JobCreated>(server, 'POST', '/api/jobs', {
       map: '(x) => x * 2',

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { JobCreated, JobSummary } from '../../shared/job.ts';
 import { useHarness } from '../support/harness.ts';
-import { SimVolunteer } from '../support/sim-volunteer.ts';
+import { SimTab } from '../support/sim-tab.ts';
 import {
   api,
   startCoordinator,
-  waitFor,
+  waitForJobSummary,
   type TestCoordinator,
 } from '../support/start-coordinator.ts';
 
@@ -14,7 +14,7 @@ const { defer } = useHarness();
 async function setup(): Promise<TestCoordinator> {
   const server = await startCoordinator({ config: { reduceTimeLimitMs: 1_000 } });
   defer(() => server.close());
-  const sim = await SimVolunteer.connect(server.url, { slots: 4 });
+  const sim = await SimTab.connect(server.url, { slots: 4 });
   defer(() => sim.close());
   return server;
 }
@@ -25,14 +25,17 @@ async function reduced(
 ): Promise<JobSummary['reduce']> {
   const { status, body } = await api<JobCreated>(server, 'POST', '/api/jobs', spec);
   expect(status, JSON.stringify(body)).toBe(201);
-  return waitFor(
-    async () => {
-      const { body: summary } = await api<JobSummary>(server, 'GET', `/api/jobs/${body.id}`);
-      return summary.reduce && summary.reduce.status !== 'pending' ? summary.reduce : undefined;
+  const summary = await waitForJobSummary<JobSummary>(
+    server,
+    body.id,
+    (s) => {
+      const reduce = (s as JobSummary).reduce;
+      return reduce !== undefined && reduce.status !== 'pending';
     },
     15_000,
     'the reduce',
   );
+  return summary.reduce;
 }
 
 describe('reduce', () => {

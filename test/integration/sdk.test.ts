@@ -6,15 +6,15 @@ import { BrowsergridError, Client, connect, JobFailedError } from '../../server/
 import type { JobSummary } from '../../shared/job.ts';
 import type { AssignBatch, TaskResult } from '../../shared/protocol.ts';
 import { useHarness } from '../support/harness.ts';
-import { SimVolunteer } from '../support/sim-volunteer.ts';
+import { SimTab } from '../support/sim-tab.ts';
 import { startCoordinator, type TestCoordinator } from '../support/start-coordinator.ts';
 
 const { defer } = useHarness();
 
-async function setup(taskDelayMs = 0): Promise<TestCoordinator> {
+async function setup(taskMs = 0): Promise<TestCoordinator> {
   const server = await startCoordinator();
   defer(() => server.close());
-  const sim = await SimVolunteer.connect(server.url, { slots: 2, taskDelayMs });
+  const sim = await SimTab.connect(server.url, { slots: 2, taskMs });
   defer(() => sim.close());
   return server;
 }
@@ -125,7 +125,7 @@ describe('the Node SDK against a real coordinator', () => {
     // answering by itself runs every task of a batch at once: the coordinator sends it 4 tasks and
     // then the other 36, so the job ends within two task delays, which the first requests of a cold
     // coordinator outlast (the first line then came after the end).
-    const tab = await SimVolunteer.connect(server.url, { slots: 2, silent: true });
+    const tab = await SimTab.connect(server.url, { slots: 2, answer: 'silent' });
     defer(() => tab.close());
     const answered = new Set<number>();
     const answerBelow = (untilTask: number) => answerTasks(tab, untilTask, answered);
@@ -179,11 +179,7 @@ describe('the Node SDK against a real coordinator', () => {
  * Answers, as a silent tab, every task below `untilTask` with `x + 100`, as the coordinator sends
  * them (it sends more as results come back), and returns once all of them are answered.
  */
-async function answerTasks(
-  tab: SimVolunteer,
-  untilTask: number,
-  answered: Set<number>,
-): Promise<void> {
+async function answerTasks(tab: SimTab, untilTask: number, answered: Set<number>): Promise<void> {
   const due = (): AssignBatch['tasks'] =>
     tab.received.filter((task) => task.taskIndex < untilTask && !answered.has(task.taskIndex));
   while ([...answered].filter((taskIndex) => taskIndex < untilTask).length < untilTask) {

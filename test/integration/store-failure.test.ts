@@ -6,7 +6,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { useHarness } from '../support/harness.ts';
-import { SimVolunteer } from '../support/sim-volunteer.ts';
+import { SimTab } from '../support/sim-tab.ts';
 import { api } from '../support/start-coordinator.ts';
 
 const { coordinator, volunteer, submit, defer } = useHarness();
@@ -28,7 +28,7 @@ describe('a failed store write', () => {
     let fatal: (error: unknown) => void = () => undefined;
     const reported = new Promise<unknown>((resolve) => (fatal = resolve));
     const server = await coordinator({ onFatal: (error) => fatal(error) });
-    const tab = await volunteer(server, { slots: 1, silent: true });
+    const tab = await volunteer(server, { slots: 1, answer: 'silent' });
     const spec = { map: '(x) => x', inputs: ['a', 'b'] };
     const job = await submit(server, spec);
     await tab.until(() => tab.received.length > 0, 10_000, 'a task');
@@ -56,7 +56,7 @@ describe('a failed store write', () => {
     const refused = await api<{ error: { message: string } }>(server, 'POST', '/api/jobs', spec);
     expect(refused.status).toBe(500);
     expect(refused.body.error.message).toContain('takes no more work');
-    const late = await SimVolunteer.connect(server.url).then(
+    const late = await SimTab.connect(server.url).then(
       (sim) => {
         defer(() => sim.close());
         return 'accepted';

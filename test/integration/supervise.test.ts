@@ -3,10 +3,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { nextEvent } from '../support/events.ts';
 import { useHarness } from '../support/harness.ts';
-import { TEST_TOKEN, waitFor } from '../support/start-coordinator.ts';
+import { TEST_TOKEN } from '../support/start-coordinator.ts';
 
 const BIN = fileURLToPath(new URL('../../server/bin.mjs', import.meta.url));
 const { defer } = useHarness();
@@ -70,18 +72,30 @@ describe('browsergrid start --supervise', () => {
         children.push(Number(match[1]));
     });
     supervisor.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    // The coordinator inherits the supervisor's stdout: its log says when it listens.
+    const lines = createInterface({ input: supervisor.stdout });
+    const listening = (what: string) =>
+      nextEvent<[string]>(lines, 'line', 30_000, what, (line) =>
+        line.includes('[main]: coordinator listening'),
+      );
+    const first = listening('the coordinator to listen');
     defer(async () => {
       for (const pid of children) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
       if (supervisor.exitCode === null) supervisor.kill('SIGKILL');
       await exited;
     });
 
-    await waitFor(() => healthy(url), 30_000, `the coordinator to answer; output: ${output}`);
+    await first.catch((error: Error) => {
+      throw new Error(`${error.message}; output: ${output}`);
+    });
+    expect(await healthy(url)).toBe(true);
     expect(children).toHaveLength(1);
+    const restarted = listening('the restarted coordinator to listen');
     process.kill(children[0]!, 'SIGKILL');
 
-    await waitFor(() => (children.length === 2 ? true : undefined), 30_000, 'a restart');
-    await waitFor(() => healthy(url), 30_000, 'the restarted coordinator to answer');
+    await restarted;
+    expect(children).toHaveLength(2);
+    expect(await healthy(url)).toBe(true);
     expect(output).toMatch(/coordinator exited unasked; restarting it/);
 
     supervisor.kill('SIGTERM');

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { disconnected } from '../support/events.ts';
 import { FakeClock } from '../support/fake-clock.ts';
 import { useHarness } from '../support/harness.ts';
-import { SimVolunteer } from '../support/sim-volunteer.ts';
-import { api, resultLines, waitFor, waitForJob } from '../support/start-coordinator.ts';
+import { SimTab } from '../support/sim-tab.ts';
+import { api, resultLines, waitForJob } from '../support/start-coordinator.ts';
 
 const { coordinator, volunteer, submit } = useHarness();
 
@@ -15,8 +16,8 @@ describe('one untrusted device', () => {
     async ({ redundancy, honest }) => {
       const server = await coordinator();
       // Connected first and with many slots, so it takes the first copies and asks first after.
-      await volunteer(server, { slots: 8, failEvery: true });
-      for (let i = 0; i < honest; i++) await volunteer(server, { slots: 1, taskDelayMs: 5 });
+      await volunteer(server, { slots: 8, answer: 'failing' });
+      for (let i = 0; i < honest; i++) await volunteer(server, { slots: 1, taskMs: 5 });
       const inputs = Array.from({ length: 20 }, (_, i) => i);
       const job = await submit(server, { map: '(x) => x * 3', inputs, redundancy });
       expect(await waitForJob(server, job.id, undefined, 20_000)).toMatchObject({
@@ -35,13 +36,13 @@ describe('failing devices beside an honest tab', () => {
     const server = await coordinator();
     const honest = await volunteer(server, {
       slots: 1,
-      taskDelayMs: 5_000,
+      taskMs: 5_000,
       localAddress: '127.0.0.8',
     });
     const job = await submit(server, { map: '(x) => x * 3', inputs: [1, 2] });
     await honest.until(() => honest.received.length === 2);
     // Joins once the honest tab holds everything: the job's end game offers it backups.
-    await volunteer(server, { slots: 4, failEvery: true, localAddress: '127.0.0.7' });
+    await volunteer(server, { slots: 4, answer: 'failing', localAddress: '127.0.0.7' });
     expect(await waitForJob(server, job.id, undefined, 30_000)).toMatchObject({
       status: 'completed',
       done: 2,
@@ -53,8 +54,8 @@ describe('failing devices beside an honest tab', () => {
     const server = await coordinator();
     // No issued id to present: each socket is issued a fresh one, all from one address.
     for (let i = 0; i < 3; i++)
-      await volunteer(server, { slots: 8, failEvery: true, localAddress: '127.0.0.7' });
-    await volunteer(server, { slots: 1, taskDelayMs: 5, localAddress: '127.0.0.8' });
+      await volunteer(server, { slots: 8, answer: 'failing', localAddress: '127.0.0.7' });
+    await volunteer(server, { slots: 1, taskMs: 5, localAddress: '127.0.0.8' });
     const inputs = Array.from({ length: 20 }, (_, i) => i);
     const job = await submit(server, { map: '(x) => x * 3', inputs });
     expect(await waitForJob(server, job.id, undefined, 20_000)).toMatchObject({
@@ -76,16 +77,16 @@ describe('an address that takes copies and drops its connection, over and over',
     async ({ redundancy, honest }) => {
       const server = await coordinator();
       for (let i = 0; i < honest; i++) {
-        await volunteer(server, { slots: 1, taskDelayMs: 200, localAddress: `127.0.0.${8 + i}` });
+        await volunteer(server, { slots: 1, taskMs: 200, localAddress: `127.0.0.${8 + i}` });
       }
       const inputs = Array.from({ length: 20 }, (_, i) => i);
       const job = await submit(server, { map: '(x) => x * 3', inputs, redundancy });
       // One address, one fresh tab at a time: take as many copies as given, then vanish.
       const deadline = Date.now() + 15_000;
       for (let round = 0; round < 60 && Date.now() < deadline; round++) {
-        const thief = await SimVolunteer.connect(server.url, {
+        const thief = await SimTab.connect(server.url, {
           slots: 64,
-          silent: true,
+          answer: 'silent',
           localAddress: '127.0.0.7',
         });
         await thief.until(() => thief.received.length > 0, 1_000).catch(() => undefined);
@@ -104,12 +105,12 @@ describe('an address that takes copies and drops its connection, over and over',
 describe('a device that holds copies and reports progress without answering', () => {
   it('cannot stall a job: backups go to the waiting honest tab and the job completes in bounded time', async () => {
     const server = await coordinator();
-    const hoarder = { slots: 64, silent: true, progressEveryMs: 500 };
+    const hoarder = { slots: 64, answer: 'silent' as const, progressEveryMs: 500 };
     // Three sockets of one device: the later ones present the id the first was issued.
     const first = await volunteer(server, hoarder);
     await volunteer(server, { ...hoarder, deviceId: first.deviceId });
     await volunteer(server, { ...hoarder, deviceId: first.deviceId });
-    await volunteer(server, { slots: 2, taskDelayMs: 5 });
+    await volunteer(server, { slots: 2, taskMs: 5 });
     const inputs = Array.from({ length: 40 }, (_, i) => i);
     const job = await submit(server, { map: '(x) => x + 1', inputs, timeoutMs: 2_000 });
     // Well under the default runtime cap (20 x 2 s): the backups, not the cap, finish it.
@@ -149,7 +150,7 @@ describe('device ids the coordinator issued (Sybil)', () => {
     const student = await volunteer(server, { slots: 1, localAddress: nat });
     expect(student.deviceId).not.toBe(attacker.deviceId);
     expect((await api(server, 'POST', `/api/devices/${attacker.deviceId}/ban`)).status).toBe(204);
-    await waitFor(() => (attacker.socket.connected ? undefined : true), 5_000, 'the ban');
+    await disconnected(attacker.socket, 5_000, 'the ban');
     // A round trip after the ban: a new tab from the address is let in, and the student stays.
     const another = await volunteer(server, { slots: 1, localAddress: nat });
     expect(another.socket.connected).toBe(true);
@@ -173,12 +174,12 @@ describe('device ids the coordinator issued (Sybil)', () => {
       await volunteer(server, {
         deviceId,
         slots: 8,
-        forgeOutput: 'FORGED',
+        answer: { output: 'FORGED' },
         localAddress: '127.0.0.1',
       });
     }
-    await volunteer(server, { slots: 2, taskDelayMs: 5, localAddress: '127.0.0.2' });
-    await volunteer(server, { slots: 2, taskDelayMs: 5, localAddress: '127.0.0.3' });
+    await volunteer(server, { slots: 2, taskMs: 5, localAddress: '127.0.0.2' });
+    await volunteer(server, { slots: 2, taskMs: 5, localAddress: '127.0.0.3' });
     const inputs = Array.from({ length: 10 }, (_, i) => i);
     const job = await submit(server, {
       map: '(x) => x * 2',
@@ -206,7 +207,7 @@ describe('device ids the coordinator issued (Sybil)', () => {
       distinctAddresses: true,
     });
     // One of them votes; the other, behind the same address, is given no copy.
-    await waitFor(() => (first.acked.size + second.acked.size === 1 ? true : undefined));
+    await SimTab.until([first, second], () => first.acked.size + second.acked.size === 1);
     expect(first.received.length + second.received.length).toBe(1);
     expect(await api(server, 'GET', `/api/jobs/${job.id}`)).toMatchObject({
       body: { status: 'running', done: 0 },

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { waitFor } from './start-coordinator.ts';
+import { within } from './events.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -50,37 +50,38 @@ export async function startChildCoordinator(
   });
   const output: string[] = [];
   let exit: string | undefined;
-  child.once('exit', (code, signal) => (exit = `code ${code}, signal ${signal}`));
+  const exited = new Promise<string>((resolve) =>
+    child.once('exit', (code, signal) => resolve((exit = `code ${code}, signal ${signal}`))),
+  );
   child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  let url: string | undefined;
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    output.push(`${line}\n`);
-    url ??= /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(line)?.[1];
+  // Its log says where it listens; an exit first is a failed start.
+  const listening = new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      output.push(`${line}\n`);
+      const url = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(line)?.[1];
+      if (url) resolve(url);
+    });
+    void exited.then((how) =>
+      reject(new Error(`coordinator exited (${how}):\n${output.join('')}`)),
+    );
   });
   const stop = async (): Promise<string> => {
     if (exit === undefined) {
       child.kill('SIGTERM');
-      await waitFor(() => exit, 15_000, 'the coordinator to exit');
+      await within(exited, 15_000, 'the coordinator to exit');
     }
     rmSync(dataDir, { recursive: true, force: true });
     return exit as string;
   };
+  let url: string;
   try {
-    await waitFor(
-      () => {
-        if (exit !== undefined)
-          throw new Error(`coordinator exited (${exit}):\n${output.join('')}`);
-        return url;
-      },
-      30_000,
-      'the coordinator to listen',
-    );
+    url = await within(listening, 30_000, 'the coordinator to listen');
   } catch (error) {
     await stop();
     throw error;
   }
   return {
-    url: url as string,
+    url,
     token,
     exit: () => exit,
     output: () => output.join(''),

@@ -4,7 +4,7 @@
  */
 import { afterEach, expect } from 'vitest';
 import type { JobCreated } from '../../shared/job.ts';
-import { SimVolunteer, type SimOptions } from './sim-volunteer.ts';
+import { SimTab, type SimTabOptions } from './sim-tab.ts';
 import {
   api,
   startCoordinator,
@@ -16,7 +16,7 @@ export interface Harness {
   /** A coordinator, closed (its data dir removed) after the test. */
   coordinator(options?: StartOptions): Promise<TestCoordinator>;
   /** A simulated tab, connected and registered, closed after the test. */
-  volunteer(server: { url: string }, options?: SimOptions): Promise<SimVolunteer>;
+  volunteer(server: { url: string }, options?: SimTabOptions): Promise<SimTab>;
   /** Submits a job over REST and expects a 201. */
   submit(server: TestCoordinator, spec: Record<string, unknown>): Promise<JobCreated>;
   /** Registers a clean-up to run after the current test, last registered first. */
@@ -37,7 +37,7 @@ export function useHarness(): Harness {
       return server;
     },
     async volunteer(server, options = {}) {
-      const sim = await SimVolunteer.connect(server.url, options);
+      const sim = await SimTab.connect(server.url, options);
       cleanups.push(() => sim.close());
       return sim;
     },

@@ -142,8 +142,7 @@ export async function waitFor<T>(
 
 /**
  * Resolves with the job's summary (as `GET /api/jobs/:id` answers it) once its status is one of
- * `statuses`. It listens on the admin namespace for `job:progress` rather than polling, and reads
- * the job once on every (re)connection, so a job that finished before it listened is seen too.
+ * `statuses`.
  */
 export async function waitForJob(
   server: { url: string; token: string },
@@ -151,40 +150,53 @@ export async function waitForJob(
   statuses: string[] = ['completed', 'failed', 'cancelled'],
   timeoutMs = 30_000,
 ): Promise<Record<string, unknown>> {
+  return waitForJobSummary(
+    server,
+    jobId,
+    (summary) => statuses.includes(String(summary['status'])),
+    timeoutMs,
+    `job ${jobId} to reach ${statuses.join('|')}`,
+  );
+}
+
+/**
+ * Resolves with the job's summary (as `GET /api/jobs/:id` answers it) once `accept` holds for it.
+ * It listens on the admin namespace for `job:progress` rather than polling, and reads the job
+ * once on every (re)connection, so a job that got there before it listened is seen too, and a
+ * coordinator that restarts meanwhile is followed.
+ */
+export async function waitForJobSummary<T = Record<string, unknown>>(
+  server: { url: string; token: string },
+  jobId: string,
+  accept: (summary: Record<string, unknown>) => boolean,
+  timeoutMs = 30_000,
+  what = `job ${jobId}`,
+): Promise<T> {
   const socket = io(`${server.url}/admin`, {
     auth: { token: server.token },
     transports: ['websocket'],
     forceNew: true,
     reconnectionDelay: 100,
   });
-  const reached = (summary: { status?: unknown }): boolean =>
-    statuses.includes(String(summary.status));
   try {
     return await new Promise((resolve, reject) => {
       const timer = setTimeout(
-        () =>
-          reject(
-            new Error(
-              `timed out after ${timeoutMs} ms waiting for job ${jobId} to reach ${statuses.join('|')}`,
-            ),
-          ),
+        () => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)),
         timeoutMs,
       );
-      const settle = (summary: Record<string, unknown>): void => {
-        clearTimeout(timer);
-        resolve(summary);
-      };
       const read = (): void => {
         api<Record<string, unknown>>(server, 'GET', `/api/jobs/${jobId}`).then(
-          ({ body }) => {
-            if (reached(body)) settle(body);
+          ({ status, body }) => {
+            if (status !== 200 || !accept(body)) return;
+            clearTimeout(timer);
+            resolve(body as T);
           },
           // A coordinator restarting: the next connection reads again.
           () => undefined,
         );
       };
-      socket.on('job:progress', (summary: { id?: unknown; status?: unknown }) => {
-        if (summary.id === jobId && reached(summary)) read();
+      socket.on('job:progress', (summary: Record<string, unknown>) => {
+        if (summary['id'] === jobId && accept(summary)) read();
       });
       socket.on('connect', read);
     });
