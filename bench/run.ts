@@ -8,6 +8,7 @@ import { cpus } from 'node:os';
 import { benchConnections } from './connections.ts';
 import { benchDispatch, benchScale } from './dispatch.ts';
 import { benchFaults, benchRedundancy } from './fleet.ts';
+import { benchJobMemory } from './job-memory.ts';
 import { benchSoak } from './soak.ts';
 import { SMOKE, args, figures } from './support.ts';
 import { benchTabs } from './tabs.ts';
@@ -20,6 +21,7 @@ const benches: Record<string, () => Promise<void>> = {
   faults: benchFaults,
   tabs: benchTabs,
   soak: benchSoak,
+  memory: benchJobMemory,
 };
 
 process.stdout.write(

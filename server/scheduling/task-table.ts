@@ -5,7 +5,47 @@
  * million tasks costs a few ranges plus its tasks in flight.
  */
 import { IndexRanges } from './index-ranges.ts';
-import type { TaskEntry } from './state.ts';
+import type { ItemOutcome } from '../../shared/job.ts';
+import type { TaskCheckpoint } from '../../shared/protocol.ts';
+
+export type TaskStatus = 'pending' | 'committed' | 'failed';
+
+export interface Vote {
+  /** Devices that sent this exact result (canonical JSON). */
+  devices: Set<string>;
+  /** The remote address each of those devices sent it from, where known. */
+  addresses: Map<string, string>;
+  items: ItemOutcome[];
+}
+
+export interface TaskEntry {
+  status: TaskStatus;
+  /** Failed attempts: errors and timeouts (not drops). */
+  attempts: number;
+  /** Copies lost because their tab went away. */
+  drops: number;
+  /** Failures of this task per device (voter, see voters.ts); not kept across a restart. */
+  failedDevices?: Map<string, number>;
+  /** Addresses (device-census.ts `seatAddress`) whose copies of this task failed. */
+  failedAddresses?: Set<string>;
+  /** Live copies. Invariant: every id here is live in the copy book (copy-book.ts). */
+  leases: string[];
+  /** Whether the task sits in its job's queue waiting for a copy. */
+  queued: boolean;
+  /** Distinct results seen, keyed by canonical JSON; only kept when redundancy > 1. */
+  votes?: Map<string, Vote>;
+  lastError?: string;
+  /** Copies dispatched so far. */
+  copies: number;
+  /** A speculative backup was decided: one copy more than redundancy may run. */
+  backup?: boolean;
+  /** Agreeing results needed, fixed at the first copy (adaptive trust may lower it to 1). */
+  quorum?: number;
+  /** The trusted device a lowered quorum holds for; anyone else's result needs full agreement. */
+  quorumDevice?: string;
+  /** Latest checkpoint reported by any copy; handed to the next copy. */
+  checkpoint?: TaskCheckpoint;
+}
 
 export class TaskTable {
   readonly count: number;

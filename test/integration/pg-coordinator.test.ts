@@ -6,7 +6,7 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { useHarness } from '../support/harness.ts';
 import { usePostgres } from '../support/postgres.ts';
-import { SimVolunteer } from '../support/sim-volunteer.ts';
+import { SimTab } from '../support/sim-tab.ts';
 import type { UploadSummary } from '../../shared/job.ts';
 import {
   api,
@@ -38,7 +38,7 @@ describe('coordinator on PostgreSQL', () => {
   it('commits every result of a job exactly once while a tab drops holding tasks', async () => {
     const databaseUrl = await postgres.freshDatabase();
     const server = await coordinator({ config: { databaseUrl } });
-    const quitter = await volunteer(server, { slots: 4, silent: true });
+    const quitter = await volunteer(server, { slots: 4, answer: 'silent' });
     const job = await submit(server, {
       map: '(x) => x * x',
       inputs: { range: { start: 0, end: 300 } },
@@ -46,7 +46,7 @@ describe('coordinator on PostgreSQL', () => {
     });
     await quitter.until(() => quitter.received.length > 0, 10_000, 'the quitter to hold tasks');
     await volunteer(server, { slots: 2 });
-    await volunteer(server, { slots: 3, taskDelayMs: 2 });
+    await volunteer(server, { slots: 3, taskMs: 2 });
     quitter.close();
 
     expect(await waitForJob(server, job.id)).toMatchObject({
@@ -69,7 +69,7 @@ describe('coordinator on PostgreSQL', () => {
     const databaseUrl = await postgres.freshDatabase();
     const first = await startCoordinator({ config: { databaseUrl } });
     defer(() => first.close());
-    const slow = await SimVolunteer.connect(first.url, { slots: 1, taskDelayMs: 400 });
+    const slow = await SimTab.connect(first.url, { slots: 1, taskMs: 400 });
     defer(() => slow.close());
     const job = await submit(first, {
       map: '(x) => x + 1000',

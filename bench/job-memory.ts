@@ -1,0 +1,98 @@
+/**
+ * @module Coordinator memory against a job's size: one coordinator process runs a job of
+ * 2,000,000 one-item tasks with simulated tabs, and its peak RSS growth over idle is compared
+ * with the same run of a job 100 times smaller. A ratio near 1 means a node's memory does not
+ * grow with the jobs it runs.
+ */
+import { waitFor } from '../test/support/start-coordinator.ts';
+import {
+  BENCH_ADMIN_TOKEN,
+  SMOKE,
+  coordinatorProcess,
+  loadWorker,
+  nextMessage,
+  report,
+  rssOf,
+  steadyRss,
+  stopWorker,
+} from './support.ts';
+
+const MIB = 1024 * 1024;
+const SAMPLE_MS = 250;
+
+interface Run {
+  tasks: number;
+  idleMib: number;
+  peakMib: number;
+  seconds: number;
+}
+
+/** Runs one job of `tasks` one-item tasks on a fresh coordinator; samples its RSS throughout. */
+async function runJob(tasks: number): Promise<Run> {
+  const { server, cleanup } = await coordinatorProcess();
+  const pid = server.child.pid as number;
+  const worker = loadWorker({ url: server.url, mode: 'grid', clients: 50, slots: 4 });
+  try {
+    await nextMessage(worker, 'ready', 60_000);
+    const idle = await steadyRss(pid);
+    let peak = idle;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssOf(pid))), SAMPLE_MS);
+    const started = performance.now();
+    const headers = {
+      Authorization: `Bearer ${BENCH_ADMIN_TOKEN}`,
+      'Content-Type': 'application/json',
+    };
+    const submitted = await fetch(`${server.url}/api/jobs`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        name: `memory-${tasks}`,
+        map: '(x) => x * x',
+        inputs: { range: { start: 0, end: tasks } },
+        chunkSize: 1,
+        speculation: false,
+      }),
+    });
+    if (!submitted.ok) throw new Error(`[bench]: submit: ${await submitted.text()}`);
+    const { id } = (await submitted.json()) as { id: string };
+    await waitFor(
+      async () => {
+        const res = await fetch(`${server.url}/api/jobs/${id}`, { headers });
+        const job = (await res.json()) as { status: string; done: number };
+        if (job.status === 'failed' || job.status === 'cancelled')
+          throw new Error(`[bench]: job ${id} ${job.status}`);
+        return job.status === 'completed' ? true : undefined;
+      },
+      30 * 60_000,
+      `job of ${tasks} tasks`,
+    );
+    clearInterval(sampler);
+    peak = Math.max(peak, rssOf(pid));
+    return {
+      tasks,
+      idleMib: idle / MIB,
+      peakMib: peak / MIB,
+      seconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    await stopWorker(worker);
+    cleanup();
+  }
+}
+
+export async function benchJobMemory(): Promise<void> {
+  const big = SMOKE ? 100_000 : 2_000_000;
+  const baseline = await runJob(big / 100);
+  const measured = await runJob(big);
+  const growth = measured.peakMib - measured.idleMib;
+  const baseGrowth = baseline.peakMib - baseline.idleMib;
+  report({
+    bench: 'memory',
+    metric: `RSS growth, job of ${big.toLocaleString('en')} tasks`,
+    value: growth,
+    baseline: baseGrowth,
+    ratio: growth / Math.max(baseGrowth, 1),
+    unit: 'MiB',
+    note: `peak over idle; idle ${measured.idleMib.toFixed(0)} -> peak ${measured.peakMib.toFixed(0)} MiB in ${measured.seconds.toFixed(0)} s (${(big / measured.seconds).toFixed(0)} tasks/s); baseline: a job of ${baseline.tasks.toLocaleString('en')} tasks, ${baseline.idleMib.toFixed(0)} -> ${baseline.peakMib.toFixed(0)} MiB`,
+  });
+}
