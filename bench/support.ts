@@ -23,6 +23,8 @@ export const { values: args } = parseArgs({
     only: { type: 'string' },
     /** Length of the soak benchmark (default 10; 0.4 with --smoke). */
     'soak-minutes': { type: 'string' },
+    /** Tasks of the memory benchmark's big job (default 2,000,000; 200,000 with --smoke). */
+    'memory-tasks': { type: 'string' },
   },
 });
 export const SMOKE = args.smoke;

@@ -13,6 +13,10 @@ export class GroupCommit {
   #scheduled = false;
   /** The flush in progress; batches are written one after another, in order. */
   #flushing: Promise<void> = Promise.resolve();
+  /** Changes of the batch being written. */
+  #writing = 0;
+  /** Callers waiting for the backlog to fall to their level. */
+  #belowWaiters: Array<{ changes: number; resolve: () => void }> = [];
 
   readonly #onBatch?: (changes: number, ms: number) => void;
 
@@ -35,6 +39,17 @@ export class GroupCommit {
     return done;
   }
 
+  /** Changes queued or being written: how far the store is behind. */
+  get backlog(): number {
+    return this.#pending.length + this.#writing;
+  }
+
+  /** Resolves once the backlog is at most `changes` (at once if it is already). */
+  below(changes: number): Promise<void> {
+    if (this.backlog <= changes) return Promise.resolve();
+    return new Promise((resolve) => this.#belowWaiters.push({ changes, resolve }));
+  }
+
   /** Resolves when everything queued so far is written. */
   async drain(): Promise<void> {
     if (this.#scheduled) await this.commit([]);
@@ -47,6 +62,7 @@ export class GroupCommit {
     const waiters = this.#waiters;
     this.#pending = [];
     this.#waiters = [];
+    this.#writing = changes.length;
     try {
       const started = performance.now();
       await this.#store.apply(changes);
@@ -54,6 +70,20 @@ export class GroupCommit {
       for (const waiter of waiters) waiter.resolve();
     } catch (error) {
       for (const waiter of waiters) waiter.reject(error);
+    } finally {
+      this.#writing = 0;
+      this.#wakeBelow();
+    }
+  }
+
+  #wakeBelow(): void {
+    if (this.#belowWaiters.length === 0) return;
+    const backlog = this.backlog;
+    const waiting = this.#belowWaiters;
+    this.#belowWaiters = [];
+    for (const waiter of waiting) {
+      if (backlog <= waiter.changes) waiter.resolve();
+      else this.#belowWaiters.push(waiter);
     }
   }
 }

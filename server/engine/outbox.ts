@@ -15,19 +15,28 @@ export class TabOutbox {
   /** The last send still waiting on a read, per tab; absent when nothing is pending. */
   readonly #tails = new Map<string, Promise<void>>();
 
-  constructor(tabs: TabRegistry, log: Log) {
+  /** Resolves when new work may go out; undefined when it may at once (see EffectApplier). */
+  readonly #gate: () => Promise<void> | undefined;
+
+  constructor(
+    tabs: TabRegistry,
+    log: Log,
+    gate: () => Promise<void> | undefined = () => undefined,
+  ) {
     this.#tabs = tabs;
     this.#warn = throttledWarn(log, WARN_EVERY_MS, 'times');
+    this.#gate = gate;
   }
 
   /**
    * Reads the tasks' items and sends the batch. Reads start at once, in parallel; the send waits
-   * for them and for anything queued before it. A task whose read fails is not sent: its copy
+   * for them, for anything queued before it, and for the gate (the store keeping up). A task whose read fails is not sent: its copy
    * expires at its deadline and runs elsewhere, which paces retries while the store is away.
    */
   assign(volunteerId: string, jobs: JobCode[], tasks: readonly PlannedTask[]): void {
     const reads = Promise.allSettled(tasks.map(readAssignment));
     this.#after(volunteerId, async () => {
+      await this.#gate();
       const sent: Assignment[] = [];
       for (const [index, read] of (await reads).entries()) {
         if (read.status === 'fulfilled') sent.push(read.value);

@@ -34,6 +34,9 @@ export function copyKind(job: JobEntry, task: TaskEntry): CopyKind {
   return job.spec.redundancy > 1 ? 'replica' : 'first';
 }
 
+/** Stale heap entries tolerated beyond the live copies before a sweep. */
+const STALE_SWEEP_SLACK = 1_024;
+
 export class CopyBook {
   readonly #options: CopyBookOptions;
   readonly #links: CopyBookLinks;
@@ -86,7 +89,7 @@ export class CopyBook {
       bytes: taskBytes(job),
     };
     this.#leases.set(lease.leaseId, lease);
-    this.#deadlines.push(lease.deadline, lease.leaseId);
+    this.#arm(lease);
     volunteer.leases.add(lease.leaseId);
     volunteer.heldBytes += lease.bytes;
     if (task.leases.length === 0) {
@@ -158,7 +161,18 @@ export class CopyBook {
     lease.deadline =
       Math.min(now + job.spec.timeoutMs, start + maxRuntimeMsOf(job.spec)) +
       this.#options.leaseGraceMs;
+    this.#arm(lease);
+  }
+
+  /**
+   * Puts the copy's deadline in the heap. Ended and re-armed copies leave stale entries there
+   * until their deadline passes (at 30,000 results/s and a 30 s timeout, about a million): once
+   * they outnumber the live copies, they are swept, amortized O(1) per push.
+   */
+  #arm(lease: Lease): void {
     this.#deadlines.push(lease.deadline, lease.leaseId);
+    if (this.#deadlines.size <= 2 * this.#leases.size + STALE_SWEEP_SLACK) return;
+    this.#deadlines.retain((deadline, leaseId) => this.#leases.get(leaseId)?.deadline === deadline);
   }
 
   /**

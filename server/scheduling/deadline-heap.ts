@@ -1,7 +1,8 @@
 /**
  * @module A binary min-heap of (deadline, key) pairs with lazy deletion: entries whose key was
  * removed or re-armed elsewhere are skipped when popped, so removal is O(1) and the heap never
- * needs a search. push and pop are O(log n).
+ * needs a search. push and pop are O(log n). The owner calls `retain` when stale entries pile up,
+ * so the heap stays the size of what is live, not of everything pushed within a deadline.
  */
 export class DeadlineHeap {
   readonly #deadlines: number[] = [];
@@ -30,6 +31,22 @@ export class DeadlineHeap {
       this.#removeTop();
     }
     return due;
+  }
+
+  /** Keeps only the entries `keep` accepts and restores the heap order: O(n). */
+  retain(keep: (deadline: number, key: string) => boolean): void {
+    let kept = 0;
+    for (let i = 0; i < this.#keys.length; i++) {
+      const deadline = this.#deadlines[i] as number;
+      const key = this.#keys[i] as string;
+      if (!keep(deadline, key)) continue;
+      this.#deadlines[kept] = deadline;
+      this.#keys[kept] = key;
+      kept++;
+    }
+    this.#deadlines.length = kept;
+    this.#keys.length = kept;
+    for (let i = (kept >> 1) - 1; i >= 0; i--) this.#siftDown(i);
   }
 
   #removeTop(): void {

@@ -15,6 +15,9 @@ import type {
 } from '../../shared/protocol.ts';
 import type { SimStats } from './sim-stats.ts';
 
+/** Wait before a batch refused for the event rate goes again. */
+const RATE_LIMIT_RETRY_MS = 50;
+
 export interface SimOutboxOptions {
   socket: Socket<ServerToVolunteerEvents, VolunteerToServerEvents>;
   stats: SimStats;
@@ -114,13 +117,27 @@ export class SimOutbox {
     ) as Promise<Ack<ResultAck>>;
     void sent
       .then(
-        (res) => this.#onAck(res),
+        (res) => {
+          if (!res.ok && res.error.code === 'rate_limited') this.#retryLater(results);
+          else this.#onAck(res);
+        },
         () => undefined, // lost with the connection: with `resend`, sent again after the next hello
       )
       .finally(() => {
         if (generation !== this.#generation) return;
         for (const result of results) this.#sending.delete(result.leaseId);
       });
+  }
+
+  /**
+   * A batch refused for the tab's event rate was not judged: as the page does, it goes again a
+   * little later instead of being lost.
+   */
+  #retryLater(results: TaskResult[]): void {
+    const { stats } = this.#options;
+    stats.rateLimited++;
+    if (!this.#options.resend) this.#fresh.push(...results);
+    setTimeout(() => this.flush(), RATE_LIMIT_RETRY_MS).unref();
   }
 
   #onAck(res: Ack<ResultAck>): void {

@@ -25,6 +25,8 @@ export interface SimStats {
   /** Results the coordinator acknowledged, and those it refused (another tab's lease). */
   acked: number;
   refused: number;
+  /** Result messages refused for the tab's event rate, and sent again later. */
+  rateLimited: number;
   /** Leases cancelled by the coordinator, and leases handed back on a pause. */
   cancelled: number;
   released: number;
@@ -45,6 +47,7 @@ export function emptySimStats(): SimStats {
     resultsSent: 0,
     acked: 0,
     refused: 0,
+    rateLimited: 0,
     cancelled: 0,
     released: 0,
   };

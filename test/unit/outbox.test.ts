@@ -100,3 +100,31 @@ describe('tab outbox', () => {
     expect(sent).toEqual([]);
   });
 });
+
+describe('tab outbox backpressure', () => {
+  it('holds assignments while the gate is shut and sends them in order once it opens', async () => {
+    const sent: string[] = [];
+    const link: VolunteerLink = {
+      assign: (batch) => sent.push(...batch.tasks.map((task) => task.leaseId)),
+      cancel: () => undefined,
+      control: () => undefined,
+      close: () => undefined,
+    };
+    const tabs = new TabRegistry();
+    tabs.register(
+      { volunteerId: 'v', deviceId: 'd', requestedSlots: 2, connectedAt: 0, lastSeen: 0 },
+      link,
+    );
+    let open!: () => void;
+    let shut: Promise<void> | undefined = new Promise<void>((resolve) => (open = resolve));
+    const outbox = new TabOutbox(tabs, createRootLog('silent'), () => shut);
+    outbox.assign('v', [], [task('L1', inlineInputs([1]))]);
+    outbox.assign('v', [], [task('L2', inlineInputs([2]))]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sent).toEqual([]);
+    shut = undefined;
+    open();
+    await outbox.flush();
+    expect(sent).toEqual(['L1', 'L2']);
+  });
+});
