@@ -31,6 +31,42 @@ export class IndexRanges {
     return this.#starts.length - this.#head;
   }
 
+  /**
+   * Adds the indices `[start, end)`, none of which may be in the set yet (a claimed range arrives
+   * once): O(log n) to place it, O(n) to insert, with n ranges, not indices.
+   */
+  add(start: number, end: number): void {
+    if (end <= start) return;
+    let low = this.#head;
+    let high = this.#starts.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if ((this.#starts[mid] as number) < start) low = mid + 1;
+      else high = mid;
+    }
+    const before = low - 1;
+    const overlaps =
+      (before >= this.#head && (this.#ends[before] as number) > start) ||
+      (low < this.#starts.length && (this.#starts[low] as number) < end);
+    if (overlaps) throw new Error(`[scheduling]: range [${start}, ${end}) is already held`);
+    this.#size += end - start;
+    if (before >= this.#head && this.#ends[before] === start) {
+      this.#ends[before] = end;
+      if (low < this.#starts.length && this.#starts[low] === end) {
+        this.#ends[before] = this.#ends[low] as number;
+        this.#starts.splice(low, 1);
+        this.#ends.splice(low, 1);
+      }
+      return;
+    }
+    if (low < this.#starts.length && this.#starts[low] === end) {
+      this.#starts[low] = start;
+      return;
+    }
+    this.#starts.splice(low, 0, start);
+    this.#ends.splice(low, 0, end);
+  }
+
   /** Removes and returns the smallest index, or undefined when empty. */
   shift(): number | undefined {
     if (this.#head === this.#starts.length) return undefined;

@@ -49,15 +49,40 @@ export interface TaskEntry {
 
 export class TaskTable {
   readonly count: number;
-  /** Tasks never touched: pending, no attempt, no checkpoint, no copy. */
+  /** Tasks this node may run: the whole job, or the ranges it claimed (several nodes). */
+  readonly #claimed: IndexRanges;
+  /** Claimed tasks never touched: pending, no attempt, no checkpoint, no copy. */
   readonly #fresh: IndexRanges;
   /** Touched and not settled. */
   readonly #live = new Map<number, TaskEntry>();
 
-  /** `settledInOrder` lists the tasks settled before (a restored job), ascending. */
-  constructor(count: number, settledInOrder: Iterable<number> = []) {
+  /**
+   * `settledInOrder` lists the tasks settled before (a restored job), ascending. With `claim`
+   * 'none' the node holds no task until it adds claimed ranges (`addRange`).
+   */
+  constructor(count: number, settledInOrder: Iterable<number> = [], claim: 'all' | 'none' = 'all') {
     this.count = count;
-    this.#fresh = new IndexRanges(gaps(count, settledInOrder));
+    const whole = claim === 'all';
+    this.#claimed = new IndexRanges(whole && count > 0 ? [[0, count]] : []);
+    this.#fresh = new IndexRanges(whole ? gaps(0, count, settledInOrder) : []);
+  }
+
+  /**
+   * Adds a range this node claimed, `[start, end)` clipped to the job; its tasks not in
+   * `settledInOrder` (ascending) become fresh. A range already held is refused.
+   */
+  addRange(start: number, end: number, settledInOrder: Iterable<number> = []): void {
+    const from = Math.max(0, start);
+    const to = Math.min(this.count, end);
+    if (to <= from) return;
+    this.#claimed.add(from, to);
+    for (const [gapStart, gapEnd] of gaps(from, to, settledInOrder))
+      this.#fresh.add(gapStart, gapEnd);
+  }
+
+  /** Whether this node holds the task (the whole job, or a range it claimed). */
+  isClaimed(taskIndex: number): boolean {
+    return Number.isInteger(taskIndex) && this.#claimed.has(taskIndex);
   }
 
   /**
@@ -72,9 +97,9 @@ export class TaskTable {
     return this.#touch(taskIndex);
   }
 
-  /** Whether the task settled (in this process or before a restart). */
+  /** Whether a task this node holds settled (in this process or before a restart). */
   isSettled(taskIndex: number): boolean {
-    if (!Number.isInteger(taskIndex) || taskIndex < 0 || taskIndex >= this.count) return false;
+    if (!this.isClaimed(taskIndex)) return false;
     return !this.#live.has(taskIndex) && !this.#fresh.has(taskIndex);
   }
 
@@ -119,13 +144,17 @@ export class TaskTable {
   }
 }
 
-/** The ranges of `[0, count)` not in `settledInOrder` (ascending; repeats and strays ignored). */
-function* gaps(count: number, settledInOrder: Iterable<number>): Generator<[number, number]> {
-  let next = 0;
+/** The ranges of `[start, end)` not in `settledInOrder` (ascending; repeats and strays ignored). */
+function* gaps(
+  start: number,
+  end: number,
+  settledInOrder: Iterable<number>,
+): Generator<[number, number]> {
+  let next = start;
   for (const taskIndex of settledInOrder) {
-    if (taskIndex < next || taskIndex >= count) continue;
+    if (taskIndex < next || taskIndex >= end) continue;
     if (taskIndex > next) yield [next, taskIndex];
     next = taskIndex + 1;
   }
-  if (next < count) yield [next, count];
+  if (next < end) yield [next, end];
 }

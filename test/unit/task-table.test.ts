@@ -34,6 +34,48 @@ describe('IndexRanges', () => {
   });
 });
 
+describe('IndexRanges.add', () => {
+  it('merges added ranges into a sorted set, whatever order they arrive in', () => {
+    fc.assert(
+      fc.property(
+        fc.shuffledSubarray(
+          Array.from({ length: 40 }, (_, i) => i),
+          { minLength: 0, maxLength: 40 },
+        ),
+        fc.array(fc.oneof(fc.constant('shift' as const), fc.integer({ min: 0, max: 399 })), {
+          maxLength: 30,
+        }),
+        (blocks, steps) => {
+          // Blocks of 10 indices, added in a random order: adjacent ones merge.
+          const ranges = new IndexRanges();
+          const model = new Set<number>();
+          for (const block of blocks) {
+            ranges.add(block * 10, block * 10 + 10);
+            for (let i = block * 10; i < block * 10 + 10; i++) model.add(i);
+            expect(ranges.size).toBe(model.size);
+          }
+          expect(ranges.rangeCount).toBeLessThanOrEqual(blocks.length);
+          for (const step of steps) {
+            if (step === 'shift') {
+              const smallest = model.size === 0 ? undefined : Math.min(...model);
+              expect(ranges.shift()).toBe(smallest);
+              if (smallest !== undefined) model.delete(smallest);
+            } else expect(ranges.delete(step)).toBe(model.delete(step));
+          }
+          for (let i = 0; i < 400; i++) expect(ranges.has(i)).toBe(model.has(i));
+        },
+      ),
+    );
+  });
+
+  it('refuses a range that overlaps one it holds', () => {
+    const ranges = new IndexRanges([[10, 20]]);
+    expect(() => ranges.add(15, 25)).toThrow(/already held/);
+    expect(() => ranges.add(5, 11)).toThrow(/already held/);
+    expect(ranges.size).toBe(10);
+  });
+});
+
 function gapsOf(count: number, sorted: number[]): Array<[number, number]> {
   const out: Array<[number, number]> = [];
   let next = 0;
@@ -74,5 +116,24 @@ describe('TaskTable', () => {
     table.settle(4);
     expect(table.isSettled(4)).toBe(true);
     expect(table.liveCount).toBe(2);
+  });
+
+  it('holds no task until a range is claimed, and only claimed tasks count as its own', () => {
+    const table = new TaskTable(100, [], 'none');
+    expect(table.freshCount).toBe(0);
+    expect(table.takeFresh()).toBeUndefined();
+    expect(table.at(5)).toBeUndefined();
+    table.addRange(40, 50, [41, 43]);
+    table.addRange(0, 10);
+    expect(table.freshCount).toBe(18);
+    expect(table.isClaimed(41)).toBe(true);
+    expect(table.isSettled(41)).toBe(true);
+    expect(table.isClaimed(20)).toBe(false);
+    expect(table.isSettled(20)).toBe(false);
+    expect(table.at(20)).toBeUndefined();
+    expect(table.takeFresh()).toBe(0);
+    table.addRange(95, 120); // clipped to the job
+    expect(table.freshCount).toBe(17 + 5);
+    expect(() => table.addRange(45, 46)).toThrow(/already held/);
   });
 });
