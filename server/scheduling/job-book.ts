@@ -58,6 +58,8 @@ export class JobBook {
 
   /** Ends and retires a job whose every task settled; returns whether all had. */
   finishIfSettled(job: JobEntry, now: number, effects: Effect[]): boolean {
+    // A shared job's other tasks settle on other nodes: the store says when it is finished.
+    if (job.shared) return false;
     if (job.done + job.failed < job.taskCount) return false;
     if (!this.#jobs.has(job.jobId)) return true;
     this.setStatus(job, job.failed > 0 ? 'failed' : 'completed', now, effects);

@@ -24,7 +24,10 @@ export interface RestoredJob {
   inputs?: InputSource;
 }
 
-/** A job's entry; tasks in `settledInOrder` (ascending, a restored job's) are not run again. */
+/**
+ * A job's entry; tasks in `settledInOrder` (ascending, a restored job's) are not run again. A
+ * `shared` job starts with no task: they come in claimed ranges.
+ */
 export function newJobEntry(
   jobId: string,
   seq: number,
@@ -33,6 +36,7 @@ export function newJobEntry(
   createdAt: number,
   inputs: InputSource,
   settledInOrder: Iterable<number> = [],
+  shared = false,
 ): JobEntry {
   const items = inputs.items;
   const speculation = resolveSpeculation(spec.speculation);
@@ -45,7 +49,9 @@ export function newJobEntry(
     items,
     taskCount,
     status,
-    tasks: new TaskTable(taskCount, settledInOrder),
+    tasks: new TaskTable(taskCount, settledInOrder, shared ? 'none' : 'all'),
+    shared,
+    claimsExhausted: false,
     queue: [],
     queueHead: 0,
     retry: [],

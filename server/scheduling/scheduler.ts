@@ -10,45 +10,29 @@
 import type { JobSpec } from '../../shared/job.ts';
 import type { CheckpointReport, ProgressBatch, TaskResult } from '../../shared/protocol.ts';
 import type { InputSource } from '../store/input-source.ts';
-import { CopyBook, copyKind } from './copy-book.ts';
-import { mayTake, type SpreadView } from './device-spread.ts';
+import type { ClaimedRange, RangeState } from '../store/cluster.ts';
+import { addClaimedRange, claimNeeds } from './claims.ts';
+import { CopyBook } from './copy-book.ts';
+import type { SpreadView } from './device-spread.ts';
 import type { Effect, PlannedTask } from './effects.ts';
-import { fairShare, fillTab, hasRoom } from './fill.ts';
 import { JobBook } from './job-book.ts';
 import { newJobEntry, restoredJobEntry, type RestoredJob } from './job-entry.ts';
 import { requeue } from './job-queue.ts';
 import { Jury } from './jury.ts';
-import { ephemeralLeaseIds, type LeaseIds } from './lease-ids.ts';
-import { DEFAULT_PREFETCH, targetOutstanding, type PrefetchOptions } from './prefetch.ts';
+import { ephemeralLeaseIds } from './lease-ids.ts';
+import { DEFAULT_SCHEDULER_OPTIONS, type SchedulerOptions } from './options.ts';
 import { Settler, type ReportVerdict } from './settler.ts';
 import { inlineInputs } from '../jobs/inline-inputs.ts';
 import { taskSpan } from './sharder.ts';
 import { queueBackups } from './speculation.ts';
+import { TabFiller } from './tab-filler.ts';
 import { TabRoster, type TabHello } from './tab-roster.ts';
-import type { JobEntry, Lease, TaskEntry, VolunteerEntry } from './state.ts';
-import { DEFAULT_TRUST, type DeviceTrustView, type TrustPolicy } from './trust.ts';
+import type { JobEntry, Lease, VolunteerEntry } from './state.ts';
+import type { DeviceTrustView } from './trust.ts';
 
 export type { Effect, PlannedTask, ReportVerdict, RestoredJob };
 
-export interface SchedulerOptions {
-  prefetch: PrefetchOptions;
-  /** Slack added to every lease deadline for network and clock jitter. */
-  leaseGraceMs: number;
-  /** Copies lost to departing tabs before a task is given up (a task that crashes tabs). */
-  maxDrops: number;
-  /** Issues and checks lease ids (see lease-ids.ts). */
-  leaseIds: LeaseIds;
-  trust: TrustPolicy;
-  /** For spot checks; injected so tests can decide. */
-  random: () => number;
-}
-
-export const DEFAULT_SCHEDULER_OPTIONS: Omit<SchedulerOptions, 'leaseIds' | 'random'> = {
-  trust: DEFAULT_TRUST,
-  prefetch: DEFAULT_PREFETCH,
-  leaseGraceMs: 5_000,
-  maxDrops: 10,
-};
+export { DEFAULT_SCHEDULER_OPTIONS, type SchedulerOptions } from './options.ts';
 
 export class Scheduler {
   readonly #options: SchedulerOptions;
@@ -58,6 +42,7 @@ export class Scheduler {
   readonly #book: CopyBook;
   readonly #spread: SpreadView;
   readonly #settler: Settler;
+  readonly #filler: TabFiller;
 
   constructor(options: Partial<SchedulerOptions> = {}) {
     this.#options = {
@@ -74,6 +59,14 @@ export class Scheduler {
       freed: (volunteerId) => this.#tabs.setHungry(volunteerId, true),
     });
     this.#spread = { census: this.#tabs.census, leaseOf: (leaseId) => this.#book.get(leaseId) };
+    this.#filler = new TabFiller({
+      options: this.#options,
+      jobs: this.#jobs,
+      tabs: this.#tabs,
+      jury: this.#jury,
+      book: this.#book,
+      spread: this.#spread,
+    });
     this.#settler = new Settler({
       jobs: this.#jobs,
       book: this.#book,
@@ -97,8 +90,9 @@ export class Scheduler {
     now: number,
     effects: Effect[],
     inputs: InputSource = inlineInputs(spec.inputs),
+    shared = false,
   ): JobEntry {
-    const job = newJobEntry(jobId, this.#jobs.nextSeq(), spec, 'queued', now, inputs);
+    const job = newJobEntry(jobId, this.#jobs.nextSeq(), spec, 'queued', now, inputs, [], shared);
     this.#jobs.admit(job);
     this.#activate(job, now, effects);
     return job;
@@ -116,18 +110,39 @@ export class Scheduler {
   }
 
   cancelJob(jobId: string, now: number, effects: Effect[]): boolean {
-    const job = this.#jobs.get(jobId);
-    if (!job) return false;
-    for (const [taskIndex, task] of job.tasks.live()) {
-      if (task.leases.length > 0) this.#book.endAll(task, 'cancelled', now, effects);
-      if (task.votes) this.#jury.dismiss(job, taskIndex);
-      task.queued = false;
-    }
-    job.inFlight = 0;
-    this.#jobs.setStatus(job, 'cancelled', now, effects);
-    this.#jobs.retire(job);
+    return this.#end(jobId, 'cancelled', now, effects);
+  }
+
+  /** A shared job the store found finished (its last tasks settled on any node): ends it here. */
+  finishJob(
+    jobId: string,
+    status: 'completed' | 'failed',
+    now: number,
+    effects: Effect[],
+  ): boolean {
+    return this.#end(jobId, status, now, effects);
+  }
+
+  // ---- claims (shared jobs, see claims.ts) ------------------------------------------------
+
+  /** Shared jobs this node should claim more tasks of, and how many. */
+  claimNeeds(): Array<{ jobId: string; tasks: number }> {
+    return claimNeeds(this.#jobs.ordered, this.#tabs.totalSlots);
+  }
+
+  /** Adds tasks this node claimed; tabs waiting for work get them. False if the job is gone. */
+  addRange(range: ClaimedRange, state: RangeState, now: number, effects: Effect[]): boolean {
+    const job = this.#jobs.get(range.jobId);
+    if (!job?.shared || job.status === 'cancelled') return false;
+    addClaimedRange(job, range, state);
     this.#feedHungry(now, effects);
     return true;
+  }
+
+  /** The job had nothing left to claim (or, `false`, ranges were released since). */
+  setClaimsExhausted(jobId: string, exhausted: boolean): void {
+    const job = this.#jobs.get(jobId);
+    if (job) job.claimsExhausted = exhausted;
   }
 
   getJob(jobId: string): Readonly<JobEntry> | undefined {
@@ -139,7 +154,7 @@ export class Scheduler {
   /** A tab (re)connects. A tab id seen before keeps its leases: a reloaded tab reclaims them. */
   connect(hello: TabHello, now: number, effects: Effect[]): VolunteerEntry {
     const volunteer = this.#tabs.join(hello);
-    this.#fill(volunteer, now, effects);
+    this.#filler.fill(volunteer, now, effects);
     return volunteer;
   }
 
@@ -180,7 +195,7 @@ export class Scheduler {
     const volunteer = this.#tabs.get(volunteerId);
     if (!volunteer) return;
     const seatLost = this.#tabs.resize(volunteer, slots);
-    this.#fill(volunteer, now, effects);
+    this.#filler.fill(volunteer, now, effects);
     // A paused tab may have been all that kept a last-resort device waiting.
     if (seatLost) this.#feedHungry(now, effects);
   }
@@ -294,6 +309,27 @@ export class Scheduler {
 
   // ---- internals --------------------------------------------------------------------------
 
+  #end(
+    jobId: string,
+    status: 'cancelled' | 'completed' | 'failed',
+    now: number,
+    effects: Effect[],
+  ): boolean {
+    const job = this.#jobs.get(jobId);
+    if (!job) return false;
+    for (const [taskIndex, task] of job.tasks.live()) {
+      if (task.leases.length > 0)
+        this.#book.endAll(task, status === 'cancelled' ? 'cancelled' : 'committed', now, effects);
+      if (task.votes) this.#jury.dismiss(job, taskIndex);
+      task.queued = false;
+    }
+    job.inFlight = 0;
+    this.#jobs.setStatus(job, status, now, effects);
+    this.#jobs.retire(job);
+    this.#feedHungry(now, effects);
+    return true;
+  }
+
   #activate(job: JobEntry, now: number, effects: Effect[]): void {
     this.#jobs.activate(job);
     this.#jobs.finishIfSettled(job, now, effects);
@@ -322,64 +358,10 @@ export class Scheduler {
   }
 
   #refill(volunteer: VolunteerEntry | undefined, now: number, effects: Effect[]): void {
-    if (volunteer && this.#tabs.isConnected(volunteer)) this.#fill(volunteer, now, effects);
+    if (volunteer && this.#tabs.isConnected(volunteer)) this.#filler.fill(volunteer, now, effects);
   }
 
   #feedHungry(now: number, effects: Effect[]): void {
-    for (const volunteer of this.#tabs.hungry()) this.#fill(volunteer, now, effects);
-  }
-
-  /** Tops a tab up to its target in one dispatch effect (see fill.ts for the choice of tasks). */
-  #fill(volunteer: VolunteerEntry, now: number, effects: Effect[]): void {
-    const target = Math.min(
-      targetOutstanding(volunteer.slots, volunteer.ewmaTaskMs, this.#options.prefetch),
-      fairShare(volunteer, this.#jobs.ordered, this.#tabs.totalSlots),
-    );
-    const free = target - volunteer.leases.size;
-    if (free <= 0) {
-      this.#tabs.setHungry(volunteer.volunteerId, false);
-      return;
-    }
-    const { maxHeldBytes } = this.#options.prefetch;
-    const { jobs, tasks, left } = fillTab(volunteer, free, {
-      ordered: this.#jobs.ordered,
-      tierCursor: this.#jobs.tierCursor,
-      eligible: (job, task) => mayTake(job, task, volunteer, this.#spread),
-      hasRoom: (job) => hasRoom(volunteer, job, maxHeldBytes),
-      lease: (job, taskIndex) => this.#lease(job, taskIndex, volunteer, now, effects),
-    });
-    this.#tabs.setHungry(volunteer.volunteerId, left > 0);
-    if (tasks.length > 0)
-      effects.push({ type: 'dispatch', volunteerId: volunteer.volunteerId, jobs, tasks });
-  }
-
-  #lease(
-    job: JobEntry,
-    taskIndex: number,
-    volunteer: VolunteerEntry,
-    now: number,
-    effects: Effect[],
-  ): PlannedTask {
-    const task = job.tasks.at(taskIndex) as TaskEntry;
-    const kind = copyKind(job, task);
-    if (task.copies === 0 && job.spec.adaptiveTrust && job.spec.redundancy > 1) {
-      task.quorum = this.#jury.quorumFor(
-        volunteer.deviceId,
-        job.spec.redundancy,
-        this.#options.random,
-      );
-      if (task.quorum < job.spec.redundancy) task.quorumDevice = volunteer.deviceId;
-    }
-    const lease = this.#book.issue(job, taskIndex, volunteer, kind, now);
-    if (job.status === 'queued') this.#jobs.setStatus(job, 'running', now, effects);
-    const span = taskSpan(job.items, job.spec.chunkSize, taskIndex);
-    return {
-      leaseId: lease.leaseId,
-      jobId: job.jobId,
-      taskIndex,
-      span,
-      source: job.inputs,
-      ...(task.checkpoint ? { checkpoint: task.checkpoint } : {}),
-    };
+    for (const volunteer of this.#tabs.hungry()) this.#filler.fill(volunteer, now, effects);
   }
 }

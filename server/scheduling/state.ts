@@ -22,6 +22,13 @@ export interface JobEntry {
   status: JobStatus;
   /** Entries of touched, unsettled tasks only: memory does not grow with the job. */
   tasks: TaskTable;
+  /**
+   * Shared with other nodes: this node runs only the ranges it claimed (`Scheduler.addRange`),
+   * and the store, which sees every node's commits, decides when the job is finished.
+   */
+  shared: boolean;
+  /** A shared job's claims came back empty: nothing left to claim until some are released. */
+  claimsExhausted: boolean;
   /** Touched task indices filed again without priority, FIFO from `queueHead`; served after
    * `retry`, before the untouched tasks. */
   queue: number[];

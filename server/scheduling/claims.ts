@@ -1,0 +1,63 @@
+/**
+ * @module How a node's share of a shared job grows: it holds only the task ranges it claimed
+ * from the store (see server/store/cluster.ts), asks for more while its tabs could run them, and
+ * puts what the store kept for a range (settled tasks, attempts, checkpoints) back in place.
+ * Pure: the engine does the claiming and hands the ranges in.
+ */
+import type { ClaimedRange, RangeState } from '../store/cluster.ts';
+import { queueLength, retryLength } from './job-queue.ts';
+import type { JobEntry } from './state.ts';
+
+/** Fewest and most tasks one claim asks for. */
+const MIN_CLAIM = 64;
+const MAX_CLAIM = 16_384;
+
+/**
+ * Tasks one claim asks for: 16 per slot of the node's tabs, so a claim lasts its tabs a while
+ * (their prefetch holds up to a few per slot for tasks of a second) without taking so much of a
+ * job that other nodes' tabs starve, or that a node lost costs much to re-run.
+ */
+export function claimSize(totalSlots: number): number {
+  return Math.min(MAX_CLAIM, Math.max(MIN_CLAIM, totalSlots * 16));
+}
+
+/** Shared jobs this node should claim more of: waiting work under half a claim, more to take. */
+export function claimNeeds(
+  ordered: readonly JobEntry[],
+  totalSlots: number,
+): Array<{ jobId: string; tasks: number }> {
+  const size = claimSize(totalSlots);
+  const needs: Array<{ jobId: string; tasks: number }> = [];
+  for (const job of ordered) {
+    if (!job.shared || job.claimsExhausted || job.status === 'cancelled') continue;
+    if (queueLength(job) + retryLength(job) * 2 >= size / 2) continue;
+    needs.push({ jobId: job.jobId, tasks: size });
+  }
+  return needs;
+}
+
+/**
+ * Adds a claimed range to a shared job: its settled tasks stay out, its other tasks become this
+ * node's, and those with attempts or a checkpoint saved go back on their entries and queue first.
+ */
+export function addClaimedRange(job: JobEntry, range: ClaimedRange, state: RangeState): void {
+  job.tasks.addRange(range.start, range.end, state.settled);
+  const inRange = (taskIndex: number) => taskIndex >= range.start && taskIndex < range.end;
+  const touch = (taskIndex: number) => {
+    if (!inRange(taskIndex) || job.tasks.isSettled(taskIndex)) return undefined;
+    const task = job.tasks.at(taskIndex);
+    if (task && !task.queued) {
+      task.queued = true;
+      job.queue.push(taskIndex);
+    }
+    return task;
+  };
+  for (const { taskIndex, attempts, drops } of state.attempts) {
+    const task = touch(taskIndex);
+    if (task) Object.assign(task, { attempts, drops });
+  }
+  for (const { taskIndex, checkpoint } of state.checkpoints) {
+    const task = touch(taskIndex);
+    if (task) task.checkpoint = checkpoint;
+  }
+}
