@@ -115,4 +115,9 @@ export interface ClusterEvents {
   publish(event: ClusterEvent): Promise<void>;
   /** Returns the unsubscribe. */
   subscribe(listener: (event: ClusterEvent) => void): () => void;
+  /**
+   * Calls `listener` each time the connection to the other nodes is back after a loss: events
+   * sent meanwhile are gone, so the node re-reads the store. Returns the unsubscribe.
+   */
+  onResumed(listener: () => void): () => void;
 }
