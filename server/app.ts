@@ -82,6 +82,8 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     log: subsystem(log, 'engine'),
     clock,
     ...(deps.onFatal ? { onFatal: deps.onFatal } : {}),
+    // A SQLite file has one coordinator: nodes before this one are gone, their claims free at once.
+    node: { soleNode: config.databaseUrl === undefined },
     scheduler: {
       leaseIds: createLeaseIds(leaseSecret),
       ...deps.scheduler,
