@@ -7,10 +7,9 @@
 import { expect, it } from 'vitest';
 import type { ClaimedRange } from '../../server/store/cluster.ts';
 import type { JobStore, StoreChange } from '../../server/store/store.ts';
-import type { ClusterEvent } from '../../shared/cluster-events.ts';
 import { JobSpec } from '../../shared/job.ts';
 import type { TaskResult } from '../../shared/protocol.ts';
-import { within } from '../support/events.ts';
+import { clusterEventsContract } from './cluster-events-contract.ts';
 
 const spec = JobSpec.parse({ map: '(x) => x', inputs: [1, 2, 3], chunkSize: 1 });
 
@@ -169,6 +168,26 @@ export function clusterContract(ctx: ClusterContext): void {
     ]);
     expectExactCover([...ofA, ...ofB], tasks);
     for (const range of released) expect([...ofA, ...ofB]).toContainEqual(range);
+  });
+
+  it('leaves no claim with a node declared gone while it claims: the claim is refused or released', async () => {
+    const other = await ctx.another();
+    await job('j', 100_000);
+    const keeper = await join('keeper');
+    for (let round = 0; round < 40; round++) {
+      const node = await join(`n${round}`);
+      const [claimed] = await Promise.allSettled([
+        ctx.store().claimTasks('j', node.epoch, 7),
+        other.leaveCluster(node.epoch),
+      ]);
+      if (claimed.status === 'rejected') {
+        expect(claimed.reason).toMatchObject({ code: 'fenced' });
+        continue;
+      }
+      for (const range of claimed.value) {
+        expect(await ctx.store().claimTasks('j', keeper.epoch, 1)).toEqual([range]);
+      }
+    }
   });
 
   it('reports settled tasks, attempts and checkpoints within a range, never beyond it', async () => {
@@ -349,40 +368,5 @@ export function clusterContract(ctx: ClusterContext): void {
     expect(await store.clusterTabs()).toEqual([{ ...tab('t2'), node: 'node-a' }]);
   });
 
-  it('delivers a published event to its own subscribers, asynchronously, once, until they unsubscribe', async () => {
-    const store = ctx.store();
-    const got: ClusterEvent[] = [];
-    let sentinel!: () => void;
-    const sawSentinel = new Promise<void>((resolve) => (sentinel = resolve));
-    const unsubscribe = store.events.subscribe((event) => {
-      got.push(event);
-      if (event.type === 'job-cancelled') sentinel();
-    });
-    const alsoThrows = store.events.subscribe(() => {
-      throw new Error('a listener that throws must not stop the others');
-    });
-    await store.events.publish({ type: 'job-submitted', jobId: 'j' });
-    expect(got).toEqual([]);
-    await store.events.publish({ type: 'result-forwarded', jobId: 'j', epoch: 3 });
-    await store.events.publish({ type: 'job-cancelled', jobId: 'j' });
-    await within(sawSentinel, 5_000, 'the events');
-    expect(got).toEqual([
-      { type: 'job-submitted', jobId: 'j' },
-      { type: 'result-forwarded', jobId: 'j', epoch: 3 },
-      { type: 'job-cancelled', jobId: 'j' },
-    ]);
-    unsubscribe();
-    alsoThrows();
-    let late = 0;
-    const stillListening = new Promise<void>((resolve) =>
-      store.events.subscribe(() => {
-        late++;
-        resolve();
-      }),
-    );
-    await store.events.publish({ type: 'claims-released' });
-    await within(stillListening, 5_000, 'the last event');
-    expect(late).toBe(1);
-    expect(got).toHaveLength(3);
-  });
+  clusterEventsContract(ctx);
 }
