@@ -8,7 +8,9 @@ import { expect, it } from 'vitest';
 import type { ClaimedRange } from '../../server/store/cluster.ts';
 import type { JobStore, StoreChange } from '../../server/store/store.ts';
 import { JobSpec } from '../../shared/job.ts';
+import type { JsonValue } from '../../shared/json.ts';
 import type { TaskResult } from '../../shared/protocol.ts';
+import { ownObject } from '../support/hostile-json.ts';
 import { clusterEventsContract } from './cluster-events-contract.ts';
 
 const spec = JobSpec.parse({ map: '(x) => x', inputs: [1, 2, 3], chunkSize: 1 });
@@ -34,7 +36,17 @@ const result = (jobId: string, taskIndex: number): TaskResult => ({
   jobId,
   taskIndex,
   durationMs: 5,
-  outcome: { status: 'ok', items: [{ output: { __proto__: 1, n: taskIndex } }] },
+  outcome: {
+    status: 'ok',
+    items: [
+      {
+        output: ownObject([
+          ['__proto__', { polluted: true }],
+          ['n', taskIndex],
+        ]) as JsonValue,
+      },
+    ],
+  },
 });
 
 const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -283,6 +295,8 @@ export function clusterContract(ctx: ClusterContext): void {
     });
     expect(ofA[1]?.address).toBeUndefined();
     expect(JSON.stringify(ofA[0]?.result)).toBe(JSON.stringify(result('j', 2)));
+    expect(JSON.stringify(ofA[0]?.result)).toContain('"__proto__":{"polluted":true}');
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
     expect((await store.forwardedResults(a.epoch, 1)).map((row) => row.taskIndex)).toEqual([2]);
     expect((await store.forwardedResults(b.epoch, 10)).map((row) => row.taskIndex)).toEqual([5]);
     await store.leaveCluster(b.epoch);
