@@ -11,9 +11,8 @@ import { JobSpec } from '../../shared/job.ts';
 import type { JsonValue } from '../../shared/json.ts';
 import type { TaskResult } from '../../shared/protocol.ts';
 import { ownObject } from '../support/hostile-json.ts';
-import { clusterEventsContract } from './cluster-events-contract.ts';
 
-const spec = JobSpec.parse({ map: '(x) => x', inputs: [1, 2, 3], chunkSize: 1 });
+export const spec = JobSpec.parse({ map: '(x) => x', inputs: [1, 2, 3], chunkSize: 1 });
 
 export interface ClusterContext {
   store(): JobStore;
@@ -21,7 +20,7 @@ export interface ClusterContext {
   another(): Promise<JobStore>;
 }
 
-const settle = (jobId: string, taskIndex: number): StoreChange => ({
+export const settle = (jobId: string, taskIndex: number): StoreChange => ({
   type: 'settle',
   jobId,
   taskIndex,
@@ -52,7 +51,7 @@ const result = (jobId: string, taskIndex: number): TaskResult => ({
 const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Ranges sorted by start; fails unless they cover [0, tasks) exactly, once. */
-function expectExactCover(ranges: ClaimedRange[], tasks: number): void {
+export function expectExactCover(ranges: ClaimedRange[], tasks: number): void {
   const sorted = [...ranges].sort((a, b) => a.start - b.start);
   let next = 0;
   for (const range of sorted) {
@@ -63,11 +62,18 @@ function expectExactCover(ranges: ClaimedRange[], tasks: number): void {
   expect(next).toBe(tasks);
 }
 
+/** Helpers every cluster test uses, bound to the suite's store. */
+export function clusterHelpers(ctx: ClusterContext) {
+  return {
+    job: (jobId: string, tasks: number) =>
+      ctx.store().createJob({ jobId, spec, status: 'queued', items: tasks, tasks, createdAt: 1 }),
+    join: (nodeId: string, store = ctx.store()) =>
+      store.joinCluster({ nodeId, url: `http://${nodeId}.test` }),
+  };
+}
+
 export function clusterContract(ctx: ClusterContext): void {
-  const job = (jobId: string, tasks: number) =>
-    ctx.store().createJob({ jobId, spec, status: 'queued', items: tasks, tasks, createdAt: 1 });
-  const join = (nodeId: string, store = ctx.store()) =>
-    store.joinCluster({ nodeId, url: `http://${nodeId}.test` });
+  const { job, join } = clusterHelpers(ctx);
 
   it('gives each joining node an epoch larger than every one before, and lists live nodes oldest first', async () => {
     const a = await join('a');
@@ -153,53 +159,6 @@ export function clusterContract(ctx: ClusterContext): void {
     });
     const live = await join('live');
     expect(await store.claimTasks('j', live.epoch, 3)).toEqual([{ jobId: 'j', start: 0, end: 3 }]);
-  });
-
-  it('never gives two nodes on one database overlapping ranges: together they cover the job exactly', async () => {
-    const other = await ctx.another();
-    const tasks = 600;
-    await job('j', tasks);
-    const leaver = await join('leaver');
-    const released: ClaimedRange[] = [];
-    for (let i = 0; i < 4; i++)
-      released.push(...(await ctx.store().claimTasks('j', leaver.epoch, 9)));
-    await ctx.store().leaveCluster(leaver.epoch);
-    const a = await join('a');
-    const b = await join('b', other);
-    const claimAll = async (store: JobStore, epoch: number): Promise<ClaimedRange[]> => {
-      const got: ClaimedRange[] = [];
-      for (let size = epoch % 5; ; size++) {
-        const ranges = await store.claimTasks('j', epoch, 1 + (size % 13));
-        if (ranges.length === 0) return got;
-        got.push(...ranges);
-      }
-    };
-    const [ofA, ofB] = await Promise.all([
-      claimAll(ctx.store(), a.epoch),
-      claimAll(other, b.epoch),
-    ]);
-    expectExactCover([...ofA, ...ofB], tasks);
-    for (const range of released) expect([...ofA, ...ofB]).toContainEqual(range);
-  });
-
-  it('leaves no claim with a node declared gone while it claims: the claim is refused or released', async () => {
-    const other = await ctx.another();
-    await job('j', 100_000);
-    const keeper = await join('keeper');
-    for (let round = 0; round < 40; round++) {
-      const node = await join(`n${round}`);
-      const [claimed] = await Promise.allSettled([
-        ctx.store().claimTasks('j', node.epoch, 7),
-        other.leaveCluster(node.epoch),
-      ]);
-      if (claimed.status === 'rejected') {
-        expect(claimed.reason).toMatchObject({ code: 'fenced' });
-        continue;
-      }
-      for (const range of claimed.value) {
-        expect(await ctx.store().claimTasks('j', keeper.epoch, 1)).toEqual([range]);
-      }
-    }
   });
 
   it('reports settled tasks, attempts and checkpoints within a range, never beyond it', async () => {
@@ -381,6 +340,4 @@ export function clusterContract(ctx: ClusterContext): void {
     await store.publishTabs(b.epoch, [tab('t4')]);
     expect(await store.clusterTabs()).toEqual([{ ...tab('t2'), node: 'node-a' }]);
   });
-
-  clusterEventsContract(ctx);
 }
