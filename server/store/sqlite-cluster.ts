@@ -105,9 +105,9 @@ export function createSqliteCluster(db: Database.Database): SqliteCluster {
   const selectSecret = db.prepare<[string], { value: string }>(
     'SELECT value FROM shared_secrets WHERE name = ?',
   );
-  const upsertTabs = db.prepare<[string, number]>(
-    `INSERT INTO node_tabs (epoch, tabs) SELECT ?2, ?1 WHERE EXISTS
-       (SELECT 1 FROM nodes WHERE epoch = ?2 AND live = 1)
+  const upsertTabs = db.prepare<[number, string, number]>(
+    `INSERT INTO node_tabs (epoch, tabs) SELECT ?, ? WHERE EXISTS
+       (SELECT 1 FROM nodes WHERE epoch = ? AND live = 1)
      ON CONFLICT (epoch) DO UPDATE SET tabs = excluded.tabs`,
   );
   const selectTabs = db.prepare<[], { node_id: string; tabs: string }>(
@@ -223,7 +223,7 @@ export function createSqliteCluster(db: Database.Database): SqliteCluster {
       return (selectSecret.get(name) as { value: string }).value;
     },
     async publishTabs(epoch, tabs) {
-      upsertTabs.run(JSON.stringify(tabs), epoch);
+      upsertTabs.run(epoch, JSON.stringify(tabs), epoch);
     },
     async clusterTabs() {
       return selectTabs
