@@ -68,6 +68,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   const store =
     deps.store ??
     (await openStore(config, {
+      log: subsystem(log, 'store'),
       onIdleError: (error) =>
         log.warn({ err: error }, '[app]: an idle PostgreSQL connection failed; it is replaced'),
     }));
