@@ -68,6 +68,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   const store =
     deps.store ??
     (await openStore(config, {
+      log: subsystem(log, 'store'),
       onIdleError: (error) =>
         log.warn({ err: error }, '[app]: an idle PostgreSQL connection failed; it is replaced'),
     }));
@@ -82,6 +83,8 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     log: subsystem(log, 'engine'),
     clock,
     ...(deps.onFatal ? { onFatal: deps.onFatal } : {}),
+    // A SQLite file has one coordinator: nodes before this one are gone, their claims free at once.
+    node: { soleNode: config.databaseUrl === undefined },
     scheduler: {
       leaseIds: createLeaseIds(leaseSecret),
       ...deps.scheduler,

@@ -11,6 +11,8 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   protocol_mismatch: 400,
   not_registered: 409,
   rate_limited: 429,
+  // This node lost its claim (presumed dead): another node serves the request.
+  fenced: 503,
   internal: 500,
 };
 

@@ -11,6 +11,7 @@ export const ERROR_CODES = [
   'protocol_mismatch',
   'not_registered',
   'rate_limited',
+  'fenced',
   'internal',
 ] as const;
 

@@ -9,6 +9,7 @@ import { isFinished } from '../../shared/job.ts';
 import { CoordinatorError } from '../errors.ts';
 import type { Log } from '../log.ts';
 import type { Effect } from '../scheduling/scheduler.ts';
+import type { Fence } from '../store/cluster.ts';
 import type { JobStore, StoreChange } from '../store/store.ts';
 import type { Clock } from './clock.ts';
 import { GroupCommit } from './group-commit.ts';
@@ -58,6 +59,10 @@ export interface EffectsDeps {
   finished(jobId: string): void;
   /** The store failed a write (called once); memory is now ahead of the durable record. */
   storeFailed(error: unknown): void;
+  /** Tasks of these jobs settled and are durable: the store may find a shared job finished. */
+  settled?(jobIds: ReadonlySet<string>): void;
+  /** This node's fence for every batch (see server/store/cluster.ts), once it joined. */
+  fence?(): Fence | undefined;
 }
 
 export class EffectApplier {
@@ -82,7 +87,11 @@ export class EffectApplier {
 
   constructor(deps: EffectsDeps) {
     this.#deps = deps;
-    this.#commit = new GroupCommit(deps.store, (changes, ms) => deps.observe.commit?.(changes, ms));
+    this.#commit = new GroupCommit(
+      deps.store,
+      (changes, ms) => deps.observe.commit?.(changes, ms),
+      () => deps.fence?.(),
+    );
     // Backpressure: while the store is far behind, new work waits, so results, and the memory
     // they hold until committed, cannot pile up faster than the store writes them.
     this.#outbox = new TabOutbox(deps.tabs, deps.log, () =>
@@ -134,6 +143,8 @@ export class EffectApplier {
     }
     for (const summary of finished) this.#settling.set(summary.id, summary);
     if (changes.length === 0) return Promise.resolve();
+    const settledJobs = new Set<string>();
+    for (const change of changes) if (change.type === 'settle') settledJobs.add(change.jobId);
     const durable = this.#commit.commit(changes).catch((error: unknown) => {
       if (!this.#failed) {
         this.#failed = true;
@@ -141,6 +152,11 @@ export class EffectApplier {
       }
       throw error;
     });
+    if (settledJobs.size > 0)
+      void durable.then(
+        () => this.#deps.settled?.(settledJobs),
+        () => undefined,
+      );
     return durable.finally(() => {
       for (const summary of finished) {
         this.#settling.delete(summary.id);

@@ -5,6 +5,7 @@
  * edges validate) and never decides (the scheduler does).
  */
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { JobSpec, JobSummary } from '../../shared/job.ts';
 import { isFinished } from '../../shared/job.ts';
 import { checkTaskSize, resolveInputs } from '../jobs/uploads.ts';
@@ -15,10 +16,14 @@ import { Scheduler, type Effect, type SchedulerOptions } from '../scheduling/sch
 import { countTasks } from '../scheduling/sharder.ts';
 import type { JobStore, StoredJob, StoredTaskResult } from '../store/store.ts';
 import { systemClock, type Clock } from './clock.ts';
+import { Claimer } from './claimer.ts';
+import { ClusterFeed } from './cluster-feed.ts';
 import { Devices } from './devices.ts';
 import { EffectApplier, type EngineCounters, type EngineObserver } from './effects.ts';
 import { Grids } from './grids.ts';
+import { NodeLife, type NodeLifeOptions } from './node-life.ts';
 import { ProgressFeed } from './progress-feed.ts';
+import { SharedJobs } from './shared-jobs.ts';
 import { Reducer } from './reducer.ts';
 import { liveSummary, storedSummary } from './summaries.ts';
 import { TabRegistry } from './tab-registry.ts';
@@ -48,7 +53,13 @@ export interface EngineOptions {
    * acknowledged).
    */
   onFatal?: (error: unknown) => void;
+  /** This coordinator as a node of the cluster (node-life.ts); defaults suit one node. */
+  node?: Partial<Pick<NodeLifeOptions, 'nodeId' | 'url' | 'heartbeatMs' | 'silentMs' | 'soleNode'>>;
 }
+
+/** Heartbeat period and the silence after which a node is declared dead. */
+const HEARTBEAT_MS = 1_000;
+const SILENT_MS = 5_000;
 
 export class Engine {
   readonly #store: JobStore;
@@ -59,6 +70,10 @@ export class Engine {
   readonly #reducer: Reducer;
   readonly #progress: ProgressFeed;
   readonly #onFatal: (error: unknown) => void;
+  readonly #claimer: Claimer;
+  readonly #shared: SharedJobs;
+  readonly #feed: ClusterFeed;
+  #node: NodeLife | undefined;
   #closing = false;
   readonly #expiryTimer: NodeJS.Timeout;
   readonly tabs: Tabs;
@@ -96,9 +111,44 @@ export class Engine {
       changed: (jobId) => this.#progress.changed(jobId),
       finished: (jobId) => this.#startReduce(jobId),
       storeFailed: (error) => this.#halt(error),
+      settled: (jobIds) => {
+        for (const jobId of jobIds) {
+          void this.#shared.checkFinished(jobId);
+          this.#feed.changed(jobId);
+        }
+        this.#claimer.pump();
+      },
+      fence: () => (this.#node ? { epoch: this.#node.epoch } : undefined),
     });
     this.#effects = effects;
     this.counters = effects.counters;
+    this.#claimer = new Claimer({
+      store,
+      scheduler,
+      effects,
+      clock,
+      log,
+      epoch: () => this.#node?.epoch ?? 0,
+    });
+    this.#shared = new SharedJobs({
+      store,
+      scheduler,
+      effects,
+      claimer: this.#claimer,
+      clock,
+      log,
+      closing: () => this.#closing,
+    });
+    this.#feed = new ClusterFeed(store.events, log, {
+      submitted: (jobId) => void this.#shared.submitted(jobId),
+      changed: (jobId) => void this.#shared.checkFinished(jobId),
+      cancelled: (jobId) => void this.#shared.cancelled(jobId),
+      released: (jobId) =>
+        this.#claimer.released(jobId === undefined ? scheduler.jobIds() : [jobId]),
+      resumed: () => {
+        void this.#shared.takeUpAll().then(() => this.#shared.checkAll());
+      },
+    });
     this.tabs = new Tabs({
       registry,
       scheduler,
@@ -119,10 +169,29 @@ export class Engine {
     this.#expiryTimer.unref();
   }
 
-  /** Creates an engine and resumes every unfinished job in the store. */
+  /** Creates an engine, joins the cluster as a node and resumes every unfinished job. */
   static async start(options: EngineOptions): Promise<Engine> {
     const engine = new Engine(options);
+    const node = options.node ?? {};
+    engine.#node = await NodeLife.join({
+      store: options.store,
+      log: options.log,
+      nodeId: node.nodeId ?? `${hostname()}:${process.pid}`,
+      ...(node.url !== undefined ? { url: node.url } : {}),
+      heartbeatMs: node.heartbeatMs ?? HEARTBEAT_MS,
+      silentMs: node.silentMs ?? SILENT_MS,
+      soleNode: node.soleNode ?? false,
+      released: () => {
+        engine.#claimer.released(engine.#scheduler.jobIds());
+        engine.#feed.tell({ type: 'claims-released' });
+      },
+      fenced: () =>
+        engine.#halt(
+          new CoordinatorError('fenced', '[cluster]: this node was declared dead; stopping'),
+        ),
+    });
     await engine.#restore();
+    engine.#claimer.pump();
     return engine;
   }
 
@@ -136,7 +205,15 @@ export class Engine {
     await this.#reducer.close();
     clearInterval(this.#expiryTimer);
     this.#progress.stop();
+    this.#feed.close();
+    await this.#claimer.idle();
     await this.#effects.drain();
+    // After the last commit, which the fence still let through: then the claims go back.
+    await this.#node
+      ?.leave()
+      .catch((error: unknown) =>
+        this.#log.warn({ err: error }, '[cluster]: could not leave cleanly'),
+      );
   }
 
   // ---- jobs -------------------------------------------------------------------------------
@@ -167,8 +244,11 @@ export class Engine {
     // Durable first: no result may commit for a job the store does not have.
     await this.#store.createJob({ jobId, spec, status: 'queued', items, tasks, createdAt: now });
     const effects: Effect[] = [];
-    this.#scheduler.addJob(jobId, spec, now, effects, inputs);
+    this.#scheduler.addJob(jobId, spec, now, effects, inputs, true);
     await this.#effects.apply(effects);
+    this.#claimer.pump();
+    this.#feed.tell({ type: 'job-submitted', jobId });
+    void this.#shared.checkFinished(jobId); // a job of no tasks is finished at once
     this.#log.info({ jobId, items, tasks, grid: spec.grid }, '[engine]: job submitted');
     return { id: jobId, tasks, items };
   }
@@ -182,25 +262,33 @@ export class Engine {
     const effects: Effect[] = [];
     this.#scheduler.cancelJob(jobId, this.#clock.now(), effects);
     await this.#effects.apply(effects);
+    this.#feed.tell({ type: 'job-cancelled', jobId });
     return this.summary(jobId);
   }
 
   async summary(jobId: string): Promise<JobSummary> {
     const live = this.#scheduler.getJob(jobId);
-    if (live) return liveSummary(live);
+    if (live && !live.shared) return liveSummary(live);
     const settling = this.#effects.settling(jobId);
     if (settling) return settling;
     const stored = await this.#store.getJob(jobId);
     if (!stored) throw new CoordinatorError('not_found', `[engine]: no job ${jobId}`);
-    return storedSummary(stored);
+    return this.#withLive(storedSummary(stored));
+  }
+
+  /** A shared job's counts are the store's (every node's commits); what is in flight is ours. */
+  #withLive(summary: JobSummary): JobSummary {
+    const live = this.#scheduler.getJob(summary.id);
+    if (!live) return summary;
+    return { ...summary, status: live.status, inFlight: live.inFlight };
   }
 
   async list(): Promise<JobSummary[]> {
     const stored = await this.#store.listJobs();
     return stored.map((job) => {
       const live = this.#scheduler.getJob(job.jobId);
-      if (live) return liveSummary(live);
-      return this.#effects.settling(job.jobId) ?? storedSummary(job);
+      if (live && !live.shared) return liveSummary(live);
+      return this.#effects.settling(job.jobId) ?? this.#withLive(storedSummary(job));
     });
   }
 
@@ -252,37 +340,9 @@ export class Engine {
   }
 
   async #restore(): Promise<void> {
-    const now = this.#clock.now();
-    const effects: Effect[] = [];
     await this.devices.restore();
     await this.grids.restore();
-    for (const job of await this.#store.unfinishedJobs()) {
-      const inputs = await resolveInputs(this.#store, job.spec.inputs).catch((error: unknown) => {
-        this.#log.error({ jobId: job.jobId, err: error }, '[engine]: job inputs are gone');
-      });
-      if (!inputs) {
-        await this.#store.apply([{ type: 'job', jobId: job.jobId, status: 'failed', at: now }]);
-        continue;
-      }
-      this.#scheduler.restoreJob(
-        {
-          jobId: job.jobId,
-          seq: job.seq,
-          spec: job.spec,
-          status: job.status,
-          createdAt: job.createdAt,
-          startedAt: job.startedAt,
-          settled: await this.#store.settledTasks(job.jobId),
-          attempts: await this.#store.taskAttempts(job.jobId),
-          checkpoints: await this.#store.checkpoints(job.jobId),
-          inputs,
-        },
-        now,
-        effects,
-      );
-      this.#log.info({ jobId: job.jobId }, '[engine]: resumed job from the store');
-    }
-    await this.#effects.apply(effects);
+    await this.#shared.takeUpAll();
     // Reduces a crash interrupted: finished jobs whose reduce never ran.
     for (const job of await this.#store.listJobs()) {
       if (isFinished(job.status) && job.spec.reduce && !job.reduced) this.#startReduce(job.jobId);
@@ -297,5 +357,6 @@ export class Engine {
     if (next !== undefined && next <= now) this.#scheduler.expire(now, effects);
     this.#scheduler.speculate(now, effects);
     if (effects.length > 0) void this.#effects.applyLogged(effects);
+    this.#claimer.pump();
   }
 }

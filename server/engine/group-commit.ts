@@ -4,6 +4,7 @@
  * is what lets a tab be acknowledged after its result is committed without one transaction per
  * result.
  */
+import type { Fence } from '../store/cluster.ts';
 import type { JobStore, StoreChange } from '../store/store.ts';
 
 export class GroupCommit {
@@ -20,10 +21,18 @@ export class GroupCommit {
 
   readonly #onBatch?: (changes: number, ms: number) => void;
 
+  /** Whose claims each batch's settles must lie in (this node's epoch), once it has joined. */
+  readonly #fence: () => Fence | undefined;
+
   /** `onBatch` hears each written batch's size and time (metrics). */
-  constructor(store: JobStore, onBatch?: (changes: number, ms: number) => void) {
+  constructor(
+    store: JobStore,
+    onBatch?: (changes: number, ms: number) => void,
+    fence: () => Fence | undefined = () => undefined,
+  ) {
     this.#store = store;
     this.#onBatch = onBatch;
+    this.#fence = fence;
   }
 
   /** Queues changes; resolves when they are committed. An empty list waits for earlier ones. */
@@ -65,7 +74,7 @@ export class GroupCommit {
     this.#writing = changes.length;
     try {
       const started = performance.now();
-      await this.#store.apply(changes);
+      await this.#store.apply(changes, this.#fence());
       this.#onBatch?.(changes.length, performance.now() - started);
       for (const waiter of waiters) waiter.resolve();
     } catch (error) {

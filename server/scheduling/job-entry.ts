@@ -22,6 +22,8 @@ export interface RestoredJob {
   checkpoints?: Iterable<{ taskIndex: number; checkpoint: TaskCheckpoint }>;
   /** Required for an uploaded job (from the store); inline inputs are read from the spec. */
   inputs?: InputSource;
+  /** A shared job: `settled`, `attempts` and `checkpoints` come with each claimed range instead. */
+  shared?: boolean;
 }
 
 /**
@@ -74,6 +76,20 @@ export function newJobEntry(
  * back on the tasks they belong to (those tasks queue first), every other task untouched.
  */
 export function restoredJobEntry(restored: RestoredJob, inputs: InputSource): JobEntry {
+  if (restored.shared) {
+    const job = newJobEntry(
+      restored.jobId,
+      restored.seq,
+      restored.spec,
+      restored.status,
+      restored.createdAt,
+      inputs,
+      [],
+      true,
+    );
+    job.startedAt = restored.startedAt;
+    return job;
+  }
   const settled = [...restored.settled].sort((a, b) => a.taskIndex - b.taskIndex);
   const job = newJobEntry(
     restored.jobId,

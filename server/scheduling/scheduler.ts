@@ -113,14 +113,19 @@ export class Scheduler {
     return this.#end(jobId, 'cancelled', now, effects);
   }
 
-  /** A shared job the store found finished (its last tasks settled on any node): ends it here. */
+  /**
+   * A shared job the store found finished (its last tasks settled on any node): ends it here,
+   * with the whole job's counts, which this node alone does not see.
+   */
   finishJob(
     jobId: string,
-    status: 'completed' | 'failed',
+    outcome: { status: 'completed' | 'failed'; done: number; failed: number },
     now: number,
     effects: Effect[],
   ): boolean {
-    return this.#end(jobId, status, now, effects);
+    const job = this.#jobs.get(jobId);
+    if (job) Object.assign(job, { done: outcome.done, failed: outcome.failed });
+    return this.#end(jobId, outcome.status, now, effects);
   }
 
   // ---- claims (shared jobs, see claims.ts) ------------------------------------------------
@@ -143,6 +148,11 @@ export class Scheduler {
   setClaimsExhausted(jobId: string, exhausted: boolean): void {
     const job = this.#jobs.get(jobId);
     if (job) job.claimsExhausted = exhausted;
+  }
+
+  /** Ids of the jobs this node runs (admitted, not finished). */
+  jobIds(): string[] {
+    return this.#jobs.ordered.map((job) => job.jobId);
   }
 
   getJob(jobId: string): Readonly<JobEntry> | undefined {

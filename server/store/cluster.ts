@@ -79,16 +79,20 @@ export interface ClusterStore {
   /** Live nodes, oldest epoch first. */
   liveNodes(): Promise<NodeRecord[]>;
   /**
-   * Claims up to `tasks` tasks of a job for the live node `epoch`: a released range of the job
-   * first (whole), else the next `tasks` fresh ones past the job's claimed frontier. Empty when
-   * the job has nothing unclaimed. Fails with `fenced` when `epoch` is not live.
+   * Claims about `tasks` tasks of a job for the live node `epoch`: released ranges of the job
+   * first, in task order, each whole (so possibly more than `tasks`), until they make `tasks`;
+   * else the next `tasks` fresh ones past the job's claimed frontier. Empty when the job has
+   * nothing unclaimed, or is finished or unknown. Fails with `fenced` when `epoch` is not live.
    */
   claimTasks(jobId: string, epoch: number, tasks: number): Promise<ClaimedRange[]>;
   /** Settled tasks, attempts and checkpoints within a range, for the node that claimed it. */
   rangeState(range: ClaimedRange): Promise<RangeState>;
-  /** Hands a range back unrun (its tasks go to whoever claims next); a no-op if not held. */
+  /**
+   * Hands a range back unrun (its tasks go to whoever claims next); `range` exactly as claimed.
+   * A no-op if `epoch` does not hold it.
+   */
   releaseRange(range: ClaimedRange, epoch: number): Promise<void>;
-  /** Forgets the job's claims once it finished. */
+  /** Forgets the job's claims, and results forwarded for it, once it finished. */
   dropClaims(jobId: string): Promise<void>;
   /** Leaves a result for whichever node holds (or will hold) its task; durable on resolve. */
   forwardResult(forwarded: Omit<ForwardedResult, 'forwardId'>): Promise<void>;
@@ -115,4 +119,9 @@ export interface ClusterEvents {
   publish(event: ClusterEvent): Promise<void>;
   /** Returns the unsubscribe. */
   subscribe(listener: (event: ClusterEvent) => void): () => void;
+  /**
+   * Calls `listener` each time the connection to the other nodes is back after a loss: events
+   * sent meanwhile are gone, so the node re-reads the store. Returns the unsubscribe.
+   */
+  onResumed(listener: () => void): () => void;
 }

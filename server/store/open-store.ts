@@ -3,6 +3,7 @@
  * embedded SQLite file in the data dir. The one place that chooses.
  */
 import path from 'node:path';
+import type { Log } from '../log.ts';
 import { createPgStore } from './pg-store.ts';
 import { createSqliteStore } from './sqlite-store.ts';
 import type { JobStore } from './store.ts';
@@ -20,7 +21,7 @@ export interface StoreSettings {
  */
 export async function openStore(
   settings: StoreSettings,
-  options: { onIdleError?: (error: Error) => void } = {},
+  options: { onIdleError?: (error: Error) => void; log?: Log } = {},
 ): Promise<JobStore> {
   if (settings.databaseUrl === undefined) {
     return createSqliteStore({ filename: path.join(settings.dataDir, 'browsergrid.db') });
@@ -31,5 +32,6 @@ export async function openStore(
       ? { connectTimeoutMs: settings.databaseConnectTimeoutMs }
       : {}),
     ...(options.onIdleError ? { onIdleError: options.onIdleError } : {}),
+    ...(options.log ? { log: options.log } : {}),
   });
 }

@@ -7,7 +7,7 @@
  * clear the task's attempts and checkpoint. Two nodes settling the same task at once both reach
  * the insert; the second waits on the first's key and then inserts nothing.
  *
- * Order within a batch: attempts, checkpoints and copies are written first, then settles, then
+ * Order within a batch: taken forwards are deleted, attempts, checkpoints and copies written, then settles, then
  * job status changes in the order given. A settle therefore clears an attempt or checkpoint of the
  * same task even when it came first in the batch, where the SQLite store would leave that stale
  * row behind; nothing reads such a row for a settled task either way.
@@ -42,12 +42,20 @@ export async function applyPgChanges(
   const checkpoints: Change<'checkpoint'>[] = [];
   const copies: Change<'copy'>[] = [];
   const jobs: Change<'job'>[] = [];
+  const forwardsTaken: number[] = [];
   for (const change of changes) {
     if (change.type === 'settle') settles.push(change);
     else if (change.type === 'attempt') attempts.push(change);
     else if (change.type === 'checkpoint') checkpoints.push(change);
     else if (change.type === 'copy') copies.push(change);
+    else if (change.type === 'forward-taken') forwardsTaken.push(change.forwardId);
     else jobs.push(change);
+  }
+
+  if (forwardsTaken.length > 0) {
+    await client.query('DELETE FROM forwarded_results WHERE forward_id = ANY($1::bigint[])', [
+      forwardsTaken,
+    ]);
   }
 
   if (attempts.length > 0) {

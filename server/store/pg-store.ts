@@ -7,9 +7,18 @@
 import type { JobSpec, JobStatus } from '../../shared/job.ts';
 import type { TaskCheckpoint } from '../../shared/protocol.ts';
 import { CoordinatorError } from '../errors.ts';
+import { createRootLog, subsystem, type Log } from '../log.ts';
 import { applyPgChanges } from './pg-apply.ts';
+import { checkPgFence, createPgCluster } from './pg-cluster.ts';
+import { createPgEvents, type PgEvents } from './pg-events.ts';
 import { createPgAdminState } from './pg-admin-state.ts';
-import { describePgTarget, inTransaction, openPgPool, type PgPoolOptions } from './pg-connect.ts';
+import {
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  describePgTarget,
+  inTransaction,
+  openPgPool,
+  type PgPoolOptions,
+} from './pg-connect.ts';
 import { migratePg } from './pg-migrate.ts';
 import { createPgUploads } from './pg-uploads.ts';
 import type { CopyRecord, JobStore, StoredJob, StoredTaskResult } from './store.ts';
@@ -45,7 +54,10 @@ interface CopyRow {
   won: boolean;
 }
 
-export type PgStoreOptions = PgPoolOptions;
+export interface PgStoreOptions extends PgPoolOptions {
+  /** Where the cluster events' warnings go (dropped events, a lost connection). */
+  log?: Log;
+}
 
 /**
  * Connects, migrates and returns the store. Fails with a `[store]:` message naming the server
@@ -54,8 +66,20 @@ export type PgStoreOptions = PgPoolOptions;
  */
 export async function createPgStore(options: PgStoreOptions): Promise<JobStore> {
   const pool = await openPgPool(options);
+  const where = describePgTarget(options.connectionString);
+  let events: PgEvents;
   try {
-    await migratePg(pool, describePgTarget(options.connectionString));
+    await migratePg(pool, where);
+    events = await createPgEvents({
+      connectionString: options.connectionString,
+      connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      pool,
+      log: subsystem(options.log ?? createRootLog(), 'cluster'),
+    }).catch((error: unknown) => {
+      throw new Error(`[store]: cannot listen for cluster events at ${where}: ${String(error)}`, {
+        cause: error,
+      });
+    });
   } catch (error) {
     await pool.end();
     throw error;
@@ -65,6 +89,8 @@ export async function createPgStore(options: PgStoreOptions): Promise<JobStore> 
   return {
     ...createPgUploads(pool),
     ...createPgAdminState(pool),
+    ...createPgCluster(pool),
+    events,
     async createJob(job) {
       const { rows } = await pool.query<{ seq: number }>(
         `INSERT INTO jobs (job_id, spec, status, items, tasks, created_at, started_at)
@@ -85,9 +111,12 @@ export async function createPgStore(options: PgStoreOptions): Promise<JobStore> 
       }
       return { ...job, seq, done: 0, failed: 0 };
     },
-    async apply(changes) {
+    async apply(changes, fence) {
       if (changes.length > 0) {
-        await inTransaction(pool, (client) => applyPgChanges(client, changes));
+        await inTransaction(pool, async (client) => {
+          if (fence) await checkPgFence(client, changes, fence);
+          await applyPgChanges(client, changes);
+        });
       }
     },
     async setReduced(jobId, outcome) {
@@ -165,6 +194,7 @@ export async function createPgStore(options: PgStoreOptions): Promise<JobStore> 
     async close() {
       if (closed) return;
       closed = true;
+      await events.close();
       await pool.end();
     },
   };

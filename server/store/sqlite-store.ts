@@ -13,6 +13,9 @@ import { CoordinatorError } from '../errors.ts';
 import type { TaskCheckpoint } from '../../shared/protocol.ts';
 import { migrateSqlite, refuseNewerSqliteSchema } from './sqlite-migrate.ts';
 import { createSqliteAdminState } from './sqlite-admin-state.ts';
+import { createSqliteCluster } from './sqlite-cluster.ts';
+import { createLocalEvents } from './local-events.ts';
+import type { Fence } from './cluster.ts';
 import { createSqliteUploads } from './sqlite-uploads.ts';
 import type {
   CopyRecord,
@@ -152,7 +155,12 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
     'UPDATE jobs SET reduced = ? WHERE job_id = ?',
   );
 
-  const applyBatch = db.transaction((changes: readonly StoreChange[]) => {
+  const deleteForward = db.prepare<[number]>('DELETE FROM forwarded_results WHERE forward_id = ?');
+  const cluster = createSqliteCluster(db);
+  const events = createLocalEvents();
+
+  const applyBatch = db.transaction((changes: readonly StoreChange[], fence?: Fence) => {
+    if (fence) cluster.checkFence(changes, fence);
     // Job counters move once per job per batch, not once per task.
     const settled = new Map<string, { done: number; failed: number }>();
     for (const change of changes) {
@@ -202,6 +210,9 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
           else if (change.status !== 'queued')
             setFinished.run(change.status, change.at, change.jobId);
           break;
+        case 'forward-taken':
+          deleteForward.run(change.forwardId);
+          break;
       }
     }
     for (const [jobId, { done, failed }] of settled) countSettled.run(done, failed, jobId);
@@ -231,11 +242,14 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
   return {
     ...createSqliteUploads(db),
     ...createSqliteAdminState(db),
+    ...cluster.store,
+    events,
     async createJob(job) {
       return createJob(job);
     },
-    async apply(changes) {
-      if (changes.length > 0) applyBatch(changes);
+    async apply(changes, fence) {
+      // Immediate: a fenced batch reads the claims it then writes under, on one write lock.
+      if (changes.length > 0) applyBatch.immediate(changes, fence);
     },
     async setReduced(jobId, outcome) {
       updateReduced.run(JSON.stringify(outcome), jobId);
@@ -279,6 +293,7 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
       }
     },
     async close() {
+      events.close();
       if (db.open) db.close();
     },
   };

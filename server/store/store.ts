@@ -7,6 +7,7 @@ import type { ItemOutcome, JobSpec, JobStatus, UploadFormat } from '../../shared
 import type { JsonValue } from '../../shared/json.ts';
 import type { TaskCheckpoint } from '../../shared/protocol.ts';
 import type { CopyEnd, CopyKind } from '../../shared/timeline.ts';
+import type { ClusterEvents, ClusterStore, Fence } from './cluster.ts';
 import type { InputSource } from './input-source.ts';
 
 export interface StoredJob {
@@ -38,7 +39,9 @@ export type StoreChange =
   | { type: 'attempt'; jobId: string; taskIndex: number; attempts: number; drops: number }
   | { type: 'job'; jobId: string; status: JobStatus; at: number }
   | { type: 'checkpoint'; jobId: string; taskIndex: number; checkpoint: TaskCheckpoint }
-  | ({ type: 'copy' } & CopyRecord);
+  | ({ type: 'copy' } & CopyRecord)
+  /** A forwarded result was acted on: its row goes in the same transaction as the settle. */
+  | { type: 'forward-taken'; forwardId: number };
 
 /** One copy of a task, from dispatch to its end: a row of the task timeline. */
 export interface CopyRecord {
@@ -124,7 +127,9 @@ export interface UploadStore {
   uploadInputs(upload: StoredUpload): InputSource;
 }
 
-export interface JobStore extends UploadStore {
+export interface JobStore extends UploadStore, ClusterStore {
+  /** Events between nodes; closed by `close()`. */
+  readonly events: ClusterEvents;
   banDevice(deviceId: string, at: number): Promise<void>;
   unbanDevice(deviceId: string): Promise<void>;
   bannedDevices(): Promise<string[]>;
@@ -149,8 +154,18 @@ export interface JobStore extends UploadStore {
   /**
    * Applies a batch atomically. A settle for a task already settled is ignored (exactly-once
    * commit holds even if memory and store ever disagree), and counters move only on a real insert.
+   *
+   * With a `fence`, the batch is a node's group commit and is checked inside its transaction:
+   * the node `fence.epoch` must be live, and every settle in the batch must be of a task inside
+   * a range that epoch holds now (`claimTasks`). If either fails, NOTHING of the batch is
+   * written (its attempts, checkpoints and copies neither) and apply rejects with
+   * `CoordinatorError` code `fenced`: the node was presumed dead, or its range was handed on,
+   * and another node may already run those tasks. The check and the writes are one transaction
+   * that holds the node's record, so a node declared dead after the check commits nothing it
+   * did not commit before being declared dead. Without a fence (tests, single calls) nothing is
+   * checked.
    */
-  apply(changes: readonly StoreChange[]): Promise<void>;
+  apply(changes: readonly StoreChange[], fence?: Fence): Promise<void>;
   getJob(jobId: string): Promise<StoredJob | undefined>;
   setReduced(jobId: string, outcome: { value: JsonValue } | { error: string }): Promise<void>;
   /** Newest first. */

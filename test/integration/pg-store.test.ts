@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCoordinator } from '../../server/app.ts';
 import { Config } from '../../server/config.ts';
@@ -11,7 +12,9 @@ import { createPgStore } from '../../server/store/pg-store.ts';
 import { latestPgSchemaVersion } from '../../server/store/pg-migrate.ts';
 import type { JobStore } from '../../server/store/store.ts';
 import { startChildCoordinator } from '../support/child-coordinator.ts';
+import { within } from '../support/events.ts';
 import { freePort, usePostgres } from '../support/postgres.ts';
+import type { ClusterEvent } from '../../shared/cluster-events.ts';
 import { runStoreContract } from './store-contract.ts';
 
 const postgres = usePostgres();
@@ -26,8 +29,105 @@ const databaseOf = (key: string): Promise<string> => {
 };
 
 runStoreContract('postgres', async (key): Promise<JobStore> =>
-  createPgStore({ connectionString: await databaseOf(key) }),
+  createPgStore({ connectionString: await databaseOf(key), log: createRootLog('silent') }),
 );
+
+describe('PostgreSQL store: cluster events between nodes', () => {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  const open = async (url: string, log = createRootLog('silent')): Promise<JobStore> => {
+    const store = await createPgStore({ connectionString: url, log });
+    cleanups.push(() => store.close());
+    return store;
+  };
+  const raw = async (url: string): Promise<pg.Client> => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    cleanups.push(() => client.end());
+    return client;
+  };
+  /** The next event a store hears that passes `accept`. */
+  const heard = (store: JobStore, accept: (event: ClusterEvent) => boolean, what: string) => {
+    let unsubscribe = (): void => undefined;
+    const event = new Promise<ClusterEvent>((resolve) => {
+      unsubscribe = store.events.subscribe((event) => {
+        if (accept(event)) resolve(event);
+      });
+    });
+    return within(event, 10_000, what).finally(() => unsubscribe());
+  };
+
+  it('delivers an event published by one node to every node on the database, itself included', async () => {
+    const url = await postgres.freshDatabase();
+    const [a, b, c] = [await open(url), await open(url), await open(url)];
+    const event: ClusterEvent = { type: 'result-forwarded', jobId: 'j', epoch: 7 };
+    const all = Promise.all([a, b, c].map((store) => heard(store, () => true, 'the event')));
+    await b.events.publish(event);
+    expect(await all).toEqual([event, event, event]);
+  });
+
+  it('drops NOTIFY payloads that are not valid events, with one throttled warning, and goes on', async () => {
+    const url = await postgres.freshDatabase();
+    const lines: string[] = [];
+    const log = pino(
+      { level: 'warn', base: undefined },
+      { write: (line) => void lines.push(line) },
+    );
+    const store = await open(url, log);
+    const got: ClusterEvent[] = [];
+    store.events.subscribe((event) => void got.push(event));
+    const sentinel = heard(store, (event) => event.type === 'claims-released', 'the valid event');
+    const client = await raw(url);
+    const payloads = [
+      'not json',
+      '',
+      'null',
+      '[]',
+      '{"type":"job-submitted"}',
+      '{"type":"job-submitted","jobId":"j","extra":1}',
+      '{"type":"job-submitted","jobId":"j","__proto__":{"polluted":true}}',
+      '{"__proto__":{"type":"job-submitted","jobId":"j"}}',
+      '{"type":"constructor","jobId":"j"}',
+      `{"type":"job-submitted","jobId":"${'x'.repeat(7_000)}"}`,
+      `${'['.repeat(3_000)}${']'.repeat(3_000)}`,
+      '{"type":"result-forwarded","jobId":"j","epoch":"7"}',
+    ];
+    for (const payload of payloads)
+      await client.query('SELECT pg_notify($1, $2)', ['browsergrid', payload]);
+    await client.query('SELECT pg_notify($1, $2)', ['browsergrid', '{"type":"claims-released"}']);
+    await sentinel;
+    expect(got).toEqual([{ type: 'claims-released' }]);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    const warnings = lines.map((line) => JSON.parse(line) as { msg: string; dropped: number });
+    expect(warnings).toEqual([
+      expect.objectContaining({ msg: '[cluster]: dropped an event that is not JSON', dropped: 1 }),
+    ]);
+  });
+
+  it('listens again after its connection is killed, says it resumed, and hears later events', async () => {
+    const url = await postgres.freshDatabase();
+    const store = await open(url);
+    let resumed!: () => void;
+    const didResume = new Promise<void>((resolve) => (resumed = resolve));
+    store.events.onResumed(() => resumed());
+    const client = await raw(url);
+    const killed = await client.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+       WHERE datname = current_database() AND query LIKE 'LISTEN%'`,
+    );
+    expect(killed.rowCount).toBe(1);
+    await within(didResume, 10_000, 'the events connection to come back');
+    const next = heard(store, (event) => event.type === 'job-changed', 'an event after resuming');
+    await client.query('SELECT pg_notify($1, $2)', [
+      'browsergrid',
+      '{"type":"job-changed","jobId":"j"}',
+    ]);
+    expect(await next).toEqual({ type: 'job-changed', jobId: 'j' });
+  });
+});
 
 describe('PostgreSQL store: bad settings and faults', () => {
   const cleanups: Array<() => Promise<void> | void> = [];

@@ -14,6 +14,9 @@ import { JobSpec } from '../../shared/job.ts';
 import type { JsonValue } from '../../shared/json.ts';
 import { MAX_JSON_DEPTH } from '../../shared/limits.ts';
 import { nest, ownObject } from '../support/hostile-json.ts';
+import { clusterContract, type ClusterContext } from './cluster-contract.ts';
+import { clusterEventsContract } from './cluster-events-contract.ts';
+import { clusterRaceContract } from './cluster-race-contract.ts';
 
 const spec = JobSpec.parse({ map: '(x) => x', inputs: [1, 2, 3, 4, 5], chunkSize: 2 });
 
@@ -29,6 +32,7 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
   describe(`JobStore contract: ${name}`, () => {
     let dir: string;
     let store: JobStore;
+    let others: JobStore[] = [];
 
     beforeEach(async () => {
       dir = mkdtempSync(path.join(tmpdir(), `browsergrid-store-${name}-`));
@@ -36,9 +40,22 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
     });
 
     afterEach(async () => {
+      for (const other of others.splice(0)) await other.close();
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     });
+
+    const cluster: ClusterContext = {
+      store: () => store,
+      another: async () => {
+        const other = await makeStore(dir);
+        others.push(other);
+        return other;
+      },
+    };
+    clusterContract(cluster);
+    clusterRaceContract(cluster);
+    clusterEventsContract(cluster);
 
     const create = (jobId: string) =>
       store.createJob({ jobId, spec, status: 'queued', items: 5, tasks: 3, createdAt: 1000 });

@@ -99,7 +99,14 @@ describe('a shared job on one node', () => {
     expect(t.scheduler.getJob('j')?.status).toBe('running');
 
     const finished: Effect[] = [];
-    expect(t.scheduler.finishJob('j', 'completed', t.clock.now(), finished)).toBe(true);
+    expect(
+      t.scheduler.finishJob(
+        'j',
+        { status: 'completed', done: 4, failed: 0 },
+        t.clock.now(),
+        finished,
+      ),
+    ).toBe(true);
     expect(finished).toContainEqual(expect.objectContaining({ type: 'job', status: 'completed' }));
     expect(t.scheduler.getJob('j')).toBeUndefined();
   });
@@ -112,7 +119,12 @@ describe('a shared job on one node', () => {
     t.scheduler.addRange({ jobId: 'j', start: 0, end: 2 }, nothing, t.clock.now(), effects);
     expect(t.dispatched(effects)).toHaveLength(2);
     const finished: Effect[] = [];
-    t.scheduler.finishJob('j', 'completed', t.clock.now(), finished);
+    t.scheduler.finishJob(
+      'j',
+      { status: 'completed', done: 4, failed: 0 },
+      t.clock.now(),
+      finished,
+    );
     const cancelled = finished.flatMap((effect) =>
       effect.type === 'cancel' && effect.volunteerId === 'v' && effect.reason === 'committed'
         ? effect.leaseIds

@@ -1,0 +1,76 @@
+/**
+ * @module Claiming: the I/O half of claims.ts. When the scheduler says a shared job's waiting
+ * work runs low on this node, it claims more of the job's tasks from the store, reads what the
+ * store kept for them, and hands the range to the scheduler, whose hungry tabs then get them.
+ * One claim per job at a time; a claim that finds nothing marks the job exhausted until claims
+ * are released (a node died or handed a range back).
+ */
+import type { Log } from '../log.ts';
+import type { Effect, Scheduler } from '../scheduling/scheduler.ts';
+import type { ClusterStore } from '../store/cluster.ts';
+import type { Clock } from './clock.ts';
+import type { EffectApplier } from './effects.ts';
+import { throttledWarn, WARN_EVERY_MS } from '../log.ts';
+
+export interface ClaimerDeps {
+  store: ClusterStore;
+  scheduler: Scheduler;
+  effects: EffectApplier;
+  clock: Clock;
+  log: Log;
+  epoch: () => number;
+}
+
+export class Claimer {
+  readonly #deps: ClaimerDeps;
+  readonly #claiming = new Set<string>();
+  readonly #warn: (fields: Record<string, unknown>, message: string) => void;
+
+  constructor(deps: ClaimerDeps) {
+    this.#deps = deps;
+    this.#warn = throttledWarn(deps.log, WARN_EVERY_MS, 'times');
+  }
+
+  /** Starts a claim for every shared job that needs one and has none under way. */
+  pump(): void {
+    for (const { jobId, tasks } of this.#deps.scheduler.claimNeeds()) {
+      if (this.#claiming.has(jobId)) continue;
+      this.#claiming.add(jobId);
+      void this.#claim(jobId, tasks).finally(() => this.#claiming.delete(jobId));
+    }
+  }
+
+  /** Claims were released: jobs that had nothing left to claim may have again. */
+  released(jobIds: Iterable<string>): void {
+    for (const jobId of jobIds) this.#deps.scheduler.setClaimsExhausted(jobId, false);
+    this.pump();
+  }
+
+  /** Resolves once no claim is under way (for a clean stop). */
+  async idle(): Promise<void> {
+    while (this.#claiming.size > 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  async #claim(jobId: string, tasks: number): Promise<void> {
+    const { store, scheduler, effects, clock } = this.#deps;
+    try {
+      const ranges = await store.claimTasks(jobId, this.#deps.epoch(), tasks);
+      if (ranges.length === 0) {
+        scheduler.setClaimsExhausted(jobId, true);
+        return;
+      }
+      for (const range of ranges) {
+        const state = await store.rangeState(range);
+        const changes: Effect[] = [];
+        if (!scheduler.addRange(range, state, clock.now(), changes)) {
+          // The job ended meanwhile: the range goes back (a no-op if the job's claims are gone).
+          await store.releaseRange(range, this.#deps.epoch());
+          continue;
+        }
+        await effects.apply(changes);
+      }
+    } catch (error) {
+      this.#warn({ err: error, jobId }, '[cluster]: claiming tasks failed; trying again shortly');
+    }
+  }
+}

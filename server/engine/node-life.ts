@@ -1,0 +1,110 @@
+/**
+ * @module This coordinator as a node of the cluster (server/store/cluster.ts): it joins with a
+ * fresh epoch, renews its heartbeat, declares silent nodes dead so their claims go back, and
+ * leaves on a clean stop. A heartbeat the store refuses means this node was declared dead (it
+ * was paused or cut off for too long): anything it would commit now is stale, so it stops.
+ */
+import type { Log } from '../log.ts';
+import { throttledWarn, WARN_EVERY_MS } from '../log.ts';
+import type { ClusterStore, NodeRecord } from '../store/cluster.ts';
+
+export interface NodeLifeOptions {
+  store: ClusterStore;
+  log: Log;
+  nodeId: string;
+  url?: string;
+  /** How often the heartbeat is renewed and silent nodes are looked for. */
+  heartbeatMs: number;
+  /** Silence after which a node is declared dead and its claims released. */
+  silentMs: number;
+  /**
+   * No other node can share this store (SQLite): every node before this one is dead, so its
+   * claims are released at once rather than after `silentMs`.
+   */
+  soleNode: boolean;
+  /** Claims of dead nodes were released: hungry tabs may get their tasks. */
+  released: () => void;
+  /** This node was declared dead; it must stop. Called once. */
+  fenced: () => void;
+}
+
+export class NodeLife {
+  readonly #options: NodeLifeOptions;
+  readonly #record: NodeRecord;
+  readonly #timer: NodeJS.Timeout;
+  readonly #warn: (fields: Record<string, unknown>, message: string) => void;
+  #beating = false;
+  #stopped = false;
+
+  private constructor(options: NodeLifeOptions, record: NodeRecord) {
+    this.#options = options;
+    this.#record = record;
+    this.#warn = throttledWarn(options.log, WARN_EVERY_MS, 'times');
+    this.#timer = setInterval(() => void this.#beat(), options.heartbeatMs);
+    this.#timer.unref();
+  }
+
+  static async join(options: NodeLifeOptions): Promise<NodeLife> {
+    const { store } = options;
+    if (options.soleNode) {
+      for (const node of await store.liveNodes()) await store.leaveCluster(node.epoch);
+    }
+    const record = await store.joinCluster({
+      nodeId: options.nodeId,
+      ...(options.url !== undefined ? { url: options.url } : {}),
+    });
+    options.log.info({ nodeId: record.nodeId, epoch: record.epoch }, '[cluster]: joined');
+    return new NodeLife(options, record);
+  }
+
+  get epoch(): number {
+    return this.#record.epoch;
+  }
+
+  get nodeId(): string {
+    return this.#record.nodeId;
+  }
+
+  /** Leaves the cluster: this node's claims are released at once for the others. */
+  async leave(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    await this.#options.store.leaveCluster(this.epoch);
+  }
+
+  /** Stops the heartbeat without leaving (the node is fenced, or its process is ending hard). */
+  stop(): void {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+  }
+
+  async #beat(): Promise<void> {
+    if (this.#beating || this.#stopped) return;
+    this.#beating = true;
+    const { store, log } = this.#options;
+    try {
+      if (!(await store.heartbeat(this.epoch))) {
+        if (this.#stopped) return;
+        this.stop();
+        log.error(
+          { epoch: this.epoch },
+          '[cluster]: this node was declared dead (silent too long); stopping so nothing stale commits',
+        );
+        this.#options.fenced();
+        return;
+      }
+      const dead = await store.reapNodes(this.#options.silentMs);
+      if (dead.length > 0) {
+        log.warn({ epochs: dead }, '[cluster]: silent nodes declared dead; their tasks go back');
+        this.#options.released();
+      }
+    } catch (error) {
+      // The database is away: claims stay this node's until others declare it dead, and the fence
+      // on every commit keeps whatever it does meanwhile from counting twice.
+      this.#warn({ err: error }, '[cluster]: heartbeat failed');
+    } finally {
+      this.#beating = false;
+    }
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * Several coordinators on one PostgreSQL: each a full node, tabs on every node, a job submitted
+ * on one run by the tabs of all, and every result committed once.
+ */
+import { describe, expect, it } from 'vitest';
+import { useHarness } from '../support/harness.ts';
+import { usePostgres } from '../support/postgres.ts';
+import { resultLines, waitForJob } from '../support/start-coordinator.ts';
+
+const postgres = usePostgres();
+const { coordinator, volunteer, submit } = useHarness();
+
+describe('two coordinators on one PostgreSQL', () => {
+  it('runs a job submitted on one node on the tabs of both, committing every result once', async () => {
+    const databaseUrl = await postgres.freshDatabase();
+    const a = await coordinator({ config: { databaseUrl } });
+    const b = await coordinator({ config: { databaseUrl } });
+    const onA = await volunteer(a, { slots: 2, taskMs: 2 });
+    const onB = await volunteer(b, { slots: 2, taskMs: 2 });
+    const job = await submit(a, {
+      map: '(x) => x * 3',
+      inputs: { range: { start: 0, end: 2_000 } },
+      chunkSize: 1,
+    });
+
+    expect(await waitForJob(a, job.id)).toMatchObject({ status: 'completed', done: 2_000 });
+    // Both nodes' tabs did part of it.
+    expect(onA.stats.acked).toBeGreaterThan(0);
+    expect(onB.stats.acked).toBeGreaterThan(0);
+    expect(onA.stats.acked + onB.stats.acked).toBe(2_000);
+    // The other node reads the same job and the same results.
+    expect(await waitForJob(b, job.id)).toMatchObject({ status: 'completed', done: 2_000 });
+    expect(await resultLines(b, job.id)).toEqual(
+      Array.from({ length: 2_000 }, (_, index) => ({ index, output: index * 3 })),
+    );
+  });
+});
