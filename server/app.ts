@@ -84,7 +84,11 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     clock,
     ...(deps.onFatal ? { onFatal: deps.onFatal } : {}),
     // A SQLite file has one coordinator: nodes before this one are gone, their claims free at once.
-    node: { soleNode: config.databaseUrl === undefined },
+    node: {
+      soleNode: config.databaseUrl === undefined,
+      heartbeatMs: config.nodeHeartbeatMs,
+      silentMs: config.nodeSilentMs,
+    },
     scheduler: {
       leaseIds: createLeaseIds(leaseSecret),
       ...deps.scheduler,

@@ -28,6 +28,9 @@ export const Config = z.object({
     .optional(),
   /** How long a start waits for PostgreSQL to answer before it fails. */
   databaseConnectTimeoutMs: z.coerce.number().int().positive().default(5_000),
+  /** How often a node renews its heartbeat, and the silence after which others declare it dead. */
+  nodeHeartbeatMs: z.coerce.number().int().min(50).default(1_000),
+  nodeSilentMs: z.coerce.number().int().min(200).default(5_000),
   /** Taken from BROWSERGRID_ADMIN_TOKEN, else read from or generated into the data dir. */
   adminToken: z
     .string()
@@ -92,6 +95,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: env['BROWSERGRID_DATA'],
     databaseUrl: env['BROWSERGRID_DATABASE_URL'] || undefined,
     databaseConnectTimeoutMs: env['BROWSERGRID_DATABASE_CONNECT_TIMEOUT_MS'],
+    nodeHeartbeatMs: env['BROWSERGRID_NODE_HEARTBEAT_MS'],
+    nodeSilentMs: env['BROWSERGRID_NODE_SILENT_MS'],
     adminToken: env['BROWSERGRID_ADMIN_TOKEN'] || undefined,
     staticDir: env['BROWSERGRID_STATIC_DIR'],
     publicUrl: env['BROWSERGRID_PUBLIC_URL'] || undefined,

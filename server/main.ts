@@ -7,6 +7,7 @@ import path from 'node:path';
 import { createCoordinator } from './app.ts';
 import { resolveAdminToken } from './auth.ts';
 import { loadConfig, PACKAGE_ROOT, type Config } from './config.ts';
+import { CoordinatorError } from './errors.ts';
 import { createRootLog, type Log } from './log.ts';
 import { describePgTarget } from './store/pg-connect.ts';
 
@@ -33,10 +34,17 @@ export async function startCoordinator(env: NodeJS.ProcessEnv = process.env): Pr
     config,
     adminToken: admin.token,
     log,
-    // Memory is ahead of the store after a failed write: a restart rebuilds it from the store,
-    // and the tabs resend what was not acknowledged.
+    // Memory is ahead of the store after a failed write, or this node was declared dead: a
+    // restart rebuilds it from the store as a new node, and the tabs resend what was not
+    // acknowledged.
     onFatal: (error) => {
-      log.fatal({ err: error }, '[main]: store write failed; stopping so a restart rebuilds state');
+      const fenced = error instanceof CoordinatorError && error.code === 'fenced';
+      log.fatal(
+        { err: error },
+        fenced
+          ? '[main]: the other nodes declared this node dead; stopping so nothing stale commits (a restart rejoins as a new node)'
+          : '[main]: store write failed; stopping so a restart rebuilds state',
+      );
       process.exit(1);
     },
   });

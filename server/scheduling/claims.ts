@@ -21,11 +21,16 @@ export function claimSize(totalSlots: number): number {
   return Math.min(MAX_CLAIM, Math.max(MIN_CLAIM, totalSlots * 16));
 }
 
-/** Shared jobs this node should claim more of: waiting work under half a claim, more to take. */
+/**
+ * Shared jobs this node should claim more of: it has tabs, its waiting work is under half a claim,
+ * and the job may have more to take.
+ */
 export function claimNeeds(
   ordered: readonly JobEntry[],
   totalSlots: number,
 ): Array<{ jobId: string; tasks: number }> {
+  // A node with no tab to run them would only keep tasks from the nodes that have some.
+  if (totalSlots <= 0) return [];
   const size = claimSize(totalSlots);
   const needs: Array<{ jobId: string; tasks: number }> = [];
   for (const job of ordered) {

@@ -22,6 +22,10 @@ export interface ChildCoordinator {
   output(): string;
   /** Stops it (SIGTERM) and removes its data dir; resolves with how it ended. */
   stop(): Promise<string>;
+  /** Sends it a signal (SIGSTOP to freeze it, SIGCONT to wake it, SIGKILL). */
+  signal(signal: NodeJS.Signals): void;
+  /** Resolves with how it ended, when it does. */
+  exited: Promise<string>;
 }
 
 export async function startChildCoordinator(
@@ -67,6 +71,7 @@ export async function startChildCoordinator(
   });
   const stop = async (): Promise<string> => {
     if (exit === undefined) {
+      child.kill('SIGCONT'); // a frozen child would not hear the SIGTERM
       child.kill('SIGTERM');
       await within(exited, 15_000, 'the coordinator to exit');
     }
@@ -86,5 +91,7 @@ export async function startChildCoordinator(
     exit: () => exit,
     output: () => output.join(''),
     stop,
+    signal: (signal) => child.kill(signal),
+    exited,
   };
 }

@@ -133,6 +133,14 @@ describe('a shared job on one node', () => {
     expect(cancelled.sort()).toEqual(['L1', 'L2']);
   });
 
+  it('asks for no claim while it has no tab to run them', () => {
+    const t = setup();
+    t.shared('j', 10);
+    expect(t.scheduler.claimNeeds()).toEqual([]);
+    t.scheduler.connect({ volunteerId: 'v', deviceId: 'd', slots: 1 }, t.clock.now(), []);
+    expect(t.scheduler.claimNeeds()).toEqual([{ jobId: 'j', tasks: claimSize(1) }]);
+  });
+
   it('stops asking for claims once they came back empty, until ranges are released', () => {
     const t = setup();
     t.shared('j', 10);
