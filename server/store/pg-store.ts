@@ -61,6 +61,8 @@ export async function createPgStore(options: PgStoreOptions): Promise<JobStore> 
     throw error;
   }
   let closed = false;
+  /** Jobs known to exist (they are never deleted): a batch looks up only the others. */
+  const knownJobs = new Set<string>();
 
   return {
     ...createPgUploads(pool),
@@ -83,11 +85,12 @@ export async function createPgStore(options: PgStoreOptions): Promise<JobStore> 
       if (seq === undefined) {
         throw new CoordinatorError('conflict', `[store]: job ${job.jobId} already exists`);
       }
+      knownJobs.add(job.jobId);
       return { ...job, seq, done: 0, failed: 0 };
     },
     async apply(changes) {
       if (changes.length > 0) {
-        await inTransaction(pool, (client) => applyPgChanges(client, changes));
+        await inTransaction(pool, (client) => applyPgChanges(client, changes, knownJobs));
       }
     },
     async setReduced(jobId, outcome) {
