@@ -9,7 +9,7 @@ import type { TaskCheckpoint } from '../../shared/protocol.ts';
 import { CoordinatorError } from '../errors.ts';
 import { applyPgChanges } from './pg-apply.ts';
 import { createPgAdminState } from './pg-admin-state.ts';
-import { describePgTarget, inTransaction, openPgPool, type PgPoolOptions } from './pg-connect.ts';
+import { describePgTarget, openPgPool, type PgPoolOptions } from './pg-connect.ts';
 import { migratePg } from './pg-migrate.ts';
 import { createPgUploads } from './pg-uploads.ts';
 import type { CopyRecord, JobStore, StoredJob, StoredTaskResult } from './store.ts';
@@ -90,7 +90,7 @@ export async function createPgStore(options: PgStoreOptions): Promise<JobStore> 
     },
     async apply(changes) {
       if (changes.length > 0) {
-        await inTransaction(pool, (client) => applyPgChanges(client, changes, knownJobs));
+        await applyPgChanges(pool, changes, knownJobs);
       }
     },
     async setReduced(jobId, outcome) {

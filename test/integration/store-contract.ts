@@ -302,6 +302,40 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
       );
     });
 
+    it('clears the attempts and checkpoint a batch wrote for a task it settles, and keeps the others', async () => {
+      await create('a');
+      const checkpoint = { item: 0, state: 'half', done: [] };
+      await store.apply([
+        { type: 'attempt', jobId: 'a', taskIndex: 0, attempts: 1, drops: 0 },
+        { type: 'checkpoint', jobId: 'a', taskIndex: 0, checkpoint },
+        { type: 'attempt', jobId: 'a', taskIndex: 1, attempts: 2, drops: 1 },
+        { type: 'checkpoint', jobId: 'a', taskIndex: 1, checkpoint },
+      ]);
+      await store.apply([
+        { type: 'attempt', jobId: 'a', taskIndex: 0, attempts: 2, drops: 0 },
+        { type: 'checkpoint', jobId: 'a', taskIndex: 0, checkpoint },
+        { type: 'attempt', jobId: 'a', taskIndex: 2, attempts: 1, drops: 0 },
+        {
+          type: 'settle',
+          jobId: 'a',
+          taskIndex: 0,
+          status: 'committed',
+          items: [{ output: 0 }],
+          attempts: 2,
+          at: 5,
+        },
+      ]);
+      expect(await store.taskAttempts('a')).toEqual(
+        expect.arrayContaining([
+          { taskIndex: 1, attempts: 2, drops: 1 },
+          { taskIndex: 2, attempts: 1, drops: 0 },
+        ]),
+      );
+      expect((await store.taskAttempts('a')).map((row) => row.taskIndex).sort()).toEqual([1, 2]);
+      expect(await store.checkpoints('a')).toEqual([{ taskIndex: 1, checkpoint }]);
+      expect(await store.getJob('a')).toMatchObject({ done: 1, failed: 0 });
+    });
+
     it('refuses a batch whose copy, attempt or checkpoint names a job that does not exist', async () => {
       await create('a');
       const changes = [
