@@ -11,6 +11,7 @@ import { benchFaults, benchRedundancy } from './fleet.ts';
 import { benchJobMemory } from './job-memory.ts';
 import { benchSoak } from './soak.ts';
 import { SMOKE, args, figures } from './support.ts';
+import { benchStoreThroughput } from './store-throughput.ts';
 import { benchTabs } from './tabs.ts';
 
 const benches: Record<string, () => Promise<void>> = {
@@ -22,6 +23,7 @@ const benches: Record<string, () => Promise<void>> = {
   tabs: benchTabs,
   soak: benchSoak,
   memory: benchJobMemory,
+  store: benchStoreThroughput,
 };
 
 process.stdout.write(

@@ -25,6 +25,8 @@ export const { values: args } = parseArgs({
     'soak-minutes': { type: 'string' },
     /** Tasks of the memory benchmark's big job (default 2,000,000; 200,000 with --smoke). */
     'memory-tasks': { type: 'string' },
+    /** Tasks of the store benchmark's job (default 200,000; 20,000 with --smoke). */
+    'store-tasks': { type: 'string' },
   },
 });
 export const SMOKE = args.smoke;

@@ -75,8 +75,7 @@ export async function inTransaction<T>(
       return result;
     } catch (error) {
       await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
-      const code = (error as { code?: string }).code;
-      if ((code === '40P01' || code === '40001') && attempt < MAX_TRANSACTION_TRIES) continue;
+      if (mayRetry(error) && attempt < MAX_TRANSACTION_TRIES) continue;
       throw error;
     } finally {
       client.release(broken);
@@ -85,3 +84,21 @@ export async function inTransaction<T>(
 }
 
 const MAX_TRANSACTION_TRIES = 5;
+
+/** Runs one statement (its own transaction), retried as `inTransaction` retries. */
+export async function withRetries<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (mayRetry(error) && attempt < MAX_TRANSACTION_TRIES) continue;
+      throw error;
+    }
+  }
+}
+
+/** A deadlock's victim or a serialization failure: rolled back whole, so it may run again. */
+function mayRetry(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  return code === '40P01' || code === '40001';
+}

@@ -15,7 +15,6 @@ import { createPgAdminState } from './pg-admin-state.ts';
 import {
   DEFAULT_CONNECT_TIMEOUT_MS,
   describePgTarget,
-  inTransaction,
   openPgPool,
   type PgPoolOptions,
 } from './pg-connect.ts';
@@ -85,6 +84,8 @@ export async function createPgStore(options: PgStoreOptions): Promise<JobStore> 
     throw error;
   }
   let closed = false;
+  /** Jobs known to exist (they are never deleted): a batch looks up only the others. */
+  const knownJobs = new Set<string>();
 
   return {
     ...createPgUploads(pool),
@@ -109,14 +110,17 @@ export async function createPgStore(options: PgStoreOptions): Promise<JobStore> 
       if (seq === undefined) {
         throw new CoordinatorError('conflict', `[store]: job ${job.jobId} already exists`);
       }
+      knownJobs.add(job.jobId);
       return { ...job, seq, done: 0, failed: 0 };
     },
     async apply(changes, fence) {
       if (changes.length > 0) {
-        await inTransaction(pool, async (client) => {
-          if (fence) await checkPgFence(client, changes, fence);
-          await applyPgChanges(client, changes);
-        });
+        await applyPgChanges(
+          pool,
+          changes,
+          knownJobs,
+          fence ? (client) => checkPgFence(client, changes, fence) : undefined,
+        );
       }
     },
     async setReduced(jobId, outcome) {

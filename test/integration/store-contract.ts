@@ -272,6 +272,122 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
       expect(rows[2]).toMatchObject({ startedAt: 31, fraction: 1, won: true });
     });
 
+    it('keeps copies, attempts and checkpoints as written whatever their text holds', async () => {
+      const odd = ['', 'NULL', 'a,b', '{x}', 'say "hi"', 'back\\slash\\', ' spaced ', 'é😀'];
+      const jobId = 'job "odd", {NULL}\\';
+      await create(jobId);
+      await store.apply(
+        odd.flatMap((text, taskIndex) => [
+          {
+            type: 'copy' as const,
+            jobId,
+            taskIndex,
+            leaseId: text,
+            volunteerId: `${text}-tab`,
+            kind: 'first' as const,
+            dispatchedAt: 2 ** 40 + taskIndex,
+            fraction: taskIndex / 7,
+            endedAt: 2 ** 41,
+            end: 'result' as const,
+            won: taskIndex % 2 === 0,
+          },
+          { type: 'attempt' as const, jobId, taskIndex, attempts: taskIndex + 1, drops: taskIndex },
+          {
+            type: 'checkpoint' as const,
+            jobId,
+            taskIndex,
+            checkpoint: { item: 0, state: { [text]: [text, null, -0.5] }, done: [] },
+          },
+        ]),
+      );
+      const copies = await store.copies(jobId, { fromTask: 0, tasks: odd.length });
+      expect(copies.map((row) => [row.jobId, row.leaseId, row.volunteerId, row.won])).toEqual(
+        odd.map((text, i) => [jobId, text, `${text}-tab`, i % 2 === 0]),
+      );
+      expect(copies.map((row) => [row.dispatchedAt, row.fraction])).toEqual(
+        odd.map((_, i) => [2 ** 40 + i, i / 7]),
+      );
+      expect(await store.taskAttempts(jobId)).toEqual(
+        expect.arrayContaining(odd.map((_, i) => ({ taskIndex: i, attempts: i + 1, drops: i }))),
+      );
+      const checkpoints = await store.checkpoints(jobId);
+      expect(checkpoints.sort((a, b) => a.taskIndex - b.taskIndex)).toEqual(
+        odd.map((text, taskIndex) => ({
+          taskIndex,
+          checkpoint: { item: 0, state: { [text]: [text, null, -0.5] }, done: [] },
+        })),
+      );
+    });
+
+    it('clears the attempts and checkpoint a batch wrote for a task it settles, and keeps the others', async () => {
+      await create('a');
+      const checkpoint = { item: 0, state: 'half', done: [] };
+      await store.apply([
+        { type: 'attempt', jobId: 'a', taskIndex: 0, attempts: 1, drops: 0 },
+        { type: 'checkpoint', jobId: 'a', taskIndex: 0, checkpoint },
+        { type: 'attempt', jobId: 'a', taskIndex: 1, attempts: 2, drops: 1 },
+        { type: 'checkpoint', jobId: 'a', taskIndex: 1, checkpoint },
+      ]);
+      await store.apply([
+        { type: 'attempt', jobId: 'a', taskIndex: 0, attempts: 2, drops: 0 },
+        { type: 'checkpoint', jobId: 'a', taskIndex: 0, checkpoint },
+        { type: 'attempt', jobId: 'a', taskIndex: 2, attempts: 1, drops: 0 },
+        {
+          type: 'settle',
+          jobId: 'a',
+          taskIndex: 0,
+          status: 'committed',
+          items: [{ output: 0 }],
+          attempts: 2,
+          at: 5,
+        },
+      ]);
+      expect(await store.taskAttempts('a')).toEqual(
+        expect.arrayContaining([
+          { taskIndex: 1, attempts: 2, drops: 1 },
+          { taskIndex: 2, attempts: 1, drops: 0 },
+        ]),
+      );
+      expect((await store.taskAttempts('a')).map((row) => row.taskIndex).sort()).toEqual([1, 2]);
+      expect(await store.checkpoints('a')).toEqual([{ taskIndex: 1, checkpoint }]);
+      expect(await store.getJob('a')).toMatchObject({ done: 1, failed: 0 });
+    });
+
+    it('refuses a batch whose copy, attempt or checkpoint names a job that does not exist', async () => {
+      await create('a');
+      const changes = [
+        { type: 'attempt' as const, jobId: 'no-such-job', taskIndex: 0, attempts: 1, drops: 0 },
+        {
+          type: 'checkpoint' as const,
+          jobId: 'no-such-job',
+          taskIndex: 0,
+          checkpoint: { item: 0, state: 1, done: [] },
+        },
+        {
+          type: 'copy' as const,
+          jobId: 'no-such-job',
+          taskIndex: 0,
+          leaseId: 'L1',
+          volunteerId: 'tab-1',
+          kind: 'first' as const,
+          dispatchedAt: 1,
+          endedAt: 2,
+          end: 'result' as const,
+          won: true,
+        },
+      ];
+      for (const change of changes) {
+        await expect(
+          store.apply([
+            { type: 'attempt', jobId: 'a', taskIndex: 1, attempts: 1, drops: 0 },
+            change,
+          ]),
+        ).rejects.toThrow();
+      }
+      expect(await store.taskAttempts('a')).toEqual([]);
+      expect(await store.taskAttempts('no-such-job')).toEqual([]);
+    });
+
     it('pages through large result sets in order', async () => {
       await store.createJob({
         jobId: 'big',
