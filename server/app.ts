@@ -75,7 +75,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   const swept = await sweepIncompleteUploads(store);
   if (swept > 0) log.info({ swept }, '[app]: deleted uploads a stop had cut short');
   const metrics = createMetrics();
-  const leaseSecret = resolveLeaseSecret(config.dataDir);
+  const leaseSecret = await resolveLeaseSecret(store, config.dataDir);
   const engine = await Engine.start({
     store,
     observe: metrics.observe,

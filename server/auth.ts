@@ -5,6 +5,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { ClusterStore } from './store/cluster.ts';
 
 export interface AdminToken {
   token: string;
@@ -38,14 +39,18 @@ export function bearerToken(header: string | undefined): string | undefined {
 }
 
 /**
- * The secret lease ids are signed with (see scheduling/lease-ids.ts), kept in the data dir so
- * that leases issued before a restart still verify after it.
+ * The secret lease ids and device ids are signed with (see scheduling/lease-ids.ts), kept in the
+ * store: leases issued before a restart still verify after it, and every node on one database
+ * signs with the same one, so a lease verifies on any node. A secret an earlier version kept in
+ * the data dir is offered first, so its leases stay valid.
  */
-export function resolveLeaseSecret(dataDir: string): Buffer {
+export async function resolveLeaseSecret(
+  store: Pick<ClusterStore, 'sharedSecret'>,
+  dataDir: string,
+): Promise<Buffer> {
   const file = path.join(dataDir, 'lease-secret');
-  if (existsSync(file)) return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64url');
-  mkdirSync(dataDir, { recursive: true });
-  const secret = randomBytes(32);
-  writeFileSync(file, `${secret.toString('base64url')}\n`, { mode: 0o600 });
-  return secret;
+  const fresh = existsSync(file)
+    ? readFileSync(file, 'utf8').trim()
+    : randomBytes(32).toString('base64url');
+  return Buffer.from(await store.sharedSecret('lease', fresh), 'base64url');
 }

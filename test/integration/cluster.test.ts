@@ -34,4 +34,16 @@ describe('two coordinators on one PostgreSQL', () => {
       Array.from({ length: 2_000 }, (_, index) => ({ index, output: index * 3 })),
     );
   });
+
+  it('signs device ids with one secret from the database, so a device keeps its id on any node', async () => {
+    const databaseUrl = await postgres.freshDatabase();
+    const a = await coordinator({ config: { databaseUrl } });
+    const b = await coordinator({ config: { databaseUrl } });
+    const first = await volunteer(a, {});
+    const issued = first.deviceId;
+    expect(issued).not.toBe(first.options.deviceId);
+    first.close();
+    const again = await volunteer(b, { deviceId: issued });
+    expect(again.deviceId).toBe(issued);
+  });
 });
