@@ -1,0 +1,76 @@
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
+import { describe, expect, it } from 'vitest';
+import { collect, runCli, spawnCli } from '../support/cli-process.ts';
+import { nextEvent } from '../support/events.ts';
+import { useHarness } from '../support/harness.ts';
+import { waitForJob } from '../support/start-coordinator.ts';
+
+const { coordinator, volunteer, submit, defer } = useHarness();
+
+/** Each CLI run starts Node and tsx: a second or more on a busy machine. */
+const CLI_TEST_MS = 90_000;
+
+describe('the CLI follows the conventions people know', () => {
+  it('prints its version with --version', async () => {
+    const { version } = JSON.parse(
+      readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+    ) as { version: string };
+    expect(await runCli(['--version'])).toMatchObject({ code: 0, stdout: `${version}\n` });
+  });
+
+  it(
+    'takes the coordinator from BROWSERGRID_URL in every command, worker included',
+    async () => {
+      const server = await coordinator();
+      const env = { BROWSERGRID_URL: server.url, BROWSERGRID_ADMIN_TOKEN: server.token };
+      const created = await runCli(['grids', '--create', 'Room 7'], { env });
+      expect(created).toMatchObject({ code: 0, stderr: '' });
+      expect(created.stdout).toMatch(/Room 7/);
+      expect((await runCli(['grids'], { env })).stdout).toMatch(/Room 7/);
+
+      // The worker names the page it opens before its browser starts; SIGTERM then stops it.
+      const probe = createServer();
+      await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+      const elsewhere = `http://127.0.0.1:${(probe.address() as { port: number }).port}`;
+      await new Promise((resolve) => probe.close(resolve));
+      const worker = spawnCli(['worker'], { env: { BROWSERGRID_URL: elsewhere } });
+      const ended = collect(worker, 60_000, 'browsergrid worker');
+      defer(() => {
+        if (worker.exitCode === null) worker.kill('SIGKILL');
+      });
+      const [first] = await nextEvent<[string]>(
+        createInterface({ input: worker.stdout }),
+        'line',
+        30_000,
+        "the worker's first line",
+      );
+      expect(first).toContain(`opening 1 tab(s) on ${elsewhere}/?autostart=1`);
+      worker.kill('SIGTERM');
+      expect(await ended).toMatchObject({ code: 0, stderr: '' });
+    },
+    CLI_TEST_MS,
+  );
+
+  it(
+    'ends quietly with status 0 when its reader stops reading (results | head -1)',
+    async () => {
+      const server = await coordinator();
+      await volunteer(server, { slots: 2 });
+      // Far more than a pipe holds, so the CLI is still writing when the reader goes.
+      const job = await submit(server, {
+        map: "(x) => 'abcdefghij'.repeat(20) + x",
+        inputs: { range: { start: 0, end: 20_000 } },
+        chunkSize: 1000,
+      });
+      await waitForJob(server, job.id);
+      const results = spawnCli(['results', job.id, '--url', server.url, '--token', server.token]);
+      const ended = collect(results, 30_000, 'browsergrid results');
+      await nextEvent(results.stdout, 'data', 20_000, 'the first results');
+      results.stdout.destroy();
+      expect(await ended).toMatchObject({ code: 0, signal: null, stderr: '' });
+    },
+    CLI_TEST_MS,
+  );
+});
