@@ -1,4 +1,7 @@
-/** @module `browsergrid status`, `results` and `cancel`: reading and stopping jobs. */
+/**
+ * @module `browsergrid status`, `results` and `cancel`: reading and stopping jobs. A job is named
+ * by its id or any unique prefix of it (the short id a volunteer's tab shows).
+ */
 import type { Command } from 'commander';
 import type { JobSummary } from '../../shared/job.ts';
 import { clientOf, remote, type RemoteOptions } from './remote.ts';
@@ -7,25 +10,25 @@ import { saveResults } from './save-results.ts';
 export function addJobCommands(program: Command): void {
   remote(program.command('status'))
     .description('show one job, or all jobs')
-    .argument('[jobId]')
+    .argument('[jobId]', 'a job id, or any unique prefix of one')
     .action(async (jobId: string | undefined, options: RemoteOptions) => {
       const client = clientOf(options);
-      const jobs = jobId ? [await client.job(jobId).status()] : await client.jobs();
+      const jobs = jobId ? [await (await client.findJob(jobId)).status()] : await client.jobs();
       for (const job of jobs) process.stdout.write(`${statusLine(job)}\n`);
     });
 
   remote(program.command('results'))
     .description("print a job's results as NDJSON, in input order")
-    .argument('<jobId>')
+    .argument('<jobId>', 'a job id, or any unique prefix of one')
     .action(async (jobId: string, options: RemoteOptions) => {
-      await saveResults(clientOf(options).job(jobId));
+      await saveResults(await clientOf(options).findJob(jobId));
     });
 
   remote(program.command('cancel'))
     .description('cancel a job')
-    .argument('<jobId>')
+    .argument('<jobId>', 'a job id, or any unique prefix of one')
     .action(async (jobId: string, options: RemoteOptions) => {
-      const summary = await clientOf(options).job(jobId).cancel();
+      const summary = await (await clientOf(options).findJob(jobId)).cancel();
       process.stdout.write(`${summary.id} ${summary.status}\n`);
     });
 }

@@ -15,12 +15,15 @@ import type {
   UploadFormat,
   UploadSummary,
 } from '../../shared/job.ts';
-import { uploadFormatOf } from '../../shared/job.ts';
+import { JobId, uploadFormatOf } from '../../shared/job.ts';
 import type { JsonValue } from '../../shared/json.ts';
 import type { TokenCreated, TokenInfo } from '../../shared/tokens.ts';
 import { BrowsergridError, JobFailedError } from './errors.ts';
 import { Job } from './job.ts';
 import { Rest } from './rest.ts';
+
+/** An ambiguous job id prefix names at most this many of its matches. */
+const AMBIGUOUS_SHOWN = 5;
 
 export interface ConnectOptions {
   /** An admin token: the coordinator's root token or one made with `createToken`. */
@@ -79,6 +82,52 @@ export class Client {
    */
   job(jobId: string): Job {
     return new Job(jobId, { rest: this.#rest, pollMs: this.pollMs });
+  }
+
+  /**
+   * The job whose id is `idOrPrefix` or, failing that, the one job whose id starts with it (the
+   * short id a volunteer's tab shows, say). Rejects with status 404 when no job matches, and
+   * with code `ambiguous`, naming the matches, when several do.
+   *
+   * @example
+   * const summary = await (await client.findJob('2f0c81b0')).status();
+   */
+  async findJob(idOrPrefix: string): Promise<Job> {
+    return new Job(await this.#resolveJobId(idOrPrefix), {
+      rest: this.#rest,
+      pollMs: this.pollMs,
+    });
+  }
+
+  async #resolveJobId(idOrPrefix: string): Promise<string> {
+    const wanted = idOrPrefix.trim();
+    const asked = JSON.stringify(idOrPrefix);
+    const notFound = (): BrowsergridError =>
+      new BrowsergridError(`[sdk]: no job ${asked} on ${this.#rest.url}`, {
+        status: 404,
+        code: 'not_found',
+      });
+    if (!JobId.safeParse(wanted).success) throw notFound();
+    try {
+      return (await this.#rest.json<JobSummary>('GET', `/api/jobs/${wanted}`)).id;
+    } catch (error) {
+      if (!(error instanceof BrowsergridError && error.status === 404)) throw error;
+    }
+    // The REST API takes whole ids only; a prefix is matched here, against the list.
+    const prefix = wanted.toLowerCase();
+    const matches = (await this.jobs()).filter((job) => job.id.toLowerCase().startsWith(prefix));
+    const [only] = matches;
+    if (matches.length === 1 && only) return only.id;
+    if (matches.length === 0) throw notFound();
+    const shown = matches
+      .slice(0, AMBIGUOUS_SHOWN)
+      .map((job) => `${job.id}${job.name ? ` (${job.name})` : ''}`);
+    const more =
+      matches.length > AMBIGUOUS_SHOWN ? `, and ${matches.length - AMBIGUOUS_SHOWN} more` : '';
+    throw new BrowsergridError(
+      `[sdk]: ${asked} matches ${matches.length} jobs: ${shown.join(', ')}${more}; give more of the id`,
+      { status: 0, code: 'ambiguous' },
+    );
   }
 
   /**

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
+import type { JobCreated } from '../../shared/job.ts';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { collect, runCli, spawnCli } from '../support/cli-process.ts';
 import { nextEvent } from '../support/events.ts';
 import { useHarness } from '../support/harness.ts';
-import { waitForJob } from '../support/start-coordinator.ts';
+import { waitForJob, type TestCoordinator } from '../support/start-coordinator.ts';
 
 const { coordinator, volunteer, submit, defer } = useHarness();
 
@@ -54,6 +55,36 @@ describe('the CLI follows the conventions people know', () => {
   );
 
   it(
+    'takes any unique prefix of a job id, and says which jobs an ambiguous one matches',
+    async () => {
+      const server = await coordinator();
+      const remote = ['--url', server.url, '--token', server.token];
+      const [first, second] = await twoJobsSharingAFirstCharacter(server);
+      const shortId = first.id.slice(0, 8);
+      const status = await runCli(['status', shortId, ...remote]);
+      expect(status).toMatchObject({ code: 0, stderr: '' });
+      expect(status.stdout).toMatch(new RegExp(`^${first.id}\\s+queued`));
+      expect(await runCli(['cancel', shortId, ...remote])).toMatchObject({
+        code: 0,
+        stdout: `${first.id} cancelled\n`,
+      });
+
+      const ambiguous = await runCli(['results', first.id.slice(0, 1), ...remote]);
+      expect(ambiguous.code).toBe(1);
+      expect(ambiguous.stderr).toMatch(
+        new RegExp(`^browsergrid: "${first.id[0]}" matches \\d+ jobs: .*; give more of the id\\n$`),
+      );
+      expect(ambiguous.stderr).toContain(first.id);
+      expect(ambiguous.stderr).toContain(second.id);
+      expect(await runCli(['status', 'zz', ...remote])).toMatchObject({
+        code: 1,
+        stderr: `browsergrid: no job "zz" on ${server.url}\n`,
+      });
+    },
+    CLI_TEST_MS,
+  );
+
+  it(
     'ends quietly with status 0 when its reader stops reading (results | head -1)',
     async () => {
       const server = await coordinator();
@@ -74,3 +105,18 @@ describe('the CLI follows the conventions people know', () => {
     CLI_TEST_MS,
   );
 });
+
+/** Queued jobs (no tab is connected) until two of them share their id's first character. */
+async function twoJobsSharingAFirstCharacter(
+  server: TestCoordinator,
+): Promise<[JobCreated, JobCreated]> {
+  const byFirst = new Map<string, JobCreated>();
+  // 17 ids over 16 hex digits: two must share one.
+  for (let i = 0; i < 17; i++) {
+    const job = await submit(server, { map: '(x) => x', inputs: [i], name: `job ${i}` });
+    const earlier = byFirst.get(job.id.slice(0, 1));
+    if (earlier) return [earlier, job];
+    byFirst.set(job.id.slice(0, 1), job);
+  }
+  throw new Error('17 job ids with 17 first characters: not hex ids');
+}

@@ -118,6 +118,35 @@ describe('the Node SDK against a real coordinator', () => {
     });
   });
 
+  it("finds a job by any unique prefix of its id, and names an ambiguous prefix's matches", async () => {
+    const server = await startCoordinator();
+    defer(() => server.close());
+    const client = connect(server.url, { token: server.token });
+    const ids: string[] = [];
+    let shared: string | undefined;
+    // 17 ids over 16 hex digits: two must share their first character.
+    while (shared === undefined) {
+      const job = await client.submit({ map: '(x) => x', inputs: [ids.length] });
+      shared = ids.find((id) => id[0] === job.id[0]);
+      ids.push(job.id);
+    }
+    const last = ids.at(-1) as string;
+    expect((await client.findJob(last)).id).toBe(last);
+    expect((await client.findJob(last.slice(0, 8))).id).toBe(last);
+    expect((await client.findJob(last.slice(0, 8).toUpperCase())).id).toBe(last);
+    await expect(client.findJob(last.slice(0, 1))).rejects.toMatchObject({
+      name: 'BrowsergridError',
+      code: 'ambiguous',
+      message: expect.stringMatching(new RegExp(`${shared}.*${last}|${last}.*${shared}`)),
+    });
+    for (const wrong of ['zz', '', '../grids', 'a'.repeat(65)]) {
+      await expect(client.findJob(wrong)).rejects.toMatchObject({
+        status: 404,
+        message: `[sdk]: no job ${JSON.stringify(wrong)} on ${server.url}`,
+      });
+    }
+  });
+
   it('follows a running job: progress events, and results as they commit, in order', async () => {
     const server = await startCoordinator();
     defer(() => server.close());
