@@ -11,6 +11,7 @@ import { addJobCommands } from './cli/jobs.ts';
 import { addStartCommand, addWorkerCommand } from './cli/local.ts';
 import { addSubmitCommand } from './cli/submit.ts';
 import { addTokensCommand } from './cli/tokens.ts';
+import { addWorkersCommand } from './cli/workers.ts';
 
 const { version } = JSON.parse(
   readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
@@ -37,6 +38,7 @@ addSubmitCommand(program);
 addJobCommands(program);
 addGridsCommand(program);
 addTokensCommand(program);
+addWorkersCommand(program);
 addWorkerCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {

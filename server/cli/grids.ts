@@ -1,22 +1,37 @@
 /** @module `browsergrid grids`: list grids, show one grid's roster, or create one. */
 import type { Command } from 'commander';
 import type { GridSummary } from '../../shared/job.ts';
+import { jsonOption, printJson } from './output.ts';
 import { clientOf, remote, type RemoteOptions } from './remote.ts';
+
+interface GridsOptions extends RemoteOptions {
+  create?: string;
+  json?: boolean;
+}
 
 export function addGridsCommand(program: Command): void {
   remote(program.command('grids'))
     .description("list grids, show one grid's roster, or create one with --create NAME")
     .argument('[code]')
     .option('--create <name>', 'create a grid and print its join code and link')
-    .action(async (code: string | undefined, options: RemoteOptions & { create?: string }) => {
+    .addOption(jsonOption())
+    .action(async (code: string | undefined, options: GridsOptions) => {
       const client = clientOf(options);
       if (options.create) {
         const grid = await client.createGrid(options.create);
-        process.stdout.write(`${grid.code}  ${grid.name}  ${grid.joinUrl}\n`);
+        if (options.json) printJson(grid);
+        else process.stdout.write(`${grid.code}  ${grid.name}  ${grid.joinUrl}\n`);
         return;
       }
-      const grids = code ? [await client.grid(code)] : await client.grids();
-      for (const grid of grids) process.stdout.write(gridLines(grid, code !== undefined));
+      if (code) {
+        const grid = await client.grid(code);
+        if (options.json) printJson(grid);
+        else process.stdout.write(gridLines(grid, true));
+        return;
+      }
+      const grids = await client.grids();
+      if (options.json) printJson(grids);
+      else for (const grid of grids) process.stdout.write(gridLines(grid, false));
     });
 }
 

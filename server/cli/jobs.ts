@@ -4,17 +4,27 @@
  */
 import type { Command } from 'commander';
 import type { JobSummary } from '../../shared/job.ts';
+import { jsonOption, printJson } from './output.ts';
 import { clientOf, remote, type RemoteOptions } from './remote.ts';
 import { saveResults } from './save-results.ts';
 
 export function addJobCommands(program: Command): void {
   remote(program.command('status'))
+    .alias('jobs')
     .description('show one job, or all jobs')
     .argument('[jobId]', 'a job id, or any unique prefix of one')
-    .action(async (jobId: string | undefined, options: RemoteOptions) => {
+    .addOption(jsonOption())
+    .action(async (jobId: string | undefined, options: RemoteOptions & { json?: boolean }) => {
       const client = clientOf(options);
-      const jobs = jobId ? [await (await client.findJob(jobId)).status()] : await client.jobs();
-      for (const job of jobs) process.stdout.write(`${statusLine(job)}\n`);
+      if (jobId) {
+        const job = await (await client.findJob(jobId)).status();
+        if (options.json) printJson(job);
+        else process.stdout.write(`${statusLine(job)}\n`);
+        return;
+      }
+      const jobs = await client.jobs();
+      if (options.json) printJson(jobs);
+      else for (const job of jobs) process.stdout.write(`${statusLine(job)}\n`);
     });
 
   remote(program.command('results'))

@@ -18,6 +18,7 @@ import type {
 import { JobId, uploadFormatOf } from '../../shared/job.ts';
 import type { JsonValue } from '../../shared/json.ts';
 import type { TokenCreated, TokenInfo } from '../../shared/tokens.ts';
+import type { WorkerView } from '../../shared/workers.ts';
 import { BrowsergridError, JobFailedError } from './errors.ts';
 import { Job } from './job.ts';
 import { Rest } from './rest.ts';
@@ -255,6 +256,16 @@ export class Client {
    */
   grid(code: string): Promise<GridSummary> {
     return this.#rest.json('GET', `/api/grids/${code}`);
+  }
+
+  /**
+   * The tabs connected now, in every grid and none: who could run a job.
+   *
+   * @example
+   * if ((await client.workers()).length === 0) console.warn('no tab is connected');
+   */
+  workers(): Promise<WorkerView[]> {
+    return this.#rest.json('GET', '/api/workers');
   }
 
   /**

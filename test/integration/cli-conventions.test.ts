@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
-import type { JobCreated } from '../../shared/job.ts';
+import type { GridCreated, JobCreated } from '../../shared/job.ts';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { collect, runCli, spawnCli } from '../support/cli-process.ts';
 import { nextEvent } from '../support/events.ts';
 import { useHarness } from '../support/harness.ts';
-import { waitForJob, type TestCoordinator } from '../support/start-coordinator.ts';
+import { api, waitForJob, type TestCoordinator } from '../support/start-coordinator.ts';
 
 const { coordinator, volunteer, submit, defer } = useHarness();
 
@@ -80,6 +80,38 @@ describe('the CLI follows the conventions people know', () => {
         code: 1,
         stderr: `browsergrid: no job "zz" on ${server.url}\n`,
       });
+    },
+    CLI_TEST_MS,
+  );
+
+  it(
+    'prints the REST JSON of jobs, grids, tokens and workers with --json',
+    async () => {
+      const server = await coordinator();
+      const remote = ['--url', server.url, '--token', server.token];
+      const grid = (await api<GridCreated>(server, 'POST', '/api/grids', { name: 'Room 7' })).body;
+      await volunteer(server, { slots: 2, grid: grid.code });
+      await api(server, 'POST', '/api/tokens', { name: 'assistant' });
+      const job = await submit(server, { map: '(x) => x + 1', inputs: [1, 2], grid: grid.code });
+      await waitForJob(server, job.id);
+      for (const [args, route] of [
+        [['jobs'], '/api/jobs'],
+        [['status', job.id.slice(0, 8)], `/api/jobs/${job.id}`],
+        [['grids'], '/api/grids'],
+        [['grids', grid.code], `/api/grids/${grid.code}`],
+        [['tokens'], '/api/tokens'],
+        [['workers'], '/api/workers'],
+      ] as const) {
+        const run = await runCli([...args, '--json', ...remote]);
+        expect(run, args.join(' ')).toMatchObject({ code: 0, stderr: '' });
+        // A tab's lastSeen moves with its heartbeats; everything else holds still once idle.
+        const steady = (text: string): unknown =>
+          JSON.parse(text, (key, value: unknown) => (key === 'lastSeen' ? undefined : value));
+        const { body } = await api<string>(server, 'GET', route, undefined, {
+          Accept: 'application/json',
+        });
+        expect(steady(run.stdout), args.join(' ')).toEqual(steady(JSON.stringify(body)));
+      }
     },
     CLI_TEST_MS,
   );
