@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { describeError } from './cli/errors.ts';
-import { addGridsCommand } from './cli/grids.ts';
+import { addGridCommand, addGridsCommand } from './cli/grids.ts';
 import { addJobCommands } from './cli/jobs.ts';
 import { addStartCommand, addWorkerCommand } from './cli/local.ts';
 import { addSubmitCommand } from './cli/submit.ts';
@@ -37,6 +37,7 @@ addStartCommand(program);
 addSubmitCommand(program);
 addJobCommands(program);
 addGridsCommand(program);
+addGridCommand(program);
 addTokensCommand(program);
 addWorkersCommand(program);
 addWorkerCommand(program);

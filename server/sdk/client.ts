@@ -7,6 +7,7 @@ import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import type {
   GridCreated,
+  GridPauseResult,
   GridSummary,
   JobCreated,
   JobSpecInput,
@@ -256,6 +257,28 @@ export class Client {
    */
   grid(code: string): Promise<GridSummary> {
     return this.#rest.json('GET', `/api/grids/${code}`);
+  }
+
+  /**
+   * Pauses a grid's tabs, or with `volunteerId` one of them: each stops taking work and hands
+   * back what it holds, until resumed (across restarts too). Resolves with the grid now and how
+   * many tabs were told.
+   *
+   * @example
+   * const { changed } = await client.pauseGrid('K7P3XM');
+   */
+  pauseGrid(code: string, options: { volunteerId?: string } = {}): Promise<GridPauseResult> {
+    return this.#rest.json('POST', `/api/grids/${encodeURIComponent(code)}/pause`, options);
+  }
+
+  /**
+   * Resumes a grid's tabs, or with `volunteerId` one of them.
+   *
+   * @example
+   * await client.resumeGrid('K7P3XM', { volunteerId });
+   */
+  resumeGrid(code: string, options: { volunteerId?: string } = {}): Promise<GridPauseResult> {
+    return this.#rest.json('POST', `/api/grids/${encodeURIComponent(code)}/resume`, options);
   }
 
   /**

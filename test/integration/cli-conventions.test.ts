@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { GridCreated, JobCreated } from '../../shared/job.ts';
+import type { GridCreated, GridSummary, JobCreated } from '../../shared/job.ts';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
@@ -112,6 +112,46 @@ describe('the CLI follows the conventions people know', () => {
         });
         expect(steady(run.stdout), args.join(' ')).toEqual(steady(JSON.stringify(body)));
       }
+    },
+    CLI_TEST_MS,
+  );
+
+  it(
+    "pauses and resumes a grid's tabs, or one tab, and names a tab it does not know",
+    async () => {
+      const server = await coordinator();
+      const remote = ['--url', server.url, '--token', server.token];
+      const grid = (await api<GridCreated>(server, 'POST', '/api/grids', { name: 'Room 7' })).body;
+      const first = await volunteer(server, { slots: 1, grid: grid.code });
+      await volunteer(server, { slots: 1, grid: grid.code });
+      const roster = async () =>
+        (await api<GridSummary>(server, 'GET', `/api/grids/${grid.code}`)).body;
+
+      expect(await runCli(['grid', 'pause', grid.code, ...remote])).toMatchObject({
+        code: 0,
+        stdout: `${grid.code} paused: 2 tab(s) told\n`,
+      });
+      expect((await roster()).paused).toBe(true);
+      await first.until(() => first.controls.some((control) => control.paused), 10_000, 'a pause');
+      expect(await runCli(['grid', 'resume', grid.code, ...remote])).toMatchObject({
+        code: 0,
+        stdout: `${grid.code} resumed: 2 tab(s) told\n`,
+      });
+      expect((await roster()).paused).toBe(false);
+
+      const tab = (await roster()).devices.find((device) => device.state !== 'gone')?.volunteerId;
+      const one = await runCli(['grid', 'pause', grid.code, '--tab', String(tab), ...remote]);
+      expect(one).toMatchObject({
+        code: 0,
+        stdout: `tab ${tab} of ${grid.code} paused: 1 tab(s) told\n`,
+      });
+      expect(
+        (await roster()).devices.filter((device) => device.pausedByAdmin).map((d) => d.volunteerId),
+      ).toEqual([tab]);
+
+      const unknown = await runCli(['grid', 'resume', grid.code, '--tab', 'nobody', ...remote]);
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toMatch(/no live tab nobody in grid/);
     },
     CLI_TEST_MS,
   );
