@@ -1,9 +1,10 @@
 /**
- * @module `browsergrid status`, `results` and `cancel`: reading and stopping jobs. A job is named
+ * @module `browsergrid status`, `results`, `wait` and `cancel`: reading, following and stopping jobs. A job is named
  * by its id or any unique prefix of it (the short id a volunteer's tab shows).
  */
 import type { Command } from 'commander';
 import type { JobSummary } from '../../shared/job.ts';
+import { followToEnd } from './follow.ts';
 import { jsonOption, printJson } from './output.ts';
 import { clientOf, remote, type RemoteOptions } from './remote.ts';
 import { saveResults } from './save-results.ts';
@@ -32,6 +33,19 @@ export function addJobCommands(program: Command): void {
     .argument('<jobId>', 'a job id, or any unique prefix of one')
     .action(async (jobId: string, options: RemoteOptions) => {
       await saveResults(await clientOf(options).findJob(jobId));
+    });
+
+  remote(program.command('wait'))
+    .description(
+      'follow a job to its end with progress; exit 1 unless it completed (Ctrl-C leaves it running)',
+    )
+    .argument('<jobId>', 'a job id, or any unique prefix of one')
+    .option('--out <file>', 'when the job ends, write its results (NDJSON) here')
+    .action(async (jobId: string, options: RemoteOptions & { out?: string }) => {
+      const client = clientOf(options);
+      const job = await client.findJob(jobId);
+      const { tasks } = await job.status();
+      await followToEnd(client, job, tasks, options.out);
     });
 
   remote(program.command('cancel'))

@@ -37,10 +37,13 @@ export function remote(command: Command): Command {
 /** A followed job is polled this often: a terminal's progress bar needs no more. */
 const FOLLOW_POLL_MS = 500;
 
+/** A followed job waits this long for a coordinator that went away (a restart, an upgrade). */
+const FOLLOW_RECONNECT_MS = 600_000;
+
 export function clientOf(options: RemoteOptions): Client {
   const { token, tokenFrom } = tokenOf(options);
   noteCallContext({ url: options.url, tokenFrom });
-  return connect(options.url, { token, pollMs: FOLLOW_POLL_MS });
+  return connect(options.url, { token, pollMs: FOLLOW_POLL_MS, reconnectMs: FOLLOW_RECONNECT_MS });
 }
 
 /** The token and where it was found; none found is an error that lists where it looked. */

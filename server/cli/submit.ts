@@ -6,10 +6,9 @@ import { accessSync, constants, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { uploadFormatOf, type JobSpecInput } from '../../shared/job.ts';
 import type { Client } from '../sdk/index.ts';
-import { followWithBar } from './progress.ts';
+import { followToEnd } from './follow.ts';
 import { readTextFile, reasonOf } from './read-file.ts';
 import { clientOf, remote, wholeNumber, type RemoteOptions } from './remote.ts';
-import { saveResults } from './save-results.ts';
 
 interface SubmitOptions extends RemoteOptions {
   map: string;
@@ -53,7 +52,10 @@ export function addSubmitCommand(program: Command): void {
     .option('--grid <code>', 'run only on the tabs of this grid')
     .option('--no-speculation', 'no backup copies of slow tasks')
     .option('--description <text>', 'what the job computes, shown to volunteers')
-    .option('--wait', 'show progress until the job ends; exit 1 unless it completed')
+    .option(
+      '--wait',
+      'show progress until the job ends; exit 1 unless it completed (Ctrl-C leaves it running)',
+    )
     .option('--out <file>', 'when the job ends, write its results (NDJSON) here (implies --wait)')
     .action(submit);
 }
@@ -87,14 +89,10 @@ async function submit(options: SubmitOptions): Promise<void> {
   });
   process.stdout.write(`${JSON.stringify(job.created)}\n`);
   if (!options.wait && !options.out) return;
-  const summary = await followWithBar(job, job.created.tasks);
-  await dropUpload();
-  if (options.out) {
-    await saveResults(job, options.out);
-    process.stderr.write(`results written to ${options.out}\n`);
-  }
-  if (summary.status !== 'completed') {
-    throw new Error(`[cli]: job ${job.id} ended ${summary.status}: ${summary.failed} tasks failed`);
+  try {
+    await followToEnd(client, job, job.created.tasks, options.out);
+  } finally {
+    await dropUpload();
   }
 }
 

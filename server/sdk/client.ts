@@ -32,6 +32,11 @@ export interface ConnectOptions {
   token: string;
   /** How often a followed job is polled. @default 250 */
   pollMs?: number;
+  /**
+   * How long a followed job waits for a coordinator that stopped answering (a restart) before
+   * its follow rejects. @default 120_000
+   */
+  reconnectMs?: number;
 }
 
 /** A map function as a function (sent as its source: it must not close over variables) or source. */
@@ -57,12 +62,17 @@ export function connect(url: string, options: ConnectOptions): Client {
 }
 
 export class Client {
+  /** The coordinator's URL, as given to `connect`. */
+  readonly url: string;
   readonly pollMs: number;
+  readonly reconnectMs: number;
   readonly #rest: Rest;
 
   constructor(url: string, options: ConnectOptions) {
     this.#rest = new Rest(url, options.token);
+    this.url = url;
     this.pollMs = options.pollMs ?? 250;
+    this.reconnectMs = options.reconnectMs ?? 120_000;
   }
 
   /**
@@ -73,7 +83,7 @@ export class Client {
    */
   async submit(spec: JobSpecInput): Promise<SubmittedJob> {
     const created = await this.#rest.json<JobCreated>('POST', '/api/jobs', spec);
-    return new Job(created.id, { rest: this.#rest, pollMs: this.pollMs, created }) as SubmittedJob;
+    return new Job(created.id, { ...this.#jobDeps(), created }) as SubmittedJob;
   }
 
   /**
@@ -83,7 +93,7 @@ export class Client {
    * const { status } = await client.job('j-123').status();
    */
   job(jobId: string): Job {
-    return new Job(jobId, { rest: this.#rest, pollMs: this.pollMs });
+    return new Job(jobId, this.#jobDeps());
   }
 
   /**
@@ -95,10 +105,11 @@ export class Client {
    * const summary = await (await client.findJob('2f0c81b0')).status();
    */
   async findJob(idOrPrefix: string): Promise<Job> {
-    return new Job(await this.#resolveJobId(idOrPrefix), {
-      rest: this.#rest,
-      pollMs: this.pollMs,
-    });
+    return new Job(await this.#resolveJobId(idOrPrefix), this.#jobDeps());
+  }
+
+  #jobDeps(): { rest: Rest; pollMs: number; reconnectMs: number } {
+    return { rest: this.#rest, pollMs: this.pollMs, reconnectMs: this.reconnectMs };
   }
 
   async #resolveJobId(idOrPrefix: string): Promise<string> {

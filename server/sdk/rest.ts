@@ -91,12 +91,21 @@ export class Rest {
     return res.body ? Readable.fromWeb(res.body as NodeReadableStream) : Readable.from([]);
   }
 
-  /** A GET's non-empty lines, read as they arrive. */
+  /** A GET's non-empty lines, read as they arrive; a body that breaks off is `unreachable`. */
   async *lines(path: string): AsyncIterable<string> {
     const input = await this.stream(path);
     try {
-      for await (const line of createInterface({ input, crlfDelay: Infinity })) {
-        if (line.length > 0) yield line;
+      const lines = createInterface({ input, crlfDelay: Infinity });
+      // readline does not pass on its input's errors: the broken body would look like its end.
+      const broken = new Promise<never>((_, reject) => input.once('error', reject));
+      broken.catch(() => undefined);
+      const iterator = lines[Symbol.asyncIterator]();
+      for (;;) {
+        const next = await Promise.race([iterator.next(), broken]).catch((error: unknown) => {
+          throw unreachable(this.url, error, 'GET', path);
+        });
+        if (next.done) break;
+        if (next.value.length > 0) yield next.value;
       }
     } finally {
       // A reader that stops early must not leave the response open (and the server writing).

@@ -147,6 +147,49 @@ describe('the Node SDK against a real coordinator', () => {
     }
   });
 
+  it('follows a job across a coordinator restart: done and results retry, then read on', async () => {
+    const first = await startCoordinator();
+    let second: TestCoordinator | undefined;
+    defer(async () => {
+      await first.stop();
+      await (second ?? first).close();
+    });
+    const client = connect(first.url, { token: first.token, pollMs: 20 });
+    const job = await client.submit({ map: '(x) => x * 2', inputs: [1, 2, 3] });
+    const changes: string[] = [];
+    const lost = new Promise<void>((resolve) =>
+      job.onConnection((change) => {
+        changes.push(change.state === 'lost' ? `lost: ${change.error.message}` : 'back');
+        if (change.state === 'lost') resolve();
+      }),
+    );
+    const done = job.done();
+    const lines = (async () => {
+      const all = [];
+      for await (const line of job.results({ follow: true })) all.push(line);
+      return all;
+    })();
+    await first.stop();
+    await lost;
+    second = await startCoordinator({
+      dataDir: first.dataDir,
+      port: Number(new URL(first.url).port),
+    });
+    const sim = await SimTab.connect(second.url, { slots: 2 });
+    defer(() => sim.close());
+    expect(await done).toMatchObject({ status: 'completed', done: 3 });
+    expect(await lines).toEqual([2, 4, 6].map((output, index) => ({ index, output })));
+    expect(changes).toEqual([
+      expect.stringMatching(`^lost: \\[sdk\\]: cannot reach ${first.url}: connect ECONNREFUSED`),
+      'back',
+    ]);
+
+    const impatient = connect(first.url, { token: first.token, pollMs: 20, reconnectMs: 200 });
+    const stranded = await impatient.submit({ map: '(x) => x', inputs: [1] });
+    await second.stop();
+    await expect(stranded.done()).rejects.toMatchObject({ code: 'unreachable' });
+  });
+
   it('follows a running job: progress events, and results as they commit, in order', async () => {
     const server = await startCoordinator();
     defer(() => server.close());

@@ -63,3 +63,42 @@ export function collect(
     throw error;
   });
 }
+
+export interface RunningCli {
+  child: ChildProcessWithoutNullStreams;
+  /** How it ends, with all it wrote. */
+  ended: Promise<CliRun>;
+  /** Resolves with what `stream` has said so far once it matches `pattern`. */
+  until(stream: 'stdout' | 'stderr', pattern: RegExp, timeoutMs: number): Promise<string>;
+}
+
+/** Starts the CLI and lets a test wait for what it says while it runs. */
+export function startCli(
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {},
+): RunningCli {
+  const child = spawnCli(args, options);
+  const said = { stdout: '', stderr: '' };
+  child.stdout.on('data', (chunk: Buffer) => (said.stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (said.stderr += chunk.toString()));
+  const ended = collect(child, options.timeoutMs ?? 60_000, `browsergrid ${args.join(' ')}`);
+  return {
+    child,
+    ended,
+    until(stream, pattern, timeoutMs) {
+      if (pattern.test(said[stream])) return Promise.resolve(said[stream]);
+      const seen = new Promise<string>((resolve, reject) => {
+        const onData = (): void => {
+          if (!pattern.test(said[stream])) return;
+          child[stream].off('data', onData);
+          resolve(said[stream]);
+        };
+        child[stream].on('data', onData);
+        void ended.then(() =>
+          reject(new Error(`exited before ${stream} matched ${pattern}:\n${said.stderr}`)),
+        );
+      });
+      return within(seen, timeoutMs, `${stream} to match ${pattern}`);
+    },
+  };
+}
