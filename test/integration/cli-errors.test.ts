@@ -123,6 +123,15 @@ describe('the CLI says what went wrong in one line, and exits non-zero', () => {
       const noMap = await submit('--map', './x.js', '--range', '0:5');
       expect(noMap.code).toBe(1);
       expect(noMap.stderr).toBe('browsergrid: cannot read map file ./x.js: no such file\n');
+      writeFileSync(
+        path.join(dir, 'helped.js'),
+        "import { square } from './helper.js';\nexport default (x) => square(x);\n",
+      );
+      const imports = await submit('--map', 'helped.js', '--range', '0:5');
+      expect(imports.code).toBe(1);
+      expect(imports.stderr).toMatch(
+        /^browsergrid: POST \/api\/jobs failed \(400\): \[jobs\]: map must be one self-contained module: it imports another file \(from "\.\/helper\.js"\), and job code cannot load files; bundle it first: npx esbuild map\.js --bundle --format=esm/,
+      );
       const noInputs = await submit('--map', 'square.js', '--inputs', 'rooms.csv');
       expect(noInputs.code).toBe(1);
       expect(noInputs.stderr).toBe(
