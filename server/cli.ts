@@ -32,7 +32,11 @@ process.stdout.on('error', (error) => {
 
 const program = new Command('browsergrid')
   .description('Batch computing on browser tabs.')
-  .version(version, '-V, --version', 'print the version');
+  .version(version, '-V, --version', 'print the version')
+  // Commander's own usage errors in the same voice as the rest: `browsergrid: unknown option …`.
+  .configureOutput({
+    outputError: (text, write) => write(text.replace(/^error: /, 'browsergrid: ')),
+  });
 addStartCommand(program);
 addSubmitCommand(program);
 addJobCommands(program);

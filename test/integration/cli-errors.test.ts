@@ -137,6 +137,9 @@ describe('the CLI says what went wrong in one line, and exits non-zero', () => {
       expect(noInputs.stderr).toBe(
         'browsergrid: cannot read inputs file rooms.csv: no such file\n',
       );
+      expect((await runCli(['submit', '--map'])).stderr).toBe(
+        "browsergrid: option '--map <file>' argument missing\n",
+      );
       expect((await runCli(['worker', '--tabs', 'two'])).stderr).toBe(
         'browsergrid: --tabs must be a whole number, got "two"\n',
       );
