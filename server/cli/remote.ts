@@ -19,7 +19,26 @@ export const DEFAULT_URL = 'http://localhost:8080';
 
 /** The coordinator URL option, shared with `worker`, which needs no token. */
 export function urlOption(): Option {
-  return new Option('--url <url>', 'coordinator URL').env('BROWSERGRID_URL').default(DEFAULT_URL);
+  return new Option('--url <url>', 'coordinator URL')
+    .env('BROWSERGRID_URL')
+    .default(DEFAULT_URL)
+    .argParser(coordinatorUrl);
+}
+
+/** Commander's parser for --url (and BROWSERGRID_URL): an http(s) URL, named in its own error. */
+function coordinatorUrl(value: string): string {
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(value).protocol;
+  } catch {
+    protocol = undefined;
+  }
+  if (protocol !== 'http:' && protocol !== 'https:') {
+    throw new Error(
+      `[cli]: --url must be an http(s) URL such as ${DEFAULT_URL}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
 }
 
 /** Adds --url, --token and --data to `command`. */

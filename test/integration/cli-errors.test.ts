@@ -58,7 +58,15 @@ describe('the CLI says what went wrong in one line, and exits non-zero', () => {
 
       const garbled = await runCli(['status', '--url', 'localhost8080', '--token', 't']);
       expect(garbled.code).toBe(1);
-      expect(garbled.stderr).toMatch(/"localhost8080" is not a coordinator URL/);
+      expect(garbled.stderr).toBe(
+        'browsergrid: --url must be an http(s) URL such as http://localhost:8080, got "localhost8080"\n',
+      );
+      const worker = await runCli(['worker'], { env: { BROWSERGRID_URL: 'ftp://lab' } });
+      expect(worker).toMatchObject({
+        code: 1,
+        stderr:
+          'browsergrid: --url must be an http(s) URL such as http://localhost:8080, got "ftp://lab"\n',
+      });
     },
     CLI_TEST_MS,
   );
