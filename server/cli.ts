@@ -1,25 +1,53 @@
 /**
  * @module The `browsergrid` command line: start the coordinator or lab tabs here, or talk to a
  * coordinator through the SDK. Each command parses its options, calls the SDK and prints; any
- * error ends the process with status 1 and one `[cli]:` line on stderr.
+ * error ends the process with status 1 and one `browsergrid: …` line on stderr.
  */
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { describeError } from './cli/errors.ts';
-import { addGridsCommand } from './cli/grids.ts';
+import { addGridCommand, addGridsCommand } from './cli/grids.ts';
 import { addJobCommands } from './cli/jobs.ts';
 import { addStartCommand, addWorkerCommand } from './cli/local.ts';
 import { addSubmitCommand } from './cli/submit.ts';
 import { addTokensCommand } from './cli/tokens.ts';
+import { addWorkersCommand } from './cli/workers.ts';
 
-const program = new Command('browsergrid').description('Batch computing on browser tabs.');
+const { version } = JSON.parse(
+  readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
+) as { version: string };
+
+/**
+ * A reader that stopped reading (`browsergrid results … | head -1`) is not an error: the command
+ * ends quietly, with status 0, as soon as a write finds the pipe closed.
+ */
+function isClosedPipe(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'EPIPE';
+}
+process.stdout.on('error', (error) => {
+  if (isClosedPipe(error)) process.exit(0);
+  process.stderr.write(`${describeError(error)}\n`);
+  process.exit(1);
+});
+
+const program = new Command('browsergrid')
+  .description('Batch computing on browser tabs.')
+  .version(version, '-V, --version', 'print the version')
+  // Commander's own usage errors in the same voice as the rest: `browsergrid: unknown option …`.
+  .configureOutput({
+    outputError: (text, write) => write(text.replace(/^error: /, 'browsergrid: ')),
+  });
 addStartCommand(program);
 addSubmitCommand(program);
 addJobCommands(program);
 addGridsCommand(program);
+addGridCommand(program);
 addTokensCommand(program);
+addWorkersCommand(program);
 addWorkerCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
+  if (isClosedPipe(error)) process.exit(0);
   process.stderr.write(`${describeError(error)}\n`);
   process.exit(1);
 });

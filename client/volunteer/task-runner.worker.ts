@@ -18,6 +18,7 @@ import { notJsonReason } from '../../shared/json-checks.ts';
 import { MAX_ITEM_OUTPUT_CHARS } from '../../shared/limits.ts';
 import type { MapKind, TaskCheckpoint } from '../../shared/protocol.ts';
 import type { RunBatch, RunnerMessage, RunnerTask } from '../../shared/runner-protocol.ts';
+import { explainNetworkBlock, NETWORK_BLOCK_PREFIX } from './network-block.ts';
 
 export interface MapContext {
   /** Reports how far the current item is, 0..1; also tells the coordinator the task is alive. */
@@ -37,6 +38,8 @@ const dataOf = Object.getOwnPropertyDescriptor(MessageEvent.prototype, 'data')?.
 const { stringify, parse } = JSON;
 const createObjectURL = URL.createObjectURL;
 const revokeObjectURL = URL.revokeObjectURL;
+
+explainNetworkBlock(self);
 
 let port: MessagePort | undefined;
 const loaded = new Map<string, MapFunction>();
@@ -85,7 +88,11 @@ function snapshot(output: unknown): ItemOutcome {
 }
 
 function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : `threw ${String(error)}`;
+  if (!(error instanceof Error)) return `threw ${String(error)}`;
+  // The sandbox's own words stand alone: "TypeError:" before them would say nothing more.
+  return error.message.startsWith(NETWORK_BLOCK_PREFIX)
+    ? error.message
+    : `${error.name}: ${error.message}`;
 }
 
 /**

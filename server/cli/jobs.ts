@@ -1,31 +1,58 @@
-/** @module `browsergrid status`, `results` and `cancel`: reading and stopping jobs. */
+/**
+ * @module `browsergrid status`, `results`, `wait` and `cancel`: reading, following and stopping jobs. A job is named
+ * by its id or any unique prefix of it (the short id a volunteer's tab shows).
+ */
 import type { Command } from 'commander';
 import type { JobSummary } from '../../shared/job.ts';
+import { followToEnd } from './follow.ts';
+import { jsonOption, printJson } from './output.ts';
 import { clientOf, remote, type RemoteOptions } from './remote.ts';
 import { saveResults } from './save-results.ts';
 
 export function addJobCommands(program: Command): void {
   remote(program.command('status'))
+    .alias('jobs')
     .description('show one job, or all jobs')
-    .argument('[jobId]')
-    .action(async (jobId: string | undefined, options: RemoteOptions) => {
+    .argument('[jobId]', 'a job id, or any unique prefix of one')
+    .addOption(jsonOption())
+    .action(async (jobId: string | undefined, options: RemoteOptions & { json?: boolean }) => {
       const client = clientOf(options);
-      const jobs = jobId ? [await client.job(jobId).status()] : await client.jobs();
-      for (const job of jobs) process.stdout.write(`${statusLine(job)}\n`);
+      if (jobId) {
+        const job = await (await client.findJob(jobId)).status();
+        if (options.json) printJson(job);
+        else process.stdout.write(`${statusLine(job)}\n`);
+        return;
+      }
+      const jobs = await client.jobs();
+      if (options.json) printJson(jobs);
+      else for (const job of jobs) process.stdout.write(`${statusLine(job)}\n`);
     });
 
   remote(program.command('results'))
     .description("print a job's results as NDJSON, in input order")
-    .argument('<jobId>')
+    .argument('<jobId>', 'a job id, or any unique prefix of one')
     .action(async (jobId: string, options: RemoteOptions) => {
-      await saveResults(clientOf(options).job(jobId));
+      await saveResults(await clientOf(options).findJob(jobId));
+    });
+
+  remote(program.command('wait'))
+    .description(
+      'follow a job to its end with progress; exit 1 unless it completed (Ctrl-C leaves it running)',
+    )
+    .argument('<jobId>', 'a job id, or any unique prefix of one')
+    .option('--out <file>', 'when the job ends, write its results (NDJSON) here')
+    .action(async (jobId: string, options: RemoteOptions & { out?: string }) => {
+      const client = clientOf(options);
+      const job = await client.findJob(jobId);
+      const { tasks } = await job.status();
+      await followToEnd(client, job, tasks, options.out);
     });
 
   remote(program.command('cancel'))
     .description('cancel a job')
-    .argument('<jobId>')
+    .argument('<jobId>', 'a job id, or any unique prefix of one')
     .action(async (jobId: string, options: RemoteOptions) => {
-      const summary = await clientOf(options).job(jobId).cancel();
+      const summary = await (await clientOf(options).findJob(jobId)).cancel();
       process.stdout.write(`${summary.id} ${summary.status}\n`);
     });
 }

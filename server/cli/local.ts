@@ -6,8 +6,7 @@ import type { Command } from 'commander';
 import { createRootLog } from '../log.ts';
 import { startCoordinator } from '../main.ts';
 import { supervise } from '../supervise.ts';
-import { describeError } from './errors.ts';
-import { toInt } from './remote.ts';
+import { urlOption, wholeNumber } from './remote.ts';
 
 export function addStartCommand(program: Command): void {
   program
@@ -30,32 +29,26 @@ export function addWorkerCommand(program: Command): void {
   program
     .command('worker')
     .description('run headless Chromium tabs as volunteers (a lab machine); SIGTERM stops them')
-    .requiredOption('--url <url>', 'coordinator URL')
+    .addOption(urlOption())
     .option('--grid <code>', 'join this grid')
-    .option('--tabs <n>', 'tabs to run', toInt, 1)
-    .option('--cores <n>', 'Web Workers per tab', toInt, 1)
+    .option('--tabs <n>', 'tabs to run', wholeNumber('--tabs', 1), 1)
+    .option('--cores <n>', 'Web Workers per tab', wholeNumber('--cores', 1), 1)
     .action(async (options: { url: string; grid?: string; tabs: number; cores: number }) => {
-      if (options.tabs < 1 || options.cores < 1)
-        throw new Error('[cli]: --tabs and --cores must be at least 1');
-      const { startLabWorker } = await import('../worker/lab-worker.ts');
+      const { startLabWorker, volunteerUrl } = await import('../worker/lab-worker.ts');
       const log = (line: string): void => {
         process.stdout.write(`[worker] ${new Date().toISOString()} ${line}\n`);
       };
+      // Before Chromium starts, so a stop asked for while it starts is kept, and the log says
+      // at once which coordinator this worker serves.
+      const signalled = new Promise<string>((resolve) => {
+        process.once('SIGTERM', () => resolve('SIGTERM'));
+        process.once('SIGINT', () => resolve('SIGINT'));
+      });
+      log(`opening ${options.tabs} tab(s) on ${volunteerUrl(options)}`);
       const worker = await startLabWorker({ ...options, log });
-      let stopping = false;
-      const stop = (signal: string): void => {
-        if (stopping) return;
-        stopping = true;
-        log(`${signal}: closing ${options.tabs} tab(s)`);
-        worker.stop().then(
-          () => process.exit(0),
-          (error: unknown) => {
-            process.stderr.write(`${describeError(error)}\n`);
-            process.exit(1);
-          },
-        );
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
+      const signal = await signalled;
+      log(`${signal}: closing ${options.tabs} tab(s)`);
+      await worker.stop();
+      process.exit(0);
     });
 }

@@ -2,13 +2,13 @@
  * @module `browsergrid submit`: a job from a map file and inputs from a file or a range, optionally
  * followed to its end with its results saved.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { uploadFormatOf, type JobSpecInput } from '../../shared/job.ts';
 import type { Client } from '../sdk/index.ts';
-import { followWithBar } from './progress.ts';
-import { clientOf, remote, toInt, type RemoteOptions } from './remote.ts';
-import { saveResults } from './save-results.ts';
+import { followToEnd } from './follow.ts';
+import { readTextFile, reasonOf } from './read-file.ts';
+import { clientOf, remote, wholeNumber, type RemoteOptions } from './remote.ts';
 
 interface SubmitOptions extends RemoteOptions {
   map: string;
@@ -40,23 +40,31 @@ export function addSubmitCommand(program: Command): void {
     )
     .option('--range <start:end[:step]>', 'numeric range of inputs instead of a file')
     .option('--name <name>', 'job name')
-    .option('--chunk-size <n>', 'items per task', toInt)
-    .option('--timeout-ms <n>', 'task timeout', toInt)
-    .option('--max-attempts <n>', 'attempts per task', toInt)
-    .option('--priority <n>', 'higher runs first', toInt)
-    .option('--redundancy <n>', 'matching results from distinct devices needed', toInt)
+    .option('--chunk-size <n>', 'items per task', wholeNumber('--chunk-size', 1))
+    .option('--timeout-ms <n>', 'task timeout', wholeNumber('--timeout-ms', 1))
+    .option('--max-attempts <n>', 'attempts per task', wholeNumber('--max-attempts', 1))
+    .option('--priority <n>', 'higher runs first', wholeNumber('--priority'))
+    .option(
+      '--redundancy <n>',
+      'matching results from distinct devices needed',
+      wholeNumber('--redundancy', 1),
+    )
     .option('--grid <code>', 'run only on the tabs of this grid')
     .option('--no-speculation', 'no backup copies of slow tasks')
     .option('--description <text>', 'what the job computes, shown to volunteers')
-    .option('--wait', 'show progress until the job ends; exit 1 unless it completed')
+    .option(
+      '--wait',
+      'show progress until the job ends; exit 1 unless it completed (Ctrl-C leaves it running)',
+    )
     .option('--out <file>', 'when the job ends, write its results (NDJSON) here (implies --wait)')
     .action(submit);
 }
 
 async function submit(options: SubmitOptions): Promise<void> {
+  const map = readTextFile('map file', options.map);
   const client = clientOf(options);
   const spec: JobSpecInput = {
-    map: readFileSync(options.map, 'utf8'),
+    map,
     inputs: await inputsOf(client, options.inputs, options.range),
     ...(options.name ? { name: options.name } : {}),
     ...(options.chunkSize ? { chunkSize: options.chunkSize } : {}),
@@ -81,14 +89,10 @@ async function submit(options: SubmitOptions): Promise<void> {
   });
   process.stdout.write(`${JSON.stringify(job.created)}\n`);
   if (!options.wait && !options.out) return;
-  const summary = await followWithBar(job, job.created.tasks);
-  await dropUpload();
-  if (options.out) {
-    await saveResults(job, options.out);
-    process.stderr.write(`results written to ${options.out}\n`);
-  }
-  if (summary.status !== 'completed') {
-    throw new Error(`[cli]: job ${job.id} ended ${summary.status}: ${summary.failed} tasks failed`);
+  try {
+    await followToEnd(client, job, job.created.tasks, options.out);
+  } finally {
+    await dropUpload();
   }
 }
 
@@ -99,26 +103,46 @@ async function inputsOf(
   range: string | undefined,
 ): Promise<JobSpecInput['inputs']> {
   if (range) {
-    const [start, end, step] = range.split(':').map((part) => Number.parseInt(part, 10));
-    if (start === undefined || end === undefined || Number.isNaN(start) || Number.isNaN(end)) {
-      throw new Error(`[cli]: --range: expected start:end[:step], got "${range}"`);
+    const parts = range.split(':');
+    const [start, end, step] = parts.map(Number);
+    if (
+      parts.length < 2 ||
+      parts.length > 3 ||
+      parts.some((part) => !/^-?\d+$/.test(part.trim())) ||
+      start === undefined ||
+      end === undefined
+    ) {
+      throw new Error(
+        `[cli]: --range must be start:end[:step] in whole numbers, got ${JSON.stringify(range)}`,
+      );
     }
     return { range: { start, end, ...(step !== undefined ? { step } : {}) } };
   }
   if (!file) throw new Error('[cli]: give --inputs <file> or --range <start:end>');
-  if (!existsSync(file)) throw new Error(`[cli]: --inputs: no file ${file}`);
   if (uploadFormatOf({ name: file })) {
+    // Read once here, so a missing file is told in words before anything is sent.
+    readableOrThrow(file);
     const upload = await client.upload(file).catch((error: unknown) => {
       throw new Error(`[cli]: uploading ${file}: ${(error as Error).message}`);
     });
     process.stderr.write(`uploaded ${upload.items} items from ${file} (${upload.id})\n`);
     return { upload: upload.id };
   }
+  const text = readTextFile('inputs file', file);
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as JobSpecInput['inputs'];
+    return JSON.parse(text) as JobSpecInput['inputs'];
   } catch (error) {
     throw new Error(
       `[cli]: ${file}: not JSON (${(error as Error).message}); use .ndjson or .csv for those formats`,
     );
+  }
+}
+
+function readableOrThrow(file: string): void {
+  try {
+    accessSync(file, constants.R_OK);
+    if (statSync(file).isDirectory()) throw Object.assign(new Error(), { code: 'EISDIR' });
+  } catch (error) {
+    throw new Error(`[cli]: cannot read inputs file ${file}: ${reasonOf(error)}`, { cause: error });
   }
 }

@@ -43,6 +43,23 @@ function refuse(field: string, message: string, cause?: unknown): CoordinatorErr
   });
 }
 
+/** Run in the job's folder, it inlines every import; `format=esm` keeps the default export. */
+const BUNDLE_COMMAND =
+  'npx esbuild map.js --bundle --format=esm --platform=browser --outfile=map.bundle.js';
+
+/**
+ * A tab's sandbox loads no other file and has no network, so an import fails there on every item:
+ * say so at submit, with the command that makes one module of the code and what it imports.
+ */
+function importProblem(specifier: string | undefined): string {
+  const remote = specifier !== undefined && /^(https?:)?\/\//i.test(specifier);
+  const what = remote
+    ? `imports a module from the network (from ${JSON.stringify(specifier)}), and job code has no network access`
+    : `imports another file${specifier !== undefined ? ` (from ${JSON.stringify(specifier)})` : ''}, and job code cannot load files`;
+  const source = remote ? ' (install it from npm instead, or save it next to map.js)' : '';
+  return `must be one self-contained module: it ${what}; bundle it first${source}: ${BUNDLE_COMMAND}, then submit map.bundle.js (rollup or vite with format "es" work too)`;
+}
+
 /**
  * Why a parsed module cannot be a map: it reaches for other files (a tab's sandbox can load none),
  * or it has no default export that could be a function. Undefined when it can be one.
@@ -55,8 +72,7 @@ function moduleProblem(program: Program): string | undefined {
       node.type === 'ExportAllDeclaration' ||
       (node.type === 'ExportNamedDeclaration' && node.source)
     ) {
-      const from = node.source ? ` (from ${JSON.stringify(node.source.value)})` : '';
-      return `must be one self-contained module: it imports another file${from}; bundle it first (esbuild, rollup or vite with format "esm")`;
+      return importProblem(node.source ? String(node.source.value) : undefined);
     }
     if (node.type === 'ExportDefaultDeclaration') {
       if (NOT_CALLABLE.has(node.declaration.type)) {

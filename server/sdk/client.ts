@@ -7,6 +7,7 @@ import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import type {
   GridCreated,
+  GridPauseResult,
   GridSummary,
   JobCreated,
   JobSpecInput,
@@ -15,18 +16,27 @@ import type {
   UploadFormat,
   UploadSummary,
 } from '../../shared/job.ts';
-import { uploadFormatOf } from '../../shared/job.ts';
+import { JobId, uploadFormatOf } from '../../shared/job.ts';
 import type { JsonValue } from '../../shared/json.ts';
 import type { TokenCreated, TokenInfo } from '../../shared/tokens.ts';
+import type { WorkerView } from '../../shared/workers.ts';
 import { BrowsergridError, JobFailedError } from './errors.ts';
 import { Job } from './job.ts';
 import { Rest } from './rest.ts';
+
+/** An ambiguous job id prefix names at most this many of its matches. */
+const AMBIGUOUS_SHOWN = 5;
 
 export interface ConnectOptions {
   /** An admin token: the coordinator's root token or one made with `createToken`. */
   token: string;
   /** How often a followed job is polled. @default 250 */
   pollMs?: number;
+  /**
+   * How long a followed job waits for a coordinator that stopped answering (a restart) before
+   * its follow rejects. @default 120_000
+   */
+  reconnectMs?: number;
 }
 
 /** A map function as a function (sent as its source: it must not close over variables) or source. */
@@ -52,12 +62,17 @@ export function connect(url: string, options: ConnectOptions): Client {
 }
 
 export class Client {
+  /** The coordinator's URL, as given to `connect`. */
+  readonly url: string;
   readonly pollMs: number;
+  readonly reconnectMs: number;
   readonly #rest: Rest;
 
   constructor(url: string, options: ConnectOptions) {
     this.#rest = new Rest(url, options.token);
+    this.url = url;
     this.pollMs = options.pollMs ?? 250;
+    this.reconnectMs = options.reconnectMs ?? 120_000;
   }
 
   /**
@@ -68,7 +83,7 @@ export class Client {
    */
   async submit(spec: JobSpecInput): Promise<SubmittedJob> {
     const created = await this.#rest.json<JobCreated>('POST', '/api/jobs', spec);
-    return new Job(created.id, { rest: this.#rest, pollMs: this.pollMs, created }) as SubmittedJob;
+    return new Job(created.id, { ...this.#jobDeps(), created }) as SubmittedJob;
   }
 
   /**
@@ -78,7 +93,54 @@ export class Client {
    * const { status } = await client.job('j-123').status();
    */
   job(jobId: string): Job {
-    return new Job(jobId, { rest: this.#rest, pollMs: this.pollMs });
+    return new Job(jobId, this.#jobDeps());
+  }
+
+  /**
+   * The job whose id is `idOrPrefix` or, failing that, the one job whose id starts with it (the
+   * short id a volunteer's tab shows, say). Rejects with status 404 when no job matches, and
+   * with code `ambiguous`, naming the matches, when several do.
+   *
+   * @example
+   * const summary = await (await client.findJob('2f0c81b0')).status();
+   */
+  async findJob(idOrPrefix: string): Promise<Job> {
+    return new Job(await this.#resolveJobId(idOrPrefix), this.#jobDeps());
+  }
+
+  #jobDeps(): { rest: Rest; pollMs: number; reconnectMs: number } {
+    return { rest: this.#rest, pollMs: this.pollMs, reconnectMs: this.reconnectMs };
+  }
+
+  async #resolveJobId(idOrPrefix: string): Promise<string> {
+    const wanted = idOrPrefix.trim();
+    const asked = JSON.stringify(idOrPrefix);
+    const notFound = (): BrowsergridError =>
+      new BrowsergridError(`[sdk]: no job ${asked} on ${this.#rest.url}`, {
+        status: 404,
+        code: 'not_found',
+      });
+    if (!JobId.safeParse(wanted).success) throw notFound();
+    try {
+      return (await this.#rest.json<JobSummary>('GET', `/api/jobs/${wanted}`)).id;
+    } catch (error) {
+      if (!(error instanceof BrowsergridError && error.status === 404)) throw error;
+    }
+    // The REST API takes whole ids only; a prefix is matched here, against the list.
+    const prefix = wanted.toLowerCase();
+    const matches = (await this.jobs()).filter((job) => job.id.toLowerCase().startsWith(prefix));
+    const [only] = matches;
+    if (matches.length === 1 && only) return only.id;
+    if (matches.length === 0) throw notFound();
+    const shown = matches
+      .slice(0, AMBIGUOUS_SHOWN)
+      .map((job) => `${job.id}${job.name ? ` (${job.name})` : ''}`);
+    const more =
+      matches.length > AMBIGUOUS_SHOWN ? `, and ${matches.length - AMBIGUOUS_SHOWN} more` : '';
+    throw new BrowsergridError(
+      `[sdk]: ${asked} matches ${matches.length} jobs: ${shown.join(', ')}${more}; give more of the id`,
+      { status: 0, code: 'ambiguous' },
+    );
   }
 
   /**
@@ -206,6 +268,38 @@ export class Client {
    */
   grid(code: string): Promise<GridSummary> {
     return this.#rest.json('GET', `/api/grids/${code}`);
+  }
+
+  /**
+   * Pauses a grid's tabs, or with `volunteerId` one of them: each stops taking work and hands
+   * back what it holds, until resumed (across restarts too). Resolves with the grid now and how
+   * many tabs were told.
+   *
+   * @example
+   * const { changed } = await client.pauseGrid('K7P3XM');
+   */
+  pauseGrid(code: string, options: { volunteerId?: string } = {}): Promise<GridPauseResult> {
+    return this.#rest.json('POST', `/api/grids/${encodeURIComponent(code)}/pause`, options);
+  }
+
+  /**
+   * Resumes a grid's tabs, or with `volunteerId` one of them.
+   *
+   * @example
+   * await client.resumeGrid('K7P3XM', { volunteerId });
+   */
+  resumeGrid(code: string, options: { volunteerId?: string } = {}): Promise<GridPauseResult> {
+    return this.#rest.json('POST', `/api/grids/${encodeURIComponent(code)}/resume`, options);
+  }
+
+  /**
+   * The tabs connected now, in every grid and none: who could run a job.
+   *
+   * @example
+   * if ((await client.workers()).length === 0) console.warn('no tab is connected');
+   */
+  workers(): Promise<WorkerView[]> {
+    return this.#rest.json('GET', '/api/workers');
   }
 
   /**

@@ -19,4 +19,4 @@ export {
   type UploadSource,
 } from './client.ts';
 export { BrowsergridError, JobFailedError } from './errors.ts';
-export { Job } from './job.ts';
+export { Job, type ConnectionChange } from './job.ts';

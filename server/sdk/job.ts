@@ -1,11 +1,36 @@
 /** @module One job on a coordinator: its status, progress, results and cancellation. */
 import type { Readable } from 'node:stream';
 import { isFinished, type JobCreated, type JobSummary, type ResultLine } from '../../shared/job.ts';
+import { BrowsergridError } from './errors.ts';
 import type { Rest } from './rest.ts';
+
+/** What a followed job's `onConnection` listeners hear: the coordinator went, or came back. */
+export type ConnectionChange = { state: 'lost'; error: BrowsergridError } | { state: 'back' };
+
+/** Retries of an unreachable coordinator back off to this. */
+const MAX_RETRY_MS = 5_000;
+
+/**
+ * Errors a followed job outlives: no answer (a coordinator restarting), or a proxy's while the
+ * coordinator behind it is away.
+ */
+function isTransient(error: unknown): error is BrowsergridError {
+  return (
+    error instanceof BrowsergridError &&
+    (error.code === 'unreachable' ||
+      error.status === 502 ||
+      error.status === 503 ||
+      error.status === 504)
+  );
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * A handle on one job, from `client.submit(spec)` or `client.job(jobId)`. Following a job
- * (`done`, `onProgress`, `results({ follow: true })`) polls it every `pollMs` of its client.
+ * (`done`, `onProgress`, `results({ follow: true })`) polls it every `pollMs` of its client, and
+ * outlives a coordinator that is away for up to `reconnectMs` (a restart): it retries, then reads
+ * on from where it was.
  *
  * @example
  * const job = await client.submit({ map: '(x) => x * 2', inputs: [1, 2, 3] });
@@ -18,14 +43,22 @@ export class Job {
   readonly created?: JobCreated;
   readonly #rest: Rest;
   readonly #pollMs: number;
+  readonly #reconnectMs: number;
   readonly #listeners = new Set<(summary: JobSummary) => void>();
+  readonly #connectionListeners = new Set<(change: ConnectionChange) => void>();
+  /** Whether the last call of a follow went unanswered: one `lost` per outage, then one `back`. */
+  #lost = false;
   #watching?: Promise<JobSummary>;
 
   /** @internal Use `client.submit` or `client.job`. */
-  constructor(jobId: string, deps: { rest: Rest; pollMs: number; created?: JobCreated }) {
+  constructor(
+    jobId: string,
+    deps: { rest: Rest; pollMs: number; reconnectMs: number; created?: JobCreated },
+  ) {
     this.id = jobId;
     this.#rest = deps.rest;
     this.#pollMs = deps.pollMs;
+    this.#reconnectMs = deps.reconnectMs;
     if (deps.created) this.created = deps.created;
   }
 
@@ -62,6 +95,18 @@ export class Job {
   }
 
   /**
+   * Calls `listener` when a follow of this job finds the coordinator gone (`lost`, with why) and
+   * when it answers again (`back`). Returns an unsubscribe.
+   *
+   * @example
+   * job.onConnection((change) => console.error(change.state === 'lost' ? change.error.message : 'back'));
+   */
+  onConnection(listener: (change: ConnectionChange) => void): () => void {
+    this.#connectionListeners.add(listener);
+    return () => this.#connectionListeners.delete(listener);
+  }
+
+  /**
    * Resolves with the final summary once the job is completed, failed or cancelled.
    *
    * @example
@@ -85,16 +130,25 @@ export class Job {
   async *results(options: { follow?: boolean } = {}): AsyncGenerator<ResultLine> {
     let next = 0;
     for (;;) {
-      const finished = options.follow ? isFinished((await this.status()).status) : true;
-      for await (const raw of this.#rest.lines(`/api/jobs/${this.id}/results?from=${next}`)) {
-        const line = JSON.parse(raw) as ResultLine;
-        // Only the unbroken prefix: a later line waits until the ones before it commit.
-        if (line.index !== next) break;
-        next++;
-        yield line;
+      const finished = options.follow
+        ? isFinished((await this.#patiently(() => this.status())).status)
+        : true;
+      try {
+        for await (const raw of this.#rest.lines(`/api/jobs/${this.id}/results?from=${next}`)) {
+          const line = JSON.parse(raw) as ResultLine;
+          // Only the unbroken prefix: a later line waits until the ones before it commit.
+          if (line.index !== next) break;
+          next++;
+          yield line;
+        }
+      } catch (error) {
+        // A follow reads on from `next` once the coordinator is back.
+        if (!options.follow || !isTransient(error)) throw error;
+        await sleep(this.#pollMs);
+        continue;
       }
       if (finished) return;
-      await new Promise((resolve) => setTimeout(resolve, this.#pollMs));
+      await sleep(this.#pollMs);
     }
   }
 
@@ -113,14 +167,39 @@ export class Job {
   async #watch(): Promise<JobSummary> {
     let last = '';
     for (;;) {
-      const summary = await this.status();
+      const summary = await this.#patiently(() => this.status());
       const key = `${summary.status}:${summary.done}:${summary.failed}:${summary.inFlight}`;
       if (key !== last) {
         last = key;
         for (const listener of this.#listeners) listener(summary);
       }
       if (isFinished(summary.status)) return summary;
-      await new Promise((resolve) => setTimeout(resolve, this.#pollMs));
+      await sleep(this.#pollMs);
     }
+  }
+
+  /** `call`, retried with backoff while the coordinator is away, for up to `reconnectMs`. */
+  async #patiently<T>(call: () => Promise<T>): Promise<T> {
+    let since: number | undefined;
+    let delayMs = this.#pollMs;
+    for (;;) {
+      try {
+        const value = await call();
+        if (this.#lost) this.#tell({ state: 'back' });
+        return value;
+      } catch (error) {
+        if (!isTransient(error)) throw error;
+        since ??= Date.now();
+        if (!this.#lost) this.#tell({ state: 'lost', error });
+        if (Date.now() - since >= this.#reconnectMs) throw error;
+        await sleep(delayMs);
+        delayMs = Math.min(MAX_RETRY_MS, delayMs * 2);
+      }
+    }
+  }
+
+  #tell(change: ConnectionChange): void {
+    this.#lost = change.state === 'lost';
+    for (const listener of this.#connectionListeners) listener(change);
   }
 }

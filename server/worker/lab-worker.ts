@@ -58,6 +58,10 @@ export async function startLabWorker(options: LabWorkerOptions): Promise<LabWork
   const browser: Browser = await puppeteer.launch({
     headless: true,
     args: [...CHROMIUM_ARGS, `--user-data-dir=${userDataDir}`],
+    // The command that started the worker stops it on a signal, tabs first, then the browser.
+    handleSIGINT: false,
+    handleSIGTERM: false,
+    handleSIGHUP: false,
     ...(executablePath ? { executablePath } : {}),
   });
   let stopping = false;

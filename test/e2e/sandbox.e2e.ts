@@ -130,6 +130,13 @@ describe('the job-code sandbox in Chromium', () => {
         error: expect.any(String),
       });
     });
+    // A blocked fetch says what blocked it, naming the URL, not the browser's "Failed to fetch".
+    expect(lines.slice(0, 2).map((line) => line['error'])).toEqual(
+      [`http://127.0.0.1:${port}`, `http://localhost:${port}`].map(
+        (origin) =>
+          `[sandbox]: job code has no network access (fetch to ${origin}/healthz was blocked); give it what it needs in the job's inputs, or bundle it into the map`,
+      ),
+    );
 
     // The tab and its own storage are unharmed: the runtime still reads its IndexedDB and computes.
     const next = await e2e.submit(server, { map: '(x) => x + 1', inputs: [1, 2, 3] });

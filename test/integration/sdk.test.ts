@@ -118,6 +118,78 @@ describe('the Node SDK against a real coordinator', () => {
     });
   });
 
+  it("finds a job by any unique prefix of its id, and names an ambiguous prefix's matches", async () => {
+    const server = await startCoordinator();
+    defer(() => server.close());
+    const client = connect(server.url, { token: server.token });
+    const ids: string[] = [];
+    let shared: string | undefined;
+    // 17 ids over 16 hex digits: two must share their first character.
+    while (shared === undefined) {
+      const job = await client.submit({ map: '(x) => x', inputs: [ids.length] });
+      shared = ids.find((id) => id[0] === job.id[0]);
+      ids.push(job.id);
+    }
+    const last = ids.at(-1) as string;
+    expect((await client.findJob(last)).id).toBe(last);
+    expect((await client.findJob(last.slice(0, 8))).id).toBe(last);
+    expect((await client.findJob(last.slice(0, 8).toUpperCase())).id).toBe(last);
+    await expect(client.findJob(last.slice(0, 1))).rejects.toMatchObject({
+      name: 'BrowsergridError',
+      code: 'ambiguous',
+      message: expect.stringMatching(new RegExp(`${shared}.*${last}|${last}.*${shared}`)),
+    });
+    for (const wrong of ['zz', '', '../grids', 'a'.repeat(65)]) {
+      await expect(client.findJob(wrong)).rejects.toMatchObject({
+        status: 404,
+        message: `[sdk]: no job ${JSON.stringify(wrong)} on ${server.url}`,
+      });
+    }
+  });
+
+  it('follows a job across a coordinator restart: done and results retry, then read on', async () => {
+    const first = await startCoordinator();
+    let second: TestCoordinator | undefined;
+    defer(async () => {
+      await first.stop();
+      await (second ?? first).close();
+    });
+    const client = connect(first.url, { token: first.token, pollMs: 20 });
+    const job = await client.submit({ map: '(x) => x * 2', inputs: [1, 2, 3] });
+    const changes: string[] = [];
+    const lost = new Promise<void>((resolve) =>
+      job.onConnection((change) => {
+        changes.push(change.state === 'lost' ? `lost: ${change.error.message}` : 'back');
+        if (change.state === 'lost') resolve();
+      }),
+    );
+    const done = job.done();
+    const lines = (async () => {
+      const all = [];
+      for await (const line of job.results({ follow: true })) all.push(line);
+      return all;
+    })();
+    await first.stop();
+    await lost;
+    second = await startCoordinator({
+      dataDir: first.dataDir,
+      port: Number(new URL(first.url).port),
+    });
+    const sim = await SimTab.connect(second.url, { slots: 2 });
+    defer(() => sim.close());
+    expect(await done).toMatchObject({ status: 'completed', done: 3 });
+    expect(await lines).toEqual([2, 4, 6].map((output, index) => ({ index, output })));
+    expect(changes).toEqual([
+      expect.stringMatching(`^lost: \\[sdk\\]: cannot reach ${first.url}: connect ECONNREFUSED`),
+      'back',
+    ]);
+
+    const impatient = connect(first.url, { token: first.token, pollMs: 20, reconnectMs: 200 });
+    const stranded = await impatient.submit({ map: '(x) => x', inputs: [1] });
+    await second.stop();
+    await expect(stranded.done()).rejects.toMatchObject({ code: 'unreachable' });
+  });
+
   it('follows a running job: progress events, and results as they commit, in order', async () => {
     const server = await startCoordinator();
     defer(() => server.close());

@@ -98,6 +98,18 @@ describe('checkMapSource', () => {
 
   it("refuses the library's entry unbundled, naming the import", async () => {
     const error = refusal(await readFile(FIXTURE, 'utf8'));
-    expect(error.message).toMatch(/imports another file \(from "zod\/mini"\); bundle it first/);
+    expect(error.message).toMatch(
+      /imports another file \(from "zod\/mini"\), and job code cannot load files; bundle it first: npx esbuild map\.js --bundle --format=esm --platform=browser --outfile=map\.bundle\.js, then submit map\.bundle\.js/,
+    );
+  });
+
+  it.each([
+    "import confetti from 'https://esm.sh/canvas-confetti@1';\nexport default (x) => x",
+    "import { f } from '//cdn.example.org/f.js';\nexport default (x) => f(x)",
+  ])('refuses %j as an import from the network, saying how to bundle instead', (source) => {
+    const error = refusal(source);
+    expect(error.message).toMatch(
+      /^\[jobs\]: map must be one self-contained module: it imports a module from the network \(from ".+"\), and job code has no network access; bundle it first \(install it from npm instead, or save it next to map\.js\): npx esbuild map\.js --bundle/,
+    );
   });
 });
