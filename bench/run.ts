@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { benchConnections } from './connections.ts';
 import { benchDispatch, benchScale } from './dispatch.ts';
+import { benchFailover } from './failover.ts';
 import { benchFaults, benchRedundancy } from './fleet.ts';
 import { benchJobMemory } from './job-memory.ts';
 import { benchSoak } from './soak.ts';
@@ -23,6 +24,7 @@ const benches: Record<string, () => Promise<void>> = {
   tabs: benchTabs,
   soak: benchSoak,
   memory: benchJobMemory,
+  failover: benchFailover,
   store: benchStoreThroughput,
 };
 
