@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { JobSpec, JobSummary } from '../../shared/job.ts';
+import type { WorkerView } from '../../shared/workers.ts';
 import { isFinished } from '../../shared/job.ts';
 import { checkTaskSize, resolveInputs } from '../jobs/uploads.ts';
 import { CoordinatorError } from '../errors.ts';
@@ -176,11 +177,13 @@ export class Engine {
     engine.#node = await NodeLife.join({
       store: options.store,
       log: options.log,
-      nodeId: node.nodeId ?? `${hostname()}:${process.pid}`,
+      // Host and process for people; a random part so two nodes in one process stay apart.
+      nodeId: node.nodeId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
       ...(node.url !== undefined ? { url: node.url } : {}),
       heartbeatMs: node.heartbeatMs ?? HEARTBEAT_MS,
       silentMs: node.silentMs ?? SILENT_MS,
       soleNode: node.soleNode ?? false,
+      tabs: () => engine.workers(),
       released: () => {
         engine.#claimer.released(engine.#scheduler.jobIds());
         engine.#feed.tell({ type: 'claims-released' });
@@ -324,6 +327,32 @@ export class Engine {
 
   get volunteers() {
     return this.#scheduler.volunteers;
+  }
+
+  /** This node's tabs, as `GET /api/workers` lists them. */
+  workers(): WorkerView[] {
+    const node = this.#node?.nodeId;
+    return [...this.#scheduler.volunteers].map((volunteer) => ({
+      volunteerId: volunteer.volunteerId,
+      deviceId: volunteer.deviceId,
+      ...(volunteer.grid !== undefined ? { grid: volunteer.grid } : {}),
+      slots: volunteer.slots,
+      holding: volunteer.leases.size,
+      tasksDone: volunteer.tasksDone,
+      ...(volunteer.ewmaTaskMs !== undefined ? { taskMs: volunteer.ewmaTaskMs } : {}),
+      ...(node !== undefined ? { node } : {}),
+    }));
+  }
+
+  /**
+   * Every live node's tabs: this node's as they are now, the others' as they last published them
+   * (each heartbeat).
+   */
+  async clusterWorkers(): Promise<WorkerView[]> {
+    const mine = this.workers();
+    const node = this.#node?.nodeId;
+    const others = (await this.#store.clusterTabs()).filter((tab) => tab.node !== node);
+    return [...mine, ...others];
   }
 
   // ---- internals --------------------------------------------------------------------------

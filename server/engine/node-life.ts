@@ -6,6 +6,7 @@
  */
 import type { Log } from '../log.ts';
 import { throttledWarn, WARN_EVERY_MS } from '../log.ts';
+import type { WorkerView } from '../../shared/workers.ts';
 import type { ClusterStore, NodeRecord } from '../store/cluster.ts';
 
 export interface NodeLifeOptions {
@@ -26,6 +27,8 @@ export interface NodeLifeOptions {
   released: () => void;
   /** This node was declared dead; it must stop. Called once. */
   fenced: () => void;
+  /** This node's tabs, published with each heartbeat for the cluster's list of workers. */
+  tabs?: () => WorkerView[];
 }
 
 export class NodeLife {
@@ -94,6 +97,7 @@ export class NodeLife {
         this.#options.fenced();
         return;
       }
+      if (this.#options.tabs) await store.publishTabs(this.epoch, this.#options.tabs());
       const dead = await store.reapNodes(this.#options.silentMs);
       if (dead.length > 0) {
         log.warn({ epochs: dead }, '[cluster]: silent nodes declared dead; their tasks go back');

@@ -95,18 +95,9 @@ export function createHealthRouter(
     res.send(await registry.metrics());
   });
 
-  router.get('/api/workers', requireAdmin, (_req, res) => {
-    res.json(
-      [...engine.volunteers].map((volunteer) => ({
-        volunteerId: volunteer.volunteerId,
-        deviceId: volunteer.deviceId,
-        grid: volunteer.grid,
-        slots: volunteer.slots,
-        holding: volunteer.leases.size,
-        tasksDone: volunteer.tasksDone,
-        taskMs: volunteer.ewmaTaskMs,
-      })),
-    );
+  /** Every tab of the cluster, each with the node it is connected to. */
+  router.get('/api/workers', requireAdmin, async (_req, res) => {
+    res.json(await engine.clusterWorkers());
   });
   return router;
 }

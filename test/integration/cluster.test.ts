@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { useHarness } from '../support/harness.ts';
 import { usePostgres } from '../support/postgres.ts';
-import { resultLines, waitForJob } from '../support/start-coordinator.ts';
+import type { WorkerView } from '../../shared/workers.ts';
+import { api, resultLines, waitFor, waitForJob } from '../support/start-coordinator.ts';
 
 const postgres = usePostgres();
 const { coordinator, volunteer, submit } = useHarness();
@@ -45,5 +46,26 @@ describe('two coordinators on one PostgreSQL', () => {
     first.close();
     const again = await volunteer(b, { deviceId: issued });
     expect(again.deviceId).toBe(issued);
+  });
+
+  it('lists the tabs of every node in GET /api/workers, each with its node', async () => {
+    const databaseUrl = await postgres.freshDatabase();
+    const a = await coordinator({ config: { databaseUrl, nodeHeartbeatMs: 100 } });
+    const b = await coordinator({ config: { databaseUrl, nodeHeartbeatMs: 100 } });
+    const onA = await volunteer(a, { slots: 2 });
+    const onB = await volunteer(b, { slots: 3 });
+    const listed = await waitFor(
+      async () => {
+        const { body } = await api<WorkerView[]>(a, 'GET', '/api/workers');
+        return body.length === 2 ? body : undefined;
+      },
+      10_000,
+      'both tabs on node A',
+    );
+    const byDevice = new Map(listed.map((tab) => [tab.deviceId, tab]));
+    expect(byDevice.get(onA.deviceId)?.slots).toBe(2);
+    expect(byDevice.get(onB.deviceId)?.slots).toBe(3);
+    expect(byDevice.get(onA.deviceId)?.node).toEqual(expect.any(String));
+    expect(byDevice.get(onA.deviceId)?.node).not.toBe(byDevice.get(onB.deviceId)?.node);
   });
 });
