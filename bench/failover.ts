@@ -7,14 +7,15 @@
 import pg from 'pg';
 import { startBenchPostgres } from './pg-server.ts';
 import {
-  BENCH_ADMIN_TOKEN,
+  completedJob,
+  jobState,
+  submitRangeJob,
   SMOKE,
   coordinatorProcess,
   loadWorker,
   nextMessage,
   report,
   stopWorker,
-  type ServerProcess,
 } from './support.ts';
 import { waitFor } from '../test/support/start-coordinator.ts';
 
@@ -45,19 +46,6 @@ async function until(databaseUrl: string, sql: string, what: string): Promise<nu
   }
 }
 
-const headers = {
-  Authorization: `Bearer ${BENCH_ADMIN_TOKEN}`,
-  'Content-Type': 'application/json',
-};
-
-async function jobState(
-  server: ServerProcess,
-  id: string,
-): Promise<{ status: string; done: number }> {
-  const res = await fetch(`${server.url}/api/jobs/${id}`, { headers });
-  return (await res.json()) as { status: string; done: number };
-}
-
 async function runOnce(databaseUrl: string, tasks: number, kill: boolean): Promise<Run> {
   const env = {
     BROWSERGRID_DATABASE_URL: databaseUrl,
@@ -72,18 +60,7 @@ async function runOnce(databaseUrl: string, tasks: number, kill: boolean): Promi
   try {
     await Promise.all(tabs.map((worker) => nextMessage(worker, 'ready', 60_000)));
     const started = performance.now();
-    const submitted = await fetch(`${survivor.server.url}/api/jobs`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({
-        map: '(x) => x',
-        inputs: { range: { start: 0, end: tasks } },
-        chunkSize: 1,
-        speculation: false,
-      }),
-    });
-    if (!submitted.ok) throw new Error(`[bench]: submit: ${await submitted.text()}`);
-    const { id } = (await submitted.json()) as { id: string };
+    const id = await submitRangeJob(survivor.server, tasks, { map: '(x) => x' });
     let killedAt: number | undefined;
     if (kill) {
       await waitFor(
@@ -109,11 +86,7 @@ async function runOnce(databaseUrl: string, tasks: number, kill: boolean): Promi
         "the killed node's ranges to be claimed again",
       );
     }
-    await waitFor(
-      async () => ((await jobState(survivor.server, id)).status === 'completed' ? true : undefined),
-      300_000,
-      'the job to complete',
-    );
+    await completedJob(survivor.server, id, 300_000);
     const jobSeconds = (performance.now() - started) / 1000;
     if (killedAt === undefined || deadAt === undefined || takenAt === undefined) {
       return { jobSeconds };

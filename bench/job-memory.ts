@@ -4,9 +4,9 @@
  * with the same run of a job 10 times smaller. Both are far larger than what the tabs hold at
  * once (their prefetch), so a ratio near 1 means a node's memory does not grow with the job.
  */
-import { waitFor } from '../test/support/start-coordinator.ts';
 import {
-  BENCH_ADMIN_TOKEN,
+  completedJob,
+  submitRangeJob,
   SMOKE,
   args,
   coordinatorProcess,
@@ -39,34 +39,8 @@ async function runJob(tasks: number): Promise<Run> {
     let peak = idle;
     const sampler = setInterval(() => (peak = Math.max(peak, rssOf(pid))), SAMPLE_MS);
     const started = performance.now();
-    const headers = {
-      Authorization: `Bearer ${BENCH_ADMIN_TOKEN}`,
-      'Content-Type': 'application/json',
-    };
-    const submitted = await fetch(`${server.url}/api/jobs`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({
-        name: `memory-${tasks}`,
-        map: '(x) => x * x',
-        inputs: { range: { start: 0, end: tasks } },
-        chunkSize: 1,
-        speculation: false,
-      }),
-    });
-    if (!submitted.ok) throw new Error(`[bench]: submit: ${await submitted.text()}`);
-    const { id } = (await submitted.json()) as { id: string };
-    await waitFor(
-      async () => {
-        const res = await fetch(`${server.url}/api/jobs/${id}`, { headers });
-        const job = (await res.json()) as { status: string; done: number };
-        if (job.status === 'failed' || job.status === 'cancelled')
-          throw new Error(`[bench]: job ${id} ${job.status}`);
-        return job.status === 'completed' ? true : undefined;
-      },
-      30 * 60_000,
-      `job of ${tasks} tasks`,
-    );
+    const id = await submitRangeJob(server, tasks, { name: `memory-${tasks}` });
+    await completedJob(server, id);
     clearInterval(sampler);
     peak = Math.max(peak, rssOf(pid));
     return {

@@ -6,10 +6,11 @@
  * Wall time on a machine shared with other work swings by 2x from run to run, so the CPU both
  * sides spend per result is reported too: it moves little, and bounds the figure on a busy box.
  */
-import { waitFor } from '../test/support/start-coordinator.ts';
 import { processCpuSeconds, startBenchPostgres, type BenchPostgres } from './pg-server.ts';
 import {
-  BENCH_ADMIN_TOKEN,
+  BENCH_HEADERS,
+  completedJob,
+  submitRangeJob,
   SMOKE,
   args,
   coordinatorProcess,
@@ -44,10 +45,6 @@ async function runJob(tasks: number, pg?: { db: BenchPostgres; url: string }): P
   );
   const pid = server.child.pid as number;
   const worker = loadWorker({ url: server.url, mode: 'grid', clients: TABS, slots: SLOTS });
-  const headers = {
-    Authorization: `Bearer ${BENCH_ADMIN_TOKEN}`,
-    'Content-Type': 'application/json',
-  };
   try {
     await nextMessage(worker, 'ready', 60_000);
     const cpuBefore = {
@@ -56,30 +53,8 @@ async function runJob(tasks: number, pg?: { db: BenchPostgres; url: string }): P
       tabs: process.cpuUsage(),
     };
     const started = performance.now();
-    const submitted = await fetch(`${server.url}/api/jobs`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({
-        name: `store-${tasks}`,
-        map: '(x) => x * x',
-        inputs: { range: { start: 0, end: tasks } },
-        chunkSize: 1,
-        speculation: false,
-      }),
-    });
-    if (!submitted.ok) throw new Error(`[bench]: submit: ${await submitted.text()}`);
-    const { id } = (await submitted.json()) as { id: string };
-    await waitFor(
-      async () => {
-        const res = await fetch(`${server.url}/api/jobs/${id}`, { headers });
-        const job = (await res.json()) as { status: string };
-        if (job.status === 'failed' || job.status === 'cancelled')
-          throw new Error(`[bench]: job ${id} ${job.status}`);
-        return job.status === 'completed' ? true : undefined;
-      },
-      30 * 60_000,
-      `job of ${tasks} tasks`,
-    );
+    const id = await submitRangeJob(server, tasks, { name: `store-${tasks}` });
+    await completedJob(server, id);
     const seconds = (performance.now() - started) / 1000;
     const tabsCpu = process.cpuUsage(cpuBefore.tabs);
     const cpu = {
@@ -87,7 +62,7 @@ async function runJob(tasks: number, pg?: { db: BenchPostgres; url: string }): P
       database: (pg?.db.cpuSeconds() ?? 0) - cpuBefore.database,
       tabs: (tabsCpu.user + tabsCpu.system) / 1e6,
     };
-    const metrics = await (await fetch(`${server.url}/metrics`, { headers })).text();
+    const metrics = await (await fetch(`${server.url}/metrics`, { headers: BENCH_HEADERS })).text();
     const commits = metric(metrics, 'browsergrid_store_commit_seconds_count');
     return {
       resultsPerSecond: tasks / seconds,

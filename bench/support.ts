@@ -156,6 +156,60 @@ export async function freePort(): Promise<number> {
 
 export const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789';
 
+/** Headers for the REST API of a coordinator started by `coordinatorProcess`. */
+export const BENCH_HEADERS = {
+  Authorization: `Bearer ${BENCH_ADMIN_TOKEN}`,
+  'Content-Type': 'application/json',
+};
+
+/** Submits a job of `tasks` one-item tasks (a range, no speculation); returns its id. */
+export async function submitRangeJob(
+  server: { url: string },
+  tasks: number,
+  spec: Record<string, unknown> = {},
+): Promise<string> {
+  const submitted = await fetch(`${server.url}/api/jobs`, {
+    method: 'POST',
+    headers: BENCH_HEADERS,
+    body: JSON.stringify({
+      map: '(x) => x * x',
+      inputs: { range: { start: 0, end: tasks } },
+      chunkSize: 1,
+      speculation: false,
+      ...spec,
+    }),
+  });
+  if (!submitted.ok) throw new Error(`[bench]: submit: ${await submitted.text()}`);
+  return ((await submitted.json()) as { id: string }).id;
+}
+
+/** A job's summary over REST. */
+export async function jobState(
+  server: { url: string },
+  jobId: string,
+): Promise<{ status: string; done: number }> {
+  const res = await fetch(`${server.url}/api/jobs/${jobId}`, { headers: BENCH_HEADERS });
+  return (await res.json()) as { status: string; done: number };
+}
+
+/** Waits for a job to complete; a job that failed or was cancelled fails the benchmark. */
+export async function completedJob(
+  server: { url: string },
+  jobId: string,
+  timeoutMs = 30 * 60_000,
+): Promise<void> {
+  await waitFor(
+    async () => {
+      const { status } = await jobState(server, jobId);
+      if (status === 'failed' || status === 'cancelled')
+        throw new Error(`[bench]: job ${jobId} ${status}`);
+      return status === 'completed' ? true : undefined;
+    },
+    timeoutMs,
+    `job ${jobId}`,
+  );
+}
+
 export interface ServerProcess {
   child: ChildProcess;
   url: string;

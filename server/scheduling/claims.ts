@@ -5,6 +5,7 @@
  * Pure: the engine does the claiming and hands the ranges in.
  */
 import type { ClaimedRange, RangeState } from '../store/cluster.ts';
+import { putBack } from './job-entry.ts';
 import { queueLength, retryLength } from './job-queue.ts';
 import type { JobEntry } from './state.ts';
 
@@ -47,22 +48,10 @@ export function claimNeeds(
  */
 export function addClaimedRange(job: JobEntry, range: ClaimedRange, state: RangeState): void {
   job.tasks.addRange(range.start, range.end, state.settled);
-  const inRange = (taskIndex: number) => taskIndex >= range.start && taskIndex < range.end;
-  const touch = (taskIndex: number) => {
-    if (!inRange(taskIndex) || job.tasks.isSettled(taskIndex)) return undefined;
-    const task = job.tasks.at(taskIndex);
-    if (task && !task.queued) {
-      task.queued = true;
-      job.queue.push(taskIndex);
-    }
-    return task;
-  };
-  for (const { taskIndex, attempts, drops } of state.attempts) {
-    const task = touch(taskIndex);
-    if (task) Object.assign(task, { attempts, drops });
-  }
-  for (const { taskIndex, checkpoint } of state.checkpoints) {
-    const task = touch(taskIndex);
-    if (task) task.checkpoint = checkpoint;
-  }
+  putBack(
+    job,
+    state.attempts,
+    state.checkpoints,
+    (taskIndex) => taskIndex >= range.start && taskIndex < range.end,
+  );
 }

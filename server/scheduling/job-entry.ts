@@ -106,7 +106,22 @@ export function restoredJobEntry(restored: RestoredJob, inputs: InputSource): Jo
     if (status === 'committed') job.done++;
     else job.failed++;
   }
+  putBack(job, restored.attempts, restored.checkpoints ?? [], () => true);
+  return job;
+}
+
+/**
+ * Puts saved attempts and checkpoints back on their tasks (those `mayTouch` allows and that are
+ * not settled); those tasks queue first, ahead of untouched ones.
+ */
+export function putBack(
+  job: JobEntry,
+  attempts: Iterable<{ taskIndex: number; attempts: number; drops: number }>,
+  checkpoints: Iterable<{ taskIndex: number; checkpoint: TaskCheckpoint }>,
+  mayTouch: (taskIndex: number) => boolean,
+): void {
   const touch = (taskIndex: number): TaskEntry | undefined => {
+    if (!mayTouch(taskIndex) || job.tasks.isSettled(taskIndex)) return undefined;
     const task = job.tasks.at(taskIndex);
     if (task && !task.queued) {
       task.queued = true;
@@ -114,15 +129,12 @@ export function restoredJobEntry(restored: RestoredJob, inputs: InputSource): Jo
     }
     return task;
   };
-  for (const { taskIndex, attempts, drops } of restored.attempts) {
-    if (job.tasks.isSettled(taskIndex)) continue;
+  for (const { taskIndex, attempts: spent, drops } of attempts) {
     const task = touch(taskIndex);
-    if (task) Object.assign(task, { attempts, drops });
+    if (task) Object.assign(task, { attempts: spent, drops });
   }
-  for (const { taskIndex, checkpoint } of restored.checkpoints ?? []) {
-    if (job.tasks.isSettled(taskIndex)) continue;
+  for (const { taskIndex, checkpoint } of checkpoints) {
     const task = touch(taskIndex);
     if (task) task.checkpoint = checkpoint;
   }
-  return job;
 }
