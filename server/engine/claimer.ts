@@ -40,6 +40,17 @@ export class Claimer {
     }
   }
 
+  /**
+   * Claims at once, tabs or not (a start): released ranges come first, so the tasks that were out
+   * when a coordinator stopped are held again before its tabs reconnect and send what they
+   * computed meanwhile.
+   */
+  async claimNow(jobId: string, tasks: number): Promise<void> {
+    if (this.#claiming.has(jobId)) return;
+    this.#claiming.add(jobId);
+    await this.#claim(jobId, tasks).finally(() => this.#claiming.delete(jobId));
+  }
+
   /** Claims were released: jobs that had nothing left to claim may have again. */
   released(jobIds: Iterable<string>): void {
     for (const jobId of jobIds) this.#deps.scheduler.setClaimsExhausted(jobId, false);

@@ -5,6 +5,7 @@
  */
 import { resolveInputs } from '../jobs/uploads.ts';
 import type { Log } from '../log.ts';
+import { claimSize } from '../scheduling/claims.ts';
 import type { Effect, Scheduler } from '../scheduling/scheduler.ts';
 import type { JobStore, StoredJob } from '../store/store.ts';
 import type { Claimer } from './claimer.ts';
@@ -31,9 +32,19 @@ export class SharedJobs {
     this.#deps = deps;
   }
 
-  /** Takes up every unfinished job in the store (a start). */
+  /**
+   * Takes up every unfinished job in the store (a start), and claims some of each at once: the
+   * ranges released when a node stopped come first, so results its tabs computed meanwhile
+   * commit when they are sent again instead of being computed twice.
+   */
   async takeUpAll(): Promise<void> {
-    for (const job of await this.#deps.store.unfinishedJobs()) await this.#takeUp(job);
+    for (const job of await this.#deps.store.unfinishedJobs()) {
+      if (this.#deps.scheduler.getJob(job.jobId)) continue; // held already (events resumed)
+      await this.#takeUp(job);
+      if (this.#deps.scheduler.getJob(job.jobId)) {
+        await this.#deps.claimer.claimNow(job.jobId, claimSize(0));
+      }
+    }
     this.#deps.claimer.pump();
   }
 

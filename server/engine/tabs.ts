@@ -128,6 +128,8 @@ export class Tabs {
         refused.push(leaseId);
         return;
       }
+      // Kept by the tab: this node may claim the task's range soon (a restart), or another holds it.
+      if (verdict === 'not-held') return;
       if (verdict === 'duplicate' || verdict === 'unknown-job')
         this.#deps.effects.counters.duplicates++;
       forget.push(leaseId);

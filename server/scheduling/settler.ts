@@ -18,9 +18,20 @@ import { readResult, revokesQuorum, ruleOnAnswer } from './settle-rule.ts';
 import { taskSpan } from './sharder.ts';
 import type { JobEntry, Lease, TaskEntry, VolunteerEntry } from './state.ts';
 
-/** What happened to one reported result; the tab may forget the lease in every case. */
+/**
+ * What happened to one reported result. The tab may forget the lease in every case but
+ * 'not-held': the task belongs to a shared job whose range this node does not hold (yet), so the
+ * tab keeps the result and sends it again on its next connection.
+ */
 export type ReportVerdict =
-  'committed' | 'failed' | 'retrying' | 'voted' | 'duplicate' | 'unknown-job' | 'foreign-lease';
+  | 'committed'
+  | 'failed'
+  | 'retrying'
+  | 'voted'
+  | 'duplicate'
+  | 'unknown-job'
+  | 'not-held'
+  | 'foreign-lease';
 
 /** The parts of the scheduler the commit path reads and changes. */
 export interface SettlerParts {
@@ -85,6 +96,7 @@ export class Settler {
     if (volunteer && result.outcome.status === 'ok') {
       volunteer.ewmaTaskMs = updateEwma(volunteer.ewmaTaskMs, result.durationMs);
     }
+    if (job?.shared && !task && !job.tasks.isClaimed(result.taskIndex)) return 'not-held';
     if (!job || (!task && !job.tasks.isSettled(result.taskIndex))) {
       if (lease) this.#book.drop(lease, 'superseded', now, effects);
       return 'unknown-job';

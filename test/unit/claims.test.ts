@@ -157,4 +157,29 @@ describe('a shared job on one node', () => {
     expect(t.scheduler.addRange({ jobId: 'solo', start: 0, end: 1 }, nothing, 0, [])).toBe(false);
     expect(t.scheduler.addRange({ jobId: 'none', start: 0, end: 1 }, nothing, 0, [])).toBe(false);
   });
+
+  it('tells a result for a task it does not hold apart, so the tab keeps it', () => {
+    const t = setup();
+    t.shared('j', 100);
+    t.scheduler.connect({ volunteerId: 'v', deviceId: 'd', slots: 1 }, t.clock.now(), []);
+    const verdict = t.scheduler.report(
+      'v',
+      [
+        {
+          leaseId: 'L-old',
+          jobId: 'j',
+          taskIndex: 50,
+          durationMs: 5,
+          outcome: { status: 'ok', items: [{ output: 50 }] },
+        },
+      ],
+      t.clock.now(),
+      [],
+    );
+    expect(verdict).toEqual(['not-held']);
+    const effects: Effect[] = [];
+    t.scheduler.addRange({ jobId: 'j', start: 50, end: 51 }, nothing, t.clock.now(), effects);
+    const [held] = t.dispatched(effects);
+    expect(t.ok('v', held as PlannedTask)).toBe('committed');
+  });
 });
