@@ -142,7 +142,11 @@ export class Engine {
     });
     this.#feed = new ClusterFeed(store.events, log, {
       submitted: (jobId) => void this.#shared.submitted(jobId),
-      changed: (jobId) => void this.#shared.checkFinished(jobId),
+      // Another node committed some of it: admin pages here show it too, and it may be finished.
+      changed: (jobId) => {
+        this.#progress.changed(jobId);
+        void this.#shared.checkFinished(jobId);
+      },
       cancelled: (jobId) => void this.#shared.cancelled(jobId),
       released: (jobId) =>
         this.#claimer.released(jobId === undefined ? scheduler.jobIds() : [jobId]),
@@ -283,7 +287,7 @@ export class Engine {
   #withLive(summary: JobSummary): JobSummary {
     const live = this.#scheduler.getJob(summary.id);
     if (!live) return summary;
-    return { ...summary, status: live.status, inFlight: live.inFlight };
+    return { ...summary, inFlight: live.inFlight };
   }
 
   async list(): Promise<JobSummary[]> {

@@ -6,7 +6,13 @@ import { describe, expect, it } from 'vitest';
 import { useHarness } from '../support/harness.ts';
 import { usePostgres } from '../support/postgres.ts';
 import type { WorkerView } from '../../shared/workers.ts';
-import { api, resultLines, waitFor, waitForJob } from '../support/start-coordinator.ts';
+import {
+  api,
+  resultLines,
+  waitFor,
+  waitForJob,
+  waitForJobSummary,
+} from '../support/start-coordinator.ts';
 
 const postgres = usePostgres();
 const { coordinator, volunteer, submit } = useHarness();
@@ -67,5 +73,27 @@ describe('two coordinators on one PostgreSQL', () => {
     expect(byDevice.get(onB.deviceId)?.slots).toBe(3);
     expect(byDevice.get(onA.deviceId)?.node).toEqual(expect.any(String));
     expect(byDevice.get(onA.deviceId)?.node).not.toBe(byDevice.get(onB.deviceId)?.node);
+  });
+
+  it("shows a job's progress on a node whose tabs run none of it", async () => {
+    const databaseUrl = await postgres.freshDatabase();
+    const a = await coordinator({ config: { databaseUrl } });
+    const b = await coordinator({ config: { databaseUrl } });
+    await volunteer(a, { slots: 1, concurrency: 1, taskMs: 20 });
+    const job = await submit(a, {
+      map: '(x) => x',
+      inputs: { range: { start: 0, end: 200 } },
+      chunkSize: 1,
+    });
+    // B has no tab: what its admin feed shows comes from A's commits alone.
+    const partway = await waitForJobSummary(
+      b,
+      job.id,
+      (summary) => Number(summary['done']) > 0 && Number(summary['done']) < 200,
+      20_000,
+      'progress on node B',
+    );
+    expect(partway['status']).toBe('running');
+    expect(await waitForJob(b, job.id)).toMatchObject({ status: 'completed', done: 200 });
   });
 });
