@@ -74,7 +74,8 @@ export class Settler {
     effects: Effect[],
   ): ReportVerdict {
     const job = this.#jobs.get(result.jobId);
-    const task = job?.tasks.at(result.taskIndex);
+    // Looked at, not touched: an untouched task gets an entry only for a result whose lease holds.
+    let task = job?.tasks.peek(result.taskIndex);
     const lease = this.#book.get(result.leaseId);
     // Another tab's live lease is refused, unless that tab is this browser's: a tab reconnected
     // before the coordinator saw its old connection drop (it got a new id), or a sibling tab
@@ -97,6 +98,7 @@ export class Settler {
       volunteer.ewmaTaskMs = updateEwma(volunteer.ewmaTaskMs, result.durationMs);
     }
     if (job?.shared && !task && !job.tasks.isClaimed(result.taskIndex)) return 'not-held';
+    if (job && !task) task = this.#touchForLateResult(job, result.taskIndex);
     if (!job || (!task && !job.tasks.isSettled(result.taskIndex))) {
       if (lease) this.#book.drop(lease, 'superseded', now, effects);
       return 'unknown-job';
@@ -111,6 +113,20 @@ export class Settler {
       volunteer.cpuMs += result.durationMs;
     }
     return verdict;
+  }
+
+  /**
+   * A verified result for a task no copy touched in this process (its lease is from before a
+   * restart): the task gets an entry, queued as it was, so it still runs if this result does not
+   * settle it. Undefined when the task settled or lies outside the job.
+   */
+  #touchForLateResult(job: JobEntry, taskIndex: number): TaskEntry | undefined {
+    const task = job.tasks.at(taskIndex);
+    if (task && !task.queued) {
+      task.queued = true;
+      job.queue.push(taskIndex);
+    }
+    return task;
   }
 
   #settleRule(

@@ -97,6 +97,11 @@ export class TaskTable {
     return this.#touch(taskIndex);
   }
 
+  /** The entry of a touched, unsettled task, if it has one; never makes one. */
+  peek(taskIndex: number): TaskEntry | undefined {
+    return this.#live.get(taskIndex);
+  }
+
   /** Whether a task this node holds settled (in this process or before a restart). */
   isSettled(taskIndex: number): boolean {
     if (!this.isClaimed(taskIndex)) return false;

@@ -357,6 +357,25 @@ describe('Scheduler leases', () => {
     expect(t.ok('a', task as PlannedTask)).toBe('committed');
   });
 
+  it('leaves a task no tab was sent untouched by a forged result for it, so the task still runs', () => {
+    const t = setup();
+    const job = t.addJob('j', { inputs: [1, 2, 3, 4] });
+    t.connect('mallory', 0); // holds nothing: a made-up lease for a task no tab holds yet
+    const forged: PlannedTask = {
+      leaseId: 'L-forged',
+      jobId: 'j',
+      taskIndex: 3,
+      span: { start: 3, count: 1 },
+      source: job.inputs,
+    };
+    expect(t.ok('mallory', forged, [666])).toBe('foreign-lease');
+    t.connect('a', 4);
+    for (let round = 0; round < 10 && job.status !== 'completed'; round++) {
+      for (const task of t.dispatched(t.take(), 'a')) t.ok('a', task);
+    }
+    expect(job).toMatchObject({ status: 'completed', done: 4 });
+  });
+
   it('refuses a result for an open task under a lease id it never issued to that browser', () => {
     const t = setup();
     t.addJob('j', { inputs: [5] });
