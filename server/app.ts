@@ -164,6 +164,8 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   const io: VolunteerServer = new Server(httpServer, {
     maxHttpBufferSize: config.maxSocketMessageBytes,
     serveClient: false,
+    pingInterval: config.pingIntervalMs,
+    pingTimeout: config.pingTimeoutMs,
   });
   applySocketLimits(
     io,
@@ -200,8 +202,8 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     httpServer,
     io,
     engine,
-    listen: () =>
-      new Promise((resolve, reject) => {
+    async listen() {
+      const url = await new Promise<string>((resolve, reject) => {
         httpServer.once('error', reject);
         httpServer.listen(config.port, config.host, () => {
           const { port } = httpServer.address() as AddressInfo;
@@ -209,7 +211,23 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
             config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
           resolve(`http://${host}:${port}`);
         });
-      }),
+      });
+      // Tabs of a lost node move to the others at the URLs they announce; a wildcard address says
+      // nothing another machine could use, so there only BROWSERGRID_PUBLIC_URL is announced.
+      const wildcard = config.host === '0.0.0.0' || config.host === '::';
+      const announced = config.publicUrl ?? (wildcard ? undefined : url);
+      if (announced !== undefined) {
+        await engine
+          .announce(announced)
+          .catch((error: unknown) =>
+            log.warn(
+              { err: error },
+              '[app]: could not tell the other nodes where this one listens',
+            ),
+          );
+      }
+      return url;
+    },
     async close() {
       if (closed) return;
       closed = true;

@@ -31,6 +31,12 @@ export const Config = z.object({
   /** How often a node renews its heartbeat, and the silence after which others declare it dead. */
   nodeHeartbeatMs: z.coerce.number().int().min(50).default(1_000),
   nodeSilentMs: z.coerce.number().int().min(200).default(5_000),
+  /**
+   * socket.io's heartbeat: how often a tab is pinged, and how long its pong may take. A tab whose
+   * node froze learns it only after both, and then moves to another node.
+   */
+  pingIntervalMs: z.coerce.number().int().min(200).default(25_000),
+  pingTimeoutMs: z.coerce.number().int().min(200).default(20_000),
   /** Taken from BROWSERGRID_ADMIN_TOKEN, else read from or generated into the data dir. */
   adminToken: z
     .string()
@@ -97,6 +103,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseConnectTimeoutMs: env['BROWSERGRID_DATABASE_CONNECT_TIMEOUT_MS'],
     nodeHeartbeatMs: env['BROWSERGRID_NODE_HEARTBEAT_MS'],
     nodeSilentMs: env['BROWSERGRID_NODE_SILENT_MS'],
+    pingIntervalMs: env['BROWSERGRID_PING_INTERVAL_MS'],
+    pingTimeoutMs: env['BROWSERGRID_PING_TIMEOUT_MS'],
     adminToken: env['BROWSERGRID_ADMIN_TOKEN'] || undefined,
     staticDir: env['BROWSERGRID_STATIC_DIR'],
     publicUrl: env['BROWSERGRID_PUBLIC_URL'] || undefined,

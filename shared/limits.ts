@@ -38,6 +38,8 @@ export const MAX_SOCKET_MESSAGE_BYTES = 16 * 1024 * 1024;
 export const MAX_SLOTS_PER_TAB = 64;
 /** Results a tab may report in one message. */
 export const MAX_RESULTS_PER_MESSAGE = 1_000;
+/** Coordinator URLs a welcome lists for a tab to move to if its own is lost. */
+export const MAX_ANNOUNCED_NODES = 32;
 
 /** One item's output, as JSON text: larger outputs are an item error (store big data elsewhere). */
 export const MAX_ITEM_OUTPUT_CHARS = 1_000_000;

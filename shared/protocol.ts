@@ -10,7 +10,12 @@ import { WireError } from './errors.ts';
 import { GridCode, ItemOutcome, JobId, JobSummary } from './job.ts';
 import { JsonValue } from './json.ts';
 import { arrayToFirstIssue } from './arrays.ts';
-import { MAX_CHUNK_SIZE, MAX_RESULTS_PER_MESSAGE, MAX_SLOTS_PER_TAB } from './limits.ts';
+import {
+  MAX_ANNOUNCED_NODES,
+  MAX_CHUNK_SIZE,
+  MAX_RESULTS_PER_MESSAGE,
+  MAX_SLOTS_PER_TAB,
+} from './limits.ts';
 
 /** Bumped on any incompatible change; a tab speaking another version is refused at hello. */
 export const PROTOCOL_VERSION = 1;
@@ -45,6 +50,11 @@ export const Welcome = z.object({
   deviceId: DeviceId,
   /** Coordinator's clock (ms since epoch), for tabs that log or compare times. */
   serverTime: z.number(),
+  /**
+   * Where the tab reaches the live coordinators (several on one database), this one first: if
+   * this one is lost, the tab moves to another and sends what it holds there.
+   */
+  nodes: z.array(z.string().max(2_048)).max(MAX_ANNOUNCED_NODES).optional(),
 });
 export type Welcome = z.infer<typeof Welcome>;
 

@@ -37,21 +37,48 @@ export interface ConnectionOptions {
   onControl: (control: Control) => void;
 }
 
+/** Failed reconnects to a node before the tab moves to the next one its welcome listed. */
+const FAILS_BEFORE_MOVE = 2;
+/** A node that accepts the connection and never answers (frozen) is given up on after this. */
+const CONNECT_TIMEOUT_MS = 5_000;
+
 export class Connection {
   readonly #options: ConnectionOptions;
-  readonly #socket: VolunteerSocket;
+  #socket: VolunteerSocket;
   #deviceId: string;
   #registered = false;
+  /** Where the live coordinators listen, as the last welcome said, and where this tab is now. */
+  #nodes: string[] = [];
+  #url: string;
+  #failedReconnects = 0;
 
   constructor(options: ConnectionOptions) {
     this.#options = options;
     this.#deviceId = options.deviceId;
-    const socket: VolunteerSocket = options.url
-      ? io(options.url, { transports: ['websocket'] })
-      : io({ transports: ['websocket'] });
-    this.#socket = socket;
+    this.#url = options.url ?? location.origin;
     options.onState('connecting');
-    socket.on('connect', () => void this.#hello());
+    this.#socket = this.#open(this.#url);
+  }
+
+  /** A socket to one coordinator, with the tab's handlers. */
+  #open(url: string): VolunteerSocket {
+    const options = this.#options;
+    const socket: VolunteerSocket = io(url, {
+      transports: ['websocket'],
+      timeout: CONNECT_TIMEOUT_MS,
+      // Its own manager: a node moved away from and back to must not reuse a closed one.
+      forceNew: true,
+    });
+    socket.on('connect', () => {
+      this.#failedReconnects = 0;
+      void this.#hello();
+    });
+    // Its node is lost (several coordinators on one database): after a few failed tries the tab
+    // moves to the next node its welcome listed, and sends what it holds there.
+    socket.io.on('reconnect_error', () => {
+      this.#failedReconnects++;
+      if (this.#failedReconnects >= FAILS_BEFORE_MOVE) this.#moveToNextNode();
+    });
     socket.on('disconnect', () => {
       this.#registered = false;
       // Tasks in hand keep running: their results go to the outbox and out on the next
@@ -62,6 +89,7 @@ export class Connection {
     socket.on('task:assign', (batch) => options.onAssign(batch));
     socket.on('volunteer:control', (control) => options.onControl(control));
     socket.on('task:cancel', (batch) => options.onCancel(batch.leaseIds));
+    return socket;
   }
 
   /** The socket while the coordinator has welcomed this tab on it; else undefined. */
@@ -89,6 +117,19 @@ export class Connection {
     this.#socket.disconnect();
   }
 
+  #moveToNextNode(): void {
+    const others = this.#nodes.filter((url) => url !== this.#url);
+    if (others.length === 0) return;
+    const at = this.#nodes.indexOf(this.#url);
+    const next = (at < 0 ? others[0] : this.#nodes[(at + 1) % this.#nodes.length]) as string;
+    this.#failedReconnects = 0;
+    this.#socket.io.removeAllListeners();
+    this.#socket.removeAllListeners();
+    this.#socket.disconnect();
+    this.#url = next;
+    this.#socket = this.#open(next);
+  }
+
   async #hello(): Promise<void> {
     const sent = this.#deviceId;
     const res = (await this.#socket.emitWithAck('volunteer:hello', {
@@ -110,6 +151,7 @@ export class Connection {
         // Not stored: this tab still counts as the issued id; the next start is issued another.
       });
     }
+    if (res.data.nodes && res.data.nodes.length > 0) this.#nodes = res.data.nodes;
     this.#registered = true;
     this.#options.onState('connected');
     await this.#options.onWelcome();

@@ -19,6 +19,8 @@ export interface ClaimerDeps {
   clock: Clock;
   log: Log;
   epoch: () => number;
+  /** A range was added: results forwarded for its tasks may be waiting. */
+  claimed?: () => void;
 }
 
 export class Claimer {
@@ -80,6 +82,7 @@ export class Claimer {
         }
         await effects.apply(changes);
       }
+      this.#deps.claimed?.();
     } catch (error) {
       this.#warn({ err: error, jobId }, '[cluster]: claiming tasks failed; trying again shortly');
     }

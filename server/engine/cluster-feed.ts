@@ -17,6 +17,8 @@ export interface ClusterFeedHandlers {
   cancelled(jobId: string): void;
   /** Claims went back (of one job, or of any): jobs with nothing left to claim may have again. */
   released(jobId?: string): void;
+  /** A result for a task this node may hold was left in the store. */
+  forwarded(jobId: string): void;
   /** Events may have been missed: re-read everything the events would have said. */
   resumed(): void;
 }
@@ -54,6 +56,8 @@ export class ClusterFeed {
             handlers.released(event.jobId);
             return;
           case 'result-forwarded':
+            handlers.forwarded(event.jobId);
+            return;
           case 'admin-changed':
             return;
         }

@@ -209,6 +209,7 @@ export class EffectApplier {
         };
       }
       case 'checkpoint':
+      case 'forward-taken':
         return effect;
       case 'distrust':
         counters.distrusted++;

@@ -5,7 +5,6 @@
  * edges validate) and never decides (the scheduler does).
  */
 import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { JobSpec, JobSummary } from '../../shared/job.ts';
 import type { WorkerView } from '../../shared/workers.ts';
 import { isFinished } from '../../shared/job.ts';
@@ -17,14 +16,11 @@ import { Scheduler, type Effect, type SchedulerOptions } from '../scheduling/sch
 import { countTasks } from '../scheduling/sharder.ts';
 import type { JobStore, StoredJob, StoredTaskResult } from '../store/store.ts';
 import { systemClock, type Clock } from './clock.ts';
-import { Claimer } from './claimer.ts';
-import { ClusterFeed } from './cluster-feed.ts';
+import { ClusterNode, type NodeOptions } from './cluster-node.ts';
 import { Devices } from './devices.ts';
 import { EffectApplier, type EngineCounters, type EngineObserver } from './effects.ts';
 import { Grids } from './grids.ts';
-import { NodeLife, type NodeLifeOptions } from './node-life.ts';
 import { ProgressFeed } from './progress-feed.ts';
-import { SharedJobs } from './shared-jobs.ts';
 import { Reducer } from './reducer.ts';
 import { liveSummary, storedSummary } from './summaries.ts';
 import { TabRegistry } from './tab-registry.ts';
@@ -55,12 +51,8 @@ export interface EngineOptions {
    */
   onFatal?: (error: unknown) => void;
   /** This coordinator as a node of the cluster (node-life.ts); defaults suit one node. */
-  node?: Partial<Pick<NodeLifeOptions, 'nodeId' | 'url' | 'heartbeatMs' | 'silentMs' | 'soleNode'>>;
+  node?: NodeOptions;
 }
-
-/** Heartbeat period and the silence after which a node is declared dead. */
-const HEARTBEAT_MS = 1_000;
-const SILENT_MS = 5_000;
 
 export class Engine {
   readonly #store: JobStore;
@@ -71,10 +63,7 @@ export class Engine {
   readonly #reducer: Reducer;
   readonly #progress: ProgressFeed;
   readonly #onFatal: (error: unknown) => void;
-  readonly #claimer: Claimer;
-  readonly #shared: SharedJobs;
-  readonly #feed: ClusterFeed;
-  #node: NodeLife | undefined;
+  readonly #cluster: ClusterNode;
   #closing = false;
   readonly #expiryTimer: NodeJS.Timeout;
   readonly tabs: Tabs;
@@ -112,47 +101,20 @@ export class Engine {
       changed: (jobId) => this.#progress.changed(jobId),
       finished: (jobId) => this.#startReduce(jobId),
       storeFailed: (error) => this.#halt(error),
-      settled: (jobIds) => {
-        for (const jobId of jobIds) {
-          void this.#shared.checkFinished(jobId);
-          this.#feed.changed(jobId);
-        }
-        this.#claimer.pump();
-      },
-      fence: () => (this.#node ? { epoch: this.#node.epoch } : undefined),
+      settled: (jobIds) => this.#cluster.settled(jobIds),
+      fence: () => this.#cluster.fence(),
     });
     this.#effects = effects;
     this.counters = effects.counters;
-    this.#claimer = new Claimer({
+    this.#cluster = new ClusterNode({
       store,
       scheduler,
       effects,
-      clock,
-      log,
-      epoch: () => this.#node?.epoch ?? 0,
-    });
-    this.#shared = new SharedJobs({
-      store,
-      scheduler,
-      effects,
-      claimer: this.#claimer,
       clock,
       log,
       closing: () => this.#closing,
-    });
-    this.#feed = new ClusterFeed(store.events, log, {
-      submitted: (jobId) => void this.#shared.submitted(jobId),
-      // Another node committed some of it: admin pages here show it too, and it may be finished.
-      changed: (jobId) => {
-        this.#progress.changed(jobId);
-        void this.#shared.checkFinished(jobId);
-      },
-      cancelled: (jobId) => void this.#shared.cancelled(jobId),
-      released: (jobId) =>
-        this.#claimer.released(jobId === undefined ? scheduler.jobIds() : [jobId]),
-      resumed: () => {
-        void this.#shared.takeUpAll().then(() => this.#shared.checkAll());
-      },
+      // Another node committed some of it: admin pages here show it too.
+      changed: (jobId) => this.#progress.changed(jobId),
     });
     this.tabs = new Tabs({
       registry,
@@ -161,6 +123,7 @@ export class Engine {
       clock,
       log,
       closing: () => this.#closing,
+      forward: (sender, results) => this.#cluster.forwarder.forward(sender, results),
     });
     this.grids = new Grids({ store, tabs: registry, scheduler, effects, clock, log });
     this.devices = new Devices({ store, tabs: registry, scheduler, effects, clock });
@@ -177,28 +140,13 @@ export class Engine {
   /** Creates an engine, joins the cluster as a node and resumes every unfinished job. */
   static async start(options: EngineOptions): Promise<Engine> {
     const engine = new Engine(options);
-    const node = options.node ?? {};
-    engine.#node = await NodeLife.join({
-      store: options.store,
-      log: options.log,
-      // Host and process for people; a random part so two nodes in one process stay apart.
-      nodeId: node.nodeId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
-      ...(node.url !== undefined ? { url: node.url } : {}),
-      heartbeatMs: node.heartbeatMs ?? HEARTBEAT_MS,
-      silentMs: node.silentMs ?? SILENT_MS,
-      soleNode: node.soleNode ?? false,
-      tabs: () => engine.workers(),
-      released: () => {
-        engine.#claimer.released(engine.#scheduler.jobIds());
-        engine.#feed.tell({ type: 'claims-released' });
-      },
-      fenced: () =>
-        engine.#halt(
-          new CoordinatorError('fenced', '[cluster]: this node was declared dead; stopping'),
-        ),
-    });
+    await engine.#cluster.join(
+      options.node ?? {},
+      () => engine.workers(),
+      (error) => engine.#halt(error),
+    );
     await engine.#restore();
-    engine.#claimer.pump();
+    engine.#cluster.claimer.pump();
     return engine;
   }
 
@@ -212,15 +160,10 @@ export class Engine {
     await this.#reducer.close();
     clearInterval(this.#expiryTimer);
     this.#progress.stop();
-    this.#feed.close();
-    await this.#claimer.idle();
+    await this.#cluster.quiet();
     await this.#effects.drain();
     // After the last commit, which the fence still let through: then the claims go back.
-    await this.#node
-      ?.leave()
-      .catch((error: unknown) =>
-        this.#log.warn({ err: error }, '[cluster]: could not leave cleanly'),
-      );
+    await this.#cluster.leave();
   }
 
   // ---- jobs -------------------------------------------------------------------------------
@@ -253,9 +196,9 @@ export class Engine {
     const effects: Effect[] = [];
     this.#scheduler.addJob(jobId, spec, now, effects, inputs, true);
     await this.#effects.apply(effects);
-    this.#claimer.pump();
-    this.#feed.tell({ type: 'job-submitted', jobId });
-    void this.#shared.checkFinished(jobId); // a job of no tasks is finished at once
+    this.#cluster.claimer.pump();
+    this.#cluster.feed.tell({ type: 'job-submitted', jobId });
+    void this.#cluster.shared.checkFinished(jobId); // a job of no tasks is finished at once
     this.#log.info({ jobId, items, tasks, grid: spec.grid }, '[engine]: job submitted');
     return { id: jobId, tasks, items };
   }
@@ -269,7 +212,7 @@ export class Engine {
     const effects: Effect[] = [];
     this.#scheduler.cancelJob(jobId, this.#clock.now(), effects);
     await this.#effects.apply(effects);
-    this.#feed.tell({ type: 'job-cancelled', jobId });
+    this.#cluster.feed.tell({ type: 'job-cancelled', jobId });
     return this.summary(jobId);
   }
 
@@ -335,7 +278,7 @@ export class Engine {
 
   /** This node's tabs, as `GET /api/workers` lists them. */
   workers(): WorkerView[] {
-    const node = this.#node?.nodeId;
+    const node = this.#cluster.nodeId;
     return [...this.#scheduler.volunteers].map((volunteer) => ({
       volunteerId: volunteer.volunteerId,
       deviceId: volunteer.deviceId,
@@ -348,13 +291,23 @@ export class Engine {
     }));
   }
 
+  /** Where tabs reach the live nodes, this one first: a tab whose node is lost moves to another. */
+  nodeUrls(): readonly string[] {
+    return this.#cluster.urls;
+  }
+
+  /** Says where tabs reach this node, once it listens. */
+  async announce(url: string): Promise<void> {
+    await this.#cluster.announce(url);
+  }
+
   /**
    * Every live node's tabs: this node's as they are now, the others' as they last published them
    * (each heartbeat).
    */
   async clusterWorkers(): Promise<WorkerView[]> {
     const mine = this.workers();
-    const node = this.#node?.nodeId;
+    const node = this.#cluster.nodeId;
     const others = (await this.#store.clusterTabs()).filter((tab) => tab.node !== node);
     return [...mine, ...others];
   }
@@ -375,7 +328,7 @@ export class Engine {
   async #restore(): Promise<void> {
     await this.devices.restore();
     await this.grids.restore();
-    await this.#shared.takeUpAll();
+    await this.#cluster.shared.takeUpAll();
     // Reduces a crash interrupted: finished jobs whose reduce never ran.
     for (const job of await this.#store.listJobs()) {
       if (isFinished(job.status) && job.spec.reduce && !job.reduced) this.#startReduce(job.jobId);
@@ -390,6 +343,6 @@ export class Engine {
     if (next !== undefined && next <= now) this.#scheduler.expire(now, effects);
     this.#scheduler.speculate(now, effects);
     if (effects.length > 0) void this.#effects.applyLogged(effects);
-    this.#claimer.pump();
+    this.#cluster.tick(now);
   }
 }

@@ -38,6 +38,8 @@ export class NodeLife {
   readonly #warn: (fields: Record<string, unknown>, message: string) => void;
   #beating = false;
   #stopped = false;
+  /** Where tabs reach the live nodes, as of the last heartbeat (tabs move there if theirs is lost). */
+  #urls: string[] = [];
 
   private constructor(options: NodeLifeOptions, record: NodeRecord) {
     this.#options = options;
@@ -57,7 +59,9 @@ export class NodeLife {
       ...(options.url !== undefined ? { url: options.url } : {}),
     });
     options.log.info({ nodeId: record.nodeId, epoch: record.epoch }, '[cluster]: joined');
-    return new NodeLife(options, record);
+    const life = new NodeLife(options, record);
+    await life.#readUrls();
+    return life;
   }
 
   get epoch(): number {
@@ -66,6 +70,26 @@ export class NodeLife {
 
   get nodeId(): string {
     return this.#record.nodeId;
+  }
+
+  /** Where tabs reach the live nodes (those that said), this one first. */
+  get urls(): readonly string[] {
+    return this.#urls;
+  }
+
+  /** Says where tabs reach this node, once it listens. */
+  async announce(url: string): Promise<void> {
+    this.#record.url = url;
+    await this.#options.store.announceUrl(this.epoch, url);
+    await this.#readUrls();
+  }
+
+  async #readUrls(): Promise<void> {
+    const own = this.#record.url;
+    const others = (await this.#options.store.liveNodes())
+      .map((node) => node.url)
+      .filter((url): url is string => url !== undefined && url !== own);
+    this.#urls = [...new Set(own === undefined ? others : [own, ...others])];
   }
 
   /** Leaves the cluster: this node's claims are released at once for the others. */
@@ -103,6 +127,7 @@ export class NodeLife {
         log.warn({ epochs: dead }, '[cluster]: silent nodes declared dead; their tasks go back');
         this.#options.released();
       }
+      await this.#readUrls();
     } catch (error) {
       // The database is away: claims stay this node's until others declare it dead, and the fence
       // on every commit keeps whatever it does meanwhile from counting twice.

@@ -8,6 +8,7 @@ import type { Log } from '../log.ts';
 import type { Effect, ReportVerdict, Scheduler } from '../scheduling/scheduler.ts';
 import type { Clock } from './clock.ts';
 import type { EffectApplier } from './effects.ts';
+import type { ResultSender } from './forwarder.ts';
 import type { TabRegistry, VolunteerLink } from './tab-registry.ts';
 
 export interface TabsDeps {
@@ -18,6 +19,8 @@ export interface TabsDeps {
   log: Log;
   /** True once the coordinator is shutting down: tabs leaving then are not charged a drop. */
   closing(): boolean;
+  /** Leaves results of tasks another node holds for that node (forwarder.ts). */
+  forward(sender: ResultSender, results: readonly TaskResult[]): Promise<void>;
 }
 
 export class Tabs {
@@ -116,6 +119,7 @@ export class Tabs {
     const effects: Effect[] = [];
     const forget: string[] = [];
     const refused: string[] = [];
+    const notHeld: TaskResult[] = [];
     const now = this.#deps.clock.now();
     const verdicts = this.#deps.scheduler.report(volunteerId, results, now, effects);
     verdicts.forEach((verdict: ReportVerdict, i) => {
@@ -128,14 +132,36 @@ export class Tabs {
         refused.push(leaseId);
         return;
       }
-      // Kept by the tab: this node may claim the task's range soon (a restart), or another holds it.
-      if (verdict === 'not-held') return;
+      // Another node holds the task (or will): the result is left for it below.
+      if (verdict === 'not-held') {
+        notHeld.push(results[i] as TaskResult);
+        return;
+      }
       if (verdict === 'duplicate' || verdict === 'unknown-job')
         this.#deps.effects.counters.duplicates++;
       forget.push(leaseId);
     });
     await this.#deps.effects.apply(effects);
+    if (notHeld.length > 0) await this.#forward(volunteerId, notHeld, forget);
     return { leaseIds: forget, refused };
+  }
+
+  /** Forwards results of tasks this node does not hold; the tab forgets them once durable. */
+  async #forward(volunteerId: string, results: TaskResult[], forget: string[]): Promise<void> {
+    const volunteer = this.#deps.scheduler.getVolunteer(volunteerId);
+    if (!volunteer) return; // gone meanwhile: it sends them again on its next connection
+    const sender = {
+      volunteerId,
+      deviceId: volunteer.deviceId,
+      ...(volunteer.address !== undefined ? { address: volunteer.address } : {}),
+    };
+    try {
+      await this.#deps.forward(sender, results);
+      for (const result of results) forget.push(result.leaseId);
+    } catch (error) {
+      // Not durable: the tab keeps them and sends them again.
+      this.#deps.log.warn({ err: error, volunteerId }, '[cluster]: could not forward results');
+    }
   }
 
   progress(volunteerId: string, updates: ProgressBatch['updates']): void {

@@ -15,6 +15,7 @@ import {
   type ServerToVolunteerEvents,
   type VolunteerToServerEvents,
 } from '../../shared/protocol.ts';
+import { MAX_ANNOUNCED_NODES } from '../../shared/limits.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { VolunteerLink } from '../engine/tab-registry.ts';
 import { CoordinatorError } from '../errors.ts';
@@ -126,7 +127,13 @@ function attach(
       );
       trustConnection(socket.conn);
       log.debug({ volunteerId, slots: hello.slots }, '[realtime]: volunteer connected');
-      return { volunteerId, deviceId, serverTime: engine.now() };
+      const nodes = engine.nodeUrls().slice(0, MAX_ANNOUNCED_NODES);
+      return {
+        volunteerId,
+        deviceId,
+        serverTime: engine.now(),
+        ...(nodes.length > 0 ? { nodes: [...nodes] } : {}),
+      };
     }),
   );
 

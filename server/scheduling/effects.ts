@@ -39,5 +39,7 @@ export type Effect =
   /** A copy ended; `won` when its result is the one that committed. */
   | { type: 'copy-ended'; lease: Lease; end: CopyEnd; won: boolean; at: number }
   | { type: 'checkpoint'; jobId: string; taskIndex: number; checkpoint: TaskCheckpoint }
+  /** A result another node forwarded was acted on: its row goes with this batch's settles. */
+  | { type: 'forward-taken'; forwardId: number }
   /** A device lost trust or was banned; its uncommitted results were discarded. */
   | { type: 'distrust'; deviceId: string; banned: boolean };

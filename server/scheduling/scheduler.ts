@@ -21,7 +21,7 @@ import { requeue } from './job-queue.ts';
 import { Jury } from './jury.ts';
 import { ephemeralLeaseIds } from './lease-ids.ts';
 import { DEFAULT_SCHEDULER_OPTIONS, type SchedulerOptions } from './options.ts';
-import { Settler, type ReportVerdict } from './settler.ts';
+import { Settler, type ForwardedReport, type ReportVerdict } from './settler.ts';
 import { inlineInputs } from '../jobs/inline-inputs.ts';
 import { taskSpan } from './sharder.ts';
 import { queueBackups } from './speculation.ts';
@@ -30,7 +30,7 @@ import { TabRoster, type TabHello } from './tab-roster.ts';
 import type { JobEntry, Lease, VolunteerEntry } from './state.ts';
 import type { DeviceTrustView } from './trust.ts';
 
-export type { Effect, PlannedTask, ReportVerdict, RestoredJob };
+export type { Effect, ForwardedReport, PlannedTask, ReportVerdict, RestoredJob };
 
 export { DEFAULT_SCHEDULER_OPTIONS, type SchedulerOptions } from './options.ts';
 
@@ -239,6 +239,11 @@ export class Scheduler {
     );
     this.#refill(volunteer, now, effects);
     return verdicts;
+  }
+
+  /** A result forwarded by another node, whose tab sent it there; see `Settler.reportForwarded`. */
+  reportForwarded(forwarded: ForwardedReport, now: number, effects: Effect[]): ReportVerdict {
+    return this.#settler.reportForwarded(forwarded, now, effects);
   }
 
   /**

@@ -33,6 +33,19 @@ export type ReportVerdict =
   | 'not-held'
   | 'foreign-lease';
 
+/** A result a tab sent to another node, forwarded to this one (see server/store/cluster.ts). */
+export interface ForwardedReport {
+  deviceId: string;
+  address?: string;
+  result: TaskResult;
+}
+
+/** Who sent a result, as far as its verdict cares: the device votes, the address spreads. */
+interface Reporter {
+  deviceId: string | undefined;
+  address: string | undefined;
+}
+
 /** The parts of the scheduler the commit path reads and changes. */
 export interface SettlerParts {
   jobs: JobBook;
@@ -98,6 +111,50 @@ export class Settler {
       volunteer.ewmaTaskMs = updateEwma(volunteer.ewmaTaskMs, result.durationMs);
     }
     if (job?.shared && !task && !job.tasks.isClaimed(result.taskIndex)) return 'not-held';
+    const from = { deviceId: volunteer?.deviceId, address: volunteer?.address ?? lease?.address };
+    const verdict = this.#settleHeld(job, task, result, lease, from, now, effects);
+    if (volunteer && verdict === 'committed') {
+      volunteer.tasksDone++;
+      volunteer.cpuMs += result.durationMs;
+    }
+    return verdict;
+  }
+
+  /**
+   * A result another node took from one of its tabs and left for this node, which holds the
+   * task (the tab moved nodes). That node checked the lease against the tab's device; it is
+   * checked again here, with the shared key, and then settles as that device's result, exactly
+   * as if the tab had sent it here.
+   */
+  reportForwarded(forwarded: ForwardedReport, now: number, effects: Effect[]): ReportVerdict {
+    const { result, deviceId } = forwarded;
+    const job = this.#jobs.get(result.jobId);
+    const task = job?.tasks.peek(result.taskIndex);
+    const lease = this.#book.get(result.leaseId);
+    if (lease) {
+      if (lease.jobId !== result.jobId || lease.taskIndex !== result.taskIndex) {
+        return 'foreign-lease';
+      }
+      if (lease.deviceId !== deviceId) return 'foreign-lease';
+    } else if (!this.#leaseIds.verify(result.leaseId, result.jobId, result.taskIndex, deviceId)) {
+      return 'foreign-lease';
+    }
+    if (job?.shared && !task && !job.tasks.isClaimed(result.taskIndex)) return 'not-held';
+    const from = { deviceId, address: forwarded.address ?? lease?.address };
+    return this.#settleHeld(job, task, result, lease, from, now, effects);
+  }
+
+  /** A checked result for a task this node holds (or an unknown job's): its verdict. */
+  #settleHeld(
+    job: JobEntry | undefined,
+    held: TaskEntry | undefined,
+    result: TaskResult,
+    lease: Lease | undefined,
+    from: Reporter,
+    now: number,
+    effects: Effect[],
+  ): ReportVerdict {
+    let task = held;
     if (job && !task) task = this.#touchForLateResult(job, result.taskIndex);
     if (!job || (!task && !job.tasks.isSettled(result.taskIndex))) {
       if (lease) this.#book.drop(lease, 'superseded', now, effects);
@@ -107,12 +164,7 @@ export class Settler {
       if (lease) this.#book.drop(lease, 'superseded', now, effects);
       return 'duplicate';
     }
-    const verdict = this.#settleRule(job, result, lease, volunteer, now, effects);
-    if (volunteer && verdict === 'committed') {
-      volunteer.tasksDone++;
-      volunteer.cpuMs += result.durationMs;
-    }
-    return verdict;
+    return this.#settleRule(job, result, lease, from, now, effects);
   }
 
   /**
@@ -133,7 +185,7 @@ export class Settler {
     job: JobEntry,
     result: TaskResult,
     lease: Lease | undefined,
-    volunteer: VolunteerEntry | undefined,
+    from: Reporter,
     now: number,
     effects: Effect[],
   ): ReportVerdict {
@@ -153,7 +205,7 @@ export class Settler {
       return 'retrying';
     }
     const { items } = reading;
-    const deviceId = volunteer?.deviceId;
+    const { deviceId } = from;
     if (revokesQuorum(task, deviceId)) {
       task.quorum = job.spec.redundancy;
       task.quorumDevice = undefined;
@@ -165,7 +217,7 @@ export class Settler {
         : this.#jury.cast(job, result.taskIndex, items, {
             deviceId,
             leaseId: result.leaseId,
-            address: volunteer?.address ?? lease?.address,
+            address: from.address,
           });
     const ruling = ruleOnAnswer(job, task, items, quorum, agreeing);
     const won = ruling.verdict === 'committed' && ruling.won;

@@ -74,6 +74,8 @@ export interface ClusterStore {
    * clock), and releases their claims; returns their epochs.
    */
   reapNodes(silentMs: number): Promise<number[]>;
+  /** Says where tabs reach the live node `epoch` (known once it listens); a no-op if not live. */
+  announceUrl(epoch: number, url: string): Promise<void>;
   /** Leaves cleanly: the node is no longer live and its claims are released at once. */
   leaveCluster(epoch: number): Promise<void>;
   /** Live nodes, oldest epoch first. */

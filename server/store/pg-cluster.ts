@@ -153,6 +153,9 @@ export function createPgCluster(pool: pg.Pool): ClusterStore {
         bury(client, 'SELECT epoch FROM nodes WHERE live AND epoch = $1', [epoch]),
       );
     },
+    async announceUrl(epoch, url) {
+      await pool.query('UPDATE nodes SET url = $1 WHERE epoch = $2 AND live', [url, epoch]);
+    },
     async liveNodes() {
       const { rows } = await pool.query<NodeRow>('SELECT * FROM nodes WHERE live ORDER BY epoch');
       return rows.map(toNodeRecord);

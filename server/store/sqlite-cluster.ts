@@ -33,6 +33,9 @@ export function createSqliteCluster(db: Database.Database): SqliteCluster {
   const renew = db.prepare<[number, number]>(
     'UPDATE nodes SET heartbeat_at = ? WHERE epoch = ? AND live = 1',
   );
+  const setUrl = db.prepare<[string, number]>(
+    'UPDATE nodes SET url = ? WHERE epoch = ? AND live = 1',
+  );
   const staleNodes = db.prepare<[number], { epoch: number }>(
     'SELECT epoch FROM nodes WHERE live = 1 AND heartbeat_at < ? ORDER BY epoch',
   );
@@ -172,6 +175,9 @@ export function createSqliteCluster(db: Database.Database): SqliteCluster {
     },
     async reapNodes(silentMs) {
       return reap(silentMs);
+    },
+    async announceUrl(epoch, url) {
+      setUrl.run(url, epoch);
     },
     async leaveCluster(epoch) {
       leave(epoch);

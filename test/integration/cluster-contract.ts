@@ -94,6 +94,18 @@ export function clusterContract(ctx: ClusterContext): void {
     ]);
   });
 
+  it('keeps the URL a live node announces once it listens, and ignores one from a node that left', async () => {
+    const store = ctx.store();
+    const a = await store.joinCluster({ nodeId: 'a' });
+    const gone = await store.joinCluster({ nodeId: 'gone' });
+    await store.leaveCluster(gone.epoch);
+    await store.announceUrl(a.epoch, 'http://127.0.0.1:4100');
+    await store.announceUrl(gone.epoch, 'http://127.0.0.1:4101');
+    expect((await store.liveNodes()).map((node) => [node.nodeId, node.url])).toEqual([
+      ['a', 'http://127.0.0.1:4100'],
+    ]);
+  });
+
   it('reaps only nodes silent for longer than asked, fails their heartbeats and releases their claims', async () => {
     const store = ctx.store();
     await job('j', 20);

@@ -19,7 +19,8 @@ import type { SimStats } from './sim-stats.ts';
 const RATE_LIMIT_RETRY_MS = 50;
 
 export interface SimOutboxOptions {
-  socket: Socket<ServerToVolunteerEvents, VolunteerToServerEvents>;
+  /** The tab's current socket (a tab that moves nodes gets a new one). */
+  socket: () => Socket<ServerToVolunteerEvents, VolunteerToServerEvents>;
   stats: SimStats;
   /** Whether the coordinator has welcomed the tab on its current connection. */
   registered: () => boolean;
@@ -94,7 +95,7 @@ export class SimOutbox {
       pending = [...this.results.values()].filter((r) => !this.#sending.has(r.leaseId));
     } else {
       pending = this.#fresh.splice(0);
-      if (!this.#options.socket.connected) {
+      if (!this.#options.socket().connected) {
         for (const result of pending) this.results.delete(result.leaseId);
         return;
       }
@@ -104,7 +105,8 @@ export class SimOutbox {
   }
 
   #send(results: TaskResult[]): void {
-    const { socket, stats } = this.#options;
+    const { stats } = this.#options;
+    const socket = this.#options.socket();
     const generation = this.#generation;
     for (const result of results) this.#sending.add(result.leaseId);
     stats.batchesSent++;

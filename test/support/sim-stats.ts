@@ -17,6 +17,8 @@ export interface SimStats {
   disconnects: number;
   /** Attempts to connect again after a lost connection. */
   reconnects: number;
+  /** Times the tab moved to another coordinator node after its own did not answer. */
+  moves: number;
   /** Successful hellos (first connect included). */
   hellos: number;
   /** Result messages sent, and result entries in them (resends included). */
@@ -42,6 +44,7 @@ export function emptySimStats(): SimStats {
     drops: 0,
     disconnects: 0,
     reconnects: 0,
+    moves: 0,
     hellos: 0,
     batchesSent: 0,
     resultsSent: 0,

@@ -63,6 +63,11 @@ export interface SimTabOptions {
   resultsPerMessage?: number;
   /** After a lost connection, connects again after a random pause in [minMs, maxMs] and says hello. */
   reconnect?: { minMs: number; maxMs: number };
+  /**
+   * With `reconnect`: as the page does, when a reconnect fails the tab tries the next coordinator
+   * its last welcome listed (several nodes on one database).
+   */
+  followNodes?: boolean;
   /** Chance a started copy hangs for good (without holding a worker). */
   stallChance?: number;
   /** Chance, after each finished copy, of losing the connection while it still holds copies. */
@@ -78,8 +83,11 @@ type SimSocket = Socket<ServerToVolunteerEvents, VolunteerToServerEvents>;
 
 let counter = 0;
 
+/** How long a tab that follows nodes waits for a coordinator's handshake before trying another. */
+const FOLLOW_CONNECT_TIMEOUT_MS = 2_000;
+
 export class SimTab {
-  readonly socket: SimSocket;
+  #socket: SimSocket;
   readonly options: Required<Pick<SimTabOptions, 'slots' | 'deviceId' | 'tabId'>> & SimTabOptions;
   readonly stats: SimStats = emptySimStats();
   /** With `record`: every assignment received, in order. */
@@ -108,6 +116,12 @@ export class SimTab {
   #generation = 0;
   #closed = false;
   #deviceId: string;
+  /** The coordinator URLs the last welcome listed, and the one connected to now. */
+  #nodes: string[] = [];
+  #url: string;
+  /** The last connection attempt failed: with `followNodes`, the next goes elsewhere. */
+  #failedConnect = false;
+  #welcome: Welcome | undefined;
 
   private constructor(url: string, options: SimTabOptions) {
     counter++;
@@ -119,19 +133,10 @@ export class SimTab {
     };
     this.#deviceId = this.options.deviceId;
     this.#random = options.random ?? Math.random;
-    this.socket = io(url, {
-      transports: ['websocket'],
-      reconnection: false,
-      forceNew: true,
-      // engine.io-client hands this to the ws client in Node.
-      ...(options.localAddress ? ({ localAddress: options.localAddress } as object) : {}),
-    });
-    this.socket.on('task:assign', (batch) => this.#onAssign(batch));
-    this.socket.on('task:cancel', (batch) => this.#onCancel(batch));
-    this.socket.on('volunteer:control', (control) => this.#onControl(control));
-    this.socket.on('disconnect', () => this.#onDisconnect());
+    this.#url = url;
+    this.#socket = this.#open(url);
     this.#outbox = new SimOutbox({
-      socket: this.socket,
+      socket: () => this.#socket,
       stats: this.stats,
       registered: () => this.#registered,
       ...(options.resend ? { resend: options.resend } : {}),
@@ -142,6 +147,39 @@ export class SimTab {
     if (options.progressEveryMs) {
       this.#progressTimer = setInterval(() => this.#reportHeld(), options.progressEveryMs);
     }
+  }
+
+  /** A socket to `url`, not yet connected, with the tab's handlers. */
+  #open(url: string): SimSocket {
+    const socket: SimSocket = io(url, {
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+      // A frozen node accepts the TCP connection and never answers: give up on it soon.
+      ...(this.options.followNodes ? { timeout: FOLLOW_CONNECT_TIMEOUT_MS } : {}),
+      // engine.io-client hands this to the ws client in Node.
+      ...(this.options.localAddress ? ({ localAddress: this.options.localAddress } as object) : {}),
+    });
+    socket.on('task:assign', (batch) => this.#onAssign(batch));
+    socket.on('task:cancel', (batch) => this.#onCancel(batch));
+    socket.on('volunteer:control', (control) => this.#onControl(control));
+    socket.on('disconnect', () => this.#onDisconnect());
+    return socket;
+  }
+
+  /** The tab's socket; a new one after the tab moved to another node. */
+  get socket(): SimSocket {
+    return this.#socket;
+  }
+
+  /** What the coordinator said in its last welcome. */
+  get welcome(): Welcome | undefined {
+    return this.#welcome;
+  }
+
+  /** The coordinator this tab connects to now. */
+  get url(): string {
+    return this.#url;
   }
 
   /** Connects and says hello; rejects if either fails. */
@@ -158,10 +196,17 @@ export class SimTab {
       tab.close();
       throw error;
     }
-    // Later connections (reconnects) say hello by themselves.
-    tab.socket.on('connect', () => tab.#onReconnect());
-    tab.socket.on('connect_error', () => tab.#scheduleReconnect());
+    tab.#listenForReconnects(tab.socket);
     return tab;
+  }
+
+  /** Later connections (reconnects) say hello by themselves. */
+  #listenForReconnects(socket: SimSocket): void {
+    socket.on('connect', () => this.#onReconnect());
+    socket.on('connect_error', () => {
+      this.#failedConnect = true;
+      this.#scheduleReconnect();
+    });
   }
 
   /** The device id this tab counts as: the one its last welcome gave it. */
@@ -194,6 +239,8 @@ export class SimTab {
     if (res.ok && generation === this.#generation) {
       // Like a real tab: keep the id the coordinator issued and send it from now on.
       this.#deviceId = res.data.deviceId;
+      this.#welcome = res.data;
+      if (res.data.nodes && res.data.nodes.length > 0) this.#nodes = res.data.nodes;
       this.#registered = true;
       this.stats.hellos++;
       this.#outbox.flush();
@@ -276,8 +323,25 @@ export class SimTab {
       this.#reconnectTimer = undefined;
       if (this.#closed || this.socket.connected) return;
       this.stats.reconnects++;
+      if (this.options.followNodes && this.#failedConnect) this.#moveToNextNode();
+      this.#failedConnect = false;
       this.socket.connect();
     }, pauseMs);
+  }
+
+  /** Its coordinator did not answer: the next one the last welcome listed gets the tab. */
+  #moveToNextNode(): void {
+    const others = this.#nodes.filter((url) => url !== this.#url);
+    if (others.length === 0) return;
+    const at = this.#nodes.indexOf(this.#url);
+    const next = at < 0 ? others[0] : this.#nodes[(at + 1) % this.#nodes.length];
+    if (next === undefined) return;
+    this.#socket.removeAllListeners();
+    this.#socket.disconnect();
+    this.#url = next;
+    this.#socket = this.#open(next);
+    this.#listenForReconnects(this.#socket);
+    this.stats.moves++;
   }
 
   #onReconnect(): void {

@@ -1,0 +1,179 @@
+/**
+ * @module The engine's side of sharing a database with other coordinators: its life as a node
+ * (node-life.ts), the ranges it claims (claimer.ts), the jobs it takes up (shared-jobs.ts), the
+ * results it forwards and takes (forwarder.ts) and the events that tie them (cluster-feed.ts).
+ * On SQLite the same parts run with one node.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { CoordinatorError } from '../errors.ts';
+import type { Log } from '../log.ts';
+import type { Scheduler } from '../scheduling/scheduler.ts';
+import type { Fence } from '../store/cluster.ts';
+import type { JobStore } from '../store/store.ts';
+import type { WorkerView } from '../../shared/workers.ts';
+import { Claimer } from './claimer.ts';
+import type { Clock } from './clock.ts';
+import { ClusterFeed } from './cluster-feed.ts';
+import type { EffectApplier } from './effects.ts';
+import { Forwarder } from './forwarder.ts';
+import { NodeLife, type NodeLifeOptions } from './node-life.ts';
+import { SharedJobs } from './shared-jobs.ts';
+
+/** Heartbeat period and the silence after which a node is declared dead. */
+const HEARTBEAT_MS = 1_000;
+const SILENT_MS = 5_000;
+/** How often the store is asked for forwarded results, in case an event about one was lost. */
+const FORWARD_SWEEP_MS = 2_000;
+
+export type NodeOptions = Partial<
+  Pick<NodeLifeOptions, 'nodeId' | 'url' | 'heartbeatMs' | 'silentMs' | 'soleNode'>
+>;
+
+export interface ClusterNodeDeps {
+  store: JobStore;
+  scheduler: Scheduler;
+  effects: EffectApplier;
+  clock: Clock;
+  log: Log;
+  closing(): boolean;
+  /** A job changed on another node: admin pages here show it too. */
+  changed(jobId: string): void;
+}
+
+export class ClusterNode {
+  readonly claimer: Claimer;
+  readonly shared: SharedJobs;
+  readonly forwarder: Forwarder;
+  readonly feed: ClusterFeed;
+  readonly #deps: ClusterNodeDeps;
+  #life: NodeLife | undefined;
+  #forwardSweepAt = 0;
+
+  constructor(deps: ClusterNodeDeps) {
+    this.#deps = deps;
+    const { store, scheduler, effects, clock, log } = deps;
+    const epoch = (): number => this.#life?.epoch ?? 0;
+    this.claimer = new Claimer({
+      store,
+      scheduler,
+      effects,
+      clock,
+      log,
+      epoch,
+      claimed: () => this.forwarder.take(),
+    });
+    this.forwarder = new Forwarder({
+      store,
+      scheduler,
+      effects,
+      clock,
+      log,
+      epoch,
+      tell: (event) => this.feed.tell(event),
+    });
+    this.shared = new SharedJobs({
+      store,
+      scheduler,
+      effects,
+      claimer: this.claimer,
+      clock,
+      log,
+      closing: deps.closing,
+    });
+    this.feed = new ClusterFeed(store.events, log, {
+      submitted: (jobId) => void this.shared.submitted(jobId),
+      // Another node committed some of it: it may be finished.
+      changed: (jobId) => {
+        deps.changed(jobId);
+        void this.shared.checkFinished(jobId);
+      },
+      cancelled: (jobId) => void this.shared.cancelled(jobId),
+      released: (jobId) =>
+        this.claimer.released(jobId === undefined ? scheduler.jobIds() : [jobId]),
+      forwarded: () => this.forwarder.take(),
+      resumed: () => {
+        void this.shared.takeUpAll().then(() => this.shared.checkAll());
+        this.forwarder.take();
+      },
+    });
+  }
+
+  /** Joins the cluster; `fenced` is called once if the other nodes declare this one dead. */
+  async join(
+    options: NodeOptions,
+    tabs: () => WorkerView[],
+    fenced: (error: CoordinatorError) => void,
+  ): Promise<void> {
+    const { store, log, scheduler } = this.#deps;
+    this.#life = await NodeLife.join({
+      store,
+      log,
+      // Host and process for people; a random part so two nodes in one process stay apart.
+      nodeId: options.nodeId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+      ...(options.url !== undefined ? { url: options.url } : {}),
+      heartbeatMs: options.heartbeatMs ?? HEARTBEAT_MS,
+      silentMs: options.silentMs ?? SILENT_MS,
+      soleNode: options.soleNode ?? false,
+      tabs,
+      released: () => {
+        this.claimer.released(scheduler.jobIds());
+        this.feed.tell({ type: 'claims-released' });
+      },
+      fenced: () =>
+        fenced(new CoordinatorError('fenced', '[cluster]: this node was declared dead; stopping')),
+    });
+  }
+
+  /** Every batch's fence, once joined. */
+  fence(): Fence | undefined {
+    return this.#life ? { epoch: this.#life.epoch } : undefined;
+  }
+
+  get nodeId(): string | undefined {
+    return this.#life?.nodeId;
+  }
+
+  /** Where tabs reach the live nodes, this one first. */
+  get urls(): readonly string[] {
+    return this.#life?.urls ?? [];
+  }
+
+  async announce(url: string): Promise<void> {
+    await this.#life?.announce(url);
+  }
+
+  /** Tasks of these jobs settled and are durable: the store may count a job finished. */
+  settled(jobIds: ReadonlySet<string>): void {
+    for (const jobId of jobIds) {
+      void this.shared.checkFinished(jobId);
+      this.feed.changed(jobId);
+    }
+    this.claimer.pump();
+  }
+
+  /** The engine's periodic tick: claims where tabs run low, and a sweep for forwarded results. */
+  tick(now: number): void {
+    this.claimer.pump();
+    if (now >= this.#forwardSweepAt) {
+      this.#forwardSweepAt = now + FORWARD_SWEEP_MS;
+      this.forwarder.take();
+    }
+  }
+
+  /** Stops listening and lets claims and takes under way finish (before the last commit). */
+  async quiet(): Promise<void> {
+    this.feed.close();
+    await this.claimer.idle();
+    await this.forwarder.idle();
+  }
+
+  /** Leaves the cluster after the last commit: the claims go back to the others at once. */
+  async leave(): Promise<void> {
+    await this.#life
+      ?.leave()
+      .catch((error: unknown) =>
+        this.#deps.log.warn({ err: error }, '[cluster]: could not leave cleanly'),
+      );
+  }
+}
