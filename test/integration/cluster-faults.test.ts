@@ -1,13 +1,15 @@
 /**
  * A node lost costs time only: a coordinator frozen mid-job (SIGSTOP) is declared dead by the
- * others, who run its tasks; woken, it commits nothing stale and exits.
+ * others, who run its tasks; woken, it commits nothing stale and exits. A killed node's tabs move
+ * to the live nodes and deliver what they computed there.
  */
 import { describe, expect, it } from 'vitest';
 import { startChildCoordinator } from '../support/child-coordinator.ts';
 import { within } from '../support/events.ts';
 import { useHarness } from '../support/harness.ts';
 import { usePostgres } from '../support/postgres.ts';
-import { resultLines, waitForJob } from '../support/start-coordinator.ts';
+import { SimTab } from '../support/sim-tab.ts';
+import { resultLines, waitFor, waitForJob } from '../support/start-coordinator.ts';
 
 const postgres = usePostgres();
 const { coordinator, volunteer, submit, defer } = useHarness();
@@ -52,4 +54,69 @@ describe('a node lost mid-job', () => {
       Array.from({ length: 60 }, (_, index) => ({ index, output: index + 1 })),
     );
   });
+});
+
+describe('three nodes, one killed and one frozen mid-job', () => {
+  it('finishes a job submitted on one node with the tabs of the others moving to it, every result once', async () => {
+    const databaseUrl = await postgres.freshDatabase();
+    const env = {
+      BROWSERGRID_DATABASE_URL: databaseUrl,
+      BROWSERGRID_NODE_HEARTBEAT_MS: String(HEARTBEAT_MS),
+      BROWSERGRID_NODE_SILENT_MS: String(SILENT_MS),
+      // Tabs of the frozen node learn it within a second and move on.
+      BROWSERGRID_PING_INTERVAL_MS: '500',
+      BROWSERGRID_PING_TIMEOUT_MS: '500',
+    };
+    const killed = await startChildCoordinator(env);
+    defer(async () => void (await killed.stop()));
+    const frozen = await startChildCoordinator(env);
+    defer(async () => void (await frozen.stop()));
+    const survivor = await coordinator({
+      config: { databaseUrl, nodeHeartbeatMs: HEARTBEAT_MS, nodeSilentMs: SILENT_MS },
+    });
+    const following = {
+      slots: 2,
+      taskMs: 25,
+      resend: { ackTimeoutMs: 2_000 },
+      reconnect: { minMs: 50, maxMs: 150 },
+      followNodes: true,
+    };
+    // Tabs only on the two nodes that will be lost; each welcome lists all three nodes.
+    for (const node of [killed, frozen]) {
+      await waitFor(
+        async () => {
+          const probe = await volunteer(node, {});
+          probe.close();
+          return probe.welcome?.nodes?.length === 3 ? true : undefined;
+        },
+        5_000,
+        'a node to list all three',
+      );
+    }
+    const tabs: SimTab[] = [];
+    for (const node of [killed, frozen, killed, frozen])
+      tabs.push(await volunteer(node, following));
+    const job = await submit(survivor, {
+      map: '(x) => x * 2',
+      inputs: { range: { start: 0, end: 400 } },
+      chunkSize: 1,
+    });
+    const acked = (): number => tabs.reduce((sum, tab) => sum + tab.stats.acked, 0);
+    await SimTab.until(tabs, () => acked() >= 100, 20_000, 'a quarter of the job');
+    killed.signal('SIGKILL');
+    await SimTab.until(tabs, () => acked() >= 200, 20_000, 'half of the job');
+    frozen.signal('SIGSTOP');
+
+    expect(await waitForJob(survivor, job.id, undefined, 60_000)).toMatchObject({
+      status: 'completed',
+      done: 400,
+    });
+    // Every tab ended on the one node left.
+    for (const tab of tabs) expect(tab.url).toBe(survivor.url);
+    frozen.signal('SIGCONT');
+    expect(await within(frozen.exited, 15_000, 'the woken node to exit')).toMatch(/code 1/);
+    expect(await resultLines(survivor, job.id)).toEqual(
+      Array.from({ length: 400 }, (_, index) => ({ index, output: index * 2 })),
+    );
+  }, 90_000);
 });
