@@ -131,7 +131,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   app.use(createGridsRouter(engine.grids, requireAdmin, json, config.publicUrl));
   app.use(createTokensRouter(tokens, requireAdmin, json, clock));
   app.use(createDevicesRouter(engine.devices, requireAdmin));
-  app.use(createStaticRouter(config.staticDir));
+  app.use(createStaticRouter(config.staticDir, () => engine.nodeUrls()));
   app.use(notFound);
   app.use(errorHandler(subsystem(log, 'http'), config.maxHttpBodyBytes));
 

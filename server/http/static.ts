@@ -9,20 +9,43 @@ import path from 'node:path';
 import express, { Router, type Response } from 'express';
 import { CoordinatorError } from '../errors.ts';
 
-const PAGE_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  // socket.io's WebSocket to this origin ('self' covers ws: and wss: to it).
-  "connect-src 'self'",
-  "frame-src 'self'",
-  "worker-src 'self' blob:",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
+/**
+ * A page's policy. socket.io's WebSocket goes to this origin ('self' covers ws: and wss: to it)
+ * and, on the volunteer page, to the other coordinator nodes a tab may move to.
+ */
+function pageCsp(otherNodes: readonly string[] = []): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    ['connect-src', "'self'", ...otherNodes].join(' '),
+    "frame-src 'self'",
+    "worker-src 'self' blob:",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+/** CSP sources for the nodes' URLs: each origin over HTTP and WebSocket; anything else dropped. */
+export function nodeSources(urls: readonly string[]): string[] {
+  const sources = new Set<string>();
+  for (const url of urls) {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      continue;
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') continue;
+    const socket = parsed.protocol === 'https:' ? 'wss:' : 'ws:';
+    sources.add(parsed.origin);
+    sources.add(`${socket}//${parsed.host}`);
+  }
+  return [...sources];
+}
 
 /**
  * The sandbox frame runs in an opaque origin (iframe sandbox="allow-scripts"); its workers are
@@ -63,11 +86,15 @@ function secure(res: Response, csp: string): void {
   res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
 }
 
-export function createStaticRouter(staticDir: string): Router {
+/** `nodeUrls`: where the live coordinator nodes listen, which the volunteer page may connect to. */
+export function createStaticRouter(
+  staticDir: string,
+  nodeUrls: () => readonly string[] = () => [],
+): Router {
   const router = Router();
   const page = (name: string) => path.join(staticDir, name, 'index.html');
   const send =
-    (name: string, csp: string): express.RequestHandler =>
+    (name: string, csp: () => string): express.RequestHandler =>
     (_req, res, next) => {
       if (!existsSync(page(name))) {
         next(
@@ -78,11 +105,17 @@ export function createStaticRouter(staticDir: string): Router {
         );
         return;
       }
-      secure(res, csp);
+      secure(res, csp());
       res.sendFile(page(name));
     };
-  router.get('/', send('volunteer', PAGE_CSP));
-  router.get(['/admin', '/admin/'], send('admin', PAGE_CSP));
+  router.get(
+    '/',
+    send('volunteer', () => pageCsp(nodeSources(nodeUrls()))),
+  );
+  router.get(
+    ['/admin', '/admin/'],
+    send('admin', () => pageCsp()),
+  );
   router.get(['/sandbox', '/sandbox/'], (_req, res, next) => {
     // Read per request (once per volunteer tab): the policy must name the hash of the page served.
     readFile(page('sandbox'), 'utf8').then(

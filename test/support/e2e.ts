@@ -19,7 +19,7 @@ export interface E2E {
   /** A coordinator serving the built pages, closed (data dir removed) after the test. */
   coordinator(options?: Omit<StartOptions, 'staticDir'>): Promise<TestCoordinator>;
   /** A volunteer tab (`?autostart=1&cores=1` unless `query` says otherwise), connected. */
-  tab(server: TestCoordinator, query?: string): Promise<Page>;
+  tab(server: { url: string }, query?: string): Promise<Page>;
   submit(server: TestCoordinator, spec: Record<string, unknown>): Promise<JobCreated>;
   /** Registers a clean-up to run after the current test, last registered first. */
   defer(cleanup: () => Promise<void> | void): void;
