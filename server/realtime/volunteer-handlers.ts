@@ -67,7 +67,7 @@ function attach(
     control: (control) => socket.emit('volunteer:control', control),
     close: (reason) => {
       // Say why first: a client the server disconnects does not reconnect by itself.
-      socket.emit('volunteer:control', { paused: true, reason });
+      socket.emit('volunteer:control', { paused: true, reason, pausedBy: 'coordinator' });
       socket.disconnect(true);
     },
   };
@@ -91,8 +91,13 @@ function attach(
           `[realtime]: protocol ${hello.protocolVersion} is not spoken here (expected ${PROTOCOL_VERSION}); reload the page`,
         );
       }
-      if (hello.grid !== undefined)
-        await checkJoinCode(hello.grid, (code) => engine.grids.has(code));
+      let gridName: string | undefined;
+      if (hello.grid !== undefined) {
+        await checkJoinCode(hello.grid, async (code) => {
+          gridName = (await engine.grids.find(code))?.name;
+          return gridName !== undefined;
+        });
+      }
       // Checked after the await, so two racing hellos cannot both register.
       if (volunteerId !== undefined) {
         throw new CoordinatorError('conflict', '[realtime]: this connection already said hello');
@@ -121,12 +126,18 @@ function attach(
           slots: hello.slots,
           ...(hello.grid !== undefined ? { grid: hello.grid } : {}),
           ...(hello.userAgent !== undefined ? { userAgent: hello.userAgent } : {}),
+          ...(hello.nickname !== undefined ? { nickname: hello.nickname } : {}),
         },
         link,
       );
       trustConnection(socket.conn);
       log.debug({ volunteerId, slots: hello.slots }, '[realtime]: volunteer connected');
-      return { volunteerId, deviceId, serverTime: engine.now() };
+      return {
+        volunteerId,
+        deviceId,
+        serverTime: engine.now(),
+        ...(gridName !== undefined ? { gridName } : {}),
+      };
     }),
   );
 
