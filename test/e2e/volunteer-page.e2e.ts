@@ -31,7 +31,7 @@ async function createGrid(server: TestCoordinator, name: string): Promise<GridCr
 async function openPage(server: TestCoordinator, query = ''): Promise<Page> {
   const page = await e2e.browser().newTab(`${server.url}/${query}`);
   e2e.defer(() => page.browserContext().close());
-  await page.waitForSelector('#state[data-state]');
+  await page.waitForSelector('#toggle');
   return page;
 }
 
@@ -165,7 +165,7 @@ describe('the volunteer page', () => {
       name: 'second',
       description: 'Slow squares',
       map: slow(200),
-      inputs: { range: { start: 0, end: 30 } },
+      inputs: { range: { start: 0, end: 10 } },
     });
     await page.waitForFunction(
       () => document.querySelector('#state-title')?.textContent === 'Working on second',
