@@ -137,6 +137,8 @@ describe('the volunteer page', () => {
     const page = await openPage(server);
     expect(await page.$eval('#consent', (el) => (el as HTMLElement).hidden)).toBe(false);
     expect(await text(page, '#toggle')).toBe('Agree and start');
+    // A public tab is on no roster, so it is not asked for a nickname.
+    expect(await page.$eval('#nickname', (el) => el.getBoundingClientRect().width)).toBe(0);
     await page.click('#toggle');
     await page.waitForSelector('#connection[data-state="connected"]', { timeout: 20_000 });
     expect(await page.$eval('#consent', (el) => (el as HTMLElement).hidden)).toBe(true);
