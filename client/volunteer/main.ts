@@ -190,6 +190,8 @@ function render(status: RuntimeStatus | undefined): void {
         ? 'Resume'
         : 'Pause',
   );
+  // Refused or blocked, the tab has nothing to pause: the state panel says what to do instead.
+  toggle.hidden = view.state === 'refused' || view.state === 'blocked';
   nicknameInput.disabled = runtime !== undefined;
 
   // Technical text goes to the console for whoever debugs; people read plain words.

@@ -243,6 +243,7 @@ describe('the volunteer page', () => {
       expect(await text(page, '#state-detail')).toBe(
         'No grid has this join code. Check the code or the link with your teacher.',
       );
+      expect(await page.$eval('#toggle', (el) => (el as HTMLElement).hidden)).toBe(true);
       const shown = await page.$eval('main', (el) => (el as HTMLElement).innerText);
       expect(shown).not.toMatch(/\[[a-z:-]+\]|realtime|volunteer:hello|expected/);
     }
