@@ -189,6 +189,8 @@ export const RosterEntry = z.object({
   volunteerId: z.string(),
   deviceId: z.string(),
   browser: z.string(),
+  /** What the volunteer called themselves at hello (shared/protocol.ts `Nickname`), if anything. */
+  nickname: z.string().optional(),
   cores: z.number().int(),
   state: DeviceState,
   pausedByAdmin: z.boolean(),

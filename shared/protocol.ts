@@ -27,6 +27,22 @@ export const LeaseId = Id;
 export const DeviceId = Id;
 export const TabId = Id;
 
+/**
+ * What a volunteer calls themselves on their grid's roster. Refused, not cleaned: control,
+ * line-separator and bidi-override characters (which could forge or reorder a roster line) and
+ * lone surrogates, checked before the trim so that none passes by sitting at an end. Length
+ * counts UTF-16 units, as the page's input does.
+ */
+export const NICKNAME_MAX_CHARS = 40;
+const NICKNAME_REFUSED = /[\p{Cc}\p{Cs}\p{Zl}\p{Zp}\u200E\u200F\u202A-\u202E\u2066-\u2069\uFEFF]/u;
+export const Nickname = z
+  .string()
+  .refine((name) => !NICKNAME_REFUSED.test(name), 'no control or direction characters')
+  .trim()
+  .min(1, 'expected a nickname')
+  .max(NICKNAME_MAX_CHARS, `at most ${NICKNAME_MAX_CHARS} characters`);
+export type Nickname = z.infer<typeof Nickname>;
+
 export const Hello = z.strictObject({
   protocolVersion: z.number().int(),
   /**
@@ -40,6 +56,8 @@ export const Hello = z.strictObject({
   slots: z.number().int().min(0).max(MAX_SLOTS_PER_TAB),
   grid: GridCode.optional(),
   userAgent: z.string().max(512).optional(),
+  /** Shown on the grid's roster beside the tab's browser. */
+  nickname: Nickname.optional(),
 });
 export type Hello = z.infer<typeof Hello>;
 
@@ -55,6 +73,8 @@ export const Welcome = z.object({
    * this one is lost, the tab moves to another and sends what it holds there.
    */
   nodes: z.array(z.string().max(2_048)).max(MAX_ANNOUNCED_NODES).optional(),
+  /** The name of the grid the hello's join code named, to show the volunteer where they are. */
+  gridName: z.string().optional(),
 });
 export type Welcome = z.infer<typeof Welcome>;
 
@@ -191,8 +211,19 @@ export const ReleaseBatch = z.strictObject({
 });
 export type ReleaseBatch = z.infer<typeof ReleaseBatch>;
 
+/**
+ * Who paused a tab, so its page can say so: the grid's admin for the whole grid or for this tab
+ * alone, or the coordinator's admin (a banned device, closed after this message).
+ */
+export const PausedBy = z.enum(['grid', 'tab', 'coordinator']);
+export type PausedBy = z.infer<typeof PausedBy>;
+
 /** The grid's admin paused or resumed this tab; a paused tab takes no work and holds none. */
-export const Control = z.object({ paused: z.boolean(), reason: z.string().optional() });
+export const Control = z.object({
+  paused: z.boolean(),
+  reason: z.string().optional(),
+  pausedBy: PausedBy.optional(),
+});
 export type Control = z.infer<typeof Control>;
 
 export interface VolunteerToServerEvents {

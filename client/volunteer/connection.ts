@@ -4,6 +4,7 @@
  * cancels, the grid admin's control). What the tab does with them is runtime.ts's.
  */
 import { io, type Socket } from 'socket.io-client';
+import type { WireError } from '../../shared/errors.ts';
 import { MAX_RESULTS_PER_MESSAGE } from '../../shared/limits.ts';
 import {
   PROTOCOL_VERSION,
@@ -21,6 +22,8 @@ export interface ConnectionOptions {
   /** Coordinator base URL; the page's origin by default. */
   url?: string;
   grid?: string;
+  /** Shown on the grid's roster; already checked against the protocol's `Nickname`. */
+  nickname?: string;
   tabId: string;
   /** This browser's device id, as stored; the coordinator may issue another. */
   deviceId: string;
@@ -29,9 +32,10 @@ export interface ConnectionOptions {
   /** Workers this tab offers at the hello. */
   slots: () => number;
   onState: (state: 'connecting' | 'connected' | 'disconnected') => void;
-  onError: (message: string) => void;
+  /** The coordinator refused the hello. */
+  onError: (error: WireError) => void;
   /** The coordinator welcomed this tab on a new connection. */
-  onWelcome: () => Promise<void>;
+  onWelcome: (welcome: Welcome) => Promise<void>;
   onAssign: (batch: AssignBatch) => void;
   onCancel: (leaseIds: string[]) => void;
   onControl: (control: Control) => void;
@@ -138,10 +142,11 @@ export class Connection {
       tabId: this.#options.tabId,
       slots: this.#options.slots(),
       ...(this.#options.grid ? { grid: this.#options.grid } : {}),
+      ...(this.#options.nickname ? { nickname: this.#options.nickname } : {}),
       userAgent: navigator.userAgent.slice(0, 512),
     })) as Ack<Welcome>;
     if (!res.ok) {
-      this.#options.onError(res.error.message);
+      this.#options.onError(res.error);
       return;
     }
     // The coordinator issues device ids: keep the one it gave, for this tab and the browser's next.
@@ -154,6 +159,6 @@ export class Connection {
     if (res.data.nodes && res.data.nodes.length > 0) this.#nodes = res.data.nodes;
     this.#registered = true;
     this.#options.onState('connected');
-    await this.#options.onWelcome();
+    await this.#options.onWelcome(res.data);
   }
 }

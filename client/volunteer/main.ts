@@ -1,14 +1,24 @@
 /**
- * @module The volunteer page: consent (asked once, remembered, revocable), Start/Pause, cores, a
- * CPU cap, pausing on battery, and what the tab is doing. URL parameters for labs and tests:
- * `?autostart=1` (the machine's operator consents for it), `?cores=N`, `?grid=CODE`.
+ * @module The volunteer page: consent and start in one press (remembered, revocable), Pause,
+ * cores, a CPU cap, pausing on battery, a nickname for the grid's roster, and what the tab is
+ * doing. URL parameters for labs and tests: `?autostart=1` (the machine's operator consents for
+ * it), `?cores=N`, `?grid=CODE`.
  */
+import { Nickname } from '../../shared/protocol.ts';
 import { Outbox } from './outbox.ts';
-import { VolunteerRuntime, type RuntimeStatus } from './runtime.ts';
+import { NICKNAME_HINT, plainError } from './plain-errors.ts';
+import { VolunteerRuntime, type CurrentJob, type RuntimeStatus } from './runtime.ts';
 import { SandboxHost } from './sandbox-host.ts';
+import { describeState, jobLabel } from './state-view.ts';
 
 const TAB_ID_KEY = 'browsergrid.tabId';
 const CONSENT_KEY = 'browsergrid.consent';
+const NICKNAME_KEY = 'browsergrid.nickname';
+/**
+ * How long a tab that just finished its tasks still shows their job: a busy tab is often empty
+ * for a moment between two batches, and "Waiting for work" flashing there would be false.
+ */
+const SETTLE_MS = 1_500;
 
 /** Parts of the Battery Status API, where the browser has it. */
 interface BatteryManager extends EventTarget {
@@ -19,6 +29,12 @@ function element<T extends HTMLElement>(id: string): T {
   const found = document.getElementById(id);
   if (!found) throw new Error(`[volunteer]: page is missing #${id}`);
   return found as T;
+}
+
+/** Writes only a changed text: fewer repaints, and no re-announcing an unchanged live region. */
+function show(id: string, text: string): void {
+  const el = element(id);
+  if (el.textContent !== text) el.textContent = text;
 }
 
 /** Per tab and kept across reloads (sessionStorage), so a reloaded tab is the same volunteer. */
@@ -36,14 +52,26 @@ function clampCores(value: number): number {
 }
 
 const params = new URLSearchParams(location.search);
+const grid = params.get('grid') ?? undefined;
 const coresInput = element<HTMLInputElement>('cores');
+const nicknameInput = element<HTMLInputElement>('nickname');
 const toggle = element<HTMLButtonElement>('toggle');
 const defaultCores = Math.max(1, (navigator.hardwareConcurrency || 2) - 1);
 coresInput.value = String(clampCores(Number(params.get('cores') ?? defaultCores)));
 
+// The roster that shows a nickname is a grid's; the public page has none to show it on.
+nicknameInput.closest('label')?.toggleAttribute('hidden', grid === undefined);
+nicknameInput.value = localStorage.getItem(NICKNAME_KEY) ?? '';
+
 let runtime: VolunteerRuntime | undefined;
 /** Why the page itself paused the tab (on battery), as opposed to its volunteer. */
 let onBattery = false;
+/** The jobs last worked on, and when the tab last held any task. */
+let recentJobs: readonly CurrentJob[] = [];
+let lastBusyAt = Number.NEGATIVE_INFINITY;
+let settleTimer: ReturnType<typeof setTimeout> | undefined;
+/** A problem the page found itself (a nickname it will not send), shown until the next Start. */
+let pageError: string | undefined;
 
 function hasConsent(): boolean {
   return localStorage.getItem(CONSENT_KEY) !== null;
@@ -52,6 +80,7 @@ function hasConsent(): boolean {
 function showConsent(): void {
   element('consent').hidden = hasConsent();
   element('withdraw').hidden = !hasConsent();
+  if (!runtime) render(undefined);
 }
 
 /**
@@ -83,43 +112,130 @@ function showStatus(status: RuntimeStatus): void {
   );
 }
 
-function render(status: RuntimeStatus): void {
-  const connection = element('connection');
-  connection.textContent = status.adminPaused
-    ? `${status.state}, ${status.adminPaused}`
-    : status.paused
-      ? `${status.state}, paused`
-      : status.state;
-  connection.dataset['paused'] = String(status.paused || status.adminPaused !== undefined);
-  connection.dataset['state'] = status.state;
-  element('jobs').textContent = status.jobNames.length > 0 ? status.jobNames.join(', ') : '—';
-  element('jobs').title = status.jobDescriptions.filter(Boolean).join('\n');
-  const about = element('about');
-  about.textContent = status.jobDescriptions.find(Boolean) ?? '';
-  about.hidden = about.textContent === '';
-  element('tasks-done').textContent = String(status.done);
-  element('cpu-given').textContent = `${(status.cpuMs / 1000).toFixed(1)} s`;
-  element('cores-busy').textContent = `${status.busy} of ${status.cores}`;
-  element('unsent').textContent = String(status.unsent);
-  toggle.textContent = status.state === 'stopped' || status.paused ? 'Start' : 'Pause';
-  const error = element('error');
-  error.hidden = !status.lastError;
-  error.textContent = status.lastError ?? '';
+const CONNECTION_TEXT: Record<RuntimeStatus['state'], string> = {
+  stopped: 'Not started',
+  connecting: 'Connecting…',
+  connected: 'Connected',
+  disconnected: 'Offline, trying again',
+};
+
+/** Keeps the last jobs on screen for SETTLE_MS after the tab runs out of tasks. */
+function settle(status: RuntimeStatus | undefined): readonly CurrentJob[] {
+  if (status && status.jobs.length > 0) {
+    recentJobs = status.jobs;
+    lastBusyAt = performance.now();
+    return recentJobs;
+  }
+  const leftMs = lastBusyAt + SETTLE_MS - performance.now();
+  if (leftMs <= 0 || !status) return [];
+  clearTimeout(settleTimer);
+  settleTimer = setTimeout(() => render(runtime?.status), leftMs + 10);
+  return recentJobs;
 }
 
-async function start(): Promise<void> {
-  if (!hasConsent()) {
-    element('consent').hidden = false;
-    return;
+let lastLoggedError: RuntimeStatus['lastError'];
+
+function render(status: RuntimeStatus | undefined): void {
+  const view = describeState({
+    ...(status ? { status } : {}),
+    hasConsent: hasConsent(),
+    onBattery,
+    recentJobs: settle(status),
+  });
+  const panel = element('state');
+  panel.dataset['state'] = view.state;
+  show('state-title', view.title);
+  show('state-detail', view.detail);
+  show('about', view.about ?? '');
+  element('about').hidden = view.about === undefined;
+  const gridName = status?.gridName;
+  show('grid-name', gridName ?? '');
+  element('grid').hidden = gridName === undefined;
+
+  const state = status?.state ?? 'stopped';
+  const connection = element('connection');
+  show(
+    'connection',
+    status?.pausedBy === 'coordinator'
+      ? "Closed: this device is banned by the site's admin"
+      : CONNECTION_TEXT[state],
+  );
+  connection.dataset['paused'] = String(
+    (status?.paused ?? false) || status?.adminPaused !== undefined,
+  );
+  connection.dataset['state'] = state;
+  const jobs = status?.jobs ?? [];
+  show(
+    'jobs',
+    jobs.length > 0
+      ? jobs
+          .map((job) => jobLabel(job) + (job.submittedBy ? ` (for ${job.submittedBy})` : ''))
+          .join(', ')
+      : '—',
+  );
+  show('tasks-done', String(status?.done ?? 0));
+  show('cpu-given', `${((status?.cpuMs ?? 0) / 1000).toFixed(1)} s`);
+  show(
+    'cores-busy',
+    `${status?.busy ?? 0} of ${status?.cores ?? clampCores(Number(coresInput.value))}`,
+  );
+  show('unsent', String(status?.unsent ?? 0));
+  show(
+    'toggle',
+    !runtime || state === 'stopped'
+      ? hasConsent()
+        ? 'Start'
+        : 'Agree and start'
+      : status?.paused
+        ? 'Resume'
+        : 'Pause',
+  );
+  // Refused or blocked, the tab has nothing to pause: the state panel says what to do instead.
+  toggle.hidden = view.state === 'refused' || view.state === 'blocked';
+  nicknameInput.disabled = runtime !== undefined;
+
+  // Technical text goes to the console for whoever debugs; people read plain words.
+  const lastError = status?.lastError;
+  if (lastError && lastError !== lastLoggedError) console.warn(lastError.message);
+  lastLoggedError = lastError;
+  const shown =
+    pageError ?? (lastError && view.state !== 'refused' ? plainError(lastError) : undefined);
+  element('error').hidden = shown === undefined;
+  show('error', shown ?? '');
+}
+
+/** The nickname to send, undefined for none; a refused one stops the start, in plain words. */
+function readNickname(): { ok: true; nickname?: string } | { ok: false } {
+  if (grid === undefined) return { ok: true };
+  if (nicknameInput.value.trim() === '') {
+    localStorage.removeItem(NICKNAME_KEY);
+    return { ok: true };
   }
+  const parsed = Nickname.safeParse(nicknameInput.value);
+  if (!parsed.success) return { ok: false };
+  localStorage.setItem(NICKNAME_KEY, parsed.data);
+  return { ok: true, nickname: parsed.data };
+}
+
+/** The one button: agree and start, then pause and resume. */
+async function start(): Promise<void> {
   if (runtime) {
     if (runtime.status.paused) runtime.resume();
     else runtime.pause();
     return;
   }
+  const nickname = readNickname();
+  pageError = nickname.ok ? undefined : `That nickname cannot be used. ${NICKNAME_HINT}`;
+  if (!nickname.ok) {
+    render(undefined);
+    nicknameInput.focus();
+    return;
+  }
+  // Pressing the button under the consent text is the consent.
+  if (!hasConsent()) localStorage.setItem(CONSENT_KEY, new Date().toISOString());
+  showConsent();
   toggle.disabled = true;
   try {
-    const grid = params.get('grid') ?? undefined;
     const sandbox = new SandboxHost();
     runtime = new VolunteerRuntime({
       spawnWorker: () => sandbox.spawn(),
@@ -127,6 +243,7 @@ async function start(): Promise<void> {
       tabId: tabId(),
       outbox: await Outbox.open(),
       ...(grid ? { grid } : {}),
+      ...(nickname.nickname !== undefined ? { nickname: nickname.nickname } : {}),
       onStatus: showStatus,
     });
     runtime.setDutyCycle(Number(element<HTMLSelectElement>('duty').value));
@@ -156,17 +273,11 @@ async function watchBattery(): Promise<void> {
 }
 
 toggle.addEventListener('click', () => void start());
-element('agree').addEventListener('click', () => {
-  localStorage.setItem(CONSENT_KEY, new Date().toISOString());
-  showConsent();
-  void start();
-});
 element('withdraw').addEventListener('click', () => {
   localStorage.removeItem(CONSENT_KEY);
   runtime?.stop();
   runtime = undefined;
   showConsent();
-  toggle.textContent = 'Start';
 });
 element<HTMLSelectElement>('duty').addEventListener('change', (event) => {
   runtime?.setDutyCycle(Number((event.target as HTMLSelectElement).value));
@@ -181,6 +292,5 @@ showConsent();
 if (params.get('autostart') === '1') {
   // A lab machine or a test: whoever set up the URL consents for it.
   if (!hasConsent()) localStorage.setItem(CONSENT_KEY, `autostart ${new Date().toISOString()}`);
-  showConsent();
   void start();
 }

@@ -8,7 +8,8 @@
  * No timers drive the hot path (hidden tabs clamp main-thread timers): results are batched per
  * event-loop turn, and work arrives as socket events.
  */
-import type { Assignment, JobCode } from '../../shared/protocol.ts';
+import type { ErrorCode } from '../../shared/errors.ts';
+import type { Assignment, JobCode, PausedBy } from '../../shared/protocol.ts';
 import { Connection } from './connection.ts';
 import { LocalCheckpoints } from './local-checkpoints.ts';
 import { taskKey, type Outbox } from './outbox.ts';
@@ -19,11 +20,35 @@ import { WorkerPool, type WorkerFactory } from './worker-pool.ts';
 
 export type ConnectionState = 'stopped' | 'connecting' | 'connected' | 'disconnected';
 
+/** A job this tab holds tasks of right now, as its volunteer is told about it. */
+export interface CurrentJob {
+  jobId: string;
+  name?: string;
+  description?: string;
+  submittedBy?: string;
+}
+
+/**
+ * What went wrong last, with where it came from, so the page can say it in plain words: the
+ * coordinator's answer to the hello (with its code and field), or sending and storing results.
+ */
+export interface RuntimeError {
+  source: 'hello' | 'results';
+  code?: ErrorCode;
+  field?: string;
+  /** The technical text, for the console; never shown as is. */
+  message: string;
+}
+
 export interface RuntimeStatus {
   state: ConnectionState;
   paused: boolean;
   /** Why the grid's admin paused this tab, while they have. */
   adminPaused?: string;
+  /** Who paused it: the whole grid, this tab alone, or the coordinator's admin (a ban). */
+  pausedBy?: PausedBy;
+  /** The name of the grid this tab joined with a join code. */
+  gridName?: string;
   cores: number;
   /** Workers running a task right now. */
   busy: number;
@@ -35,11 +60,9 @@ export interface RuntimeStatus {
   cpuMs: number;
   /** Results waiting in IndexedDB for an acknowledgement. */
   unsent: number;
-  jobIds: string[];
-  /** Names of the jobs in `jobIds` (and who submitted them); their descriptions. */
-  jobNames: string[];
-  jobDescriptions: string[];
-  lastError?: string;
+  /** Jobs of the tasks held now, in the order their first task arrived: finished jobs drop out. */
+  jobs: CurrentJob[];
+  lastError?: RuntimeError;
 }
 
 export interface RuntimeOptions {
@@ -47,6 +70,7 @@ export interface RuntimeOptions {
   url?: string;
   cores: number;
   grid?: string;
+  nickname?: string;
   tabId: string;
   outbox: Outbox;
   /** Starts a task-runner worker; the page passes the sandbox's. */
@@ -59,8 +83,10 @@ export class VolunteerRuntime {
   readonly #outbox: Outbox;
   readonly #pool: WorkerPool;
   readonly #jobs = new Map<string, JobCode>();
-  /** Leases this tab holds (running or queued in the pool). */
-  readonly #held = new Set<string>();
+  /** Leases this tab holds (running or queued in the pool), each with its job. */
+  readonly #held = new Map<string, string>();
+  /** Leases held per job, so the current jobs are known without a walk over every lease. */
+  readonly #heldPerJob = new Map<string, number>();
   readonly #checkpoints: LocalCheckpoints;
   readonly #results: ResultSender;
   readonly #progress: ProgressReporter;
@@ -71,7 +97,8 @@ export class VolunteerRuntime {
     this.#options = options;
     this.#outbox = options.outbox;
     this.#pool = new WorkerPool(options.cores, options.spawnWorker);
-    const onError = (message: string): void => this.#update({ lastError: message });
+    const onError = (message: string): void =>
+      this.#update({ lastError: { source: 'results', message } });
     this.#checkpoints = new LocalCheckpoints(options.outbox, onError);
     this.#results = new ResultSender({
       store: options.outbox,
@@ -90,9 +117,7 @@ export class VolunteerRuntime {
       done: 0,
       cpuMs: 0,
       unsent: 0,
-      jobIds: [],
-      jobNames: [],
-      jobDescriptions: [],
+      jobs: [],
     };
   }
 
@@ -111,24 +136,40 @@ export class VolunteerRuntime {
     this.#connection = new Connection({
       ...(this.#options.url ? { url: this.#options.url } : {}),
       ...(this.#options.grid ? { grid: this.#options.grid } : {}),
+      ...(this.#options.nickname ? { nickname: this.#options.nickname } : {}),
       tabId: this.#options.tabId,
       deviceId,
       replaceDeviceId: (previous, issued) => this.#outbox.replaceDeviceId(previous, issued),
       slots: () => (this.#status.paused ? 0 : this.#options.cores),
       onState: (state) => this.#update({ state }),
-      onError: (message) => this.#update({ lastError: message }),
-      onWelcome: () => this.#results.connected(),
+      onError: (error) =>
+        this.#update({
+          lastError: {
+            source: 'hello',
+            code: error.code,
+            message: error.message,
+            ...(error.field !== undefined ? { field: error.field } : {}),
+          },
+        }),
+      onWelcome: (welcome) => {
+        const gridName = own(welcome, 'gridName');
+        this.#update({ lastError: undefined, ...(gridName !== undefined ? { gridName } : {}) });
+        return this.#results.connected();
+      },
       onAssign: (batch) => this.#onAssign(batch.jobs, batch.tasks),
       onCancel: (leaseIds) => {
         this.#pool.cancel(leaseIds);
-        for (const leaseId of leaseIds) this.#held.delete(leaseId);
+        for (const leaseId of leaseIds) this.#drop(leaseId);
         this.#update({});
       },
       onControl: (control) => {
         const paused = own(control, 'paused');
         const reason = own(control, 'reason');
         if (paused) this.#handBack();
-        this.#update({ adminPaused: paused ? (reason ?? 'paused by the grid admin') : undefined });
+        this.#update({
+          adminPaused: paused ? (reason ?? 'paused by the grid admin') : undefined,
+          pausedBy: paused ? (own(control, 'pausedBy') ?? 'tab') : undefined,
+        });
       },
     });
   }
@@ -141,10 +182,11 @@ export class VolunteerRuntime {
 
   /** Stops everything this tab holds and gives it back, so other tabs take it at once. */
   #handBack(): void {
-    const leaseIds = [...this.#held];
+    const leaseIds = [...this.#held.keys()];
     if (leaseIds.length === 0) return;
     this.#pool.cancel(leaseIds);
     this.#held.clear();
+    this.#heldPerJob.clear();
     this.#connection?.release(leaseIds);
     this.#update({});
   }
@@ -178,25 +220,38 @@ export class VolunteerRuntime {
     for (const task of tasks) {
       const job = this.#jobs.get(task.jobId);
       if (!job) continue;
-      this.#held.add(task.leaseId);
+      if (!this.#held.has(task.leaseId)) {
+        this.#held.set(task.leaseId, task.jobId);
+        this.#heldPerJob.set(task.jobId, (this.#heldPerJob.get(task.jobId) ?? 0) + 1);
+      }
       void this.#run(job, task);
     }
-    const jobIds = [...new Set(tasks.map((task) => task.jobId).concat(this.#status.jobIds))].slice(
-      0,
-      5,
-    );
-    this.#update({
-      jobIds,
-      jobNames: jobIds.map((jobId) => {
-        const job = this.#jobs.get(jobId);
-        const name = (job && own(job, 'name')) ?? `job ${jobId.slice(0, 8)}`;
-        const submittedBy = job && own(job, 'submittedBy');
-        return submittedBy ? `${name} (for ${submittedBy})` : name;
-      }),
-      jobDescriptions: jobIds.map((jobId) => {
-        const job = this.#jobs.get(jobId);
-        return (job && own(job, 'description')) ?? '';
-      }),
+    this.#update({});
+  }
+
+  /** Forgets a lease; false if it was not held (cancelled or handed back meanwhile). */
+  #drop(leaseId: string): boolean {
+    const jobId = this.#held.get(leaseId);
+    if (jobId === undefined) return false;
+    this.#held.delete(leaseId);
+    const left = (this.#heldPerJob.get(jobId) ?? 1) - 1;
+    if (left > 0) this.#heldPerJob.set(jobId, left);
+    else this.#heldPerJob.delete(jobId);
+    return true;
+  }
+
+  #currentJobs(): CurrentJob[] {
+    return [...this.#heldPerJob.keys()].map((jobId) => {
+      const job = this.#jobs.get(jobId);
+      const name = job && own(job, 'name');
+      const description = job && own(job, 'description');
+      const submittedBy = job && own(job, 'submittedBy');
+      return {
+        jobId,
+        ...(name ? { name } : {}),
+        ...(description ? { description } : {}),
+        ...(submittedBy ? { submittedBy } : {}),
+      };
     });
   }
 
@@ -225,7 +280,11 @@ export class VolunteerRuntime {
       },
     });
     this.#progress.finished(task.leaseId);
-    if (!this.#held.delete(task.leaseId) || !result) return;
+    const held = this.#drop(task.leaseId);
+    if (!held || !result) {
+      this.#update({});
+      return;
+    }
     this.#results.add({
       leaseId: task.leaseId,
       jobId: task.jobId,
@@ -241,6 +300,7 @@ export class VolunteerRuntime {
       ...patch,
       busy: this.#pool.busy,
       held: this.#held.size,
+      jobs: this.#currentJobs(),
       unsent: this.#results.unsent,
       done: this.#results.done,
       cpuMs: this.#results.cpuMs,

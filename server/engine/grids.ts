@@ -64,6 +64,10 @@ export class Grids {
     return (await this.#deps.store.getGrid(code)) !== undefined;
   }
 
+  async find(code: string): Promise<StoredGrid | undefined> {
+    return this.#deps.store.getGrid(code);
+  }
+
   async list(): Promise<StoredGrid[]> {
     return this.#deps.store.listGrids();
   }
@@ -119,11 +123,14 @@ export class Grids {
     const touched = tabs.setPaused(target, paused) ?? []; // the tab may have left meanwhile
     const effects: Effect[] = [];
     for (const id of touched) {
-      const effective = tabs.isPaused(id);
-      tabs.link(id)?.control({
-        paused: effective,
-        ...(effective ? { reason: 'paused by the grid admin' } : {}),
-      });
+      const pausedBy = tabs.pausedBy(id);
+      tabs
+        .link(id)
+        ?.control(
+          pausedBy
+            ? { paused: true, reason: 'paused by the grid admin', pausedBy }
+            : { paused: false },
+        );
       scheduler.setSlots(id, tabs.effectiveSlots(id), clock.now(), effects);
     }
     void applier.applyLogged(effects);

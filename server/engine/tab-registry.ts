@@ -3,7 +3,7 @@
  * grid, browser), which ones an admin paused, and recently departed ones for a grid's roster.
  * The scheduler holds the scheduling side (leases, speed); this holds the rest.
  */
-import type { AssignBatch, CancelBatch, Control } from '../../shared/protocol.ts';
+import type { AssignBatch, CancelBatch, Control, PausedBy } from '../../shared/protocol.ts';
 
 /** How the engine reaches one connected tab; the socket handlers make one per connection. */
 export interface VolunteerLink {
@@ -24,6 +24,7 @@ export interface TabInfo {
   deviceId: string;
   grid?: string;
   userAgent?: string;
+  nickname?: string;
   /** Slots the tab asks for (0 when its volunteer paused it). */
   requestedSlots: number;
   connectedAt: number;
@@ -82,6 +83,13 @@ export class TabRegistry {
       this.#pausedTabs.has(volunteerId) ||
       (info?.grid !== undefined && this.#pausedGrids.has(info.grid))
     );
+  }
+
+  /** Who paused the tab, if anyone: a paused grid is said before the tab's own pause. */
+  pausedBy(volunteerId: string): Extract<PausedBy, 'grid' | 'tab'> | undefined {
+    const grid = this.#tabs.get(volunteerId)?.grid;
+    if (grid !== undefined && this.#pausedGrids.has(grid)) return 'grid';
+    return this.#pausedTabs.has(volunteerId) ? 'tab' : undefined;
   }
 
   isGridPaused(grid: string): boolean {

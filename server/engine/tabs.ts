@@ -39,6 +39,7 @@ export class Tabs {
       slots: number;
       grid?: string;
       userAgent?: string;
+      nickname?: string;
     },
     link: VolunteerLink,
   ): void {
@@ -50,6 +51,7 @@ export class Tabs {
         deviceId: hello.deviceId,
         ...(hello.grid !== undefined ? { grid: hello.grid } : {}),
         ...(hello.userAgent !== undefined ? { userAgent: hello.userAgent } : {}),
+        ...(hello.nickname !== undefined ? { nickname: hello.nickname } : {}),
         requestedSlots: hello.slots,
         connectedAt: now,
         lastSeen: now,
@@ -57,8 +59,8 @@ export class Tabs {
       link,
     );
     // A tab an admin paused stays paused across reconnects and reloads.
-    const paused = this.#deps.registry.isPaused(hello.volunteerId);
-    if (paused) link.control({ paused: true, reason: 'paused by the grid admin' });
+    const pausedBy = this.#deps.registry.pausedBy(hello.volunteerId);
+    if (pausedBy) link.control({ paused: true, reason: 'paused by the grid admin', pausedBy });
     const effects: Effect[] = [];
     this.#deps.scheduler.connect(
       { ...hello, slots: this.#deps.registry.effectiveSlots(hello.volunteerId) },

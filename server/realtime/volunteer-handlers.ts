@@ -68,7 +68,7 @@ function attach(
     control: (control) => socket.emit('volunteer:control', control),
     close: (reason) => {
       // Say why first: a client the server disconnects does not reconnect by itself.
-      socket.emit('volunteer:control', { paused: true, reason });
+      socket.emit('volunteer:control', { paused: true, reason, pausedBy: 'coordinator' });
       socket.disconnect(true);
     },
   };
@@ -92,8 +92,13 @@ function attach(
           `[realtime]: protocol ${hello.protocolVersion} is not spoken here (expected ${PROTOCOL_VERSION}); reload the page`,
         );
       }
-      if (hello.grid !== undefined)
-        await checkJoinCode(hello.grid, (code) => engine.grids.has(code));
+      let gridName: string | undefined;
+      if (hello.grid !== undefined) {
+        await checkJoinCode(hello.grid, async (code) => {
+          gridName = (await engine.grids.find(code))?.name;
+          return gridName !== undefined;
+        });
+      }
       // Checked after the await, so two racing hellos cannot both register.
       if (volunteerId !== undefined) {
         throw new CoordinatorError('conflict', '[realtime]: this connection already said hello');
@@ -122,6 +127,7 @@ function attach(
           slots: hello.slots,
           ...(hello.grid !== undefined ? { grid: hello.grid } : {}),
           ...(hello.userAgent !== undefined ? { userAgent: hello.userAgent } : {}),
+          ...(hello.nickname !== undefined ? { nickname: hello.nickname } : {}),
         },
         link,
       );
@@ -133,6 +139,7 @@ function attach(
         deviceId,
         serverTime: engine.now(),
         ...(nodes.length > 0 ? { nodes: [...nodes] } : {}),
+        ...(gridName !== undefined ? { gridName } : {}),
       };
     }),
   );

@@ -48,10 +48,6 @@ describe('volunteer tabs in Chromium', () => {
       'the pages to show 2,000 tasks done',
     );
     for (const count of shown) expect(count).toBeGreaterThan(0);
-    for (const page of tabs) {
-      expect(await page.$eval('#jobs', (el) => el.textContent)).toBe('squares (for admin)');
-      expect(await page.$eval('#about', (el) => el.textContent)).toBe('The squares of 0 to 1999');
-    }
     expect(shown.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(2000);
     process.stdout.write(`[e2e] 2,000 one-item squares in 2 tabs: ${elapsedMs.toFixed(0)} ms\n`);
   });
@@ -276,30 +272,5 @@ describe('volunteer tabs in Chromium', () => {
       'the reloaded tab to count as the same device',
     );
     expect(await storedId()).toBe(issued);
-  });
-
-  it('asks consent once before computing, remembers it, and forgets it when withdrawn', async () => {
-    const server = await coordinator();
-    const page = await e2e.browser().newTab(`${server.url}/`);
-    e2e.defer(() => page.browserContext().close());
-    // Start does nothing but point at the consent until it is given.
-    await page.waitForSelector('#consent:not([hidden])');
-    await page.click('#toggle');
-    expect(await page.$eval('#connection', (el) => (el as HTMLElement).dataset['state'])).toBe(
-      'stopped',
-    );
-    await page.click('#agree');
-    await page.waitForSelector('#connection[data-state="connected"]', { timeout: 20_000 });
-
-    // Remembered: after a reload, Start starts at once.
-    await page.reload();
-    expect(await page.$eval('#consent', (el) => (el as HTMLElement).hidden)).toBe(true);
-    await page.click('#toggle');
-    await page.waitForSelector('#connection[data-state="connected"]', { timeout: 20_000 });
-
-    await page.click('#withdraw');
-    await page.waitForSelector('#connection[data-state="stopped"]');
-    await page.click('#toggle');
-    await page.waitForSelector('#consent:not([hidden])');
   });
 });
