@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { connect } from 'browsergrid/sdk';
 
 const items = Number(process.argv[2] ?? 100);
-const darts = Number(process.argv[3] ?? 1_000_000);
+const darts = Number(process.argv[3] ?? 250_000);
 if (!Number.isSafeInteger(items) || items < 1 || !Number.isSafeInteger(darts) || darts < 1) {
   throw new Error('usage: run.ts [items] [dartsPerItem], both whole numbers above 0');
 }
