@@ -19,6 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import type { Page } from 'puppeteer';
+import type { ResultLine } from '../../shared/job.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useE2E } from '../support/e2e.ts';
 import { within } from '../support/events.ts';
@@ -30,7 +31,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 let server: TestCoordinator;
 let tab: Page;
-/** The shell's working dir (results land here) and its `npx`. */
+/** Holds the shell's `npx` and, per example, the dir its command runs in and writes to. */
 let work: string;
 
 beforeAll(async () => {
@@ -115,20 +116,18 @@ function lastLine(stdout: string): string | undefined {
   return stdout.trimEnd().split('\n').at(-1);
 }
 
-type Line = { index: number; output?: unknown; error?: string };
-
-function resultsIn(dir: string, file: string): Line[] {
+function resultsIn(dir: string, file: string): ResultLine[] {
   return readFileSync(path.join(dir, file), 'utf8')
     .split('\n')
     .filter((line) => line.length > 0)
-    .map((line) => JSON.parse(line) as Line);
+    .map((line) => JSON.parse(line) as ResultLine);
 }
 
 function outputsIn<T>(dir: string, file: string): T[] {
   const lines = resultsIn(dir, file);
   expect(lines.filter((line) => 'error' in line)).toEqual([]);
   expect(lines.map((line) => line.index)).toEqual(lines.map((_, i) => i));
-  return lines.map((line) => line.output as T);
+  return lines.map((line) => ('output' in line ? line.output : undefined) as T);
 }
 
 describe('examples/, each run by the command its README gives', () => {
