@@ -69,6 +69,14 @@ module.exports = {
       to: { path: '^(server|client|bench)/' },
     },
     {
+      name: 'examples-use-the-sdk',
+      severity: 'error',
+      comment:
+        'examples/ are what a user copies out of the checkout: they reach browsergrid through `browsergrid/sdk` (or the CLI) only, never its insides.',
+      from: { path: '^examples/' },
+      to: { path: '^(server/(?!sdk/)|client/|shared/|test/|bench/)' },
+    },
+    {
       name: 'tests-not-benches',
       severity: 'error',
       comment:

@@ -1,0 +1,2 @@
+/** Each input number comes back squared. */
+export default (x) => x * x;
