@@ -19,6 +19,7 @@ export class AdminTokens {
   /** Names of live named tokens, by hash. */
   readonly #live = new Map<string, string>();
   readonly #revokedListeners = new Set<() => void>();
+  readonly #changedListeners = new Set<() => void>();
 
   private constructor(root: string, store: JobStore) {
     this.#root = root;
@@ -55,6 +56,7 @@ export class AdminTokens {
     };
     await this.#store.createToken(record);
     this.#live.set(record.hash, record.name);
+    for (const listener of this.#changedListeners) listener();
     return { ...info(record), token };
   }
 
@@ -73,6 +75,27 @@ export class AdminTokens {
     }
     this.#live.delete(record.hash);
     for (const listener of this.#revokedListeners) listener();
+    for (const listener of this.#changedListeners) listener();
+  }
+
+  /**
+   * Reads the tokens again: another coordinator node created or revoked one. A revoked token's
+   * sessions here are dropped as if it had been revoked here.
+   */
+  async reload(): Promise<void> {
+    const live = new Map<string, string>();
+    for (const token of await this.#store.listTokens())
+      if (token.revokedAt === undefined) live.set(token.hash, token.name);
+    const revoked = [...this.#live.keys()].some((hash) => !live.has(hash));
+    this.#live.clear();
+    for (const [hash, name] of live) this.#live.set(hash, name);
+    if (revoked) for (const listener of this.#revokedListeners) listener();
+  }
+
+  /** Calls `listener` after a token is created or revoked here (other nodes reload). */
+  onChanged(listener: () => void): () => void {
+    this.#changedListeners.add(listener);
+    return () => this.#changedListeners.delete(listener);
   }
 
   /** Calls `listener` after each revocation, so holders of long-lived sessions (admin sockets)

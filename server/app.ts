@@ -96,6 +96,16 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   });
 
   const tokens = await AdminTokens.load(deps.adminToken, store);
+  // Tokens made or revoked on one node hold on every node.
+  tokens.onChanged(() => engine.tokensChanged());
+  engine.onTokensChanged(
+    () =>
+      void tokens
+        .reload()
+        .catch((error: unknown) =>
+          log.warn({ err: error }, '[app]: could not reload admin tokens another node changed'),
+        ),
+  );
   const requireAdmin: RequestHandler = (req, res, next) => {
     const admin = tokens.nameOf(bearerToken(req.headers.authorization));
     if (admin !== undefined) {

@@ -9,6 +9,8 @@ import type { Log } from '../log.ts';
 import { throttledWarn, WARN_EVERY_MS } from '../log.ts';
 import type { ClusterEvents } from '../store/cluster.ts';
 
+export type AdminChange = Extract<ClusterEvent, { type: 'admin-changed' }>['what'];
+
 export interface ClusterFeedHandlers {
   /** A job this node does not run yet may have tasks for its tabs. */
   submitted(jobId: string): void;
@@ -19,6 +21,8 @@ export interface ClusterFeedHandlers {
   released(jobId?: string): void;
   /** A result for a task this node may hold was left in the store. */
   forwarded(jobId: string): void;
+  /** An admin on another node paused or resumed, banned or unbanned, or changed tokens. */
+  adminChanged(what: AdminChange): void;
   /** Events may have been missed: re-read everything the events would have said. */
   resumed(): void;
 }
@@ -59,6 +63,7 @@ export class ClusterFeed {
             handlers.forwarded(event.jobId);
             return;
           case 'admin-changed':
+            handlers.adminChanged(event.what);
             return;
         }
       }),

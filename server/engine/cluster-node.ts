@@ -14,7 +14,7 @@ import type { JobStore } from '../store/store.ts';
 import type { WorkerView } from '../../shared/workers.ts';
 import { Claimer } from './claimer.ts';
 import type { Clock } from './clock.ts';
-import { ClusterFeed } from './cluster-feed.ts';
+import { ClusterFeed, type AdminChange } from './cluster-feed.ts';
 import type { EffectApplier } from './effects.ts';
 import { Forwarder } from './forwarder.ts';
 import { NodeLife, type NodeLifeOptions } from './node-life.ts';
@@ -39,6 +39,8 @@ export interface ClusterNodeDeps {
   closing(): boolean;
   /** A job changed on another node: admin pages here show it too. */
   changed(jobId: string): void;
+  /** An admin's change on another node (or, after a lost connection, maybe any): re-read it. */
+  adminChanged(what: AdminChange): void;
 }
 
 export class ClusterNode {
@@ -92,9 +94,11 @@ export class ClusterNode {
       released: (jobId) =>
         this.claimer.released(jobId === undefined ? scheduler.jobIds() : [jobId]),
       forwarded: () => this.forwarder.take(),
+      adminChanged: (what) => deps.adminChanged(what),
       resumed: () => {
         void this.shared.takeUpAll().then(() => this.shared.checkAll());
         this.forwarder.take();
+        for (const what of ['pause', 'ban', 'token'] as const) deps.adminChanged(what);
       },
     });
   }

@@ -16,6 +16,8 @@ export interface DevicesDeps {
   scheduler: Scheduler;
   effects: EffectApplier;
   clock: Clock;
+  /** A ban or unban is durable: the other nodes are told. */
+  changed?(): void;
 }
 
 export class Devices {
@@ -30,6 +32,16 @@ export class Devices {
     const { store, scheduler, clock } = this.#deps;
     const now = clock.now();
     for (const deviceId of await store.bannedDevices()) scheduler.ban(deviceId, now, []);
+  }
+
+  /** Another node banned or unbanned a device: this node's scheduler and tabs follow the store. */
+  async sync(): Promise<void> {
+    const { store, scheduler } = this.#deps;
+    const banned = new Set(await store.bannedDevices());
+    for (const deviceId of banned) if (!scheduler.isBanned(deviceId)) await this.#banHere(deviceId);
+    for (const device of scheduler.devices) {
+      if (device.banned && !banned.has(device.deviceId)) scheduler.unban(device.deviceId);
+    }
   }
 
   isBanned(deviceId: string): boolean {
@@ -63,8 +75,15 @@ export class Devices {
 
   /** Bans a device for good (kept in the store): its tabs are closed and refused from now on. */
   async ban(deviceId: string): Promise<void> {
-    const { store, tabs, scheduler, effects: applier, clock } = this.#deps;
+    const { store, clock } = this.#deps;
     await store.banDevice(deviceId, clock.now());
+    await this.#banHere(deviceId);
+    this.#deps.changed?.();
+  }
+
+  /** Closes the device's tabs here and discards its uncommitted results. */
+  async #banHere(deviceId: string): Promise<void> {
+    const { tabs, scheduler, effects: applier, clock } = this.#deps;
     const effects: Effect[] = [];
     const links = [...scheduler.volunteers]
       .filter((volunteer) => volunteer.deviceId === deviceId)
@@ -80,5 +99,6 @@ export class Devices {
     if (!scheduler.unban(deviceId)) {
       throw new CoordinatorError('not_found', `[devices]: device ${deviceId} is not banned`);
     }
+    this.#deps.changed?.();
   }
 }

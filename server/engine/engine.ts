@@ -16,6 +16,7 @@ import { Scheduler, type Effect, type SchedulerOptions } from '../scheduling/sch
 import { countTasks } from '../scheduling/sharder.ts';
 import type { JobStore, StoredJob, StoredTaskResult } from '../store/store.ts';
 import { systemClock, type Clock } from './clock.ts';
+import type { AdminChange } from './cluster-feed.ts';
 import { ClusterNode, type NodeOptions } from './cluster-node.ts';
 import { Devices } from './devices.ts';
 import { EffectApplier, type EngineCounters, type EngineObserver } from './effects.ts';
@@ -64,6 +65,7 @@ export class Engine {
   readonly #progress: ProgressFeed;
   readonly #onFatal: (error: unknown) => void;
   readonly #cluster: ClusterNode;
+  readonly #tokenListeners = new Set<() => void>();
   #closing = false;
   readonly #expiryTimer: NodeJS.Timeout;
   readonly tabs: Tabs;
@@ -115,6 +117,7 @@ export class Engine {
       closing: () => this.#closing,
       // Another node committed some of it: admin pages here show it too.
       changed: (jobId) => this.#progress.changed(jobId),
+      adminChanged: (what) => this.#adminChanged(what),
     });
     this.tabs = new Tabs({
       registry,
@@ -125,8 +128,29 @@ export class Engine {
       closing: () => this.#closing,
       forward: (sender, results) => this.#cluster.forwarder.forward(sender, results),
     });
-    this.grids = new Grids({ store, tabs: registry, scheduler, effects, clock, log });
-    this.devices = new Devices({ store, tabs: registry, scheduler, effects, clock });
+    const tellAdmin = (what: AdminChange) => () =>
+      this.#cluster.feed.tell({ type: 'admin-changed', what });
+    this.grids = new Grids({
+      store,
+      tabs: registry,
+      scheduler,
+      effects,
+      clock,
+      log,
+      changed: tellAdmin('pause'),
+      elsewhere: async (volunteerId, grid) =>
+        (await store.clusterTabs()).some(
+          (tab) => tab.volunteerId === volunteerId && tab.grid === grid,
+        ),
+    });
+    this.devices = new Devices({
+      store,
+      tabs: registry,
+      scheduler,
+      effects,
+      clock,
+      changed: tellAdmin('ban'),
+    });
     this.timeline = new Timeline({
       store,
       scheduler,
@@ -259,6 +283,17 @@ export class Engine {
     yield* this.#store.results(jobId, fromTask);
   }
 
+  /** Tells the other nodes that admin tokens changed here (they reload theirs). */
+  tokensChanged(): void {
+    this.#cluster.feed.tell({ type: 'admin-changed', what: 'token' });
+  }
+
+  /** Calls `listener` when another node changed admin tokens. Returns the unsubscribe. */
+  onTokensChanged(listener: () => void): () => void {
+    this.#tokenListeners.add(listener);
+    return () => this.#tokenListeners.delete(listener);
+  }
+
   onProgress(listener: (summary: JobSummary) => void): () => void {
     return this.#progress.listen(listener);
   }
@@ -313,6 +348,14 @@ export class Engine {
   }
 
   // ---- internals --------------------------------------------------------------------------
+
+  #adminChanged(what: AdminChange): void {
+    const failed = (error: unknown): void =>
+      this.#log.warn({ err: error, what }, '[cluster]: could not read what another node changed');
+    if (what === 'pause') void this.grids.sync().catch(failed);
+    else if (what === 'ban') void this.devices.sync().catch(failed);
+    else for (const listener of this.#tokenListeners) listener();
+  }
 
   /** The store failed a write: no more ticks (the applier already refuses work), then tell the owner. */
   #halt(error: unknown): void {

@@ -23,6 +23,10 @@ export interface GridsDeps {
   effects: EffectApplier;
   clock: Clock;
   log: Log;
+  /** A pause or resume is durable: the other nodes are told. */
+  changed?(): void;
+  /** Whether a live tab of another node is in this grid (a pause of it goes through the store). */
+  elsewhere?(volunteerId: string, grid: string): Promise<boolean>;
 }
 
 export class Grids {
@@ -105,9 +109,10 @@ export class Grids {
     target: { grid: string; volunteerId?: string },
     paused: boolean,
   ): Promise<number> {
-    const { store, tabs, scheduler, effects: applier, clock } = this.#deps;
+    const { store, tabs, clock } = this.#deps;
     const { grid, volunteerId } = target;
-    if (volunteerId !== undefined && tabs.info(volunteerId)?.grid !== grid) {
+    const here = volunteerId === undefined || tabs.info(volunteerId)?.grid === grid;
+    if (!here && !(await this.#deps.elsewhere?.(volunteerId as string, grid).catch(() => false))) {
       throw new CoordinatorError(
         'not_found',
         `[grids]: no live tab ${volunteerId} in grid ${grid}`,
@@ -120,7 +125,36 @@ export class Grids {
     // Durable before it takes effect: a paused room, or tab, stays paused across a restart.
     if (volunteerId === undefined) await store.setGridPaused(grid, paused);
     else await store.setTabPaused({ volunteerId, grid, pausedAt: now }, paused);
+    this.#deps.changed?.();
+    if (!here) return 1; // its own node applies it when told
     const touched = tabs.setPaused(target, paused) ?? []; // the tab may have left meanwhile
+    this.#inform(touched);
+    return touched.length;
+  }
+
+  /** Another node paused or resumed a grid or a tab: this node's tabs follow the store. */
+  async sync(): Promise<void> {
+    const { store, tabs } = this.#deps;
+    const touched = new Set<string>();
+    const pausedTabs = new Set((await store.pausedTabs()).map((tab) => tab.volunteerId));
+    for (const grid of await store.listGrids()) {
+      const paused = grid.paused === true;
+      if (tabs.isGridPaused(grid.code) !== paused) {
+        for (const id of tabs.setPaused({ grid: grid.code }, paused) ?? []) touched.add(id);
+      }
+      for (const { volunteerId } of tabs.inGrid(grid.code)) {
+        const paused = pausedTabs.has(volunteerId);
+        if (tabs.isTabPaused(volunteerId) === paused) continue;
+        tabs.setPaused({ grid: grid.code, volunteerId }, paused);
+        touched.add(volunteerId);
+      }
+    }
+    this.#inform([...touched]);
+  }
+
+  /** Tells tabs whose pause changed, and gives or takes their slots. */
+  #inform(touched: readonly string[]): void {
+    const { tabs, scheduler, effects: applier, clock } = this.#deps;
     const effects: Effect[] = [];
     for (const id of touched) {
       const pausedBy = tabs.pausedBy(id);
@@ -134,6 +168,5 @@ export class Grids {
       scheduler.setSlots(id, tabs.effectiveSlots(id), clock.now(), effects);
     }
     void applier.applyLogged(effects);
-    return touched.length;
   }
 }

@@ -92,6 +92,11 @@ export class TabRegistry {
     return this.#pausedTabs.has(volunteerId) ? 'tab' : undefined;
   }
 
+  /** Whether the tab's own pause is set (its grid's aside). */
+  isTabPaused(volunteerId: string): boolean {
+    return this.#pausedTabs.has(volunteerId);
+  }
+
   isGridPaused(grid: string): boolean {
     return this.#pausedGrids.has(grid);
   }

@@ -107,19 +107,19 @@ describe('tabs moving between nodes', () => {
     });
     const job = await submit(b, {
       map: '(x) => x + 1',
-      inputs: { range: { start: 0, end: 60 } },
+      inputs: { range: { start: 0, end: 400 } },
       chunkSize: 1,
     });
     await tab.until(() => tab.stats.acked >= 10, 10_000, 'ten results on A');
     await a.close();
     expect(await waitForJob(b, job.id, undefined, 20_000)).toMatchObject({
       status: 'completed',
-      done: 60,
+      done: 400,
     });
     expect(tab.url).toBe(b.url);
     expect(tab.stats.moves).toBeGreaterThanOrEqual(1);
     expect(await resultLines(b, job.id)).toEqual(
-      Array.from({ length: 60 }, (_, index) => ({ index, output: index + 1 })),
+      Array.from({ length: 400 }, (_, index) => ({ index, output: index + 1 })),
     );
   });
 });

@@ -313,6 +313,7 @@ export class SimTab {
     this.#outbox.reset();
     if (!this.#closed) this.stats.disconnects++;
     this.#scheduleReconnect();
+    this.#notify();
   }
 
   #scheduleReconnect(): void {
