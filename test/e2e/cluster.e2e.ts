@@ -66,7 +66,7 @@ describe('tabs on two nodes, one killed', () => {
         const { body } = await api<WorkerView[]>(survivor, 'GET', '/api/workers');
         return body.length === 2 && body[0]?.node === body[1]?.node ? true : undefined;
       },
-      30_000,
+      60_000,
       'both tabs on the survivor',
     );
     expect(await waitForJob(survivor, job.id, undefined, 60_000)).toMatchObject({
