@@ -316,6 +316,12 @@ export class Engine {
     yield* this.#store.results(jobId, fromTask);
   }
 
+  /** The outcomes of the job's first `limit` failed tasks, read after the group commit drains. */
+  async failedTasks(jobId: string, limit: number): Promise<StoredTaskResult[]> {
+    await this.#effects.drain();
+    return this.#store.failedTasks(jobId, limit);
+  }
+
   onProgress(listener: (summary: JobSummary) => void): () => void {
     return this.#progress.listen(listener);
   }

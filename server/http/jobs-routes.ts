@@ -4,6 +4,7 @@
  */
 import { Router, type RequestHandler } from 'express';
 import { JobId, JobSpec, type ResultLine } from '../../shared/job.ts';
+import { clipError, JobErrorsQuery, type JobErrors } from '../../shared/job-errors.ts';
 import type { TaskTimelinePage } from '../../shared/timeline.ts';
 import type { Engine } from '../engine/engine.ts';
 import { CoordinatorError } from '../errors.ts';
@@ -60,6 +61,32 @@ export function createJobsRouter(
       timeline: await engine.timeline.read(jobId, from, limit),
     };
     res.json(page);
+  });
+
+  /**
+   * Why a job failed, bounded: the errors of its first failed tasks' items, at most `?limit=`
+   * (default 5, at most 20) lines, each cut to 500 characters.
+   */
+  router.get('/api/jobs/:jobId/errors', async (req, res) => {
+    const jobId = parseJobId(req.params['jobId']);
+    const query = JobErrorsQuery.safeParse(req.query);
+    if (!query.success) {
+      const { message, field } = describeIssue(query.error);
+      throw new CoordinatorError('invalid_input', `[jobs]: ${message}`, field ? { field } : {});
+    }
+    const { limit } = query.data;
+    const job = await engine.storedJob(jobId);
+    const body: JobErrors = { jobId, failedTasks: job.failed, errors: [] };
+    // Each failed task holds at least one error, so `limit` tasks fill `limit` lines.
+    for (const { taskIndex, items } of await engine.failedTasks(jobId, limit)) {
+      const { start } = taskSpan(job.items, job.spec.chunkSize, taskIndex);
+      items.forEach((outcome, i) => {
+        if (body.errors.length < limit && 'error' in outcome) {
+          body.errors.push({ taskIndex, index: start + i, error: clipError(outcome.error) });
+        }
+      });
+    }
+    res.json(body);
   });
 
   /**

@@ -195,6 +195,14 @@ export async function createPgStore(options: PgStoreOptions): Promise<JobStore> 
         after = (rows[rows.length - 1] as { task_index: number }).task_index;
       }
     },
+    async failedTasks(jobId, limit) {
+      const { rows } = await pool.query<{ task_index: number; items: string }>(
+        `SELECT task_index, items FROM results WHERE job_id = $1 AND status = 'failed'
+         ORDER BY task_index LIMIT $2`,
+        [jobId, limit],
+      );
+      return rows.map((row) => ({ taskIndex: row.task_index, items: JSON.parse(row.items) }));
+    },
     async close() {
       if (closed) return;
       closed = true;

@@ -117,6 +117,11 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
      ORDER BY task_index LIMIT ?`,
   );
 
+  const selectFailed = db.prepare<[string, number], { task_index: number; items: string }>(
+    `SELECT task_index, items FROM results WHERE job_id = ? AND status = 'failed'
+     ORDER BY task_index LIMIT ?`,
+  );
+
   const upsertCheckpoint = db.prepare<[string, number, string]>(
     `INSERT INTO checkpoints (job_id, task_index, checkpoint) VALUES (?, ?, ?)
      ON CONFLICT (job_id, task_index) DO UPDATE SET checkpoint = excluded.checkpoint`,
@@ -291,6 +296,11 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
         if (page.length < RESULTS_PAGE_ROWS) return;
         after = (page[page.length - 1] as { task_index: number }).task_index;
       }
+    },
+    async failedTasks(jobId, limit) {
+      return selectFailed
+        .all(jobId, limit)
+        .map((row) => ({ taskIndex: row.task_index, items: JSON.parse(row.items) }));
     },
     async close() {
       events.close();

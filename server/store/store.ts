@@ -179,5 +179,7 @@ export interface JobStore extends UploadStore, ClusterStore {
   copies(jobId: string, range: { fromTask: number; tasks: number }): Promise<CopyRecord[]>;
   /** Settled tasks' outcomes in task order, read in pages so a large job never sits in memory. */
   results(jobId: string, fromTask?: number): AsyncIterable<StoredTaskResult>;
+  /** The outcomes of the job's first `limit` failed tasks, in task order. */
+  failedTasks(jobId: string, limit: number): Promise<StoredTaskResult[]>;
   close(): Promise<void>;
 }
