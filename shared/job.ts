@@ -199,6 +199,10 @@ export const RosterEntry = z.object({
   /** Measured run time of one task, ms. */
   taskMs: z.number().optional(),
   lastSeen: z.string(),
+  /** When the tab connected (ISO time): the roster's "joined 12:04". */
+  joinedAt: z.string().optional(),
+  /** The name its volunteer gave, if any. */
+  nickname: z.string().max(40).optional(),
 });
 export type RosterEntry = z.infer<typeof RosterEntry>;
 

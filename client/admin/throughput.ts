@@ -57,7 +57,7 @@ export class ThroughputChart {
     }
     this.#plot = new uPlot(
       {
-        width: Math.max(300, this.#container.clientWidth || 600),
+        width: Math.max(200, this.#container.clientWidth || 600),
         height: 160,
         legend: { show: false },
         scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
