@@ -108,6 +108,7 @@ describe('admin page in Chromium: the front door', () => {
         outside: [],
       });
       if (shots) {
+        await admin.waitForSelector('#throughput canvas');
         // A phone shows the jobs as one sees them scrolled there; a screen shows the whole page.
         await admin.evaluate((narrow) => {
           if (narrow) document.getElementById('jobs-card')?.scrollIntoView();
