@@ -98,6 +98,7 @@ describe('admin page in Chromium: the front door', () => {
         outside: [],
       });
       await logIn(admin, server);
+      await admin.waitForSelector(`#grids .grid-list tr[data-code="${grid.code}"] button.show`);
       await admin.click(`#grids .grid-list tr[data-code="${grid.code}"] button.show`);
       await admin.waitForSelector('#grids .roster tbody tr');
       await admin.waitForSelector('#jobs .job-errors li.job-error');
@@ -288,6 +289,7 @@ describe('admin page in Chromium: the front door', () => {
     await e2e.tab(server, `autostart=1&cores=1&grid=${grid.code}`);
     const admin = await openAdmin(server);
     await logIn(admin, server);
+    await admin.waitForSelector(`#grids .grid-list tr[data-code="${grid.code}"] button.show`);
     await admin.click(`#grids .grid-list tr[data-code="${grid.code}"] button.show`);
     await admin.waitForFunction(
       () => document.querySelectorAll('#grids .roster tbody tr').length === 2,
