@@ -290,8 +290,25 @@ export class Engine {
     return { ...summary, inFlight: live.inFlight };
   }
 
-  async list(): Promise<JobSummary[]> {
-    const stored = await this.#store.listJobs();
+  /**
+   * Newest first, at most `limit` (default 1000); `before` (a job id) starts after that job, so
+   * the last id of one page asks for the next.
+   */
+  async list(page: { limit?: number; before?: string } = {}): Promise<JobSummary[]> {
+    let beforeSeq: number | undefined;
+    if (page.before !== undefined) {
+      const cursor = await this.#store.getJob(page.before);
+      if (!cursor) {
+        throw new CoordinatorError('invalid_input', `[engine]: before: no job ${page.before}`, {
+          field: 'before',
+        });
+      }
+      beforeSeq = cursor.seq;
+    }
+    const stored = await this.#store.listJobs({
+      ...(page.limit !== undefined ? { limit: page.limit } : {}),
+      ...(beforeSeq !== undefined ? { beforeSeq } : {}),
+    });
     return stored.map((job) => {
       const live = this.#scheduler.getJob(job.jobId);
       if (live && !live.shared) return liveSummary(live);

@@ -133,10 +133,11 @@ export async function createPgStore(options: PgStoreOptions): Promise<JobStore> 
       const { rows } = await pool.query<JobRow>('SELECT * FROM jobs WHERE job_id = $1', [jobId]);
       return rows[0] && toStoredJob(rows[0]);
     },
-    async listJobs({ limit = 1000 } = {}) {
-      const { rows } = await pool.query<JobRow>('SELECT * FROM jobs ORDER BY seq DESC LIMIT $1', [
-        limit,
-      ]);
+    async listJobs({ limit = 1000, beforeSeq = Number.MAX_SAFE_INTEGER } = {}) {
+      const { rows } = await pool.query<JobRow>(
+        'SELECT * FROM jobs WHERE seq < $1 ORDER BY seq DESC LIMIT $2',
+        [beforeSeq, limit],
+      );
       return rows.map(toStoredJob);
     },
     async unfinishedJobs() {

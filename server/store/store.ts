@@ -168,8 +168,8 @@ export interface JobStore extends UploadStore, ClusterStore {
   apply(changes: readonly StoreChange[], fence?: Fence): Promise<void>;
   getJob(jobId: string): Promise<StoredJob | undefined>;
   setReduced(jobId: string, outcome: { value: JsonValue } | { error: string }): Promise<void>;
-  /** Newest first. */
-  listJobs(options?: { limit?: number }): Promise<StoredJob[]>;
+  /** Newest first; with `beforeSeq`, only jobs created before that one (a page's cursor). */
+  listJobs(options?: { limit?: number; beforeSeq?: number }): Promise<StoredJob[]>;
   /** Jobs not finished, oldest first: what a restarted coordinator resumes. */
   unfinishedJobs(): Promise<StoredJob[]>;
   settledTasks(jobId: string): Promise<SettledTask[]>;

@@ -75,6 +75,42 @@ describe('admin REST reads', () => {
     ).toBe(401);
   });
 
+  it('pages the job list newest first: ?limit= at a time, ?before= the last id seen', async () => {
+    const server = await coordinator();
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      ids.push((await submit(server, { name: `job ${i}`, map: '(x) => x', inputs: [i] })).id);
+    }
+    const newestFirst = [...ids].reverse();
+    const page = async (query: string): Promise<string[]> => {
+      const { status, body } = await api<Array<{ id: string }>>(server, 'GET', `/api/jobs${query}`);
+      expect(status, query).toBe(200);
+      return body.map((job) => job.id);
+    };
+    expect(await page('')).toEqual(newestFirst);
+    expect(await page('?limit=2')).toEqual(newestFirst.slice(0, 2));
+    expect(await page(`?limit=2&before=${newestFirst[1]}`)).toEqual(newestFirst.slice(2, 4));
+    expect(await page(`?limit=2&before=${newestFirst[3]}`)).toEqual(newestFirst.slice(4));
+    expect(await page(`?before=${newestFirst[4]}`)).toEqual([]);
+    for (const [query, field] of [
+      ['?limit=0', 'limit'],
+      ['?limit=1001', 'limit'],
+      ['?limit=x', 'limit'],
+      ['?limit=1&limit=2', 'limit'],
+      ['?before=no-such-job', 'before'],
+      ['?before=../etc', 'before'],
+      ['?before=a&before=b', 'before'],
+    ]) {
+      const { status, body } = await api<{ error: { field?: string } }>(
+        server,
+        'GET',
+        `/api/jobs${query}`,
+      );
+      expect(status, query).toBe(400);
+      expect(body.error.field, query).toBe(field);
+    }
+  });
+
   it("tells a copy's wait in its tab's queue from its run, though it ended before reporting a start", async () => {
     const server = await coordinator();
     // Holds three copies and runs one at a time, never reporting a start: only its results say

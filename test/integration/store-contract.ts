@@ -231,6 +231,16 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
       expect(await store.checkpoints('a')).toEqual([]);
     });
 
+    it('lists jobs newest first, a page at a time before a given sequence number', async () => {
+      const jobs = [await create('a'), await create('b'), await create('c')];
+      const ids = async (options: { limit?: number; beforeSeq?: number }) =>
+        (await store.listJobs(options)).map((job) => job.jobId);
+      expect(await ids({})).toEqual(['c', 'b', 'a']);
+      expect(await ids({ limit: 2 })).toEqual(['c', 'b']);
+      expect(await ids({ limit: 2, beforeSeq: jobs[1]?.seq })).toEqual(['a']);
+      expect(await ids({ beforeSeq: jobs[0]?.seq })).toEqual([]);
+    });
+
     it("reads the first failed tasks' outcomes in task order, up to a limit", async () => {
       await create('a');
       await create('b');
