@@ -50,6 +50,8 @@ export class ThroughputChart {
   }
 
   #draw(): void {
+    // One sample is no line, and uPlot spans its time axis over years for it.
+    if (this.#times.length < 2) return;
     const data: uPlot.AlignedData = [this.#times, this.#rates];
     if (this.#plot) {
       this.#plot.setData(data);

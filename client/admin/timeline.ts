@@ -207,6 +207,13 @@ function summary(data: TaskTimelinePage, copies: Copy[]): HTMLElement {
     count(copies.filter((copy) => copy.kind === 'retry').length, 'retry', 'retries'),
     `${count(backups.length, 'backup')} started, ${backups.filter((copy) => copy.won).length} won`,
   ];
+  // Ended copies with a start: how long they queued in their tab against how long they ran.
+  const timed = copies.filter((copy) => copy.startedAt !== undefined && copy.endedAt !== undefined);
+  if (timed.length > 0) {
+    const waits = timed.map((copy) => (copy.startedAt as number) - copy.dispatchedAt);
+    const runs = timed.map((copy) => (copy.endedAt as number) - (copy.startedAt as number));
+    parts.push(`median wait ${formatMs(median(waits))}, median run ${formatMs(median(runs))}`);
+  }
   const waiting = copies.filter((copy) => outcomeOf(copy) === 'queued').length;
   const running = copies.filter((copy) => outcomeOf(copy) === 'running').length;
   if (waiting + running > 0) parts.push(`${running} running, ${waiting} waiting in a tab's queue`);
@@ -298,6 +305,11 @@ function tooltip(copy: Copy, outcome: Outcome, until: number): string {
     `Won: ${copy.won ? 'yes' : 'no'}`,
     `${copy.end === undefined ? 'So far' : 'Duration'}: ${timing}`,
   ].join('\n');
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
 function count(n: number, one: string, many = `${one}s`): string {
