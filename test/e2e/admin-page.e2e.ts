@@ -108,6 +108,14 @@ describe('admin page in Chromium: the front door', () => {
         width,
         outside: [],
       });
+      await admin.click('#jobs tr.job[data-status="completed"] button.timeline');
+      await admin.waitForSelector('#timeline:not([hidden]) .timeline-bar');
+      expect(await overflow(admin), `timeline at ${width} px`).toEqual({
+        scrollWidth: width,
+        width,
+        outside: [],
+      });
+      await admin.click('#timeline button.close');
       if (shots) {
         await admin.waitForSelector('#throughput canvas');
         // A phone shows the jobs as one sees them scrolled there; a screen shows the whole page.
