@@ -53,8 +53,15 @@ interface JobRow {
   /** The row under a failing job that lists its first errors. */
   errorsRow: HTMLTableRowElement;
   errorsList: HTMLElement;
-  /** The failed count the shown errors were fetched for. */
-  errorsFor: number;
+  /**
+   * What the shown errors were fetched for: the failed count up to `SHOWN_ERRORS`, and whether
+   * the job had finished. Past that count the first errors rarely change, so a job failing by
+   * the thousand costs a few fetches, not one per progress event.
+   */
+  errorsFor: string;
+  /** Failed tasks the shown errors cover. */
+  shownTasks: number;
+  errorsMore: HTMLElement;
 }
 
 export class JobTable {
@@ -161,10 +168,14 @@ export class JobTable {
     row.inFlight.textContent = String(job.inFlight);
     row.failed.textContent = String(job.failed);
     row.cancel.hidden = isFinished(job.status);
-    if (job.failed > 0 && row.errorsFor !== job.failed) {
-      row.errorsFor = job.failed;
+    const errorsFor = `${Math.min(job.failed, SHOWN_ERRORS)}|${isFinished(job.status)}`;
+    if (job.failed > 0 && row.errorsFor !== errorsFor) {
+      row.errorsFor = errorsFor;
       void this.#loadErrors(row, job.id);
     }
+    const more = job.failed - row.shownTasks;
+    row.errorsMore.hidden = row.shownTasks === 0 || more <= 0;
+    row.errorsMore.textContent = `…and ${more} more failed ${more === 1 ? 'task' : 'tasks'}: see the results download`;
     row.errorsRow.hidden = job.failed === 0;
   }
 
@@ -178,20 +189,13 @@ export class JobTable {
         li.append(el('span', 'error-item', `item ${line.index}`), ' ', plainError(line.error));
         return li;
       });
-      const more = answer.failedTasks - new Set(answer.errors.map((line) => line.taskIndex)).size;
-      if (more > 0) {
-        items.push(
-          el(
-            'li',
-            'muted',
-            `…and ${more} more failed ${more === 1 ? 'task' : 'tasks'}: see the results download`,
-          ),
-        );
-      }
-      row.errorsList.replaceChildren(...items);
+      row.shownTasks = new Set(answer.errors.map((line) => line.taskIndex)).size;
+      row.errorsList.replaceChildren(...items, row.errorsMore);
+      const job = this.#jobs.get(jobId);
+      if (job) this.#fill(row, job, Date.now());
     } catch (failure) {
       if (row.errorsFor !== asked) return;
-      row.errorsFor = -1;
+      row.errorsFor = '';
       row.errorsList.replaceChildren(
         el('li', 'muted', `Errors could not be read: ${plainError(String(failure))}`),
       );
@@ -248,6 +252,8 @@ export class JobTable {
     errorsCell.colSpan = 7;
     const errorsList = el('ul', 'job-errors');
     errorsList.append(el('li', 'muted', 'Loading its errors…'));
+    const errorsMore = el('li', 'muted job-errors-more');
+    errorsMore.hidden = true;
     errorsCell.append(errorsList);
 
     const row: JobRow = {
@@ -264,7 +270,9 @@ export class JobTable {
       cancel,
       errorsRow,
       errorsList,
-      errorsFor: 0,
+      errorsFor: '',
+      shownTasks: 0,
+      errorsMore,
     };
     this.#rows.set(jobId, row);
     return row;

@@ -140,13 +140,20 @@ describe('admin page in Chromium: the front door', () => {
     const failedRow = `#jobs tr[data-job-id="${bad}"]`;
     await admin.waitForSelector(`${failedRow}[data-status="failed"] .job-status.failed`);
     await admin.waitForSelector(`#jobs tr[data-errors-for="${bad}"] li.job-error`);
-    const errors = await admin.$$eval(`#jobs tr[data-errors-for="${bad}"] li`, (items) =>
+    const errors = await admin.$$eval(`#jobs tr[data-errors-for="${bad}"] li.job-error`, (items) =>
       items.map((item) => item.textContent ?? ''),
     );
     expect(errors).toEqual([
       expect.stringMatching(/^item 3 .*cannot take 3/),
       expect.stringMatching(/^item 7 .*cannot take 7/),
     ]);
+    // Both its failed tasks are listed: no "…and N more".
+    expect(
+      await admin.$eval(
+        `#jobs tr[data-errors-for="${bad}"] .job-errors-more`,
+        (node) => (node as HTMLElement).hidden,
+      ),
+    ).toBe(true);
     // Server tags such as `[task]:` mean nothing to a teacher.
     expect(errors.join('\n')).not.toMatch(/\[\w+\]:/);
     // The failed job's row is the one that stands out; the completed one has no error row.
@@ -154,6 +161,21 @@ describe('admin page in Chromium: the front door', () => {
     const background = (selector: string) =>
       admin.$eval(`${selector} td`, (td) => getComputedStyle(td).backgroundColor);
     expect(await background(failedRow)).not.toBe(await background(`#jobs tr[data-job-id="${ok}"]`));
+
+    // A job failing more tasks than are listed says how many more there are.
+    const worse = await e2e.submit(server, {
+      name: 'all fail',
+      map: `(x) => { throw new Error('no ' + x) }`,
+      inputs: [0, 1, 2, 3, 4],
+      maxAttempts: 1,
+    });
+    await waitForJob(server, worse.id, ['failed']);
+    const worseErrors = `#jobs tr[data-errors-for="${worse.id}"]`;
+    await admin.waitForSelector(`${worseErrors} .job-errors-more:not([hidden])`);
+    expect(await admin.$$eval(`${worseErrors} li.job-error`, (items) => items.length)).toBe(3);
+    expect(await admin.$eval(`${worseErrors} .job-errors-more`, (node) => node.textContent)).toBe(
+      '…and 2 more failed tasks: see the results download',
+    );
 
     // Sent without a name: shown by its id's head, not as "untitled".
     expect(await admin.$eval(`${failedRow} .job-name`, (node) => node.textContent)).toBe(
