@@ -201,6 +201,8 @@ export const RosterEntry = z.object({
   /** Measured run time of one task, ms. */
   taskMs: z.number().optional(),
   lastSeen: z.string(),
+  /** When the tab connected (ISO time): the roster's "joined 12:04". */
+  joinedAt: z.string().optional(),
 });
 export type RosterEntry = z.infer<typeof RosterEntry>;
 

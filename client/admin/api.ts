@@ -11,6 +11,7 @@ import {
   type JobSpecInput,
   type JobSummary,
 } from '../../shared/job.ts';
+import type { JobErrors } from '../../shared/job-errors.ts';
 import type { TaskTimelinePage } from '../../shared/timeline.ts';
 
 export class ApiError extends Error {
@@ -44,6 +45,11 @@ export class AdminApi {
       'GET',
       `/api/jobs/${encodeURIComponent(jobId)}/tasks?from=${from}&limit=${limit}`,
     );
+  }
+
+  /** The first errors of a job's failed tasks (at most `limit`). */
+  errors(jobId: string, limit = 3): Promise<JobErrors> {
+    return this.#json('GET', `/api/jobs/${encodeURIComponent(jobId)}/errors?limit=${limit}`);
   }
 
   devices(): Promise<DeviceView[]> {

@@ -6,7 +6,7 @@
 import type { DeviceView } from '../../shared/devices.ts';
 import type { AdminApi } from './api.ts';
 import { ApiError } from './api.ts';
-import { cells } from './dom.ts';
+import { cells, labelCells } from './dom.ts';
 
 const REFRESH_MS = 2_000;
 
@@ -67,6 +67,13 @@ export class DevicesPanel {
         this.#body.insertBefore(row.tr, this.#body.children[position] ?? null);
       }
     });
+    const table = this.#body.closest('table');
+    if (table) {
+      labelCells(table);
+      table.hidden = devices.length === 0;
+    }
+    const empty = this.#section.querySelector<HTMLElement>('.devices-empty');
+    if (empty) empty.hidden = devices.length > 0;
   }
 
   #createRow(deviceId: string): Row {

@@ -3,7 +3,7 @@
  * the job form's choice of grid.
  */
 import type { GridSummary } from '../../shared/job.ts';
-import { el, part } from './dom.ts';
+import { el, labelCells, part } from './dom.ts';
 
 interface ListRow {
   tr: HTMLTableRowElement;
@@ -41,6 +41,7 @@ export class GridList {
       if (body.children[position] !== row.tr)
         body.insertBefore(row.tr, body.children[position] ?? null);
     });
+    labelCells(this.#part<HTMLTableElement>('.grid-list'));
     this.#part('.grid-list').hidden = grids.length === 0;
     this.#part('.grid-list-empty').hidden = grids.length > 0;
     this.markSelected(selected);

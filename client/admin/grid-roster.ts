@@ -3,11 +3,14 @@
  * pause or resume button, and the grid's counts. Rows are built once and updated in place.
  */
 import type { GridSummary, RosterEntry } from '../../shared/job.ts';
-import { el, part } from './dom.ts';
+import { el, formatClock, labelCells, part } from './dom.ts';
 import { formatMs, shortId } from './timeline.ts';
 
 export interface RosterRow {
   tr: HTMLTableRowElement;
+  tab: HTMLTableCellElement;
+  /** The tab's number on this page, in order of joining: stable while the grid is shown. */
+  number: number;
   browser: HTMLTableCellElement;
   cores: HTMLTableCellElement;
   state: HTMLElement;
@@ -24,6 +27,7 @@ export interface RosterRow {
 
 export class RosterTable {
   readonly #rows = new Map<string, RosterRow>();
+  #numbered = 0;
 
   /** `onToggle` gets the row whose Pause or Resume button was clicked. */
   constructor(
@@ -35,6 +39,7 @@ export class RosterTable {
   clear(): void {
     for (const row of this.#rows.values()) row.tr.remove();
     this.#rows.clear();
+    this.#numbered = 0;
     this.#part('.roster-empty').hidden = true;
     this.#part('.roster').hidden = true;
     this.#part('.grid-counts').textContent = 'Loading…';
@@ -50,16 +55,18 @@ export class RosterTable {
       row.tr.remove();
       this.#rows.delete(id);
     }
+    // New tabs are numbered in order of joining, however the leaderboard orders them.
+    const joining = [...grid.devices]
+      .filter((entry) => !this.#rows.has(entry.volunteerId))
+      .sort((a, b) => (a.joinedAt ?? a.lastSeen).localeCompare(b.joinedAt ?? b.lastSeen));
+    for (const entry of joining) this.#rows.set(entry.volunteerId, this.#row(entry));
     grid.devices.forEach((entry, position) => {
-      let row = this.#rows.get(entry.volunteerId);
-      if (!row) {
-        row = this.#row(entry);
-        this.#rows.set(entry.volunteerId, row);
-      }
+      const row = this.#rows.get(entry.volunteerId) as RosterRow;
       row.entry = entry;
       if (body.children[position] !== row.tr)
         body.insertBefore(row.tr, body.children[position] ?? null);
     });
+    labelCells(this.#part<HTMLTableElement>('.roster'));
     this.#part('.roster').hidden = grid.devices.length === 0;
     this.#part('.roster-empty').hidden = grid.devices.length > 0;
   }
@@ -80,8 +87,7 @@ export class RosterTable {
     const cpu = tr.insertCell();
     const taskTime = tr.insertCell();
     const actions = tr.insertCell();
-    tab.className = 'mono';
-    tab.textContent = shortId(entry.volunteerId);
+    tab.className = 'roster-tab';
     tab.title = `tab ${entry.volunteerId}\ndevice ${entry.deviceId}`;
     const state = el('span', 'state');
     const note = el('span', 'muted state-note');
@@ -93,6 +99,8 @@ export class RosterTable {
     actions.append(toggle, error);
     const row: RosterRow = {
       tr,
+      tab,
+      number: ++this.#numbered,
       browser,
       cores,
       state,
@@ -119,6 +127,7 @@ export function syncRow(row: RosterRow, gridPaused: boolean): void {
   const { entry } = row;
   row.tr.dataset['state'] = entry.state;
   row.tr.dataset['pausedByAdmin'] = String(entry.pausedByAdmin);
+  row.tab.replaceChildren(...tabLabel(entry, row.number));
   row.browser.textContent = entry.browser;
   // A tab its volunteer paused asks for 0 cores: a dash reads better than a zero.
   row.cores.textContent = entry.cores > 0 ? String(entry.cores) : '—';
@@ -140,6 +149,19 @@ export function syncRow(row: RosterRow, gridPaused: boolean): void {
       : resume
         ? 'Let this tab take work again'
         : 'Stop this tab taking work; it hands back what it holds';
+}
+
+/**
+ * The name its volunteer gave, else "Tab 3 · Chrome · joined 12:04"; the id's head below, for
+ * telling apart two tabs of one name.
+ */
+export function tabLabel(entry: RosterEntry, number: number): HTMLElement[] {
+  const browser = entry.browser.split(' ')[0] ?? entry.browser;
+  const joined = entry.joinedAt === undefined ? [] : [`joined ${formatClock(entry.joinedAt)}`];
+  const name = entry.nickname?.trim()
+    ? el('span', 'tab-name nickname', entry.nickname.trim())
+    : el('span', 'tab-name', [`Tab ${number}`, browser, ...joined].join(' · '));
+  return [name, el('span', 'muted mono tab-id', shortId(entry.volunteerId))];
 }
 
 function describeCounts(grid: GridSummary): string {

@@ -18,7 +18,7 @@ import { offerGrids } from './grid-list.ts';
 import { GridsPanel } from './grids.ts';
 import { showError as showErrorIn } from './show-error.ts';
 import { TimelinePanel } from './timeline.ts';
-import { cells } from './dom.ts';
+import { JobTable } from './job-table.ts';
 
 const TOKEN_KEY = 'browsergrid.adminToken';
 
@@ -32,17 +32,27 @@ function showError(id: string, error: unknown): void {
   showErrorIn(element(id), error);
 }
 
-const jobs = new Map<string, JobSummary>();
 let api: AdminApi | undefined;
 let socket: Socket<ServerToAdminEvents, AdminToServerEvents> | undefined;
 const timeline = new TimelinePanel(element('timeline'), {
-  load: (jobId) =>
-    api ? api.tasks(jobId, 0, 200) : Promise.reject(new Error('[admin]: not logged in')),
+  load: (jobId, from, limit) =>
+    api ? api.tasks(jobId, from, limit) : Promise.reject(new Error('[admin]: not logged in')),
   finished: (jobId) => {
     const job = jobs.get(jobId);
     return job === undefined || isFinished(job.status);
   },
 });
+const jobs = new JobTable(element('jobs-card'), {
+  cancel: (jobId) => void cancelJob(jobId),
+  download: (jobId) => void downloadResults(jobId),
+  timeline: (jobId, title) => timeline.open(jobId, title),
+  errors: (jobId, limit) =>
+    api ? api.errors(jobId, limit) : Promise.reject(new Error('[admin]: not logged in')),
+});
+// Durations of queued and running jobs move on by themselves.
+setInterval(() => {
+  if (api && jobs.hasActive()) jobs.render();
+}, 1_000);
 const devices = new DevicesPanel(element('devices'));
 const throughput = new ThroughputChart(element('throughput'), element('throughput-now'));
 const grids = new GridsPanel(element('grids'), {
@@ -71,86 +81,10 @@ export function parseInputs(text: string): JobSpecInput['inputs'] {
   return parsed as JobSpecInput['inputs'];
 }
 
-interface JobRow {
-  tr: HTMLTableRowElement;
-  name: HTMLElement;
-  id: HTMLElement;
-  status: HTMLTableCellElement;
-  bar: HTMLProgressElement;
-  done: HTMLTableCellElement;
-  inFlight: HTMLTableCellElement;
-  failed: HTMLTableCellElement;
-  cancel: HTMLButtonElement;
-}
-
-const rows = new Map<string, JobRow>();
-
-/** Builds a job's row once; later updates only touch its text, so buttons stay clickable. */
-function createRow(jobId: string): JobRow {
-  const tr = document.createElement('tr');
-  tr.dataset['jobId'] = jobId;
-  const [nameCell, status, barCell, done, inFlight, failed, actions] = cells(tr, 7) as [
-    HTMLTableCellElement,
-    HTMLTableCellElement,
-    HTMLTableCellElement,
-    HTMLTableCellElement,
-    HTMLTableCellElement,
-    HTMLTableCellElement,
-    HTMLTableCellElement,
-  ];
-  const name = document.createElement('div');
-  const id = document.createElement('div');
-  id.className = 'muted';
-  nameCell.append(name, id);
-  const bar = document.createElement('progress');
-  barCell.append(bar);
-  const cancel = document.createElement('button');
-  cancel.className = 'secondary cancel';
-  cancel.textContent = 'Cancel';
-  cancel.addEventListener('click', () => void cancelJob(jobId));
-  const download = document.createElement('button');
-  download.className = 'secondary download';
-  download.textContent = 'Results';
-  download.addEventListener('click', () => void downloadResults(jobId));
-  const showTimeline = document.createElement('button');
-  showTimeline.className = 'secondary timeline';
-  showTimeline.textContent = 'Timeline';
-  showTimeline.addEventListener('click', () =>
-    timeline.open(jobId, `${jobs.get(jobId)?.name ?? 'untitled'} (${jobId})`),
-  );
-  actions.append(cancel, ' ', download, ' ', showTimeline);
-  return { tr, name, id, status, bar, done, inFlight, failed, cancel };
-}
-
-function renderJobs(): void {
-  const body = element<HTMLTableSectionElement>('jobs');
-  const ordered = [...jobs.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-  ordered.forEach((job, position) => {
-    let row = rows.get(job.id);
-    if (!row) {
-      row = createRow(job.id);
-      rows.set(job.id, row);
-    }
-    row.tr.dataset['status'] = job.status;
-    row.name.textContent = job.name ?? 'untitled';
-    row.id.textContent = job.grid === undefined ? job.id : `${job.id} · grid ${job.grid}`;
-    row.status.textContent = job.status;
-    row.bar.max = Math.max(1, job.tasks);
-    row.bar.value = job.done + job.failed;
-    row.done.textContent = `${job.done} / ${job.tasks}`;
-    row.inFlight.textContent = String(job.inFlight);
-    row.failed.textContent = String(job.failed);
-    row.cancel.hidden = !(job.status === 'queued' || job.status === 'running');
-    if (body.children[position] !== row.tr)
-      body.insertBefore(row.tr, body.children[position] ?? null);
-  });
-}
-
 async function cancelJob(jobId: string): Promise<void> {
   if (!api) return;
   try {
-    jobs.set(jobId, await api.cancel(jobId));
-    renderJobs();
+    jobs.set(await api.cancel(jobId));
   } catch (error) {
     alert(error instanceof Error ? error.message : String(error));
   }
@@ -176,9 +110,7 @@ function connectLive(token: string): void {
     live.textContent = 'live';
     socket?.emit('jobs:subscribe', (res: Ack<JobSummary[]>) => {
       if (!res.ok) return;
-      jobs.clear();
-      for (const job of res.data) jobs.set(job.id, job);
-      renderJobs();
+      jobs.replace(res.data);
     });
   });
   socket.on('disconnect', () => {
@@ -187,10 +119,7 @@ function connectLive(token: string): void {
   socket.on('connect_error', (error) => {
     live.textContent = `not connected: ${error.message}`;
   });
-  socket.on('job:progress', (summary) => {
-    jobs.set(summary.id, summary);
-    renderJobs();
-  });
+  socket.on('job:progress', (summary) => jobs.set(summary));
 }
 
 async function login(token: string): Promise<boolean> {
@@ -199,15 +128,14 @@ async function login(token: string): Promise<boolean> {
     const list = await candidate.list();
     api = candidate;
     localStorage.setItem(TOKEN_KEY, token);
-    jobs.clear();
-    for (const job of list) jobs.set(job.id, job);
+    jobs.replace(list);
+    element('admin-bar').hidden = false;
     element('submit').hidden = false;
     grids.start(candidate);
     element('jobs-card').hidden = false;
     devices.start(candidate);
-    throughput.start(() => jobs.values());
+    throughput.start(() => jobs.all());
     element('login').hidden = true;
-    renderJobs();
     connectLive(token);
     showError('login-error', undefined);
     return true;
@@ -243,6 +171,16 @@ function readSpec(form: HTMLFormElement, inputs?: JobSpecInput['inputs']): JobSp
   return spec;
 }
 
+/**
+ * Forgets the token on this browser and starts over from the login: a reload stops every timer,
+ * socket and panel at once, which no piecemeal teardown would guarantee.
+ */
+element('logout').addEventListener('click', () => {
+  localStorage.removeItem(TOKEN_KEY);
+  socket?.disconnect();
+  location.reload();
+});
+
 element<HTMLFormElement>('token-form').addEventListener('submit', (event) => {
   event.preventDefault();
   void login(element<HTMLInputElement>('token').value.trim());
@@ -269,7 +207,7 @@ element<HTMLFormElement>('job-form').addEventListener('submit', (event) => {
         throw error;
       });
       showError('submit-error', undefined);
-      jobs.set(created.id, {
+      jobs.set({
         id: created.id,
         status: 'queued',
         items: created.items,
@@ -282,7 +220,6 @@ element<HTMLFormElement>('job-form').addEventListener('submit', (event) => {
         ...(spec.name ? { name: spec.name } : {}),
         ...(spec.grid ? { grid: spec.grid } : {}),
       });
-      renderJobs();
     } catch (error) {
       showError('submit-error', error);
     } finally {

@@ -50,6 +50,8 @@ export class ThroughputChart {
   }
 
   #draw(): void {
+    // One sample is no line, and uPlot spans its time axis over years for it.
+    if (this.#times.length < 2) return;
     const data: uPlot.AlignedData = [this.#times, this.#rates];
     if (this.#plot) {
       this.#plot.setData(data);
@@ -57,7 +59,7 @@ export class ThroughputChart {
     }
     this.#plot = new uPlot(
       {
-        width: Math.max(300, this.#container.clientWidth || 600),
+        width: Math.max(200, this.#container.clientWidth || 600),
         height: 160,
         legend: { show: false },
         scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },

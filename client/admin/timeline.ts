@@ -8,10 +8,13 @@ import type { TaskTimelinePage, TimelineCopy } from '../../shared/timeline.ts';
 import { el } from './dom.ts';
 
 const REFRESH_MS = 1_000;
+/** Tasks drawn at once: more lanes and bars than this read as noise, and cost a long fetch. */
+export const PAGE_TASKS = 200;
 
 /** What the panel needs from the page: the data, and whether the job can still change. */
 export interface TimelineSource {
-  load(jobId: string): Promise<TaskTimelinePage>;
+  /** The copies of tasks `[from, from + limit)`. */
+  load(jobId: string, from: number, limit: number): Promise<TaskTimelinePage>;
   finished(jobId: string): boolean;
 }
 
@@ -21,6 +24,10 @@ export interface TimelineSource {
  */
 export class TimelinePanel {
   #jobId: string | undefined;
+  /** First task of the page shown. */
+  #from = 0;
+  /** The job's task count, as the last page said. */
+  #tasks = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** Bumped on open and close, so a response for an earlier job is not drawn. */
   #generation = 0;
@@ -30,14 +37,24 @@ export class TimelinePanel {
     private readonly source: TimelineSource,
   ) {
     section.querySelector('button.close')?.addEventListener('click', () => this.close());
+    section
+      .querySelector('button.timeline-earlier')
+      ?.addEventListener('click', () => this.#turn(-PAGE_TASKS));
+    section
+      .querySelector('button.timeline-later')
+      ?.addEventListener('click', () => this.#turn(PAGE_TASKS));
   }
 
   open(jobId: string, title: string): void {
     this.close();
     this.#jobId = jobId;
+    this.#from = 0;
+    this.#tasks = 0;
+    this.#syncPager();
     this.#part('.timeline-title').textContent = title;
     this.#part('.timeline-view').replaceChildren(el('p', 'muted', 'Loading…'));
     this.section.hidden = false;
+    this.section.scrollIntoView({ block: 'start' });
     void this.#refresh(this.#generation);
   }
 
@@ -49,6 +66,33 @@ export class TimelinePanel {
     this.section.hidden = true;
   }
 
+  /** Shows the tasks `by` further on (or back), fetched at once. */
+  #turn(by: number): void {
+    const jobId = this.#jobId;
+    if (jobId === undefined) return;
+    const from = Math.max(0, Math.min(this.#from + by, this.#lastFrom()));
+    if (from === this.#from) return;
+    this.#generation++;
+    clearTimeout(this.#timer);
+    this.#from = from;
+    this.#syncPager();
+    void this.#refresh(this.#generation);
+  }
+
+  #lastFrom(): number {
+    return Math.max(0, Math.floor((this.#tasks - 1) / PAGE_TASKS) * PAGE_TASKS);
+  }
+
+  #syncPager(): void {
+    const pager = this.#part('.timeline-pager');
+    pager.hidden = this.#tasks <= PAGE_TASKS;
+    const last = Math.min(this.#tasks, this.#from + PAGE_TASKS);
+    this.#part('.timeline-range').textContent =
+      `tasks ${this.#from}–${Math.max(this.#from, last - 1)} of ${this.#tasks}`;
+    this.#part<HTMLButtonElement>('.timeline-earlier').disabled = this.#from === 0;
+    this.#part<HTMLButtonElement>('.timeline-later').disabled = this.#from >= this.#lastFrom();
+  }
+
   async #refresh(generation: number): Promise<void> {
     const jobId = this.#jobId;
     if (jobId === undefined) return;
@@ -56,8 +100,10 @@ export class TimelinePanel {
     const last = this.source.finished(jobId);
     const error = this.#part('.timeline-error');
     try {
-      const page = await this.source.load(jobId);
+      const page = await this.source.load(jobId, this.#from, PAGE_TASKS);
       if (generation !== this.#generation) return;
+      this.#tasks = page.tasks;
+      this.#syncPager();
       renderTimeline(this.#part('.timeline-view'), page, Date.now());
       error.hidden = true;
     } catch (failure) {
@@ -68,8 +114,8 @@ export class TimelinePanel {
     if (!last) this.#timer = setTimeout(() => void this.#refresh(generation), REFRESH_MS);
   }
 
-  #part(selector: string): HTMLElement {
-    const found = this.section.querySelector<HTMLElement>(selector);
+  #part<T extends HTMLElement = HTMLElement>(selector: string): T {
+    const found = this.section.querySelector<T>(selector);
     if (!found) throw new Error(`[timeline]: panel is missing ${selector}`);
     return found;
   }
@@ -85,6 +131,7 @@ export type Outcome =
   | 'error'
   | 'cancelled'
   | 'released'
+  | 'queued'
   | 'running';
 
 const WHY: Record<Outcome, string> = {
@@ -96,6 +143,7 @@ const WHY: Record<Outcome, string> = {
   error: 'the map function threw, or the task failed in the tab',
   cancelled: 'the job was cancelled',
   released: 'its tab was paused and handed it back unrun',
+  queued: "waiting in its tab's queue, not started yet",
   running: 'still running',
 };
 
@@ -113,7 +161,8 @@ type Copy = TimelineCopy & { taskIndex: number };
 
 export function outcomeOf(copy: TimelineCopy): Outcome {
   if (copy.won) return 'won';
-  if (copy.end === undefined) return 'running';
+  // A tab reports each copy as it starts: a live copy without a start still waits its turn.
+  if (copy.end === undefined) return copy.startedAt === undefined ? 'queued' : 'running';
   // A result that did not win is a redundancy vote; it is not a failure.
   if (copy.end === 'result') return 'voted';
   return copy.end;
@@ -158,7 +207,16 @@ function summary(data: TaskTimelinePage, copies: Copy[]): HTMLElement {
     count(copies.filter((copy) => copy.kind === 'retry').length, 'retry', 'retries'),
     `${count(backups.length, 'backup')} started, ${backups.filter((copy) => copy.won).length} won`,
   ];
-  if (data.tasks > data.limit) parts.push(`tasks ${data.from}–${data.from + data.limit - 1} only`);
+  // Ended copies with a start: how long they queued in their tab against how long they ran.
+  const timed = copies.filter((copy) => copy.startedAt !== undefined && copy.endedAt !== undefined);
+  if (timed.length > 0) {
+    const waits = timed.map((copy) => (copy.startedAt as number) - copy.dispatchedAt);
+    const runs = timed.map((copy) => (copy.endedAt as number) - (copy.startedAt as number));
+    parts.push(`median wait ${formatMs(median(waits))}, median run ${formatMs(median(runs))}`);
+  }
+  const waiting = copies.filter((copy) => outcomeOf(copy) === 'queued').length;
+  const running = copies.filter((copy) => outcomeOf(copy) === 'running').length;
+  if (waiting + running > 0) parts.push(`${running} running, ${waiting} waiting in a tab's queue`);
   return el('p', 'timeline-summary', parts.join(' · '));
 }
 
@@ -223,6 +281,8 @@ function bar(copy: Copy, x: (t: number) => number, until: number, slot: number):
     fill.style.width = `${copy.fraction * 100}%`;
     run.append(fill, el('span', '', `${Math.round(copy.fraction * 100)}%`));
   }
+  // Still waiting: only the thin queue line is drawn, nothing of it has run.
+  run.hidden = outcome === 'queued';
   node.append(el('div', 'timeline-wait'), run);
   node.title = tooltip(copy, outcome, until);
   return node;
@@ -230,19 +290,26 @@ function bar(copy: Copy, x: (t: number) => number, until: number, slot: number):
 
 function tooltip(copy: Copy, outcome: Outcome, until: number): string {
   const timing =
-    copy.startedAt === undefined
-      ? `${formatMs(until - copy.dispatchedAt)} (queued and ran; no start reported)`
-      : `${formatMs(until - copy.dispatchedAt)} (queued ${formatMs(copy.startedAt - copy.dispatchedAt)}, ran ${formatMs(until - copy.startedAt)})`;
+    outcome === 'queued'
+      ? `${formatMs(until - copy.dispatchedAt)} waiting, not started`
+      : copy.startedAt === undefined
+        ? `${formatMs(until - copy.dispatchedAt)} (queued and ran; no start reported)`
+        : `${formatMs(until - copy.dispatchedAt)} (queued ${formatMs(copy.startedAt - copy.dispatchedAt)}, ran ${formatMs(until - copy.startedAt)})`;
   const progress =
     outcome === 'running' && copy.fraction !== undefined
       ? `, ${Math.round(copy.fraction * 100)}% done`
       : '';
   return [
     `Task ${copy.taskIndex}: ${KIND[copy.kind]}`,
-    `${copy.end === undefined ? 'Running' : `Ended: ${copy.end}`}${progress}, ${WHY[outcome]}`,
+    `${copy.end === undefined ? (outcome === 'queued' ? 'Queued' : 'Running') : `Ended: ${copy.end}`}${progress}, ${WHY[outcome]}`,
     `Won: ${copy.won ? 'yes' : 'no'}`,
     `${copy.end === undefined ? 'So far' : 'Duration'}: ${timing}`,
   ].join('\n');
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
 function count(n: number, one: string, many = `${one}s`): string {

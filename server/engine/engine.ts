@@ -257,8 +257,25 @@ export class Engine {
     return { ...summary, inFlight: live.inFlight };
   }
 
-  async list(): Promise<JobSummary[]> {
-    const stored = await this.#store.listJobs();
+  /**
+   * Newest first, at most `limit` (default 1000); `before` (a job id) starts after that job, so
+   * the last id of one page asks for the next.
+   */
+  async list(page: { limit?: number; before?: string } = {}): Promise<JobSummary[]> {
+    let beforeSeq: number | undefined;
+    if (page.before !== undefined) {
+      const cursor = await this.#store.getJob(page.before);
+      if (!cursor) {
+        throw new CoordinatorError('invalid_input', `[engine]: before: no job ${page.before}`, {
+          field: 'before',
+        });
+      }
+      beforeSeq = cursor.seq;
+    }
+    const stored = await this.#store.listJobs({
+      ...(page.limit !== undefined ? { limit: page.limit } : {}),
+      ...(beforeSeq !== undefined ? { beforeSeq } : {}),
+    });
     return stored.map((job) => {
       const live = this.#scheduler.getJob(job.jobId);
       if (live && !live.shared) return liveSummary(live);
@@ -292,6 +309,12 @@ export class Engine {
   onTokensChanged(listener: () => void): () => void {
     this.#tokenListeners.add(listener);
     return () => this.#tokenListeners.delete(listener);
+  }
+
+  /** The outcomes of the job's first `limit` failed tasks, read after the group commit drains. */
+  async failedTasks(jobId: string, limit: number): Promise<StoredTaskResult[]> {
+    await this.#effects.drain();
+    return this.#store.failedTasks(jobId, limit);
   }
 
   onProgress(listener: (summary: JobSummary) => void): () => void {

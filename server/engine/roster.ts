@@ -47,6 +47,7 @@ export function liveEntry(
       ? { taskMs: Math.round(volunteer.ewmaTaskMs * 10) / 10 }
       : {}),
     lastSeen: new Date(now).toISOString(),
+    joinedAt: new Date(info.connectedAt).toISOString(),
   };
 }
 
@@ -63,6 +64,7 @@ export function goneEntry(info: TabInfo & Contribution): RosterEntry {
     tasksDone: info.tasksDone,
     cpuSeconds: Math.round(info.cpuMs) / 1000,
     lastSeen: new Date(info.lastSeen).toISOString(),
+    joinedAt: new Date(info.connectedAt).toISOString(),
   };
 }
 

@@ -3,7 +3,10 @@
  * Bodies are validated here with the shared schemas; the engine receives typed values.
  */
 import { Router, type RequestHandler } from 'express';
+import type { z } from 'zod';
 import { JobId, JobSpec, type ResultLine } from '../../shared/job.ts';
+import { clipError, JobErrorsQuery, type JobErrors } from '../../shared/job-errors.ts';
+import { JobListQuery } from '../../shared/job-list.ts';
 import type { TaskTimelinePage } from '../../shared/timeline.ts';
 import type { Engine } from '../engine/engine.ts';
 import { CoordinatorError } from '../errors.ts';
@@ -34,8 +37,9 @@ export function createJobsRouter(
     res.status(201).json(await engine.submit({ ...parsed.data, submittedBy }));
   });
 
-  router.get('/api/jobs', async (_req, res) => {
-    res.json(await engine.list());
+  /** Newest first, `?limit=` at a time (default and most 1000), `?before=<job id>` for the next page. */
+  router.get('/api/jobs', async (req, res) => {
+    res.json(await engine.list(parseQuery(JobListQuery, req.query)));
   });
 
   router.get('/api/jobs/:jobId', async (req, res) => {
@@ -60,6 +64,27 @@ export function createJobsRouter(
       timeline: await engine.timeline.read(jobId, from, limit),
     };
     res.json(page);
+  });
+
+  /**
+   * Why a job failed, bounded: the errors of its first failed tasks' items, at most `?limit=`
+   * (default 5, at most 20) lines, each cut to 500 characters.
+   */
+  router.get('/api/jobs/:jobId/errors', async (req, res) => {
+    const jobId = parseJobId(req.params['jobId']);
+    const { limit } = parseQuery(JobErrorsQuery, req.query);
+    const job = await engine.storedJob(jobId);
+    const body: JobErrors = { jobId, failedTasks: job.failed, errors: [] };
+    // Each failed task holds at least one error, so `limit` tasks fill `limit` lines.
+    for (const { taskIndex, items } of await engine.failedTasks(jobId, limit)) {
+      const { start } = taskSpan(job.items, job.spec.chunkSize, taskIndex);
+      items.forEach((outcome, i) => {
+        if (body.errors.length < limit && 'error' in outcome) {
+          body.errors.push({ taskIndex, index: start + i, error: clipError(outcome.error) });
+        }
+      });
+    }
+    res.json(body);
   });
 
   /**
@@ -105,6 +130,16 @@ export function createJobsRouter(
   });
 
   return router;
+}
+
+/** A query string checked against its schema; a 400 names the parameter. */
+function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.infer<T> {
+  const parsed = schema.safeParse(query);
+  if (!parsed.success) {
+    const { message, field } = describeIssue(parsed.error);
+    throw new CoordinatorError('invalid_input', `[jobs]: ${message}`, field ? { field } : {});
+  }
+  return parsed.data;
 }
 
 function intParam(raw: unknown, fallback: number, name: string): number {

@@ -155,6 +155,17 @@ export class CopyBook {
     this.extend(lease, job, now);
   }
 
+  /**
+   * A copy's result came in. One too short to have reported its start (the tab's reports are
+   * throttled) gets one from the run time its tab measured, so the timeline tells the copy's
+   * wait in the tab's queue from its run instead of drawing both as run.
+   */
+  ran(lease: Lease, durationMs: number, now: number): void {
+    if (lease.startedAt === undefined) {
+      lease.startedAt = Math.max(lease.dispatchedAt, now - durationMs);
+    }
+  }
+
   /** Restarts a copy's timeout, but never past its job's runtime cap from its start. */
   extend(lease: Lease, job: JobEntry, now: number): void {
     const start = lease.startedAt ?? lease.dispatchedAt;

@@ -107,6 +107,7 @@ export class Settler {
     ) {
       return 'foreign-lease';
     }
+    if (lease) this.#book.ran(lease, result.durationMs, now);
     if (volunteer && result.outcome.status === 'ok') {
       volunteer.ewmaTaskMs = updateEwma(volunteer.ewmaTaskMs, result.durationMs);
     }

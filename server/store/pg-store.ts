@@ -133,10 +133,11 @@ export async function createPgStore(options: PgStoreOptions): Promise<JobStore> 
       const { rows } = await pool.query<JobRow>('SELECT * FROM jobs WHERE job_id = $1', [jobId]);
       return rows[0] && toStoredJob(rows[0]);
     },
-    async listJobs({ limit = 1000 } = {}) {
-      const { rows } = await pool.query<JobRow>('SELECT * FROM jobs ORDER BY seq DESC LIMIT $1', [
-        limit,
-      ]);
+    async listJobs({ limit = 1000, beforeSeq = Number.MAX_SAFE_INTEGER } = {}) {
+      const { rows } = await pool.query<JobRow>(
+        'SELECT * FROM jobs WHERE seq < $1 ORDER BY seq DESC LIMIT $2',
+        [beforeSeq, limit],
+      );
       return rows.map(toStoredJob);
     },
     async unfinishedJobs() {
@@ -194,6 +195,14 @@ export async function createPgStore(options: PgStoreOptions): Promise<JobStore> 
         if (rows.length < RESULTS_PAGE_ROWS) return;
         after = (rows[rows.length - 1] as { task_index: number }).task_index;
       }
+    },
+    async failedTasks(jobId, limit) {
+      const { rows } = await pool.query<{ task_index: number; items: string }>(
+        `SELECT task_index, items FROM results WHERE job_id = $1 AND status = 'failed'
+         ORDER BY task_index LIMIT $2`,
+        [jobId, limit],
+      );
+      return rows.map((row) => ({ taskIndex: row.task_index, items: JSON.parse(row.items) }));
     },
     async close() {
       if (closed) return;

@@ -76,7 +76,9 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
     'SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM jobs',
   );
   const selectJob = db.prepare<[string], JobRow>('SELECT * FROM jobs WHERE job_id = ?');
-  const selectJobs = db.prepare<[number], JobRow>('SELECT * FROM jobs ORDER BY seq DESC LIMIT ?');
+  const selectJobs = db.prepare<[number, number], JobRow>(
+    'SELECT * FROM jobs WHERE seq < ? ORDER BY seq DESC LIMIT ?',
+  );
   const selectUnfinished = db.prepare<[], JobRow>(
     `SELECT * FROM jobs WHERE status IN ('queued', 'running') ORDER BY seq`,
   );
@@ -114,6 +116,11 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
     { task_index: number; items: string }
   >(
     `SELECT task_index, items FROM results WHERE job_id = ? AND task_index > ?
+     ORDER BY task_index LIMIT ?`,
+  );
+
+  const selectFailed = db.prepare<[string, number], { task_index: number; items: string }>(
+    `SELECT task_index, items FROM results WHERE job_id = ? AND status = 'failed'
      ORDER BY task_index LIMIT ?`,
   );
 
@@ -258,8 +265,8 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
       const row = selectJob.get(jobId);
       return row && toStoredJob(row);
     },
-    async listJobs({ limit = 1000 } = {}) {
-      return selectJobs.all(limit).map(toStoredJob);
+    async listJobs({ limit = 1000, beforeSeq = Number.MAX_SAFE_INTEGER } = {}) {
+      return selectJobs.all(beforeSeq, limit).map(toStoredJob);
     },
     async unfinishedJobs() {
       return selectUnfinished.all().map(toStoredJob);
@@ -291,6 +298,11 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
         if (page.length < RESULTS_PAGE_ROWS) return;
         after = (page[page.length - 1] as { task_index: number }).task_index;
       }
+    },
+    async failedTasks(jobId, limit) {
+      return selectFailed
+        .all(jobId, limit)
+        .map((row) => ({ taskIndex: row.task_index, items: JSON.parse(row.items) }));
     },
     async close() {
       events.close();

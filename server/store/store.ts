@@ -168,8 +168,8 @@ export interface JobStore extends UploadStore, ClusterStore {
   apply(changes: readonly StoreChange[], fence?: Fence): Promise<void>;
   getJob(jobId: string): Promise<StoredJob | undefined>;
   setReduced(jobId: string, outcome: { value: JsonValue } | { error: string }): Promise<void>;
-  /** Newest first. */
-  listJobs(options?: { limit?: number }): Promise<StoredJob[]>;
+  /** Newest first; with `beforeSeq`, only jobs created before that one (a page's cursor). */
+  listJobs(options?: { limit?: number; beforeSeq?: number }): Promise<StoredJob[]>;
   /** Jobs not finished, oldest first: what a restarted coordinator resumes. */
   unfinishedJobs(): Promise<StoredJob[]>;
   settledTasks(jobId: string): Promise<SettledTask[]>;
@@ -179,5 +179,7 @@ export interface JobStore extends UploadStore, ClusterStore {
   copies(jobId: string, range: { fromTask: number; tasks: number }): Promise<CopyRecord[]>;
   /** Settled tasks' outcomes in task order, read in pages so a large job never sits in memory. */
   results(jobId: string, fromTask?: number): AsyncIterable<StoredTaskResult>;
+  /** The outcomes of the job's first `limit` failed tasks, in task order. */
+  failedTasks(jobId: string, limit: number): Promise<StoredTaskResult[]>;
   close(): Promise<void>;
 }

@@ -231,6 +231,43 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
       expect(await store.checkpoints('a')).toEqual([]);
     });
 
+    it('lists jobs newest first, a page at a time before a given sequence number', async () => {
+      const jobs = [await create('a'), await create('b'), await create('c')];
+      const ids = async (options: { limit?: number; beforeSeq?: number }) =>
+        (await store.listJobs(options)).map((job) => job.jobId);
+      expect(await ids({})).toEqual(['c', 'b', 'a']);
+      expect(await ids({ limit: 2 })).toEqual(['c', 'b']);
+      expect(await ids({ limit: 2, beforeSeq: jobs[1]?.seq })).toEqual(['a']);
+      expect(await ids({ beforeSeq: jobs[0]?.seq })).toEqual([]);
+    });
+
+    it("reads the first failed tasks' outcomes in task order, up to a limit", async () => {
+      await create('a');
+      await create('b');
+      const settle = (jobId: string, taskIndex: number, failed: boolean) => ({
+        type: 'settle' as const,
+        jobId,
+        taskIndex,
+        status: failed ? ('failed' as const) : ('committed' as const),
+        items: [failed ? { error: `boom ${taskIndex}` } : { output: taskIndex }],
+        attempts: 1,
+        at: 5,
+      });
+      await store.apply([
+        settle('a', 2, true),
+        settle('a', 0, false),
+        settle('a', 1, true),
+        settle('b', 0, true),
+      ]);
+      await store.apply([settle('a', 4, true)]);
+      expect(await store.failedTasks('a', 2)).toEqual([
+        { taskIndex: 1, items: [{ error: 'boom 1' }] },
+        { taskIndex: 2, items: [{ error: 'boom 2' }] },
+      ]);
+      expect((await store.failedTasks('a', 10)).map((row) => row.taskIndex)).toEqual([1, 2, 4]);
+      expect(await store.failedTasks('missing', 10)).toEqual([]);
+    });
+
     it('records ended copies for the timeline, by task then dispatch time', async () => {
       await create('a');
       const copy = {
