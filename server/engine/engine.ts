@@ -24,6 +24,7 @@ import { EffectApplier, type EngineCounters, type EngineObserver } from './effec
 import { Grids } from './grids.ts';
 import { NodeLife, type NodeLifeOptions } from './node-life.ts';
 import { ProgressFeed } from './progress-feed.ts';
+import { StoreReachability } from './reachability.ts';
 import { SharedJobs } from './shared-jobs.ts';
 import { Reducer } from './reducer.ts';
 import { liveSummary, storedSummary } from './summaries.ts';
@@ -74,6 +75,7 @@ export class Engine {
   readonly #claimer: Claimer;
   readonly #shared: SharedJobs;
   readonly #feed: ClusterFeed;
+  readonly #reachability: StoreReachability;
   #node: NodeLife | undefined;
   #closing = false;
   readonly #expiryTimer: NodeJS.Timeout;
@@ -94,6 +96,7 @@ export class Engine {
     this.#clock = clock;
     this.#scheduler = scheduler;
     this.#onFatal = options.onFatal ?? (() => undefined);
+    this.#reachability = new StoreReachability(log);
     this.#progress = new ProgressFeed(options.progressIntervalMs ?? 200, (jobId) =>
       this.summary(jobId),
     );
@@ -120,6 +123,7 @@ export class Engine {
         this.#claimer.pump();
       },
       fence: () => (this.#node ? { epoch: this.#node.epoch } : undefined),
+      reachability: this.#reachability,
     });
     this.#effects = effects;
     this.counters = effects.counters;
@@ -150,8 +154,19 @@ export class Engine {
       cancelled: (jobId) => void this.#shared.cancelled(jobId),
       released: (jobId) =>
         this.#claimer.released(jobId === undefined ? scheduler.jobIds() : [jobId]),
+      // Whatever the lost events said (jobs submitted, finished, cancelled, claims released) is
+      // read from the store instead; a failure here waits for the next resume or event.
       resumed: () => {
-        void this.#shared.takeUpAll().then(() => this.#shared.checkAll());
+        this.#claimer.released(scheduler.jobIds());
+        void this.#shared
+          .takeUpAll()
+          .then(() => this.#shared.checkAll())
+          .catch((error: unknown) =>
+            log.warn(
+              { err: error },
+              '[cluster]: could not re-read the jobs after a lost connection',
+            ),
+          );
       },
     });
     this.tabs = new Tabs({
@@ -188,6 +203,7 @@ export class Engine {
       silentMs: node.silentMs ?? SILENT_MS,
       soleNode: node.soleNode ?? false,
       tabs: () => engine.workers(),
+      reachability: engine.#reachability,
       released: () => {
         engine.#claimer.released(engine.#scheduler.jobIds());
         engine.#feed.tell({ type: 'claims-released' });

@@ -21,6 +21,12 @@ export interface TestPostgres {
   urlOf(name: string): string;
   /** The server's port. */
   port(): number;
+  /**
+   * Stops the server (a fast shutdown: open connections are cut) and resolves once it is down;
+   * `start` brings it back on the same port and data. For tests of an outage mid-job.
+   */
+  stop(): Promise<void>;
+  start(): Promise<void>;
 }
 
 /** A free TCP port on 127.0.0.1 (free now: the server binds it a moment later). */
@@ -58,7 +64,8 @@ export function usePostgres(): TestPostgres {
       port,
       user: USER,
       password: PASSWORD,
-      persistent: false,
+      // Kept across a `stop` (a restart in a test); the temp dir goes after the file.
+      persistent: true,
       // PostgreSQL refuses to run as root; the package then runs it as a `postgres` user.
       createPostgresUser: true,
       // Test data need not survive a power cut; a socket file in /tmp is not needed either.
@@ -109,6 +116,12 @@ export function usePostgres(): TestPostgres {
   return {
     urlOf,
     port: () => port,
+    async stop() {
+      await server?.stop();
+    },
+    async start() {
+      await server?.start();
+    },
     async freshDatabase() {
       if (!admin) throw new Error('[test]: usePostgres() server not started');
       const name = `bg_${process.pid}_${++databases}`;
