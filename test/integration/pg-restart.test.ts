@@ -4,8 +4,14 @@
  */
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import type { JobCreated } from '../../shared/job.ts';
+import { GroupCommit } from '../../server/engine/group-commit.ts';
+import { StoreReachability } from '../../server/engine/reachability.ts';
+import { createRootLog } from '../../server/log.ts';
+import { createPgStore } from '../../server/store/pg-store.ts';
+import type { StoreChange } from '../../server/store/store.ts';
+import { JobSpec, type JobCreated } from '../../shared/job.ts';
 import { startChildCoordinator, type ChildCoordinator } from '../support/child-coordinator.ts';
+import { within } from '../support/events.ts';
 import { useHarness } from '../support/harness.ts';
 import { usePostgres } from '../support/postgres.ts';
 import { api, resultLines, waitFor, waitForJob } from '../support/start-coordinator.ts';
@@ -55,11 +61,47 @@ async function countResults(
   }
 }
 
+const settle = (jobId: string, taskIndex: number): StoreChange => ({
+  type: 'settle',
+  jobId,
+  taskIndex,
+  status: 'committed',
+  items: [{ output: taskIndex }],
+  attempts: 1,
+  at: 2_000,
+});
+
+describe('a group commit while PostgreSQL is stopped', () => {
+  it('keeps the batch and commits it once the server is back; a batch refused for another reason still fails at once', async () => {
+    const databaseUrl = await postgres.freshDatabase();
+    const log = createRootLog('silent');
+    const store = await createPgStore({ connectionString: databaseUrl, log });
+    defer(() => store.close());
+    const spec = JobSpec.parse({ map: '(x) => x', inputs: [1, 2], chunkSize: 1 });
+    await store.createJob({ jobId: 'j', spec, status: 'queued', items: 2, tasks: 2, createdAt: 1 });
+    const reachability = new StoreReachability(log);
+    const commits = new GroupCommit(store, undefined, undefined, reachability);
+
+    await postgres.stop();
+    let committed = false;
+    const durable = commits.commit([settle('j', 0)]).then(() => (committed = true));
+    await waitFor(async () => reachability.down || undefined, 10_000, 'the outage to be seen');
+    expect(commits.backlog).toBe(1);
+    await postgres.start();
+    await within(durable, 10_000, 'the batch to commit after the restart');
+    expect(committed).toBe(true);
+    expect(reachability.down).toBe(false);
+    expect(await store.settledTasks('j')).toEqual([{ taskIndex: 0, status: 'committed' }]);
+
+    await expect(commits.commit([settle('no-such-job', 0)])).rejects.toThrow(/not in the store/);
+    expect(reachability.down).toBe(false);
+  });
+});
+
 describe('PostgreSQL restarted mid-job', () => {
   it('has both nodes wait through an outage longer than the silence limit, resume, and commit every result once', async () => {
     const databaseUrl = await postgres.freshDatabase();
-    const a = await node(databaseUrl);
-    const b = await node(databaseUrl);
+    const [a, b] = await Promise.all([node(databaseUrl), node(databaseUrl)]);
     const onA = await volunteer(a, { slots: 4, taskMs: 40 });
     const onB = await volunteer(b, { slots: 4, taskMs: 40 });
     const { status, body: job } = await api<JobCreated>(a, 'POST', '/api/jobs', {
@@ -88,10 +130,13 @@ describe('PostgreSQL restarted mid-job', () => {
       [a, b],
     );
     const ackedBefore = { a: onA.stats.acked, b: onB.stats.acked };
+    const receivedBefore = { a: onA.stats.received, b: onB.stats.received };
     // The outage itself: a length of time, not a wait for something to happen.
     await new Promise((resolve) => setTimeout(resolve, SILENT_MS * 2));
     // Nothing is acknowledged that is not committed.
     expect({ a: onA.stats.acked, b: onB.stats.acked }).toEqual(ackedBefore);
+    // And no new work goes out while results cannot be committed.
+    expect({ a: onA.stats.received, b: onB.stats.received }).toEqual(receivedBefore);
     expect(a.exit()).toBeUndefined();
     expect(b.exit()).toBeUndefined();
     await postgres.start();
@@ -115,5 +160,5 @@ describe('PostgreSQL restarted mid-job', () => {
     expect(b.exit()).toBeUndefined();
     expect(a.output()).toMatch(/database is reachable again/);
     expect(b.output()).toMatch(/database is reachable again/);
-  }, 45_000);
+  }, 60_000);
 });
