@@ -117,6 +117,11 @@ export class EffectApplier {
     return this.#commit.drain();
   }
 
+  /** A stopping node: changes the database cannot take now fail instead of waiting for it. */
+  giveUp(): void {
+    this.#commit.giveUp();
+  }
+
   /**
    * Throws once a store write has failed. Memory may then hold commits the store lacks, so work
    * taken now could be lost or committed twice; only a restart, which rebuilds from the store, is

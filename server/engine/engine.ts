@@ -229,8 +229,19 @@ export class Engine {
     clearInterval(this.#expiryTimer);
     this.#progress.stop();
     this.#feed.close();
+    // A stopping node does not wait out an outage: results it could not commit were never
+    // acknowledged, so their tabs send them again to whichever node takes their range. Before
+    // the claimer's idle: a claim in progress waits on a commit too.
+    this.#effects.giveUp();
     await this.#claimer.idle();
-    await this.#effects.drain();
+    await this.#effects
+      .drain()
+      .catch((error: unknown) =>
+        this.#log.warn(
+          { err: error },
+          '[engine]: stopping with changes the database did not take; their tabs send those results again',
+        ),
+      );
     // After the last commit, which the fence still let through: then the claims go back.
     await this.#node
       ?.leave()
@@ -381,7 +392,8 @@ export class Engine {
   #halt(error: unknown): void {
     clearInterval(this.#expiryTimer);
     this.#log.error({ err: error }, '[engine]: store write failed; taking no more work');
-    this.#onFatal(error);
+    // A node already stopping (close() gave up on an unreachable database) ends by itself.
+    if (!this.#closing) this.#onFatal(error);
   }
 
   #startReduce(jobId: string): void {

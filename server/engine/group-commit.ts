@@ -37,6 +37,10 @@ export class GroupCommit {
 
   /** Hears whether writes reach the database; without it every failure rejects at once. */
   readonly #reachability: StoreReachability | undefined;
+  /** Set by `giveUp`: a write the database cannot take now rejects instead of waiting. */
+  #givenUp = false;
+  /** Ends the pause before the next try early. */
+  #wake: (() => void) | undefined;
 
   /** `onBatch` hears each written batch's size and time (metrics). */
   constructor(
@@ -81,6 +85,15 @@ export class GroupCommit {
     await this.#flushing;
   }
 
+  /**
+   * From now on a batch the database cannot take is refused rather than kept: a node that is
+   * stopping does not wait out an outage (its tabs keep what was not acknowledged).
+   */
+  giveUp(): void {
+    this.#givenUp = true;
+    this.#wake?.();
+  }
+
   async #flush(): Promise<void> {
     this.#scheduled = false;
     const changes = this.#pending;
@@ -110,9 +123,16 @@ export class GroupCommit {
         this.#reachability?.succeeded();
         return;
       } catch (error) {
-        if (!this.#reachability?.failed(error)) throw error;
+        if (!this.#reachability?.failed(error) || this.#givenUp) throw error;
       }
-      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, pauseMs);
+        this.#wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#wake = undefined;
     }
   }
 

@@ -17,7 +17,7 @@ import { usePostgres } from '../support/postgres.ts';
 import { api, resultLines, waitFor, waitForJob } from '../support/start-coordinator.ts';
 
 const postgres = usePostgres();
-const { volunteer, defer } = useHarness();
+const { coordinator, volunteer, submit, defer } = useHarness();
 
 const HEARTBEAT_MS = 200;
 const SILENT_MS = 1_500;
@@ -95,6 +95,29 @@ describe('a group commit while PostgreSQL is stopped', () => {
 
     await expect(commits.commit([settle('no-such-job', 0)])).rejects.toThrow(/not in the store/);
     expect(reachability.down).toBe(false);
+  });
+});
+
+describe('a node stopped while PostgreSQL is away', () => {
+  it('does not wait for the database: it stops with its results unacknowledged, for its tabs to send again', async () => {
+    const databaseUrl = await postgres.freshDatabase();
+    const server = await coordinator({ config: { databaseUrl } });
+    const tab = await volunteer(server, { slots: 2, taskMs: 500 });
+    await submit(server, {
+      map: '(x) => x',
+      inputs: { range: { start: 0, end: 20 } },
+      chunkSize: 1,
+    });
+    await tab.until(() => tab.stats.received >= 2, 10_000, 'the tab to hold tasks');
+    await postgres.stop();
+    // Polled: nothing comes back to the tab while the database is away.
+    await waitFor(
+      async () => tab.stats.resultsSent >= 2 || undefined,
+      10_000,
+      'results sent during the outage',
+    );
+    await within(server.stop(), 5_000, 'the node to stop');
+    expect(tab.stats.acked).toBe(0);
   });
 });
 
