@@ -168,7 +168,7 @@ describe('PostgreSQL restarted mid-job', () => {
       status: 'completed',
       done: TASKS,
     });
-    expect(await waitForJob(b, job.id, undefined, 10_000)).toMatchObject({
+    expect(await withLogs(waitForJob(b, job.id, undefined, 10_000), [a, b])).toMatchObject({
       status: 'completed',
       done: TASKS,
     });
