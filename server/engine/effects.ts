@@ -122,6 +122,16 @@ export class EffectApplier {
     this.#commit.giveUp();
   }
 
+  /** `drain` for a stop: changes the store did not take are logged, not thrown. */
+  drainLogged(): Promise<void> {
+    return this.drain().catch((error: unknown) =>
+      this.#deps.log.warn(
+        { err: error },
+        '[engine]: stopping with changes the database did not take; their tabs send those results again',
+      ),
+    );
+  }
+
   /**
    * Throws once a store write has failed. Memory may then hold commits the store lacks, so work
    * taken now could be lost or committed twice; only a restart, which rebuilds from the store, is

@@ -154,20 +154,7 @@ export class Engine {
       cancelled: (jobId) => void this.#shared.cancelled(jobId),
       released: (jobId) =>
         this.#claimer.released(jobId === undefined ? scheduler.jobIds() : [jobId]),
-      // Whatever the lost events said (jobs submitted, finished, cancelled, claims released) is
-      // read from the store instead; a failure here waits for the next resume or event.
-      resumed: () => {
-        this.#claimer.released(scheduler.jobIds());
-        void this.#shared
-          .takeUpAll()
-          .then(() => this.#shared.checkAll())
-          .catch((error: unknown) =>
-            log.warn(
-              { err: error },
-              '[cluster]: could not re-read the jobs after a lost connection',
-            ),
-          );
-      },
+      resumed: () => void this.#shared.resync(),
     });
     this.tabs = new Tabs({
       registry,
@@ -234,14 +221,7 @@ export class Engine {
     // the claimer's idle: a claim in progress waits on a commit too.
     this.#effects.giveUp();
     await this.#claimer.idle();
-    await this.#effects
-      .drain()
-      .catch((error: unknown) =>
-        this.#log.warn(
-          { err: error },
-          '[engine]: stopping with changes the database did not take; their tabs send those results again',
-        ),
-      );
+    await this.#effects.drainLogged();
     // After the last commit, which the fence still let through: then the claims go back.
     await this.#node
       ?.leave()
