@@ -71,15 +71,16 @@ export class Claimer {
     try {
       const ranges =
         this.#unread.get(jobId) ?? (await store.claimTasks(jobId, this.#deps.epoch(), tasks));
+      this.#unread.delete(jobId);
       if (ranges.length === 0) {
         scheduler.setClaimsExhausted(jobId, true);
         return;
       }
-      this.#unread.set(jobId, ranges);
-      while (ranges.length > 0) {
-        const range = ranges[0] as ClaimedRange;
-        const state = await store.rangeState(range);
-        ranges.shift();
+      for (const [index, range] of ranges.entries()) {
+        const state = await store.rangeState(range).catch((error: unknown) => {
+          this.#unread.set(jobId, ranges.slice(index));
+          throw error;
+        });
         const changes: Effect[] = [];
         if (!scheduler.addRange(range, state, clock.now(), changes)) {
           // The job ended meanwhile: the range goes back (a no-op if the job's claims are gone).
@@ -88,7 +89,6 @@ export class Claimer {
         }
         await effects.apply(changes);
       }
-      this.#unread.delete(jobId);
     } catch (error) {
       this.#warn({ err: error, jobId }, '[cluster]: claiming tasks failed; trying again shortly');
     }
