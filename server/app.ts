@@ -97,8 +97,8 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
 
   const tokens = await AdminTokens.load(deps.adminToken, store);
   // Tokens made or revoked on one node hold on every node.
-  tokens.onChanged(() => engine.tokensChanged());
-  engine.onTokensChanged(
+  tokens.onChanged(() => engine.admin.tokensChanged());
+  engine.admin.onTokensChanged(
     () =>
       void tokens
         .reload()

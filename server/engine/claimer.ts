@@ -3,11 +3,13 @@
  * work runs low on this node, it claims more of the job's tasks from the store, reads what the
  * store kept for them, and hands the range to the scheduler, whose hungry tabs then get them.
  * One claim per job at a time; a claim that finds nothing marks the job exhausted until claims
- * are released (a node died or handed a range back).
+ * are released (a node died or handed a range back). A range claimed whose state could not be
+ * read (the database went away in between) is this node's in the store, and no other node will
+ * run it: it is kept and read again before anything new is claimed for its job.
  */
 import type { Log } from '../log.ts';
 import type { Effect, Scheduler } from '../scheduling/scheduler.ts';
-import type { ClusterStore } from '../store/cluster.ts';
+import type { ClaimedRange, ClusterStore } from '../store/cluster.ts';
 import type { Clock } from './clock.ts';
 import type { EffectApplier } from './effects.ts';
 import { throttledWarn, WARN_EVERY_MS } from '../log.ts';
@@ -26,6 +28,8 @@ export interface ClaimerDeps {
 export class Claimer {
   readonly #deps: ClaimerDeps;
   readonly #claiming = new Set<string>();
+  /** Ranges claimed and not yet handed to the scheduler, by job id. */
+  readonly #unread = new Map<string, ClaimedRange[]>();
   readonly #warn: (fields: Record<string, unknown>, message: string) => void;
 
   constructor(deps: ClaimerDeps) {
@@ -67,13 +71,18 @@ export class Claimer {
   async #claim(jobId: string, tasks: number): Promise<void> {
     const { store, scheduler, effects, clock } = this.#deps;
     try {
-      const ranges = await store.claimTasks(jobId, this.#deps.epoch(), tasks);
+      const ranges =
+        this.#unread.get(jobId) ?? (await store.claimTasks(jobId, this.#deps.epoch(), tasks));
+      this.#unread.delete(jobId);
       if (ranges.length === 0) {
         scheduler.setClaimsExhausted(jobId, true);
         return;
       }
-      for (const range of ranges) {
-        const state = await store.rangeState(range);
+      for (const [index, range] of ranges.entries()) {
+        const state = await store.rangeState(range).catch((error: unknown) => {
+          this.#unread.set(jobId, ranges.slice(index));
+          throw error;
+        });
         const changes: Effect[] = [];
         if (!scheduler.addRange(range, state, clock.now(), changes)) {
           // The job ended meanwhile: the range goes back (a no-op if the job's claims are gone).

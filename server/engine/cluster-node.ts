@@ -18,6 +18,7 @@ import { ClusterFeed, type AdminChange } from './cluster-feed.ts';
 import type { EffectApplier } from './effects.ts';
 import { Forwarder } from './forwarder.ts';
 import { NodeLife, type NodeLifeOptions } from './node-life.ts';
+import type { StoreReachability } from './reachability.ts';
 import { SharedJobs } from './shared-jobs.ts';
 
 /** Heartbeat period and the silence after which a node is declared dead. */
@@ -96,7 +97,7 @@ export class ClusterNode {
       forwarded: () => this.forwarder.take(),
       adminChanged: (what) => deps.adminChanged(what),
       resumed: () => {
-        void this.shared.takeUpAll().then(() => this.shared.checkAll());
+        void this.shared.resync();
         this.forwarder.take();
         for (const what of ['pause', 'ban', 'token'] as const) deps.adminChanged(what);
       },
@@ -106,8 +107,8 @@ export class ClusterNode {
   /** Joins the cluster; `fenced` is called once if the other nodes declare this one dead. */
   async join(
     options: NodeOptions,
-    tabs: () => WorkerView[],
     fenced: (error: CoordinatorError) => void,
+    reachability?: StoreReachability,
   ): Promise<void> {
     const { store, log, scheduler } = this.#deps;
     this.#life = await NodeLife.join({
@@ -119,7 +120,8 @@ export class ClusterNode {
       heartbeatMs: options.heartbeatMs ?? HEARTBEAT_MS,
       silentMs: options.silentMs ?? SILENT_MS,
       soleNode: options.soleNode ?? false,
-      tabs,
+      tabs: () => this.workers(),
+      ...(reachability ? { reachability } : {}),
       released: () => {
         this.claimer.released(scheduler.jobIds());
         this.feed.tell({ type: 'claims-released' });
@@ -145,6 +147,37 @@ export class ClusterNode {
 
   async announce(url: string): Promise<void> {
     await this.#life?.announce(url);
+  }
+
+  /** This node's tabs, as `GET /api/workers` lists them. */
+  workers(): WorkerView[] {
+    const node = this.nodeId;
+    return [...this.#deps.scheduler.volunteers].map((volunteer) => ({
+      volunteerId: volunteer.volunteerId,
+      deviceId: volunteer.deviceId,
+      ...(volunteer.grid !== undefined ? { grid: volunteer.grid } : {}),
+      slots: volunteer.slots,
+      holding: volunteer.leases.size,
+      tasksDone: volunteer.tasksDone,
+      ...(volunteer.ewmaTaskMs !== undefined ? { taskMs: volunteer.ewmaTaskMs } : {}),
+      ...(node !== undefined ? { node } : {}),
+    }));
+  }
+
+  /**
+   * Every live node's tabs: this node's as they are now, the others' as they last published them
+   * (each heartbeat).
+   */
+  async clusterWorkers(): Promise<WorkerView[]> {
+    const node = this.nodeId;
+    const others = (await this.#deps.store.clusterTabs()).filter((tab) => tab.node !== node);
+    return [...this.workers(), ...others];
+  }
+
+  /** Whether a live tab of another node is in `grid`, as that node last published its tabs. */
+  async hasTab(volunteerId: string, grid: string): Promise<boolean> {
+    const tabs = await this.#deps.store.clusterTabs();
+    return tabs.some((tab) => tab.volunteerId === volunteerId && tab.grid === grid);
   }
 
   /** Tasks of these jobs settled and are durable: the store may count a job finished. */

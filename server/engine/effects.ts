@@ -14,6 +14,7 @@ import type { JobStore, StoreChange } from '../store/store.ts';
 import type { Clock } from './clock.ts';
 import { GroupCommit } from './group-commit.ts';
 import { TabOutbox } from './outbox.ts';
+import type { StoreReachability } from './reachability.ts';
 import { copyView, liveSummary } from './summaries.ts';
 import type { TabRegistry } from './tab-registry.ts';
 
@@ -63,6 +64,8 @@ export interface EffectsDeps {
   settled?(jobIds: ReadonlySet<string>): void;
   /** This node's fence for every batch (see server/store/cluster.ts), once it joined. */
   fence?(): Fence | undefined;
+  /** Whether the database is reachable: while it is not, batches wait and new work is held. */
+  reachability?: StoreReachability;
 }
 
 export class EffectApplier {
@@ -91,12 +94,17 @@ export class EffectApplier {
       deps.store,
       (changes, ms) => deps.observe.commit?.(changes, ms),
       () => deps.fence?.(),
+      deps.reachability,
     );
-    // Backpressure: while the store is far behind, new work waits, so results, and the memory
-    // they hold until committed, cannot pile up faster than the store writes them.
-    this.#outbox = new TabOutbox(deps.tabs, deps.log, () =>
-      this.#commit.backlog > BACKLOG_HIGH_WATER ? this.#commit.below(BACKLOG_LOW_WATER) : undefined,
-    );
+    // Backpressure: while the store is far behind, or away, new work waits, so results, and the
+    // memory they hold until committed, cannot pile up faster than the store writes them.
+    const gate = (): Promise<void> | undefined => {
+      if (deps.reachability?.down) return deps.reachability.reachable().then(gate);
+      return this.#commit.backlog > BACKLOG_HIGH_WATER
+        ? this.#commit.below(BACKLOG_LOW_WATER)
+        : undefined;
+    };
+    this.#outbox = new TabOutbox(deps.tabs, deps.log, gate);
   }
 
   /** The final summary of a job that left the scheduler and is not yet durable, if any. */
@@ -107,6 +115,21 @@ export class EffectApplier {
   /** Resolves when every change queued so far is durable. */
   drain(): Promise<void> {
     return this.#commit.drain();
+  }
+
+  /** A stopping node: changes the database cannot take now fail instead of waiting for it. */
+  giveUp(): void {
+    this.#commit.giveUp();
+  }
+
+  /** `drain` for a stop: changes the store did not take are logged, not thrown. */
+  drainLogged(): Promise<void> {
+    return this.drain().catch((error: unknown) =>
+      this.#deps.log.warn(
+        { err: error },
+        '[engine]: stopping with changes the database did not take; their tabs send those results again',
+      ),
+    );
   }
 
   /**

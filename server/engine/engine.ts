@@ -17,11 +17,13 @@ import { countTasks } from '../scheduling/sharder.ts';
 import type { JobStore, StoredJob, StoredTaskResult } from '../store/store.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { AdminChange } from './cluster-feed.ts';
+import { AdminSync } from './admin-sync.ts';
 import { ClusterNode, type NodeOptions } from './cluster-node.ts';
 import { Devices } from './devices.ts';
 import { EffectApplier, type EngineCounters, type EngineObserver } from './effects.ts';
 import { Grids } from './grids.ts';
 import { ProgressFeed } from './progress-feed.ts';
+import { StoreReachability } from './reachability.ts';
 import { Reducer } from './reducer.ts';
 import { liveSummary, storedSummary } from './summaries.ts';
 import { TabRegistry } from './tab-registry.ts';
@@ -65,12 +67,14 @@ export class Engine {
   readonly #progress: ProgressFeed;
   readonly #onFatal: (error: unknown) => void;
   readonly #cluster: ClusterNode;
-  readonly #tokenListeners = new Set<() => void>();
+  readonly #reachability: StoreReachability;
   #closing = false;
   readonly #expiryTimer: NodeJS.Timeout;
   readonly tabs: Tabs;
   readonly grids: Grids;
   readonly devices: Devices;
+  /** Admin changes every node follows. */
+  readonly admin: AdminSync;
   readonly timeline: Timeline;
   readonly counters: EngineCounters;
 
@@ -85,6 +89,7 @@ export class Engine {
     this.#clock = clock;
     this.#scheduler = scheduler;
     this.#onFatal = options.onFatal ?? (() => undefined);
+    this.#reachability = new StoreReachability(log);
     this.#progress = new ProgressFeed(options.progressIntervalMs ?? 200, (jobId) =>
       this.summary(jobId),
     );
@@ -105,6 +110,7 @@ export class Engine {
       storeFailed: (error) => this.#halt(error),
       settled: (jobIds) => this.#cluster.settled(jobIds),
       fence: () => this.#cluster.fence(),
+      reachability: this.#reachability,
     });
     this.#effects = effects;
     this.counters = effects.counters;
@@ -117,7 +123,7 @@ export class Engine {
       closing: () => this.#closing,
       // Another node committed some of it: admin pages here show it too.
       changed: (jobId) => this.#progress.changed(jobId),
-      adminChanged: (what) => this.#adminChanged(what),
+      adminChanged: (what) => this.admin.changed(what),
     });
     this.tabs = new Tabs({
       registry,
@@ -128,29 +134,18 @@ export class Engine {
       closing: () => this.#closing,
       forward: (sender, results) => this.#cluster.forwarder.forward(sender, results),
     });
-    const tellAdmin = (what: AdminChange) => () =>
+    const tell = (what: AdminChange): void =>
       this.#cluster.feed.tell({ type: 'admin-changed', what });
     this.grids = new Grids({
-      store,
-      tabs: registry,
-      scheduler,
-      effects,
-      clock,
-      log,
-      changed: tellAdmin('pause'),
-      elsewhere: async (volunteerId, grid) =>
-        (await store.clusterTabs()).some(
-          (tab) => tab.volunteerId === volunteerId && tab.grid === grid,
-        ),
+      ...{ store, tabs: registry, scheduler, effects, clock, log },
+      changed: () => tell('pause'),
+      elsewhere: (volunteerId, grid) => this.#cluster.hasTab(volunteerId, grid),
     });
     this.devices = new Devices({
-      store,
-      tabs: registry,
-      scheduler,
-      effects,
-      clock,
-      changed: tellAdmin('ban'),
+      ...{ store, tabs: registry, scheduler, effects, clock },
+      changed: () => tell('ban'),
     });
+    this.admin = new AdminSync({ grids: this.grids, devices: this.devices, log, tell });
     this.timeline = new Timeline({
       store,
       scheduler,
@@ -166,8 +161,8 @@ export class Engine {
     const engine = new Engine(options);
     await engine.#cluster.join(
       options.node ?? {},
-      () => engine.workers(),
       (error) => engine.#halt(error),
+      engine.#reachability,
     );
     await engine.#restore();
     engine.#cluster.claimer.pump();
@@ -184,8 +179,12 @@ export class Engine {
     await this.#reducer.close();
     clearInterval(this.#expiryTimer);
     this.#progress.stop();
+    // A stopping node does not wait out an outage: results it could not commit were never
+    // acknowledged, so their tabs send them again to whichever node takes their range. Before
+    // the claimer's idle: a claim in progress waits on a commit too.
+    this.#effects.giveUp();
     await this.#cluster.quiet();
-    await this.#effects.drain();
+    await this.#effects.drainLogged();
     // After the last commit, which the fence still let through: then the claims go back.
     await this.#cluster.leave();
   }
@@ -300,17 +299,6 @@ export class Engine {
     yield* this.#store.results(jobId, fromTask);
   }
 
-  /** Tells the other nodes that admin tokens changed here (they reload theirs). */
-  tokensChanged(): void {
-    this.#cluster.feed.tell({ type: 'admin-changed', what: 'token' });
-  }
-
-  /** Calls `listener` when another node changed admin tokens. Returns the unsubscribe. */
-  onTokensChanged(listener: () => void): () => void {
-    this.#tokenListeners.add(listener);
-    return () => this.#tokenListeners.delete(listener);
-  }
-
   /** The outcomes of the job's first `limit` failed tasks, read after the group commit drains. */
   async failedTasks(jobId: string, limit: number): Promise<StoredTaskResult[]> {
     await this.#effects.drain();
@@ -336,17 +324,7 @@ export class Engine {
 
   /** This node's tabs, as `GET /api/workers` lists them. */
   workers(): WorkerView[] {
-    const node = this.#cluster.nodeId;
-    return [...this.#scheduler.volunteers].map((volunteer) => ({
-      volunteerId: volunteer.volunteerId,
-      deviceId: volunteer.deviceId,
-      ...(volunteer.grid !== undefined ? { grid: volunteer.grid } : {}),
-      slots: volunteer.slots,
-      holding: volunteer.leases.size,
-      tasksDone: volunteer.tasksDone,
-      ...(volunteer.ewmaTaskMs !== undefined ? { taskMs: volunteer.ewmaTaskMs } : {}),
-      ...(node !== undefined ? { node } : {}),
-    }));
+    return this.#cluster.workers();
   }
 
   /** Where tabs reach the live nodes, this one first: a tab whose node is lost moves to another. */
@@ -359,32 +337,19 @@ export class Engine {
     await this.#cluster.announce(url);
   }
 
-  /**
-   * Every live node's tabs: this node's as they are now, the others' as they last published them
-   * (each heartbeat).
-   */
-  async clusterWorkers(): Promise<WorkerView[]> {
-    const mine = this.workers();
-    const node = this.#cluster.nodeId;
-    const others = (await this.#store.clusterTabs()).filter((tab) => tab.node !== node);
-    return [...mine, ...others];
+  /** Every live node's tabs (see `ClusterNode.clusterWorkers`). */
+  clusterWorkers(): Promise<WorkerView[]> {
+    return this.#cluster.clusterWorkers();
   }
 
   // ---- internals --------------------------------------------------------------------------
-
-  #adminChanged(what: AdminChange): void {
-    const failed = (error: unknown): void =>
-      this.#log.warn({ err: error, what }, '[cluster]: could not read what another node changed');
-    if (what === 'pause') void this.grids.sync().catch(failed);
-    else if (what === 'ban') void this.devices.sync().catch(failed);
-    else for (const listener of this.#tokenListeners) listener();
-  }
 
   /** The store failed a write: no more ticks (the applier already refuses work), then tell the owner. */
   #halt(error: unknown): void {
     clearInterval(this.#expiryTimer);
     this.#log.error({ err: error }, '[engine]: store write failed; taking no more work');
-    this.#onFatal(error);
+    // A node already stopping (close() gave up on an unreachable database) ends by itself.
+    if (!this.#closing) this.#onFatal(error);
   }
 
   #startReduce(jobId: string): void {

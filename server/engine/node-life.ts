@@ -3,11 +3,19 @@
  * fresh epoch, renews its heartbeat, declares silent nodes dead so their claims go back, and
  * leaves on a clean stop. A heartbeat the store refuses means this node was declared dead (it
  * was paused or cut off for too long): anything it would commit now is stale, so it stops.
+ *
+ * A heartbeat that fails because the database is away changes nothing: the node keeps beating.
+ * When the database comes back after every node was cut off together, each one's heartbeat is
+ * as old as the outage, so the first to beat would declare all the others dead. Hence a node
+ * that itself failed to beat, or went longer than `silentMs` without a beat, declares no one
+ * dead until it has beaten again for `silentMs`: the others have had that long to beat too,
+ * and only one that did not is really silent.
  */
 import type { Log } from '../log.ts';
 import { throttledWarn, WARN_EVERY_MS } from '../log.ts';
 import type { WorkerView } from '../../shared/workers.ts';
 import type { ClusterStore, NodeRecord } from '../store/cluster.ts';
+import type { StoreReachability } from './reachability.ts';
 
 export interface NodeLifeOptions {
   store: ClusterStore;
@@ -29,6 +37,8 @@ export interface NodeLifeOptions {
   fenced: () => void;
   /** This node's tabs, published with each heartbeat for the cluster's list of workers. */
   tabs?: () => WorkerView[];
+  /** Hears whether heartbeats reach the database. */
+  reachability?: StoreReachability;
 }
 
 export class NodeLife {
@@ -40,6 +50,12 @@ export class NodeLife {
   #stopped = false;
   /** Where tabs reach the live nodes, as of the last heartbeat (tabs move there if theirs is lost). */
   #urls: string[] = [];
+  /** performance.now() of the last heartbeat the store took. */
+  #beatAtMs = performance.now();
+  /** A heartbeat failed since the last one that did not. */
+  #missed = false;
+  /** performance.now() before which this node declares no other dead (see the module note). */
+  #reapFromMs = 0;
 
   private constructor(options: NodeLifeOptions, record: NodeRecord) {
     this.#options = options;
@@ -121,7 +137,10 @@ export class NodeLife {
         this.#options.fenced();
         return;
       }
+      this.#options.reachability?.succeeded();
+      this.#beaten();
       if (this.#options.tabs) await store.publishTabs(this.epoch, this.#options.tabs());
+      if (performance.now() < this.#reapFromMs) return;
       const dead = await store.reapNodes(this.#options.silentMs);
       if (dead.length > 0) {
         log.warn({ epochs: dead }, '[cluster]: silent nodes declared dead; their tasks go back');
@@ -129,11 +148,23 @@ export class NodeLife {
       }
       await this.#readUrls();
     } catch (error) {
-      // The database is away: claims stay this node's until others declare it dead, and the fence
-      // on every commit keeps whatever it does meanwhile from counting twice.
-      this.#warn({ err: error }, '[cluster]: heartbeat failed');
+      // Claims stay this node's until others declare it dead, and the fence on every commit
+      // keeps whatever it does meanwhile from counting twice.
+      this.#missed = true;
+      if (!this.#options.reachability?.failed(error)) {
+        this.#warn({ err: error }, '[cluster]: heartbeat failed');
+      }
     } finally {
       this.#beating = false;
     }
+  }
+
+  /** Notes a heartbeat the store took, and whether this node was cut off before it. */
+  #beaten(): void {
+    const now = performance.now();
+    const { silentMs } = this.#options;
+    if (this.#missed || now - this.#beatAtMs > silentMs) this.#reapFromMs = now + silentMs;
+    this.#missed = false;
+    this.#beatAtMs = now;
   }
 }

