@@ -4,16 +4,15 @@
  */
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express, { type RequestHandler } from 'express';
+import express from 'express';
 import { Server } from 'socket.io';
 import { MAX_JOB_ITEMS, MAX_UPLOAD_ITEM_BYTES } from '../shared/limits.ts';
 import type { AdminToServerEvents, ServerToAdminEvents } from '../shared/protocol.ts';
 import { AdminTokens } from './admin-tokens.ts';
-import { bearerToken, resolveLeaseSecret } from './auth.ts';
+import { createRequireAdmin, resolveLeaseSecret } from './auth.ts';
 import type { Config } from './config.ts';
 import { systemClock } from './engine/clock.ts';
 import { Engine, type Clock } from './engine/engine.ts';
-import { CoordinatorError } from './errors.ts';
 import { errorHandler, notFound } from './http/errors.ts';
 import { capConnections, CONNECTIONS_BEYOND_TABS } from './http/connection-caps.ts';
 import { createDevicesRouter } from './http/devices-routes.ts';
@@ -29,6 +28,7 @@ import { registerAdminHandlers } from './realtime/admin-handlers.ts';
 import { createDeviceIds, DEFAULT_DEVICE_ID_LIMITS } from './realtime/device-ids.ts';
 import { createJoinCodeGuard } from './realtime/join-code-guard.ts';
 import { applySocketLimits } from './realtime/limits.ts';
+import { createTabActivity } from './realtime/tab-activity.ts';
 import { registerVolunteerHandlers, type VolunteerServer } from './realtime/volunteer-handlers.ts';
 import { createLeaseIds } from './scheduling/lease-ids.ts';
 import type { SchedulerOptions } from './scheduling/scheduler.ts';
@@ -64,7 +64,7 @@ export interface Coordinator {
 export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordinator> {
   const { config } = deps;
   const clock = deps.clock ?? systemClock;
-  const log = deps.log ?? createRootLog(config.logLevel);
+  const log = deps.log ?? createRootLog(config.logLevel, config.logFormat);
   const store =
     deps.store ??
     (await openStore(config, {
@@ -96,21 +96,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   });
 
   const tokens = await AdminTokens.load(deps.adminToken, store);
-  const requireAdmin: RequestHandler = (req, res, next) => {
-    const admin = tokens.nameOf(bearerToken(req.headers.authorization));
-    if (admin !== undefined) {
-      // Who is asking: jobs record their submitter, and volunteers are shown it.
-      res.locals['admin'] = admin;
-      next();
-    } else {
-      next(
-        new CoordinatorError(
-          'unauthorized',
-          '[http]: this endpoint needs "Authorization: Bearer <admin token>" (printed at first start, kept in the data dir)',
-        ),
-      );
-    }
-  };
+  const requireAdmin = createRequireAdmin(tokens, subsystem(log, 'auth'));
 
   const app = express();
   app.disable('x-powered-by');
@@ -127,7 +113,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   // (the event loop blocked, 2 GB of RSS) before its 401.
   const json = express.json({ limit: config.maxHttpBodyBytes });
   app.use(createHealthRouter(engine, requireAdmin, metrics.registry));
-  app.use(createJobsRouter(engine, requireAdmin, json));
+  app.use(createJobsRouter(engine, requireAdmin, json, subsystem(log, 'jobs')));
   app.use(createGridsRouter(engine.grids, requireAdmin, json, config.publicUrl));
   app.use(createTokensRouter(tokens, requireAdmin, json, clock));
   app.use(createDevicesRouter(engine.devices, requireAdmin));
@@ -174,6 +160,11 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
     },
     subsystem(log, 'realtime'),
   );
+  const tabActivity = createTabActivity(
+    subsystem(log, 'realtime'),
+    config.tabLogIntervalMs,
+    () => engine.volunteerCount,
+  );
   registerVolunteerHandlers(io, engine, subsystem(log, 'realtime'), {
     deviceIds: createDeviceIds(leaseSecret, {
       ...DEFAULT_DEVICE_ID_LIMITS,
@@ -184,6 +175,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
       subsystem(log, 'realtime'),
     ),
     helloTimeoutMs: config.helloTimeoutMs,
+    activity: tabActivity,
   });
   const stopAdmin = registerAdminHandlers(
     io.of('/admin') as unknown as import('socket.io').Namespace<
@@ -220,6 +212,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
         io.close(() => resolve());
         httpServer.closeAllConnections();
       });
+      tabActivity.close();
       await engine.close();
       await store.close();
     },

@@ -80,6 +80,14 @@ export const Config = z.object({
   /** How long a job's reduce may run on the coordinator. */
   reduceTimeLimitMs: z.coerce.number().int().positive().default(60_000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `auto`: readable lines (pino-pretty) when stdout is a terminal and CI is unset, else JSON
+   * lines; `json` or `pretty` forces one. */
+  logFormat: z
+    .enum(['auto', 'json', 'pretty'], 'BROWSERGRID_LOG_FORMAT must be auto, json or pretty')
+    .default('auto'),
+  /** Tabs joining and leaving are summed into one info line at most this often (each tab's own
+   * line is at debug): a class of 30 reads as it happens, 20,000 reconnecting tabs as a few lines. */
+  tabLogIntervalMs: z.coerce.number().int().min(100).default(10_000),
 });
 export type Config = z.infer<typeof Config>;
 
@@ -115,6 +123,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     httpIdleTimeoutMs: env['BROWSERGRID_HTTP_IDLE_TIMEOUT_MS'],
     reduceTimeLimitMs: env['BROWSERGRID_REDUCE_TIME_LIMIT_MS'],
     logLevel: env['LOG_LEVEL'],
+    logFormat: env['BROWSERGRID_LOG_FORMAT'] || undefined,
+    tabLogIntervalMs: env['BROWSERGRID_TAB_LOG_INTERVAL_MS'],
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -22,6 +22,7 @@ import { ClusterFeed } from './cluster-feed.ts';
 import { Devices } from './devices.ts';
 import { EffectApplier, type EngineCounters, type EngineObserver } from './effects.ts';
 import { Grids } from './grids.ts';
+import { logJobEnd } from './job-end-log.ts';
 import { NodeLife, type NodeLifeOptions } from './node-life.ts';
 import { ProgressFeed } from './progress-feed.ts';
 import { SharedJobs } from './shared-jobs.ts';
@@ -110,7 +111,10 @@ export class Engine {
       log,
       observe: options.observe ?? {},
       changed: (jobId) => this.#progress.changed(jobId),
-      finished: (jobId) => this.#startReduce(jobId),
+      finished: (summary) => {
+        logJobEnd(log, summary);
+        this.#startReduce(summary.id);
+      },
       storeFailed: (error) => this.#halt(error),
       settled: (jobIds) => {
         for (const jobId of jobIds) {
@@ -256,7 +260,6 @@ export class Engine {
     this.#claimer.pump();
     this.#feed.tell({ type: 'job-submitted', jobId });
     void this.#shared.checkFinished(jobId); // a job of no tasks is finished at once
-    this.#log.info({ jobId, items, tasks, grid: spec.grid }, '[engine]: job submitted');
     return { id: jobId, tasks, items };
   }
 
