@@ -44,13 +44,18 @@ export function missingTools(): string | undefined {
   return undefined;
 }
 
-/** A port free on 127.0.0.1 right now (nginx cannot be told to pick one). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+/** `count` distinct ports free on 127.0.0.1 right now (nginx cannot be told to pick one). */
+async function freePorts(count: number): Promise<number[]> {
+  // Held open together, so the system cannot hand out one port twice.
+  const servers = Array.from({ length: count }, () => createServer());
+  await Promise.all(
+    servers.map((server) => new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))),
+  );
+  const ports = servers.map((server) => (server.address() as { port: number }).port);
+  await Promise.all(
+    servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
+  );
+  return ports;
 }
 
 /** Replaces `from` in `text`, which must hold it exactly once. */
@@ -113,8 +118,7 @@ export async function startNginx(upstreamUrl: string): Promise<Nginx> {
     ],
     { stdio: 'ignore' },
   );
-  const httpPort = await freePort();
-  const httpsPort = await freePort();
+  const [httpPort = 0, httpsPort = 0] = await freePorts(2);
   const conf = templateExample(readFileSync(EXAMPLE_CONF, 'utf8'), {
     upstreamPort: Number(new URL(upstreamUrl).port),
     httpPort,
