@@ -4,6 +4,9 @@
  * each get a line with their counts and duration; tabs joining and leaving are summed into info
  * lines; a refused admin token is a warning naming the address and path, never the token.
  */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GridCreated, JobCreated } from '../../shared/job.ts';
 import {
@@ -11,6 +14,7 @@ import {
   type ChildCoordinator,
   type LogEntry,
 } from '../support/child-coordinator.ts';
+import { runCli, startCli } from '../support/cli-process.ts';
 import { SimTab } from '../support/sim-tab.ts';
 import { api, waitForJob } from '../support/start-coordinator.ts';
 
@@ -162,4 +166,31 @@ describe('the coordinator log', () => {
     });
     expect(server.output()).not.toContain(wrong);
   }, 30_000);
+
+  it('writes readable lines when BROWSERGRID_LOG_FORMAT=pretty, and refuses a format it does not know', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'browsergrid-pretty-'));
+    try {
+      mkdirSync(path.join(dir, 'pages', 'volunteer'), { recursive: true });
+      writeFileSync(path.join(dir, 'pages', 'volunteer', 'index.html'), '<!doctype html>');
+      const env = {
+        PORT: '0',
+        HOST: '127.0.0.1',
+        BROWSERGRID_DATA: dir,
+        BROWSERGRID_STATIC_DIR: path.join(dir, 'pages'),
+        BROWSERGRID_ADMIN_TOKEN: 'pretty-format-token-0123456789',
+      };
+      const pretty = startCli(['start'], { env: { ...env, BROWSERGRID_LOG_FORMAT: 'pretty' } });
+      const said = await pretty.until('stdout', /\n {4}url: "http:\/\/127\.0\.0\.1:\d+"/, 30_000);
+      expect(said).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: \[main\]: coordinator listening$/m);
+      expect(said).not.toContain('{"level"');
+      pretty.child.kill('SIGTERM');
+      expect((await pretty.ended).code).toBe(0);
+
+      const wrong = await runCli(['start'], { env: { ...env, BROWSERGRID_LOG_FORMAT: 'yaml' } });
+      expect(wrong.code).toBe(1);
+      expect(wrong.stderr).toContain('BROWSERGRID_LOG_FORMAT must be auto, json or pretty');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
