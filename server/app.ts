@@ -15,6 +15,7 @@ import { systemClock } from './engine/clock.ts';
 import { Engine, type Clock } from './engine/engine.ts';
 import { errorHandler, notFound } from './http/errors.ts';
 import { capConnections, CONNECTIONS_BEYOND_TABS } from './http/connection-caps.ts';
+import { createClientAddress } from './http/client-address.ts';
 import { createDevicesRouter } from './http/devices-routes.ts';
 import { createGridsRouter } from './http/grids-routes.ts';
 import { createHealthRouter, createMetrics } from './http/health-routes.ts';
@@ -96,7 +97,8 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   });
 
   const tokens = await AdminTokens.load(deps.adminToken, store);
-  const requireAdmin = createRequireAdmin(tokens, subsystem(log, 'auth'));
+  const clientAddress = createClientAddress(config.trustedProxies);
+  const requireAdmin = createRequireAdmin(tokens, subsystem(log, 'auth'), clientAddress);
 
   const app = express();
   app.disable('x-powered-by');
@@ -144,6 +146,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
         config.maxConnectionsPerAddress > 0
           ? config.maxConnectionsPerAddress + CONNECTIONS_BEYOND_TABS
           : 0,
+      exempt: config.trustedProxies,
     },
     subsystem(log, 'http'),
   );
@@ -157,6 +160,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
       eventsPerSecond: config.eventsPerSecond,
       burst: config.eventBurst,
       maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+      clientAddress,
     },
     subsystem(log, 'realtime'),
   );

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RequestHandler } from 'express';
 import { CoordinatorError } from './errors.ts';
+import type { ClientAddress } from './http/client-address.ts';
 import { throttledWarn, type Log } from './log.ts';
 import type { ClusterStore } from './store/cluster.ts';
 
@@ -50,6 +51,7 @@ export function bearerToken(header: string | undefined): string | undefined {
 export function createRequireAdmin(
   tokens: { nameOf(presented: string | undefined): string | undefined },
   log: Log,
+  clientAddress: ClientAddress = (remoteAddress) => remoteAddress ?? 'unknown',
 ): RequestHandler {
   const refused = throttledWarn(log);
   return (req, res, next) => {
@@ -62,7 +64,7 @@ export function createRequireAdmin(
     }
     refused(
       {
-        address: req.socket.remoteAddress,
+        address: clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for']),
         method: req.method,
         path: req.originalUrl.split('?')[0],
         tokenPresented: presented !== undefined,

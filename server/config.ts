@@ -1,4 +1,5 @@
 /** @module Coordinator settings: environment variables parsed with zod, defaults in one place. */
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -79,6 +80,27 @@ export const Config = z.object({
   httpIdleTimeoutMs: z.coerce.number().int().positive().default(60_000),
   /** How long a job's reduce may run on the coordinator. */
   reduceTimeLimitMs: z.coerce.number().int().positive().default(60_000),
+  /** Reverse proxies (IP addresses) whose X-Forwarded-For names the client: every per-address
+   * rule then counts the client's address, not the proxy's (server/http/client-address.ts). */
+  trustedProxies: z.preprocess(
+    (value) =>
+      typeof value === 'string'
+        ? value
+            .split(',')
+            .map((entry) => entry.trim())
+            .filter((entry) => entry.length > 0)
+        : value,
+    z
+      .array(
+        z
+          .string()
+          .refine(
+            (entry) => isIP(entry) !== 0,
+            'BROWSERGRID_TRUSTED_PROXIES must be IP addresses separated by commas, such as 127.0.0.1,::1',
+          ),
+      )
+      .default([]),
+  ),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `auto`: readable lines (pino-pretty) when stdout is a terminal and CI is unset, else JSON
    * lines; `json` or `pretty` forces one. */
@@ -122,6 +144,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     headersTimeoutMs: env['BROWSERGRID_HEADERS_TIMEOUT_MS'],
     httpIdleTimeoutMs: env['BROWSERGRID_HTTP_IDLE_TIMEOUT_MS'],
     reduceTimeLimitMs: env['BROWSERGRID_REDUCE_TIME_LIMIT_MS'],
+    trustedProxies: env['BROWSERGRID_TRUSTED_PROXIES'],
     logLevel: env['LOG_LEVEL'],
     logFormat: env['BROWSERGRID_LOG_FORMAT'] || undefined,
     tabLogIntervalMs: env['BROWSERGRID_TAB_LOG_INTERVAL_MS'],

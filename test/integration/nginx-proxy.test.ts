@@ -20,7 +20,8 @@ describe('browsergrid behind nginx', () => {
   it('runs a job end to end through the example config: CLI over https, a tab over wss', async () => {
     // Never skipped: .ci/run installs both.
     expect(missingTools()).toBeUndefined();
-    const server = await coordinator();
+    // Set up as docs/operations.md says.
+    const server = await coordinator({ config: { trustedProxies: ['127.0.0.1'] } });
     const nginx = await startNginx(server.url);
     defer(() => nginx.stop());
 
