@@ -4,18 +4,18 @@
  */
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express, { type RequestHandler } from 'express';
+import express from 'express';
 import { Server } from 'socket.io';
 import { MAX_JOB_ITEMS, MAX_UPLOAD_ITEM_BYTES } from '../shared/limits.ts';
 import type { AdminToServerEvents, ServerToAdminEvents } from '../shared/protocol.ts';
 import { AdminTokens } from './admin-tokens.ts';
-import { bearerToken, resolveLeaseSecret } from './auth.ts';
+import { createRequireAdmin, resolveLeaseSecret } from './auth.ts';
 import type { Config } from './config.ts';
 import { systemClock } from './engine/clock.ts';
 import { Engine, type Clock } from './engine/engine.ts';
-import { CoordinatorError } from './errors.ts';
 import { errorHandler, notFound } from './http/errors.ts';
 import { capConnections, CONNECTIONS_BEYOND_TABS } from './http/connection-caps.ts';
+import { createClientAddress } from './http/client-address.ts';
 import { createDevicesRouter } from './http/devices-routes.ts';
 import { createGridsRouter } from './http/grids-routes.ts';
 import { createHealthRouter, createMetrics } from './http/health-routes.ts';
@@ -29,6 +29,7 @@ import { registerAdminHandlers } from './realtime/admin-handlers.ts';
 import { createDeviceIds, DEFAULT_DEVICE_ID_LIMITS } from './realtime/device-ids.ts';
 import { createJoinCodeGuard } from './realtime/join-code-guard.ts';
 import { applySocketLimits } from './realtime/limits.ts';
+import { createTabActivity } from './realtime/tab-activity.ts';
 import { registerVolunteerHandlers, type VolunteerServer } from './realtime/volunteer-handlers.ts';
 import { createLeaseIds } from './scheduling/lease-ids.ts';
 import type { SchedulerOptions } from './scheduling/scheduler.ts';
@@ -64,7 +65,7 @@ export interface Coordinator {
 export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordinator> {
   const { config } = deps;
   const clock = deps.clock ?? systemClock;
-  const log = deps.log ?? createRootLog(config.logLevel);
+  const log = deps.log ?? createRootLog(config.logLevel, config.logFormat);
   const store =
     deps.store ??
     (await openStore(config, {
@@ -96,6 +97,8 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   });
 
   const tokens = await AdminTokens.load(deps.adminToken, store);
+  const clientAddress = createClientAddress(config.trustedProxies);
+  const requireAdmin = createRequireAdmin(tokens, subsystem(log, 'auth'), clientAddress);
   // Tokens made or revoked on one node hold on every node.
   tokens.onChanged(() => engine.admin.tokensChanged());
   engine.admin.onTokensChanged(
@@ -106,21 +109,6 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
           log.warn({ err: error }, '[app]: could not reload admin tokens another node changed'),
         ),
   );
-  const requireAdmin: RequestHandler = (req, res, next) => {
-    const admin = tokens.nameOf(bearerToken(req.headers.authorization));
-    if (admin !== undefined) {
-      // Who is asking: jobs record their submitter, and volunteers are shown it.
-      res.locals['admin'] = admin;
-      next();
-    } else {
-      next(
-        new CoordinatorError(
-          'unauthorized',
-          '[http]: this endpoint needs "Authorization: Bearer <admin token>" (printed at first start, kept in the data dir)',
-        ),
-      );
-    }
-  };
 
   const app = express();
   app.disable('x-powered-by');
@@ -137,7 +125,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
   // (the event loop blocked, 2 GB of RSS) before its 401.
   const json = express.json({ limit: config.maxHttpBodyBytes });
   app.use(createHealthRouter(engine, requireAdmin, metrics.registry));
-  app.use(createJobsRouter(engine, requireAdmin, json));
+  app.use(createJobsRouter(engine, requireAdmin, json, subsystem(log, 'jobs')));
   app.use(createGridsRouter(engine.grids, requireAdmin, json, config.publicUrl));
   app.use(createTokensRouter(tokens, requireAdmin, json, clock));
   app.use(createDevicesRouter(engine.devices, requireAdmin));
@@ -168,6 +156,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
         config.maxConnectionsPerAddress > 0
           ? config.maxConnectionsPerAddress + CONNECTIONS_BEYOND_TABS
           : 0,
+      exempt: config.trustedProxies,
     },
     subsystem(log, 'http'),
   );
@@ -183,8 +172,14 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
       eventsPerSecond: config.eventsPerSecond,
       burst: config.eventBurst,
       maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+      clientAddress,
     },
     subsystem(log, 'realtime'),
+  );
+  const tabActivity = createTabActivity(
+    subsystem(log, 'realtime'),
+    config.tabLogIntervalMs,
+    () => engine.volunteerCount,
   );
   registerVolunteerHandlers(io, engine, subsystem(log, 'realtime'), {
     deviceIds: createDeviceIds(leaseSecret, {
@@ -196,6 +191,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
       subsystem(log, 'realtime'),
     ),
     helloTimeoutMs: config.helloTimeoutMs,
+    activity: tabActivity,
   });
   const stopAdmin = registerAdminHandlers(
     io.of('/admin') as unknown as import('socket.io').Namespace<
@@ -248,6 +244,7 @@ export async function createCoordinator(deps: CoordinatorDeps): Promise<Coordina
         io.close(() => resolve());
         httpServer.closeAllConnections();
       });
+      tabActivity.close();
       await engine.close();
       await store.close();
     },

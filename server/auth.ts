@@ -1,10 +1,14 @@
 /**
  * @module Admin authentication: the token from the environment, or one generated on first start
- * and kept in the data dir; compared in constant time.
+ * and kept in the data dir; compared in constant time. Refusals are logged, throttled.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { RequestHandler } from 'express';
+import { CoordinatorError } from './errors.ts';
+import type { ClientAddress } from './http/client-address.ts';
+import { throttledWarn, type Log } from './log.ts';
 import type { ClusterStore } from './store/cluster.ts';
 
 export interface AdminToken {
@@ -36,6 +40,46 @@ export function tokenMatches(expected: string, presented: string | undefined): b
 export function bearerToken(header: string | undefined): string | undefined {
   const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
   return match?.[1];
+}
+
+/**
+ * Express middleware that lets a request through only with a live admin token, and records who
+ * sent it (`res.locals.admin`: jobs record their submitter, volunteers are shown it). A refusal
+ * is a warning naming the address and path, at most one line per WARN_EVERY_MS with a count, so
+ * someone guessing tokens cannot flood the log.
+ */
+export function createRequireAdmin(
+  tokens: { nameOf(presented: string | undefined): string | undefined },
+  log: Log,
+  clientAddress: ClientAddress = (remoteAddress) => remoteAddress ?? 'unknown',
+): RequestHandler {
+  const refused = throttledWarn(log);
+  return (req, res, next) => {
+    const presented = bearerToken(req.headers.authorization);
+    const admin = tokens.nameOf(presented);
+    if (admin !== undefined) {
+      res.locals['admin'] = admin;
+      next();
+      return;
+    }
+    refused(
+      {
+        address: clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for']),
+        method: req.method,
+        path: req.originalUrl.split('?')[0],
+        tokenPresented: presented !== undefined,
+      },
+      presented === undefined
+        ? '[auth]: request without an admin token refused'
+        : '[auth]: admin token refused',
+    );
+    next(
+      new CoordinatorError(
+        'unauthorized',
+        '[http]: this endpoint needs "Authorization: Bearer <admin token>" (printed at first start, kept in the data dir)',
+      ),
+    );
+  };
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { addBackupCommand } from './cli/backup.ts';
 import { describeError } from './cli/errors.ts';
 import { addGridCommand, addGridsCommand } from './cli/grids.ts';
 import { addJobCommands } from './cli/jobs.ts';
@@ -45,6 +46,7 @@ addGridCommand(program);
 addTokensCommand(program);
 addWorkersCommand(program);
 addWorkerCommand(program);
+addBackupCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (isClosedPipe(error)) process.exit(0);

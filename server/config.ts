@@ -1,4 +1,5 @@
 /** @module Coordinator settings: environment variables parsed with zod, defaults in one place. */
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -85,7 +86,36 @@ export const Config = z.object({
   httpIdleTimeoutMs: z.coerce.number().int().positive().default(60_000),
   /** How long a job's reduce may run on the coordinator. */
   reduceTimeLimitMs: z.coerce.number().int().positive().default(60_000),
+  /** Reverse proxies (IP addresses) whose X-Forwarded-For names the client: every per-address
+   * rule then counts the client's address, not the proxy's (server/http/client-address.ts). */
+  trustedProxies: z.preprocess(
+    (value) =>
+      typeof value === 'string'
+        ? value
+            .split(',')
+            .map((entry) => entry.trim())
+            .filter((entry) => entry.length > 0)
+        : value,
+    z
+      .array(
+        z
+          .string()
+          .refine(
+            (entry) => isIP(entry) !== 0,
+            'BROWSERGRID_TRUSTED_PROXIES must be IP addresses separated by commas, such as 127.0.0.1,::1',
+          ),
+      )
+      .default([]),
+  ),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `auto`: readable lines (pino-pretty) when stdout is a terminal and CI is unset, else JSON
+   * lines; `json` or `pretty` forces one. */
+  logFormat: z
+    .enum(['auto', 'json', 'pretty'], 'BROWSERGRID_LOG_FORMAT must be auto, json or pretty')
+    .default('auto'),
+  /** Tabs joining and leaving are summed into one info line at most this often (each tab's own
+   * line is at debug): a class of 30 reads as it happens, 20,000 reconnecting tabs as a few lines. */
+  tabLogIntervalMs: z.coerce.number().int().min(100).default(10_000),
 });
 export type Config = z.infer<typeof Config>;
 
@@ -122,7 +152,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     headersTimeoutMs: env['BROWSERGRID_HEADERS_TIMEOUT_MS'],
     httpIdleTimeoutMs: env['BROWSERGRID_HTTP_IDLE_TIMEOUT_MS'],
     reduceTimeLimitMs: env['BROWSERGRID_REDUCE_TIME_LIMIT_MS'],
+    trustedProxies: env['BROWSERGRID_TRUSTED_PROXIES'],
     logLevel: env['LOG_LEVEL'],
+    logFormat: env['BROWSERGRID_LOG_FORMAT'] || undefined,
+    tabLogIntervalMs: env['BROWSERGRID_TAB_LOG_INTERVAL_MS'],
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

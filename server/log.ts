@@ -1,10 +1,53 @@
-/** @module Structured logs (pino), one child logger per subsystem. */
-import pino, { type Logger } from 'pino';
+/**
+ * @module Structured logs (pino), one child logger per subsystem: JSON lines for journald and log
+ * shippers, or pino-pretty's readable lines for a person at a terminal.
+ */
+import pino, { type DestinationStream, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 
 export type Log = Logger;
 
-export function createRootLog(level: string = process.env['LOG_LEVEL'] ?? 'info'): Log {
-  return pino({ level, base: undefined });
+/** `auto` is pretty on a terminal and JSON anywhere else (a pipe, a file, journald, CI). */
+export type LogFormat = 'auto' | 'json' | 'pretty';
+
+/**
+ * What `auto` means here: pretty only for a person watching, so stdout must be a terminal and
+ * the process not under CI (CI logs are often a TTY, and read by tools).
+ */
+export function resolveLogFormat(
+  format: LogFormat,
+  stdoutIsTTY: boolean = process.stdout.isTTY === true,
+  env: NodeJS.ProcessEnv = process.env,
+): 'json' | 'pretty' {
+  if (format !== 'auto') return format;
+  const ci = env['CI'] !== undefined && env['CI'] !== '' && env['CI'] !== 'false';
+  return stdoutIsTTY && !ci ? 'pretty' : 'json';
+}
+
+/**
+ * The process's logger. `destination` (stdout unless told) is for tests; pretty output is
+ * written synchronously, so the last lines before an exit are not lost.
+ */
+export function createRootLog(
+  level: string = process.env['LOG_LEVEL'] ?? 'info',
+  format: LogFormat = 'json',
+  destination?: DestinationStream,
+): Log {
+  const options = { level, base: undefined };
+  if (resolveLogFormat(format) === 'json') {
+    return destination ? pino(options, destination) : pino(options);
+  }
+  return pino(
+    options,
+    pretty({
+      sync: true,
+      destination: destination ?? 1,
+      translateTime: 'SYS:HH:MM:ss.l',
+      // Every message starts with its subsystem already ("[engine]: ...").
+      ignore: 'subsystem',
+      ...(destination ? { colorize: false } : {}),
+    }),
+  );
 }
 
 export function subsystem(log: Log, name: string): Log {

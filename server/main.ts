@@ -27,7 +27,7 @@ export async function ensurePagesBuilt(config: Config, log: Log): Promise<void> 
 
 export async function startCoordinator(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const config = loadConfig(env);
-  const log = createRootLog(config.logLevel);
+  const log = createRootLog(config.logLevel, config.logFormat);
   await ensurePagesBuilt(config, log);
   const admin = resolveAdminToken(config.dataDir, config.adminToken);
   const coordinator = await createCoordinator({

@@ -35,5 +35,5 @@ export function describeError(error: unknown): string {
 
 /** The CLI's and SDK's own prefixes say nothing once the line starts with `browsergrid:`. */
 function plain(message: string): string {
-  return message.replace(/^\[(cli|sdk)\]: /, '');
+  return message.replace(/^\[(cli|sdk|backup)\]: /, '');
 }

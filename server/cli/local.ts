@@ -3,6 +3,7 @@
  * and `browsergrid worker` (headless lab tabs).
  */
 import type { Command } from 'commander';
+import { loadConfig } from '../config.ts';
 import { createRootLog } from '../log.ts';
 import { startCoordinator } from '../main.ts';
 import { supervise } from '../supervise.ts';
@@ -18,7 +19,8 @@ export function addStartCommand(program: Command): void {
     )
     .action(async (options: { supervise?: boolean }) => {
       if (options.supervise) {
-        process.exitCode = await supervise(createRootLog());
+        const { logLevel, logFormat } = loadConfig();
+        process.exitCode = await supervise(createRootLog(logLevel, logFormat));
       } else {
         await startCoordinator();
       }

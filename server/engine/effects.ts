@@ -56,8 +56,8 @@ export interface EffectsDeps {
   observe: EngineObserver;
   /** A job's progress changed (its summary is worth publishing). */
   changed(jobId: string): void;
-  /** A finished job's last change is durable (its reduce may read the results). */
-  finished(jobId: string): void;
+  /** A finished job's last change is durable (its reduce may read the results); its summary then. */
+  finished(summary: JobSummary): void;
   /** The store failed a write (called once); memory is now ahead of the durable record. */
   storeFailed(error: unknown): void;
   /** Tasks of these jobs settled and are durable: the store may find a shared job finished. */
@@ -183,7 +183,7 @@ export class EffectApplier {
     return durable.finally(() => {
       for (const summary of finished) {
         this.#settling.delete(summary.id);
-        this.#deps.finished(summary.id);
+        this.#deps.finished(summary);
       }
     });
   }

@@ -22,6 +22,7 @@ import { ClusterNode, type NodeOptions } from './cluster-node.ts';
 import { Devices } from './devices.ts';
 import { EffectApplier, type EngineCounters, type EngineObserver } from './effects.ts';
 import { Grids } from './grids.ts';
+import { logJobEnd } from './job-end-log.ts';
 import { ProgressFeed } from './progress-feed.ts';
 import { StoreReachability } from './reachability.ts';
 import { Reducer } from './reducer.ts';
@@ -106,7 +107,10 @@ export class Engine {
       log,
       observe: options.observe ?? {},
       changed: (jobId) => this.#progress.changed(jobId),
-      finished: (jobId) => this.#startReduce(jobId),
+      finished: (summary) => {
+        logJobEnd(log, summary);
+        this.#startReduce(summary.id);
+      },
       storeFailed: (error) => this.#halt(error),
       settled: (jobIds) => this.#cluster.settled(jobIds),
       fence: () => this.#cluster.fence(),
@@ -222,7 +226,6 @@ export class Engine {
     this.#cluster.claimer.pump();
     this.#cluster.feed.tell({ type: 'job-submitted', jobId });
     void this.#cluster.shared.checkFinished(jobId); // a job of no tasks is finished at once
-    this.#log.info({ jobId, items, tasks, grid: spec.grid }, '[engine]: job submitted');
     return { id: jobId, tasks, items };
   }
 

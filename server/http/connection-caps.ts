@@ -14,6 +14,9 @@ export interface ConnectionCaps {
   maxConnections: number;
   /** Open connections from one address; 0 for no cap. */
   maxPerAddress: number;
+  /** Addresses the per-address cap does not apply to: trusted reverse proxies, whose clients
+   * are counted one by one later, once their X-Forwarded-For is read. */
+  exempt?: readonly string[];
 }
 
 /**
@@ -35,10 +38,12 @@ export function capConnections(httpServer: HttpServer, caps: ConnectionCaps, log
 
   if (caps.maxPerAddress <= 0) return;
   const perAddress = new AddressCounts();
+  const exempt = new Set((caps.exempt ?? []).flatMap((address) => [address, `::ffff:${address}`]));
   // After Node's own listener, which sets the socket up: destroyed here, before its first read,
   // it is cleaned up by the same path as any closed connection.
   httpServer.on('connection', (socket: Socket) => {
     const address = socket.remoteAddress ?? 'unknown';
+    if (exempt.has(address)) return;
     if (perAddress.of(address) >= caps.maxPerAddress) {
       noteRefusal('too many from one address (BROWSERGRID_MAX_CONNECTIONS_PER_ADDRESS)', address);
       socket.destroy();

@@ -10,6 +10,7 @@ import { JobListQuery } from '../../shared/job-list.ts';
 import type { TaskTimelinePage } from '../../shared/timeline.ts';
 import type { Engine } from '../engine/engine.ts';
 import { CoordinatorError } from '../errors.ts';
+import type { Log } from '../log.ts';
 import { taskSpan } from '../scheduling/sharder.ts';
 import { describeIssue } from '../realtime/validate.ts';
 
@@ -17,6 +18,7 @@ export function createJobsRouter(
   engine: Engine,
   requireAdmin: RequestHandler,
   json: RequestHandler,
+  log: Log,
 ): Router {
   const router = Router();
   router.use('/api/jobs', requireAdmin);
@@ -34,7 +36,13 @@ export function createJobsRouter(
       throw new CoordinatorError('invalid_input', `[jobs]: ${message}`, field ? { field } : {});
     }
     const submittedBy = String(res.locals['admin'] ?? 'admin');
-    res.status(201).json(await engine.submit({ ...parsed.data, submittedBy }));
+    const created = await engine.submit({ ...parsed.data, submittedBy });
+    const { name, grid } = parsed.data;
+    log.info(
+      { jobId: created.id, name, submittedBy, items: created.items, tasks: created.tasks, grid },
+      `[jobs]: job ${created.id} submitted by ${submittedBy}: ${created.items} items in ${created.tasks} tasks`,
+    );
+    res.status(201).json(created);
   });
 
   /** Newest first, `?limit=` at a time (default and most 1000), `?before=<job id>` for the next page. */

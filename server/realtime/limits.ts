@@ -10,6 +10,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Server, Socket } from 'socket.io';
+import type { ClientAddress } from '../http/client-address.ts';
 import { throttledWarn, type Log } from '../log.ts';
 import { AddressCounts, type Closable } from './address-counts.ts';
 import { addressKey } from './address-key.ts';
@@ -21,6 +22,8 @@ export interface SocketLimits {
   burst: number;
   /** Concurrent connections per remote address; 0 turns the cap off (labs behind one NAT). */
   maxConnectionsPerAddress: number;
+  /** The client's address behind trusted proxies; the TCP peer's unless told. */
+  clientAddress?: ClientAddress;
 }
 
 /** Refusals in a row, past the burst, after which a connection is closed. */
@@ -43,9 +46,11 @@ export function applySocketLimits(io: Server, limits: SocketLimits, log: Log): v
   io.connectTimeout(CONNECT_TIMEOUT_MS);
 
   const warnRefused = throttledWarn(log);
+  const clientAddress: ClientAddress =
+    limits.clientAddress ?? ((remoteAddress) => remoteAddress ?? 'unknown');
   // engine.io asks this only for handshakes (requests without a sid), before the session exists.
   io.engine.opts.allowRequest = (req: IncomingMessage, allow) => {
-    const address = req.socket.remoteAddress ?? 'unknown';
+    const address = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for']);
     const full =
       limits.maxConnectionsPerAddress > 0 &&
       perAddress.of(address) >= limits.maxConnectionsPerAddress &&
@@ -70,6 +75,9 @@ export function applySocketLimits(io: Server, limits: SocketLimits, log: Log): v
   // namespace connect is still in the middleware (`40` and a garbage frame in one TCP segment)
   // never emits it, and counting there leaked a place per such connection until a restart.
   io.engine.prependListener('connection', (conn: EngineConnection) => {
+    // Set once, first: every rule after this one (socket.handshake.address, built from it at the
+    // namespace connect: device ids, join codes, distinct addresses) sees the client's address.
+    conn.remoteAddress = clientAddress(conn.remoteAddress, conn.request.headers['x-forwarded-for']);
     const address = conn.remoteAddress;
     if (
       limits.maxConnectionsPerAddress > 0 &&
@@ -106,6 +114,7 @@ export function applySocketLimits(io: Server, limits: SocketLimits, log: Log): v
 /** The part of an engine.io socket used here. */
 interface EngineConnection extends Closable {
   remoteAddress: string;
+  request: IncomingMessage;
 }
 
 function limitEvents(socket: Socket, limits: SocketLimits, log: Log): void {

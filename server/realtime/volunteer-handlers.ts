@@ -25,6 +25,7 @@ import type { DeviceIds } from './device-ids.ts';
 import { guardFrames, trustConnection } from './frame-guard.ts';
 import type { JoinCodeGuard } from './join-code-guard.ts';
 import { triageResults } from './result-triage.ts';
+import type { TabActivity } from './tab-activity.ts';
 import { createSocketEdge, guard, withAck, withoutAck } from './validate.ts';
 
 export type VolunteerServer = Server<VolunteerToServerEvents, ServerToVolunteerEvents>;
@@ -46,13 +47,15 @@ export interface VolunteerGuards {
   joinCodes: JoinCodeGuard;
   /** A connection not registered by then is closed: it holds a place and is on no roster. */
   helloTimeoutMs: number;
+  /** Where tabs joining and leaving are logged. */
+  activity: TabActivity;
 }
 
 function attach(
   socket: VolunteerSocket,
   engine: Engine,
   log: Log,
-  { deviceIds, joinCodes, helloTimeoutMs }: VolunteerGuards,
+  { deviceIds, joinCodes, helloTimeoutMs, activity }: VolunteerGuards,
 ): void {
   let volunteerId: string | undefined;
   // A refused hello was answered at once, so its tab has read why before this closes it.
@@ -132,7 +135,7 @@ function attach(
         link,
       );
       trustConnection(socket.conn);
-      log.debug({ volunteerId, slots: hello.slots }, '[realtime]: volunteer connected');
+      activity.joined({ volunteerId, deviceId, slots: hello.slots, grid: hello.grid, address });
       const nodes = engine.nodeUrls().slice(0, MAX_ANNOUNCED_NODES);
       return {
         volunteerId,
@@ -228,9 +231,11 @@ function attach(
 
   socket.on(
     'disconnect',
-    guard(edge, 'disconnect', () => {
+    guard(edge, 'disconnect', (reason: string) => {
       clearTimeout(helloTimer);
-      if (volunteerId !== undefined) engine.tabs.disconnect(volunteerId, link);
+      if (volunteerId === undefined) return;
+      engine.tabs.disconnect(volunteerId, link);
+      activity.left({ volunteerId, reason });
     }),
   );
 }

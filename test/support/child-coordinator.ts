@@ -4,18 +4,24 @@
  * taking the test runner down with it.
  */
 import { spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { within } from './events.ts';
+import { nextEvent, within } from './events.ts';
+
+/** One line of the coordinator's JSON log. */
+export type LogEntry = Record<string, unknown>;
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface ChildCoordinator {
   url: string;
   token: string;
+  /** Its BROWSERGRID_DATA (removed by `stop`). */
+  dataDir: string;
   /** How the process ended (`code 1, signal null`), or undefined while it runs. */
   exit(): string | undefined;
   /** Everything it wrote to stdout and stderr so far. */
@@ -26,6 +32,15 @@ export interface ChildCoordinator {
   signal(signal: NodeJS.Signals): void;
   /** Resolves with how it ended, when it does. */
   exited: Promise<string>;
+  /** The first JSON log line, from line `since` on (0 unless told), for which `accept` holds. */
+  logLine(
+    accept: (entry: LogEntry) => boolean,
+    timeoutMs: number,
+    what: string,
+    since?: number,
+  ): Promise<LogEntry>;
+  /** JSON log lines written so far: a `since` for lines yet to come. */
+  logCount(): number;
 }
 
 export async function startChildCoordinator(
@@ -53,6 +68,8 @@ export async function startChildCoordinator(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
+  const entries: LogEntry[] = [];
+  const logged = new EventEmitter();
   let exit: string | undefined;
   const exited = new Promise<string>((resolve) =>
     child.once('exit', (code, signal) => resolve((exit = `code ${code}, signal ${signal}`))),
@@ -62,6 +79,11 @@ export async function startChildCoordinator(
   const listening = new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout }).on('line', (line) => {
       output.push(`${line}\n`);
+      const entry = parseLogLine(line);
+      if (entry) {
+        entries.push(entry);
+        logged.emit('entry', entry);
+      }
       const url = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(line)?.[1];
       if (url) resolve(url);
     });
@@ -85,13 +107,36 @@ export async function startChildCoordinator(
     await stop();
     throw error;
   }
+  const logLine = async (
+    accept: (entry: LogEntry) => boolean,
+    timeoutMs: number,
+    what: string,
+    since = 0,
+  ): Promise<LogEntry> => {
+    const seen = entries.slice(since).find(accept);
+    if (seen) return seen;
+    const [entry] = await nextEvent<[LogEntry]>(logged, 'entry', timeoutMs, what, accept);
+    return entry;
+  };
   return {
     url,
     token,
+    dataDir,
+    logLine,
+    logCount: () => entries.length,
     exit: () => exit,
     output: () => output.join(''),
     stop,
     signal: (signal) => child.kill(signal),
     exited,
   };
+}
+
+function parseLogLine(line: string): LogEntry | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    return JSON.parse(line) as LogEntry;
+  } catch {
+    return undefined;
+  }
 }

@@ -38,6 +38,8 @@ export interface SimTabOptions {
   grid?: string;
   /** Local address to connect from (any of 127.0.0.0/8), to test rules on remote addresses. */
   localAddress?: string;
+  /** PEM certificates to trust for an https:// URL (a test's self-signed proxy). */
+  ca?: string;
   /** Default 'honest'. */
   answer?: SimAnswer;
   /** Time each copy takes before its result, in ms. Default 0 (answered in the same turn). */
@@ -159,6 +161,7 @@ export class SimTab {
       ...(this.options.followNodes ? { timeout: FOLLOW_CONNECT_TIMEOUT_MS } : {}),
       // engine.io-client hands this to the ws client in Node.
       ...(this.options.localAddress ? ({ localAddress: this.options.localAddress } as object) : {}),
+      ...(this.options.ca ? { ca: this.options.ca } : {}),
     });
     socket.on('task:assign', (batch) => this.#onAssign(batch));
     socket.on('task:cancel', (batch) => this.#onCancel(batch));
