@@ -8,13 +8,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { within } from '../support/events.ts';
 import { useHarness } from '../support/harness.ts';
 import { installTarball, packCheckout, run } from '../support/packed-package.ts';
 import { TEST_TOKEN } from '../support/start-coordinator.ts';
 
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TSC = fileURLToPath(new URL('../../node_modules/typescript/bin/tsc', import.meta.url));
 const TYPES = fileURLToPath(new URL('../../node_modules/@types', import.meta.url));
 const { defer, volunteer } = useHarness();
@@ -79,6 +80,18 @@ console.log(tasks, id, status, BrowsergridError);
 `;
 
 describe('the packed package', () => {
+  it('leaves browsergrid/sdk the TypeScript source in a checkout, under tsx and with no build', async () => {
+    const resolved = await run(
+      process.execPath,
+      [
+        ...['--import', 'tsx', '--input-type=module'],
+        ...['-e', "console.log(import.meta.resolve('browsergrid/sdk'))"],
+      ],
+      { cwd: ROOT, timeoutMs: 30_000 },
+    );
+    expect(resolved.stdout.trim()).toBe(pathToFileURL(path.join(ROOT, 'server/sdk/index.ts')).href);
+  });
+
   it('installs from its tarball into an empty directory and runs a job through its bin and SDK on plain node', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'browsergrid-package-'));
     defer(() => rmSync(dir, { recursive: true, force: true }));
