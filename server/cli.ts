@@ -1,9 +1,11 @@
+#!/usr/bin/env node
 /**
  * @module The `browsergrid` command line: start the coordinator or lab tabs here, or talk to a
  * coordinator through the SDK. Each command parses its options, calls the SDK and prints; any
  * error ends the process with status 1 and one `browsergrid: …` line on stderr.
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Command } from 'commander';
 import { addBackupCommand } from './cli/backup.ts';
 import { describeError } from './cli/errors.ts';
@@ -13,10 +15,11 @@ import { addStartCommand, addWorkerCommand } from './cli/local.ts';
 import { addSubmitCommand } from './cli/submit.ts';
 import { addTokensCommand } from './cli/tokens.ts';
 import { addWorkersCommand } from './cli/workers.ts';
+import { PACKAGE_ROOT } from './config.ts';
 
-const { version } = JSON.parse(
-  readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
-) as { version: string };
+const { version } = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as {
+  version: string;
+};
 
 /**
  * A reader that stopped reading (`browsergrid results … | head -1`) is not an error: the command

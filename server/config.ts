@@ -10,8 +10,13 @@ import {
   MAX_UPLOAD_BYTES,
 } from '../shared/limits.ts';
 
-/** The checkout (or installed package) root, whatever the working directory. */
-export const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
+/**
+ * The checkout (or installed package) root, whatever the working directory. A checkout runs this
+ * file as `server/config.ts`; the packed package runs it built, as `dist/server/config.js`.
+ */
+export const PACKAGE_ROOT = fileURLToPath(
+  new URL(import.meta.url.endsWith('.ts') ? '..' : '../..', import.meta.url),
+);
 
 export const Config = z.object({
   port: z.coerce.number().int().min(0).max(65535).default(DEFAULT_PORT),

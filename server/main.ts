@@ -13,13 +13,20 @@ import { describePgTarget } from './store/pg-connect.ts';
 
 export async function ensurePagesBuilt(config: Config, log: Log): Promise<void> {
   if (existsSync(path.join(config.staticDir, 'volunteer', 'index.html'))) return;
+  const configFile = path.join(PACKAGE_ROOT, 'vite.config.ts');
+  // The packed package ships its pages built, and neither the page sources nor vite.
+  if (!existsSync(configFile)) {
+    throw new Error(
+      `[main]: no pages in ${config.staticDir}, and this installed package cannot build them; unset BROWSERGRID_STATIC_DIR to serve the pages it ships`,
+    );
+  }
   log.info(
     { staticDir: config.staticDir },
     '[main]: pages not built yet; building them (vite build)',
   );
   const { build } = await import('vite');
   await build({
-    configFile: path.join(PACKAGE_ROOT, 'vite.config.ts'),
+    configFile,
     logLevel: 'warn',
     build: { outDir: config.staticDir, emptyOutDir: true },
   });

@@ -7,7 +7,11 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Log } from './log.ts';
 
-const BIN = fileURLToPath(new URL('./bin.mjs', import.meta.url));
+// The same CLI this process runs: a checkout's bin.mjs (TypeScript through tsx), or the packed
+// package's built cli.js.
+const BIN = fileURLToPath(
+  new URL(import.meta.url.endsWith('.ts') ? './bin.mjs' : './cli.js', import.meta.url),
+);
 
 export interface SuperviseOptions {
   /** First wait before a restart; doubled after each exit that came sooner than `stableMs`. */

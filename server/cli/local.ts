@@ -36,7 +36,7 @@ export function addWorkerCommand(program: Command): void {
     .option('--tabs <n>', 'tabs to run', wholeNumber('--tabs', 1), 1)
     .option('--cores <n>', 'Web Workers per tab', wholeNumber('--cores', 1), 1)
     .action(async (options: { url: string; grid?: string; tabs: number; cores: number }) => {
-      const { startLabWorker, volunteerUrl } = await import('../worker/lab-worker.ts');
+      const { startLabWorker, volunteerUrl } = await loadLabWorker();
       const log = (line: string): void => {
         process.stdout.write(`[worker] ${new Date().toISOString()} ${line}\n`);
       };
@@ -53,4 +53,23 @@ export function addWorkerCommand(program: Command): void {
       await worker.stop();
       process.exit(0);
     });
+}
+
+/**
+ * The packed package leaves puppeteer, and the Chromium its install downloads, to the machines
+ * that run lab tabs: a script that only uses the SDK does not need them.
+ */
+async function loadLabWorker(): Promise<typeof import('../worker/lab-worker.ts')> {
+  try {
+    return await import('../worker/lab-worker.ts');
+  } catch (error) {
+    const missing =
+      (error as { code?: unknown } | null)?.code === 'ERR_MODULE_NOT_FOUND' &&
+      /'puppeteer'/.test((error as Error).message);
+    if (!missing) throw error;
+    throw new Error(
+      '[cli]: lab tabs need puppeteer, which is not installed here: run npm install puppeteer@24 where browsergrid is installed',
+      { cause: error },
+    );
+  }
 }
