@@ -3,6 +3,7 @@
  * followed to its end with its results saved.
  */
 import { accessSync, constants, statSync } from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { uploadFormatOf, type JobSpecInput } from '../../shared/job.ts';
 import type { Client } from '../sdk/index.ts';
@@ -39,7 +40,7 @@ export function addSubmitCommand(program: Command): void {
       'inputs: a JSON array (.json); or one JSON value a line (.ndjson, .jsonl) or CSV rows under a header (.csv), streamed up as an upload',
     )
     .option('--range <start:end[:step]>', 'numeric range of inputs instead of a file')
-    .option('--name <name>', 'job name')
+    .option('--name <name>', "job name (default: the map file's name)")
     .option('--chunk-size <n>', 'items per task', wholeNumber('--chunk-size', 1))
     .option('--timeout-ms <n>', 'task timeout', wholeNumber('--timeout-ms', 1))
     .option('--max-attempts <n>', 'attempts per task', wholeNumber('--max-attempts', 1))
@@ -66,7 +67,8 @@ async function submit(options: SubmitOptions): Promise<void> {
   const spec: JobSpecInput = {
     map,
     inputs: await inputsOf(client, options.inputs, options.range),
-    ...(options.name ? { name: options.name } : {}),
+    // Unnamed, a job is called after its map file, so lists tell jobs apart.
+    name: options.name ?? path.basename(options.map).slice(0, 200),
     ...(options.chunkSize ? { chunkSize: options.chunkSize } : {}),
     ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
     ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),

@@ -10,7 +10,7 @@ import type { WorkerView } from '../../shared/workers.ts';
 import { isFinished } from '../../shared/job.ts';
 import { checkTaskSize, resolveInputs } from '../jobs/uploads.ts';
 import { CoordinatorError } from '../errors.ts';
-import { checkMapSource } from '../jobs/map-source.ts';
+import { checkMapSource, functionExpressionOf } from '../jobs/map-source.ts';
 import type { Log } from '../log.ts';
 import { Scheduler, type Effect, type SchedulerOptions } from '../scheduling/scheduler.ts';
 import { countTasks } from '../scheduling/sharder.ts';
@@ -56,6 +56,13 @@ export interface EngineOptions {
   onFatal?: (error: unknown) => void;
   /** This coordinator as a node of the cluster (node-life.ts); defaults suit one node. */
   node?: NodeOptions;
+}
+
+/** A map or reduce written as a statement (`(x) => x;`, as a formatted file holds it) is its expression. */
+function withBareFunctions(spec: JobSpec): JobSpec {
+  const map = functionExpressionOf(spec.map);
+  const reduce = spec.reduce && { ...spec.reduce, fn: functionExpressionOf(spec.reduce.fn) };
+  return { ...spec, map, ...(reduce ? { reduce } : {}) };
 }
 
 export class Engine {
@@ -195,8 +202,9 @@ export class Engine {
 
   // ---- jobs -------------------------------------------------------------------------------
 
-  async submit(spec: JobSpec): Promise<{ id: string; tasks: number; items: number }> {
+  async submit(submitted: JobSpec): Promise<{ id: string; tasks: number; items: number }> {
     this.#effects.assertWorking();
+    const spec = withBareFunctions(submitted);
     checkMapSource(spec.map);
     if (spec.reduce && checkMapSource(spec.reduce.fn, 'reduce.fn') !== 'function') {
       throw new CoordinatorError(

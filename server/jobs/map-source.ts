@@ -116,6 +116,31 @@ export function checkMapSource(source: string, field = 'map'): MapKind {
   return 'module';
 }
 
+/**
+ * A function expression written as a statement, as a file holding one is formatted
+ * (`(x) => x * x;`, prettier's output), reduced to the expression that tabs compile; any other
+ * source comes back unchanged (and is then checked by `checkMapSource` as it is).
+ *
+ * @example functionExpressionOf('(x) => x * x;\n') === '(x) => x * x'
+ */
+export function functionExpressionOf(source: string): string {
+  let program: Program;
+  try {
+    program = parse(source, { ecmaVersion: 'latest', sourceType: 'script' });
+  } catch {
+    return source;
+  }
+  const [statement] = program.body;
+  if (
+    program.body.length !== 1 ||
+    statement?.type !== 'ExpressionStatement' ||
+    !FUNCTION_TYPES.has(statement.expression.type)
+  ) {
+    return source;
+  }
+  return source.slice(statement.expression.start, statement.expression.end);
+}
+
 const kinds = new WeakMap<{ map: string }, MapKind>();
 
 /**

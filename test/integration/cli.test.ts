@@ -78,6 +78,9 @@ describe('browsergrid CLI against a real coordinator', () => {
     const pending = JSON.parse(
       await cli(server, 'submit', '--map', mapFile, '--range', '0:3', '--grid', code as string),
     ) as { id: string };
+    // Without --name, the job is named after its map file.
+    const { body: listed } = await api<{ name?: string }>(server, 'GET', `/api/jobs/${pending.id}`);
+    expect(listed.name).toBe('cube.js');
     expect(await cli(server, 'cancel', pending.id)).toMatch(/cancelled/);
   });
 

@@ -56,6 +56,22 @@ describe('coordinator with simulated tabs', () => {
     );
   });
 
+  it('runs a map and a reduce written as statements, as a formatted file holds them', async () => {
+    const server = await coordinator();
+    await volunteer(server, { slots: 2 });
+    const job = await submit(server, {
+      map: '// doubles\n(x) => x * 2;\n',
+      reduce: { fn: '(acc, x) => acc + x;', initial: 0 },
+      inputs: [1, 2, 3],
+    });
+    expect(await waitForJob(server, job.id)).toMatchObject({ status: 'completed', done: 3 });
+    expect(await resultLines(server, job.id)).toEqual([
+      { index: 0, output: 2 },
+      { index: 1, output: 4 },
+      { index: 2, output: 6 },
+    ]);
+  });
+
   it('re-dispatches the task of a silent tab once its lease expires', async () => {
     const server = await coordinator({ scheduler: { leaseGraceMs: 100 } });
     const hung = await volunteer(server, { slots: 1, answer: 'silent' });

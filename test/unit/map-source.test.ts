@@ -4,7 +4,7 @@ import { build as esbuild } from 'esbuild';
 import { build as viteBuild, type Rollup } from 'vite';
 import { describe, expect, it } from 'vitest';
 import { CoordinatorError } from '../../server/errors.ts';
-import { checkMapSource, mapKindOf } from '../../server/jobs/map-source.ts';
+import { checkMapSource, functionExpressionOf, mapKindOf } from '../../server/jobs/map-source.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/map-functions/zod-job.js', import.meta.url));
 
@@ -111,5 +111,29 @@ describe('checkMapSource', () => {
     expect(error.message).toMatch(
       /^\[jobs\]: map must be one self-contained module: it imports a module from the network \(from ".+"\), and job code has no network access; bundle it first \(install it from npm instead, or save it next to map\.js\): npx esbuild map\.js --bundle/,
     );
+  });
+});
+
+describe('functionExpressionOf', () => {
+  it.each([
+    ['(x) => x * x;\n', '(x) => x * x'],
+    ['// squares\n(x) => x * x;', '(x) => x * x'],
+    ['((acc, x) => acc + x);', '(acc, x) => acc + x'],
+    ['async function (x) { return x; }', 'async function (x) { return x; }'],
+    ['(function (x) { return x; });', 'function (x) { return x; }'],
+  ])('reduces the statement %j to the expression tabs compile', (source, expected) => {
+    expect(functionExpressionOf(source)).toBe(expected);
+    expect(checkMapSource(functionExpressionOf(source))).toBe('function');
+  });
+
+  it.each([
+    'export default (x) => x;',
+    '(x) => x; (y) => y;',
+    '1 + 2;',
+    'function named(x) { return x; }',
+    'not javascript (',
+    '(x) => x;\nexport default 1',
+  ])('leaves %j as it was', (source) => {
+    expect(functionExpressionOf(source)).toBe(source);
   });
 });
