@@ -232,8 +232,7 @@ export async function coordinatorProcess(
   writeFileSync(path.join(staticDir, 'volunteer', 'index.html'), '<!doctype html>');
   const port = await freePort();
   const child = spawn(
-    process.execPath,
-    [fileURLToPath(new URL('../server/bin.mjs', import.meta.url)), 'start'],
+    ...withRaisedFdLimit([fileURLToPath(new URL('../server/bin.mjs', import.meta.url)), 'start']),
     {
       env: {
         ...process.env,
@@ -269,6 +268,18 @@ export async function coordinatorProcess(
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The command that runs node with `nodeArgs` and its soft descriptor limit raised to the hard one
+ * (Node has no setrlimit; a shell's `ulimit` does it, then `exec` keeps the pid and the IPC
+ * channel). Where the raise is refused, node runs with the limit it had.
+ */
+export function withRaisedFdLimit(nodeArgs: string[]): [string, string[]] {
+  return [
+    '/bin/sh',
+    ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', 'sh', process.execPath, ...nodeArgs],
+  ];
 }
 
 /** The next IPC message of `type` from a child process; rejects if it exits first. */
