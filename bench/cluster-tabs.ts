@@ -9,7 +9,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { clientProcess } from './connections.ts';
-import { startBenchPostgres, type BenchPostgres } from './pg-server.ts';
+import { processCpuSeconds, startBenchPostgres, type BenchPostgres } from './pg-server.ts';
 import {
   BENCH_HEADERS,
   coordinatorProcess,
@@ -43,6 +43,8 @@ interface Held {
   listingSeconds: number;
   dropped: number;
   connectSeconds: number;
+  /** Cores the nodes together and the database kept busy while only holding the tabs. */
+  holdCores: { nodes: number; database: number };
 }
 
 async function startNodes(db: BenchPostgres, count: number): Promise<Node[]> {
@@ -63,7 +65,12 @@ async function listing(url: string): Promise<Array<{ node?: string }>> {
 }
 
 /** Connects PER_NODE tabs to each node, holds them HOLD_MS, and counts them on every side. */
-async function hold(nodes: Node[], addressBase: number, label: string): Promise<Held> {
+async function hold(
+  db: BenchPostgres,
+  nodes: Node[],
+  addressBase: number,
+  label: string,
+): Promise<Held> {
   const before = await Promise.all(
     nodes.map(({ server }) => steadyRss(server.child.pid as number)),
   );
@@ -94,7 +101,15 @@ async function hold(nodes: Node[], addressBase: number, label: string): Promise<
     const after = await Promise.all(
       nodes.map(({ server }) => steadyRss(server.child.pid as number)),
     );
+    const nodesCpu = (): number =>
+      sum(nodes.map(({ server }) => processCpuSeconds(server.child.pid as number)));
+    const cpuBefore = { nodes: nodesCpu(), database: db.cpuSeconds(), at: performance.now() };
     if (HOLD_MS > 0) await new Promise((resolve) => setTimeout(resolve, HOLD_MS));
+    const heldSeconds = Math.max((performance.now() - cpuBefore.at) / 1000, 1e-3);
+    const holdCores = {
+      nodes: (nodesCpu() - cpuBefore.nodes) / heldSeconds,
+      database: (db.cpuSeconds() - cpuBefore.database) / heldSeconds,
+    };
     const connected = await Promise.all(
       nodes.map(async ({ server }) => (await server.connected?.()) ?? Number.NaN),
     );
@@ -123,6 +138,7 @@ async function hold(nodes: Node[], addressBase: number, label: string): Promise<
       listingSeconds,
       dropped,
       connectSeconds,
+      holdCores,
     };
   } finally {
     for (const child of clients) child.kill('SIGKILL');
@@ -145,13 +161,13 @@ export async function benchClusterTabs(): Promise<void> {
   try {
     const one = await startNodes(db, 1);
     try {
-      single = await hold(one, 40, 'single');
+      single = await hold(db, one, 40, 'single');
     } finally {
       for (const { cleanup } of one) cleanup();
     }
     const three = await startNodes(db, NODES);
     try {
-      cluster = await hold(three, 50, 'cluster');
+      cluster = await hold(db, three, 50, 'cluster');
     } finally {
       for (const { cleanup } of three) cleanup();
     }
@@ -178,6 +194,6 @@ export async function benchClusterTabs(): Promise<void> {
     baseline: perTabOne / 1024,
     ratio: perTab / perTabOne,
     unit: 'KiB',
-    note: `each node's RSS growth over its ${PER_NODE.toLocaleString('en')} tabs: ${cluster.bytesPerTab.map(kib).join(' / ')} KiB; baseline: the same count on one node alone`,
+    note: `each node's RSS growth over its ${PER_NODE.toLocaleString('en')} tabs: ${cluster.bytesPerTab.map(kib).join(' / ')} KiB; while holding, the nodes kept ${cluster.holdCores.nodes.toFixed(2)} cores busy and PostgreSQL ${cluster.holdCores.database.toFixed(2)} (one node: ${single.holdCores.nodes.toFixed(2)} and ${single.holdCores.database.toFixed(2)}); baseline: the same count on one node alone`,
   });
 }
