@@ -64,7 +64,15 @@ async function runJob(db: BenchPostgres, nodes: Node[], tasks: number): Promise<
     const first = nodes[0]?.server as { url: string };
     const t0 = performance.now();
     const jobId = await submitRangeJob(first, tasks, { name: `nodes-${nodes.length}` });
-    await completedJob(first, jobId);
+    await completedJob(first, jobId).catch((error: unknown) => {
+      for (const { server } of nodes) {
+        const exit = server.child.exitCode ?? server.child.signalCode;
+        process.stderr.write(
+          `[bench]: node ${server.url}${exit !== null ? ` exited (${exit})` : ''}:\n${server.stderrTail?.() ?? ''}\n`,
+        );
+      }
+      throw error;
+    });
     const seconds = (performance.now() - t0) / 1000;
     const tabs = process.cpuUsage(before.tabs);
     return {
