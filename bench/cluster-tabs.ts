@@ -53,6 +53,9 @@ async function startNodes(db: BenchPostgres, count: number): Promise<Node[]> {
   const env = {
     BROWSERGRID_DATABASE_URL: await db.freshDatabase(),
     BROWSERGRID_MAX_CONNECTIONS_PER_ADDRESS: '0',
+    // As in the nodes bench: on a machine loaded past its cores the 5-s default can declare a
+    // starved, live node dead.
+    BROWSERGRID_NODE_SILENT_MS: '30000',
   };
   // The first alone: it migrates the fresh database.
   const nodes = [await coordinatorProcess(env)];

@@ -27,6 +27,8 @@ export const { values: args } = parseArgs({
     'memory-tasks': { type: 'string' },
     /** Tasks of the store benchmark's job (default 200,000; 20,000 with --smoke). */
     'store-tasks': { type: 'string' },
+    /** Rounds of 1, 2 and 3 nodes in the nodes benchmark (default 2; 1 with --smoke). */
+    'nodes-rounds': { type: 'string' },
   },
 });
 export const SMOKE = args.smoke;
@@ -253,11 +255,14 @@ export async function coordinatorProcess(
         LOG_LEVEL: 'warn',
         ...env,
       },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
+  // Its log (stdout, at warn and above) and stderr, for a report of why it died.
   let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4_000)));
+  const keep = (chunk: Buffer): void => void (stderr = (stderr + chunk.toString()).slice(-4_000));
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
   const url = `http://127.0.0.1:${port}`;
   await waitFor(
     async () => ((await fetch(`${url}/healthz`).catch(() => undefined))?.ok ? true : undefined),
