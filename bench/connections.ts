@@ -4,7 +4,7 @@
  * live in child processes, each on its own 127.0.0.x source address, so neither the load
  * generator's descriptors nor one address's ephemeral ports are what runs out.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ConnsClientOptions } from './conns-client.ts';
 import {
@@ -14,6 +14,7 @@ import {
   report,
   serverProcess,
   steadyRss,
+  withRaisedFdLimit,
   type ServerProcess,
 } from './support.ts';
 
@@ -104,9 +105,10 @@ async function hold(
   }
 }
 
-function clientProcess(options: ConnsClientOptions): ChildProcess {
-  return fork(fileURLToPath(new URL('./conns-client.ts', import.meta.url)), [], {
-    execArgv: ['--import', 'tsx'],
+/** A conns-client.ts process holding `options.clients` connections, its descriptor limit raised. */
+export function clientProcess(options: ConnsClientOptions): ChildProcess {
+  const entry = fileURLToPath(new URL('./conns-client.ts', import.meta.url));
+  return spawn(...withRaisedFdLimit(['--import', 'tsx', entry]), {
     env: { ...process.env, BROWSERGRID_CONNS: JSON.stringify(options) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

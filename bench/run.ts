@@ -5,15 +5,18 @@
  */
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { benchClusterTabs } from './cluster-tabs.ts';
 import { benchConnections } from './connections.ts';
 import { benchDispatch, benchScale } from './dispatch.ts';
 import { benchFailover } from './failover.ts';
 import { benchFaults, benchRedundancy } from './fleet.ts';
 import { benchJobMemory } from './job-memory.ts';
+import { benchNodes } from './nodes.ts';
 import { benchSoak } from './soak.ts';
 import { SMOKE, args, figures } from './support.ts';
 import { benchStoreThroughput } from './store-throughput.ts';
 import { benchTabs } from './tabs.ts';
+import { benchTenMillion } from './ten-million.ts';
 
 const benches: Record<string, () => Promise<void>> = {
   scale: benchScale,
@@ -26,6 +29,9 @@ const benches: Record<string, () => Promise<void>> = {
   memory: benchJobMemory,
   failover: benchFailover,
   store: benchStoreThroughput,
+  nodes: benchNodes,
+  'ten-million': benchTenMillion,
+  'cluster-tabs': benchClusterTabs,
 };
 
 process.stdout.write(

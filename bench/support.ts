@@ -27,6 +27,8 @@ export const { values: args } = parseArgs({
     'memory-tasks': { type: 'string' },
     /** Tasks of the store benchmark's job (default 200,000; 20,000 with --smoke). */
     'store-tasks': { type: 'string' },
+    /** Rounds of 1, 2 and 3 nodes in the nodes benchmark (default 2; 1 with --smoke). */
+    'nodes-rounds': { type: 'string' },
   },
 });
 export const SMOKE = args.smoke;
@@ -198,9 +200,18 @@ export async function completedJob(
   jobId: string,
   timeoutMs = 30 * 60_000,
 ): Promise<void> {
+  let failedPolls = 0;
   await waitFor(
     async () => {
-      const { status } = await jobState(server, jobId);
+      // A keep-alive connection the server closes as a poll reuses it fails that poll alone (seen
+      // on a machine loaded far past its cores); a server gone fails them all.
+      const state = await jobState(server, jobId).catch((error: unknown) => {
+        if (++failedPolls >= 20) throw error;
+        return undefined;
+      });
+      if (state === undefined) return undefined;
+      failedPolls = 0;
+      const { status } = state;
       if (status === 'failed' || status === 'cancelled')
         throw new Error(`[bench]: job ${jobId} ${status}`);
       return status === 'completed' ? true : undefined;
@@ -232,8 +243,7 @@ export async function coordinatorProcess(
   writeFileSync(path.join(staticDir, 'volunteer', 'index.html'), '<!doctype html>');
   const port = await freePort();
   const child = spawn(
-    process.execPath,
-    [fileURLToPath(new URL('../server/bin.mjs', import.meta.url)), 'start'],
+    ...withRaisedFdLimit([fileURLToPath(new URL('../server/bin.mjs', import.meta.url)), 'start']),
     {
       env: {
         ...process.env,
@@ -245,11 +255,14 @@ export async function coordinatorProcess(
         LOG_LEVEL: 'warn',
         ...env,
       },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
+  // Its log (stdout, at warn and above) and stderr, for a report of why it died.
   let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4_000)));
+  const keep = (chunk: Buffer): void => void (stderr = (stderr + chunk.toString()).slice(-4_000));
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
   const url = `http://127.0.0.1:${port}`;
   await waitFor(
     async () => ((await fetch(`${url}/healthz`).catch(() => undefined))?.ok ? true : undefined),
@@ -269,6 +282,18 @@ export async function coordinatorProcess(
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The command that runs node with `nodeArgs` and its soft descriptor limit raised to the hard one
+ * (Node has no setrlimit; a shell's `ulimit` does it, then `exec` keeps the pid and the IPC
+ * channel). Where the raise is refused, node runs with the limit it had.
+ */
+export function withRaisedFdLimit(nodeArgs: string[]): [string, string[]] {
+  return [
+    '/bin/sh',
+    ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', 'sh', process.execPath, ...nodeArgs],
+  ];
 }
 
 /** The next IPC message of `type` from a child process; rejects if it exits first. */
