@@ -56,21 +56,7 @@ export async function startCoordinator(env: NodeJS.ProcessEnv = process.env): Pr
     },
   });
   const url = await coordinator.listen();
-  log.info(
-    {
-      url,
-      dataDir: path.resolve(config.dataDir),
-      ...(config.databaseUrl ? { database: describePgTarget(config.databaseUrl) } : {}),
-    },
-    '[main]: coordinator listening',
-  );
-  if (admin.generated) {
-    // Printed once, on the start that created it; afterwards it is read from the file.
-    process.stdout.write(
-      `\n  Admin token (saved in ${admin.file}):\n\n    ${admin.token}\n\n` +
-        `  Volunteer page: ${url}/\n  Admin page:     ${url}/admin\n\n`,
-    );
-  }
+  // Before the line that says it listens: whoever waits for that line may stop it at once.
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
@@ -86,4 +72,19 @@ export async function startCoordinator(env: NodeJS.ProcessEnv = process.env): Pr
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+  log.info(
+    {
+      url,
+      dataDir: path.resolve(config.dataDir),
+      ...(config.databaseUrl ? { database: describePgTarget(config.databaseUrl) } : {}),
+    },
+    '[main]: coordinator listening',
+  );
+  if (admin.generated) {
+    // Printed once, on the start that created it; afterwards it is read from the file.
+    process.stdout.write(
+      `\n  Admin token (saved in ${admin.file}):\n\n    ${admin.token}\n\n` +
+        `  Volunteer page: ${url}/\n  Admin page:     ${url}/admin\n\n`,
+    );
+  }
 }

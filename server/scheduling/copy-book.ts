@@ -149,7 +149,7 @@ export class CopyBook {
     now: number,
   ): void {
     if (lease.startedAt === undefined) {
-      lease.startedAt = Math.max(lease.dispatchedAt, now - elapsedMs);
+      lease.startedAt = Math.max(lease.dispatchedAt, now - Math.round(elapsedMs));
     }
     if (fraction !== undefined) lease.fraction = fraction;
     this.extend(lease, job, now);
@@ -162,7 +162,7 @@ export class CopyBook {
    */
   ran(lease: Lease, durationMs: number, now: number): void {
     if (lease.startedAt === undefined) {
-      lease.startedAt = Math.max(lease.dispatchedAt, now - durationMs);
+      lease.startedAt = Math.max(lease.dispatchedAt, now - Math.round(durationMs));
     }
   }
 

@@ -28,7 +28,7 @@
  */
 import type pg from 'pg';
 import { inTransaction, withRetries } from './pg-connect.ts';
-import { Dictionary, boolArray, numberArray, textArray } from './pg-arrays.ts';
+import { Dictionary, boolArray, msArray, numberArray, textArray } from './pg-arrays.ts';
 import type { StoreChange } from './store.ts';
 
 type Change<T extends StoreChange['type']> = Extract<StoreChange, { type: T }>;
@@ -155,7 +155,7 @@ function plan(changes: readonly StoreChange[], knownJobs: ReadonlySet<string>): 
     // outcomes as written, like the SQLite store.
     JSON.stringify(settled.map((row) => row.items)),
     numberArray(settled.map((row) => row.attempts)),
-    numberArray(settled.map((row) => row.at)),
+    msArray(settled.map((row) => row.at)),
     numberArray(attempted.map((row) => d.of(row.jobId))),
     numberArray(attempted.map((row) => row.taskIndex)),
     numberArray(attempted.map((row) => row.attempts)),
@@ -168,10 +168,10 @@ function plan(changes: readonly StoreChange[], knownJobs: ReadonlySet<string>): 
     textArray(ended.map((row) => row.leaseId)),
     numberArray(ended.map((row) => d.of(row.volunteerId))),
     numberArray(ended.map((row) => d.of(row.kind))),
-    numberArray(ended.map((row) => row.dispatchedAt)),
-    numberArray(ended.map((row) => row.startedAt ?? null)),
+    msArray(ended.map((row) => row.dispatchedAt)),
+    msArray(ended.map((row) => row.startedAt ?? null)),
     numberArray(ended.map((row) => row.fraction ?? null)),
-    numberArray(ended.map((row) => row.endedAt)),
+    msArray(ended.map((row) => row.endedAt)),
     numberArray(ended.map((row) => d.of(row.end))),
     boolArray(ended.map((row) => row.won)),
   ];

@@ -7,6 +7,15 @@
  */
 
 /** `{1,2,NULL}`: integers, BIGINT milliseconds or floats; `null` is SQL NULL. */
+/**
+ * Times in whole milliseconds, for bigint columns: a time worked out from what a tab measured
+ * (`performance.now()` differences) may carry a fraction, which PostgreSQL would refuse, failing
+ * the whole batch.
+ */
+export function msArray(values: ReadonlyArray<number | null | undefined>): string {
+  return numberArray(values.map((value) => (value == null ? null : Math.round(value))));
+}
+
 export function numberArray(values: ReadonlyArray<number | null>): string {
   let out = '{';
   for (let i = 0; i < values.length; i++) {

@@ -56,7 +56,7 @@ describe('tabs on two nodes, one killed', () => {
       survivor,
       job.id,
       (summary) => Number(summary['done']) >= 60,
-      30_000,
+      60_000,
       'a fifth of the job',
     );
     doomed.signal('SIGKILL');

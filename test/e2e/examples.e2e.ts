@@ -83,6 +83,8 @@ function shell(command: string, cwd: string, timeoutMs = 60_000): Promise<Run> {
       HOME: work,
       BROWSERGRID_URL: server.url,
       BROWSERGRID_ADMIN_TOKEN: server.token,
+      // As at the checkout's root, where tsx finds tsconfig's path to the SDK's source.
+      TSX_TSCONFIG_PATH: path.join(ROOT, 'tsconfig.json'),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

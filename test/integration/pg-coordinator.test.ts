@@ -65,6 +65,32 @@ describe('coordinator on PostgreSQL', () => {
     expect(await resultRowsIn(databaseUrl, job.id)).toBe(100);
   });
 
+  it('commits results whose run times a tab measured in fractions of a millisecond', async () => {
+    const databaseUrl = await postgres.freshDatabase();
+    const server = await coordinator({ config: { databaseUrl } });
+    const tab = await volunteer(server, { slots: 3, answer: 'silent' });
+    const job = await submit(server, {
+      map: '(x) => x + 1',
+      inputs: [1, 2, 3],
+    });
+    await tab.until(() => tab.received.length === 3, 10_000, 'three tasks');
+    // What a page reports: performance.now() differences, fractions and all.
+    tab.socket.emit('task:progress', {
+      updates: tab.received.map((task) => ({ leaseId: task.leaseId, elapsedMs: 3.217 })),
+    });
+    const ack = await tab.report(
+      tab.received.map((task) => ({
+        leaseId: task.leaseId,
+        jobId: task.jobId,
+        taskIndex: task.taskIndex,
+        durationMs: 12.345678,
+        outcome: { status: 'ok' as const, items: [{ output: (task.inputs[0] as number) + 1 }] },
+      })),
+    );
+    expect(ack.ok && ack.data.leaseIds.length).toBe(3);
+    expect(await waitForJob(server, job.id)).toMatchObject({ status: 'completed', done: 3 });
+  });
+
   it('resumes an unfinished job after a restart on the same database, committing each task once', async () => {
     const databaseUrl = await postgres.freshDatabase();
     const first = await startCoordinator({ config: { databaseUrl } });
