@@ -15,6 +15,9 @@ const TAB_CHECK_MS = 3_000;
 /** Exit status after Ctrl-C, as shells report a SIGINT. */
 const SIGINT_STATUS = 130;
 
+/** Where the bar starts: a job just submitted, or one `wait` found part done. */
+export type FollowStart = Pick<JobSummary, 'tasks' | 'done' | 'failed' | 'inFlight' | 'status'>;
+
 /**
  * Follows `job` to its end, then writes its results to `out` if given; throws unless it
  * completed, so the command exits 1.
@@ -22,10 +25,10 @@ const SIGINT_STATUS = 130;
 export async function followToEnd(
   client: Client,
   job: Job,
-  tasks: number,
+  start: FollowStart,
   out?: string,
 ): Promise<JobSummary> {
-  const summary = await follow(client, job, tasks);
+  const summary = await follow(client, job, start);
   if (out) {
     await saveResults(job, out);
     process.stderr.write(`results written to ${out}\n`);
@@ -46,7 +49,7 @@ function note(line: string): void {
   process.stderr.write(process.stderr.isTTY ? `\r\x1b[K${line}\n` : `${line}\n`);
 }
 
-async function follow(client: Client, job: Job, tasks: number): Promise<JobSummary> {
+async function follow(client: Client, job: Job, start: FollowStart): Promise<JobSummary> {
   const bar = new SingleBar(
     {
       format:
@@ -57,7 +60,11 @@ async function follow(client: Client, job: Job, tasks: number): Promise<JobSumma
     },
     Presets.shades_classic,
   );
-  bar.start(tasks, 0, { inFlight: 0, failed: 0, status: 'queued' });
+  bar.start(start.tasks, start.done + start.failed, {
+    inFlight: start.inFlight,
+    failed: start.failed,
+    status: start.status,
+  });
   let latest: JobSummary | undefined;
   const offProgress = job.onProgress((summary) => {
     latest = summary;

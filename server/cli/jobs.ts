@@ -44,8 +44,7 @@ export function addJobCommands(program: Command): void {
     .action(async (jobId: string, options: RemoteOptions & { out?: string }) => {
       const client = clientOf(options);
       const job = await client.findJob(jobId);
-      const { tasks } = await job.status();
-      await followToEnd(client, job, tasks, options.out);
+      await followToEnd(client, job, await job.status(), options.out);
     });
 
   remote(program.command('cancel'))

@@ -92,7 +92,13 @@ async function submit(options: SubmitOptions): Promise<void> {
   process.stdout.write(`${JSON.stringify(job.created)}\n`);
   if (!options.wait && !options.out) return;
   try {
-    await followToEnd(client, job, job.created.tasks, options.out);
+    const { tasks } = job.created;
+    await followToEnd(
+      client,
+      job,
+      { tasks, done: 0, failed: 0, inFlight: 0, status: 'queued' },
+      options.out,
+    );
   } finally {
     await dropUpload();
   }

@@ -2,11 +2,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startCli } from '../support/cli-process.ts';
+import { runCli, startCli } from '../support/cli-process.ts';
 import { useHarness } from '../support/harness.ts';
-import { api, startCoordinator } from '../support/start-coordinator.ts';
+import { api, startCoordinator, waitForJob } from '../support/start-coordinator.ts';
 
-const { coordinator, volunteer, defer } = useHarness();
+const { coordinator, volunteer, submit, defer } = useHarness();
 
 /** Each CLI run starts Node and tsx: a second or more on a busy machine. */
 const CLI_TEST_MS = 90_000;
@@ -110,6 +110,29 @@ describe('browsergrid submit --wait and browsergrid wait', () => {
       expect(readFileSync(out, 'utf8')).toBe(
         '{"index":0,"output":1}\n{"index":1,"output":2}\n{"index":2,"output":3}\n',
       );
+    },
+    CLI_TEST_MS,
+  );
+  it(
+    'start the progress at where the job stands, never at 0 % queued for a job already done',
+    async () => {
+      const server = await coordinator();
+      await volunteer(server, { slots: 2 });
+      const job = await submit(server, { map: '(x) => x + 1', inputs: [1, 2, 3] });
+      await waitForJob(server, job.id);
+      const run = await runCli([
+        'wait',
+        job.id.slice(0, 8),
+        '--url',
+        server.url,
+        '--token',
+        server.token,
+      ]);
+      expect(run.code).toBe(0);
+      // Off a terminal each drawing of the bar is a line: every one says what the job is.
+      const bars = run.stderr.split(/[\r\n]+/).filter((line) => line.includes('tasks |'));
+      expect(bars.length).toBeGreaterThan(0);
+      for (const bar of bars) expect(bar).toMatch(/100% \| 3\/3 tasks .*completed$/);
     },
     CLI_TEST_MS,
   );

@@ -109,9 +109,12 @@ describe('the packed package', () => {
         'package/dist/client/sandbox/index.html',
       ]),
     );
-    // Built JavaScript and declarations only: no TypeScript source, test or page source.
+    // Built JavaScript and declarations only (and the bin, which loads them): no TypeScript
+    // source, test or page source.
     expect(files.filter((file) => /(?<!\.d)\.ts$/.test(file))).toEqual([]);
-    expect(files.filter((file) => !/^package\/(dist\/|[^/]+$)/.test(file))).toEqual([]);
+    expect(
+      files.filter((file) => !/^package\/(dist\/|server\/bin\.mjs$|[^/]+$)/.test(file)),
+    ).toEqual([]);
 
     const app = path.join(dir, 'app');
     await installTarball(tarball, app);
