@@ -11,6 +11,7 @@ import { JobSpec } from '../../shared/job.ts';
 import type { JsonValue } from '../../shared/json.ts';
 import type { TaskResult } from '../../shared/protocol.ts';
 import { ownObject } from '../support/hostile-json.ts';
+import { committed } from '../support/store-changes.ts';
 
 export const spec = JobSpec.parse({ map: '(x) => x', inputs: [1, 2, 3], chunkSize: 1 });
 
@@ -20,15 +21,8 @@ export interface ClusterContext {
   another(): Promise<JobStore>;
 }
 
-export const settle = (jobId: string, taskIndex: number): StoreChange => ({
-  type: 'settle',
-  jobId,
-  taskIndex,
-  status: 'committed',
-  items: [{ output: taskIndex }],
-  attempts: 1,
-  at: 10,
-});
+export const settle = (jobId: string, taskIndex: number): StoreChange =>
+  committed(jobId, taskIndex);
 
 const result = (jobId: string, taskIndex: number): TaskResult => ({
   leaseId: `lease-${taskIndex}`,

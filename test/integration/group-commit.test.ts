@@ -6,18 +6,12 @@ import { GroupCommit } from '../../server/engine/group-commit.ts';
 import { createSqliteStore } from '../../server/store/sqlite-store.ts';
 import type { JobStore, StoreChange } from '../../server/store/store.ts';
 import { JobSpec } from '../../shared/job.ts';
+import { committed } from '../support/store-changes.ts';
 
 const spec = JobSpec.parse({ map: '(x) => x', inputs: [1, 2, 3, 4], chunkSize: 1 });
 
-const settle = (jobId: string, taskIndex: number): StoreChange => ({
-  type: 'settle',
-  jobId,
-  taskIndex,
-  status: 'committed',
-  items: [{ output: taskIndex }],
-  attempts: 1,
-  at: 2000,
-});
+const settle = (jobId: string, taskIndex: number): StoreChange =>
+  committed(jobId, taskIndex, 2_000);
 
 describe('group commit over a real SQLite store', () => {
   let dir: string;

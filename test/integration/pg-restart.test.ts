@@ -15,6 +15,7 @@ import { within } from '../support/events.ts';
 import { useHarness } from '../support/harness.ts';
 import { usePostgres } from '../support/postgres.ts';
 import { api, resultLines, waitFor, waitForJob } from '../support/start-coordinator.ts';
+import { committed } from '../support/store-changes.ts';
 
 const postgres = usePostgres();
 const { coordinator, volunteer, submit, defer } = useHarness();
@@ -61,15 +62,8 @@ async function countResults(
   }
 }
 
-const settle = (jobId: string, taskIndex: number): StoreChange => ({
-  type: 'settle',
-  jobId,
-  taskIndex,
-  status: 'committed',
-  items: [{ output: taskIndex }],
-  attempts: 1,
-  at: 2_000,
-});
+const settle = (jobId: string, taskIndex: number): StoreChange =>
+  committed(jobId, taskIndex, 2_000);
 
 describe('a group commit while PostgreSQL is stopped', () => {
   it('keeps the batch and commits it once the server is back; a batch refused for another reason still fails at once', async () => {
