@@ -61,6 +61,13 @@ export const Hello = z.strictObject({
 });
 export type Hello = z.infer<typeof Hello>;
 
+/** Where the live coordinators listen (several on one database), the receiving one first. */
+export const NodeUrls = z.array(z.string().max(2_048)).max(MAX_ANNOUNCED_NODES);
+
+/** The live nodes changed (one joined or was lost) since the tab's welcome. */
+export const NodeList = z.object({ nodes: NodeUrls });
+export type NodeList = z.infer<typeof NodeList>;
+
 export const Welcome = z.object({
   volunteerId: TabId,
   /** The device id this connection counts as: the hello's if the coordinator issued it, else a
@@ -72,7 +79,7 @@ export const Welcome = z.object({
    * Where the tab reaches the live coordinators (several on one database), this one first: if
    * this one is lost, the tab moves to another and sends what it holds there.
    */
-  nodes: z.array(z.string().max(2_048)).max(MAX_ANNOUNCED_NODES).optional(),
+  nodes: NodeUrls.optional(),
   /** The name of the grid the hello's join code named, to show the volunteer where they are. */
   gridName: z.string().optional(),
 });
@@ -239,6 +246,7 @@ export interface ServerToVolunteerEvents {
   'task:assign': (batch: AssignBatch) => void;
   'task:cancel': (batch: CancelBatch) => void;
   'volunteer:control': (control: Control) => void;
+  'volunteer:nodes': (list: NodeList) => void;
 }
 
 export interface AdminToServerEvents {

@@ -93,6 +93,9 @@ export class Connection {
     socket.on('task:assign', (batch) => options.onAssign(batch));
     socket.on('volunteer:control', (control) => options.onControl(control));
     socket.on('task:cancel', (batch) => options.onCancel(batch.leaseIds));
+    socket.on('volunteer:nodes', ({ nodes }) => {
+      if (nodes.length > 0) this.#nodes = nodes;
+    });
     return socket;
   }
 

@@ -50,6 +50,7 @@ export class ClusterNode {
   readonly forwarder: Forwarder;
   readonly feed: ClusterFeed;
   readonly #deps: ClusterNodeDeps;
+  readonly #urlListeners = new Set<(urls: readonly string[]) => void>();
   #life: NodeLife | undefined;
   #forwardSweepAt = 0;
 
@@ -121,6 +122,9 @@ export class ClusterNode {
       silentMs: options.silentMs ?? SILENT_MS,
       soleNode: options.soleNode ?? false,
       tabs: () => this.workers(),
+      urlsChanged: (urls) => {
+        for (const listener of this.#urlListeners) listener(urls);
+      },
       ...(reachability ? { reachability } : {}),
       released: () => {
         this.claimer.released(scheduler.jobIds());
@@ -143,6 +147,12 @@ export class ClusterNode {
   /** Where tabs reach the live nodes, this one first. */
   get urls(): readonly string[] {
     return this.#life?.urls ?? [];
+  }
+
+  /** Calls `listener` when a node joined or was lost. Returns the unsubscribe. */
+  onUrlsChanged(listener: (urls: readonly string[]) => void): () => void {
+    this.#urlListeners.add(listener);
+    return () => this.#urlListeners.delete(listener);
   }
 
   async announce(url: string): Promise<void> {

@@ -343,6 +343,11 @@ export class Engine {
     return this.#cluster.urls;
   }
 
+  /** Calls `listener` with the live nodes' URLs when a node joined or was lost. */
+  onNodesChanged(listener: (urls: readonly string[]) => void): () => void {
+    return this.#cluster.onUrlsChanged(listener);
+  }
+
   /** Says where tabs reach this node, once it listens. */
   async announce(url: string): Promise<void> {
     await this.#cluster.announce(url);

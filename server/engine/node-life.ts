@@ -38,6 +38,8 @@ export interface NodeLifeOptions {
   released: () => void;
   /** This node was declared dead; it must stop. Called once. */
   fenced: () => void;
+  /** Where tabs reach the live nodes changed (this node first); not called for the first read. */
+  urlsChanged?: (urls: readonly string[]) => void;
   /** This node's tabs, published with each heartbeat for the cluster's list of workers. */
   tabs?: () => WorkerView[];
   /** Hears whether heartbeats reach the database. */
@@ -56,6 +58,7 @@ export class NodeLife {
   #publishedAtMs = -Infinity;
   /** Where tabs reach the live nodes, as of the last heartbeat (tabs move there if theirs is lost). */
   #urls: string[] = [];
+  #urlsRead = false;
   /** performance.now() of the last heartbeat the store took. */
   #beatAtMs = performance.now();
   /** A heartbeat failed since the last one that did not. */
@@ -127,7 +130,12 @@ export class NodeLife {
     const others = (await this.#options.store.liveNodes())
       .map((node) => node.url)
       .filter((url): url is string => url !== undefined && url !== own);
-    this.#urls = [...new Set(own === undefined ? others : [own, ...others])];
+    const urls = [...new Set(own === undefined ? others : [own, ...others])];
+    const changed = urls.join(' ') !== this.#urls.join(' ');
+    const first = !this.#urlsRead;
+    this.#urls = urls;
+    this.#urlsRead = true;
+    if (changed && !first) this.#options.urlsChanged?.(urls);
   }
 
   /** Leaves the cluster: this node's claims are released at once for the others. */

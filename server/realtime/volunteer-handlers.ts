@@ -39,6 +39,10 @@ export function registerVolunteerHandlers(
 ): void {
   guardFrames(io, log);
   io.on('connection', (socket) => attach(socket, engine, log, guards));
+  // A tab learns the nodes at its welcome; one that joined or was lost since is told at once.
+  engine.onNodesChanged((urls) =>
+    io.emit('volunteer:nodes', { nodes: urls.slice(0, MAX_ANNOUNCED_NODES) }),
+  );
 }
 
 /** Who may speak as what: issued device ids, and the allowance of wrong join codes. */

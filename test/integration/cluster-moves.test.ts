@@ -122,4 +122,32 @@ describe('tabs moving between nodes', () => {
       Array.from({ length: 400 }, (_, index) => ({ index, output: index + 1 })),
     );
   });
+
+  it('tells a connected tab of a node started after it, and moves it there when its own node stops', async () => {
+    const databaseUrl = await postgres.freshDatabase();
+    const a = await coordinator({ config: { databaseUrl, nodeHeartbeatMs: 100 } });
+    const tab = await volunteer(a, {
+      slots: 2,
+      taskMs: 30,
+      resend: { ackTimeoutMs: 2_000 },
+      reconnect: { minMs: 20, maxMs: 60 },
+      followNodes: true,
+    });
+    expect(tab.nodes).toEqual([a.url]);
+    const b = await coordinator({ config: { databaseUrl, nodeHeartbeatMs: 100 } });
+    await tab.until(() => tab.nodes.length === 2, 10_000, 'the tab told of node B');
+    expect(tab.nodes).toEqual([a.url, b.url]);
+    const job = await submit(b, {
+      map: '(x) => x - 1',
+      inputs: { range: { start: 0, end: 200 } },
+      chunkSize: 1,
+    });
+    await tab.until(() => tab.stats.acked >= 10, 10_000, 'ten results on A');
+    await a.close();
+    expect(await waitForJob(b, job.id, undefined, 20_000)).toMatchObject({
+      status: 'completed',
+      done: 200,
+    });
+    expect(tab.url).toBe(b.url);
+  });
 });

@@ -167,6 +167,10 @@ export class SimTab {
     socket.on('task:cancel', (batch) => this.#onCancel(batch));
     socket.on('volunteer:control', (control) => this.#onControl(control));
     socket.on('disconnect', () => this.#onDisconnect());
+    socket.on('volunteer:nodes', ({ nodes }) => {
+      if (nodes.length > 0) this.#nodes = nodes;
+      this.#notify();
+    });
     return socket;
   }
 
@@ -178,6 +182,11 @@ export class SimTab {
   /** What the coordinator said in its last welcome. */
   get welcome(): Welcome | undefined {
     return this.#welcome;
+  }
+
+  /** Where the coordinators listen, as the last welcome or node list said. */
+  get nodes(): readonly string[] {
+    return this.#nodes;
   }
 
   /** The coordinator this tab connects to now. */
