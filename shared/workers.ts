@@ -3,6 +3,7 @@
  * tabs in the store and the route reads every live node's, so the list names the node too.
  */
 import { z } from 'zod';
+import { RosterEntry } from './job.ts';
 
 export const WorkerView = z.strictObject({
   volunteerId: z.string(),
@@ -16,5 +17,7 @@ export const WorkerView = z.strictObject({
   taskMs: z.number().min(0).optional(),
   /** The node it is connected to (its id), with several nodes. */
   node: z.string().optional(),
+  /** A grid tab as its grid's roster shows it, so every node's roster lists every node's tabs. */
+  roster: RosterEntry.optional(),
 });
 export type WorkerView = z.infer<typeof WorkerView>;

@@ -11,6 +11,7 @@ import type { Log } from '../log.ts';
 import type { Scheduler } from '../scheduling/scheduler.ts';
 import type { Fence } from '../store/cluster.ts';
 import type { JobStore } from '../store/store.ts';
+import type { RosterEntry } from '../../shared/job.ts';
 import type { WorkerView } from '../../shared/workers.ts';
 import { Claimer } from './claimer.ts';
 import type { Clock } from './clock.ts';
@@ -40,6 +41,8 @@ export interface ClusterNodeDeps {
   closing(): boolean;
   /** A job changed on another node: admin pages here show it too. */
   changed(jobId: string): void;
+  /** A grid tab of this node as its grid's roster shows it, published with the node's tabs. */
+  rosterEntry?(volunteerId: string): RosterEntry | undefined;
   /** An admin's change on another node (or, after a lost connection, maybe any): re-read it. */
   adminChanged(what: AdminChange): void;
 }
@@ -171,7 +174,23 @@ export class ClusterNode {
       tasksDone: volunteer.tasksDone,
       ...(volunteer.ewmaTaskMs !== undefined ? { taskMs: volunteer.ewmaTaskMs } : {}),
       ...(node !== undefined ? { node } : {}),
+      ...this.#rosterOf(volunteer.volunteerId, volunteer.grid),
     }));
+  }
+
+  #rosterOf(volunteerId: string, grid: string | undefined): { roster?: RosterEntry } {
+    const roster = grid === undefined ? undefined : this.#deps.rosterEntry?.(volunteerId);
+    return roster ? { roster } : {};
+  }
+
+  /** Live tabs of `grid` on the other nodes, as they last published them. */
+  async rosterElsewhere(grid: string): Promise<RosterEntry[]> {
+    const node = this.nodeId;
+    const entries: RosterEntry[] = [];
+    for (const tab of await this.#deps.store.clusterTabs()) {
+      if (tab.node !== node && tab.grid === grid && tab.roster) entries.push(tab.roster);
+    }
+    return entries;
   }
 
   /**

@@ -135,6 +135,7 @@ export class Engine {
       // Another node committed some of it: admin pages here show it too.
       changed: (jobId) => this.#progress.changed(jobId),
       adminChanged: (what) => this.admin.changed(what),
+      rosterEntry: (volunteerId) => this.grids.entry(volunteerId),
     });
     this.tabs = new Tabs({
       registry,
@@ -151,6 +152,7 @@ export class Engine {
       ...{ store, tabs: registry, scheduler, effects, clock, log },
       changed: () => tell('pause'),
       elsewhere: (volunteerId, grid) => this.#cluster.hasTab(volunteerId, grid),
+      elsewhereIn: (grid) => this.#cluster.rosterElsewhere(grid),
     });
     this.devices = new Devices({
       ...{ store, tabs: registry, scheduler, effects, clock },

@@ -25,6 +25,8 @@ export interface GridsDeps {
   log: Log;
   /** A pause or resume is durable: the other nodes are told. */
   changed?(): void;
+  /** Live tabs of the grid on other nodes, as those nodes last published them. */
+  elsewhereIn?(grid: string): Promise<RosterEntry[]>;
   /** Whether a live tab of another node is in this grid (a pause of it goes through the store). */
   elsewhere?(volunteerId: string, grid: string): Promise<boolean>;
 }
@@ -82,8 +84,32 @@ export class Grids {
     return grid;
   }
 
-  /** The grid's tabs, live and recently gone, with what each has done, biggest contributor first. */
-  roster(code: string): { paused: boolean; devices: RosterEntry[] } {
+  /** A live tab of a grid on this node, as the grid's roster shows it. */
+  entry(volunteerId: string): RosterEntry | undefined {
+    const { tabs, scheduler, clock } = this.#deps;
+    const info = tabs.info(volunteerId);
+    if (info?.grid === undefined || !tabs.has(volunteerId)) return undefined;
+    return liveEntry(
+      info,
+      scheduler.getVolunteer(volunteerId),
+      tabs.isPaused(volunteerId),
+      clock.now(),
+    );
+  }
+
+  /**
+   * The grid's tabs on every node, live and (on this node) recently gone, with what each has
+   * done, biggest contributor first.
+   */
+  async roster(code: string): Promise<{ paused: boolean; devices: RosterEntry[] }> {
+    const here = this.#localRoster(code);
+    const elsewhere = (await this.#deps.elsewhereIn?.(code).catch(() => [])) ?? [];
+    const seen = new Set(here.devices.map((entry) => entry.volunteerId));
+    const others = elsewhere.filter((entry) => !seen.has(entry.volunteerId));
+    return { paused: here.paused, devices: byContribution([...here.devices, ...others]) };
+  }
+
+  #localRoster(code: string): { paused: boolean; devices: RosterEntry[] } {
     const { tabs, scheduler, clock } = this.#deps;
     const now = clock.now();
     const live = tabs

@@ -30,8 +30,8 @@ export function createGridsRouter(
     url.searchParams.set('grid', code);
     return url.href;
   };
-  const summarize = (req: Request, grid: StoredGrid): GridSummary => {
-    const { paused, devices } = grids.roster(grid.code);
+  const summarize = async (req: Request, grid: StoredGrid): Promise<GridSummary> => {
+    const { paused, devices } = await grids.roster(grid.code);
     return {
       code: grid.code,
       name: grid.name,
@@ -56,12 +56,12 @@ export function createGridsRouter(
 
   router.get('/api/grids', async (req, res) => {
     const all = await grids.list();
-    res.json(all.map((grid) => summarize(req, grid)));
+    res.json(await Promise.all(all.map((grid) => summarize(req, grid))));
   });
 
   router.get('/api/grids/:code', async (req, res) => {
     const grid = await grids.get(parseCode(req.params['code']));
-    res.json(summarize(req, grid));
+    res.json(await summarize(req, grid));
   });
 
   for (const [action, paused] of [
@@ -76,7 +76,7 @@ export function createGridsRouter(
         { grid: grid.code, ...(volunteerId ? { volunteerId } : {}) },
         paused,
       );
-      const answer: GridPauseResult = { ...summarize(req, grid), changed: tabs };
+      const answer: GridPauseResult = { ...(await summarize(req, grid)), changed: tabs };
       res.json(answer);
     });
   }

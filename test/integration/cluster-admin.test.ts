@@ -28,6 +28,28 @@ describe('admin changes across nodes', () => {
     await student.until(() => student.controls.at(-1)?.paused === false, 10_000, 'the resume');
   });
 
+  it("lists a grid's tabs on every node in its roster, read through any node", async () => {
+    const [a, b] = await twoNodes();
+    const { body: grid } = await api<{ code: string }>(a, 'POST', '/api/grids', { name: 'Lab 4' });
+    const onA = await volunteer(a, { grid: grid.code, slots: 2 });
+    const onB = await volunteer(b, { grid: grid.code, slots: 3 });
+    const roster = await waitFor(
+      async () => {
+        const { body } = await api<{ devices: Array<{ volunteerId: string; cores: number }> }>(
+          a,
+          'GET',
+          `/api/grids/${grid.code}`,
+        );
+        return body.devices.length === 2 ? body.devices : undefined;
+      },
+      10_000,
+      "both nodes' tabs on A's roster",
+    );
+    const cores = new Map(roster.map((entry) => [entry.volunteerId, entry.cores]));
+    expect(cores.get(onA.welcome?.volunteerId ?? '')).toBe(2);
+    expect(cores.get(onB.welcome?.volunteerId ?? '')).toBe(3);
+  });
+
   it('pauses one tab of a grid through a node the tab is not on', async () => {
     const [a, b] = await twoNodes();
     const { body: grid } = await api<{ code: string }>(a, 'POST', '/api/grids', { name: 'Lab 3' });
