@@ -1,0 +1,127 @@
+/**
+ * The job semantics hold across nodes: a checkpoint saved through a node that is then lost resumes
+ * on another, a quorum counts votes that reached different nodes, and a reduce's value reads the
+ * same on every node.
+ */
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import type { TaskResult } from '../../shared/protocol.ts';
+import { startChildCoordinator } from '../support/child-coordinator.ts';
+import { useHarness } from '../support/harness.ts';
+import { usePostgres } from '../support/postgres.ts';
+import { SimTab } from '../support/sim-tab.ts';
+import { resultLines, waitFor, waitForJob } from '../support/start-coordinator.ts';
+
+const postgres = usePostgres();
+const { coordinator, volunteer, submit, defer } = useHarness();
+
+const HEARTBEAT_MS = 200;
+const SILENT_MS = 1_500;
+
+async function countRows(databaseUrl: string, table: string): Promise<number> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: string }>(`SELECT COUNT(*) AS n FROM ${table}`);
+    return Number(rows[0]?.n);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The results a tab would send for every task it holds, each item's output `f(input)`. */
+function answers(tab: SimTab, f: (x: number) => number): TaskResult[] {
+  return tab.received.map((task) => ({
+    leaseId: task.leaseId,
+    jobId: task.jobId,
+    taskIndex: task.taskIndex,
+    durationMs: 5,
+    outcome: { status: 'ok', items: (task.inputs as number[]).map((x) => ({ output: f(x) })) },
+  }));
+}
+
+describe('job semantics across nodes', () => {
+  it('resumes a task on another node from the checkpoint its copy saved through a node then killed', async () => {
+    const databaseUrl = await postgres.freshDatabase();
+    const doomed = await startChildCoordinator({
+      BROWSERGRID_DATABASE_URL: databaseUrl,
+      BROWSERGRID_NODE_HEARTBEAT_MS: String(HEARTBEAT_MS),
+      BROWSERGRID_NODE_SILENT_MS: String(SILENT_MS),
+    });
+    defer(async () => void (await doomed.stop()));
+    const survivor = await coordinator({
+      config: { databaseUrl, nodeHeartbeatMs: HEARTBEAT_MS, nodeSilentMs: SILENT_MS },
+    });
+    const first = await volunteer(doomed, { slots: 1, answer: 'silent' });
+    const job = await submit(survivor, { map: '(x) => x * 10', inputs: [1, 2, 3], chunkSize: 3 });
+    await first.until(() => first.received.length === 1, 10_000, 'the task on the doomed node');
+    const [task] = first.received;
+    const checkpoint = { item: 1, state: { note: 'one item done' }, done: [{ output: 10 }] };
+    first.socket.emit('task:checkpoint', {
+      leaseId: task?.leaseId as string,
+      jobId: job.id,
+      taskIndex: 0,
+      checkpoint,
+    });
+    await waitFor(
+      async () => ((await countRows(databaseUrl, 'checkpoints')) === 1 ? true : undefined),
+      10_000,
+      'the checkpoint in the database',
+    );
+    doomed.signal('SIGKILL');
+
+    const second = await volunteer(survivor, { slots: 1, answer: 'silent' });
+    await second.until(() => second.received.length === 1, 15_000, 'the task on the survivor');
+    expect(second.received[0]?.checkpoint).toEqual(checkpoint);
+  });
+
+  it('reaches a quorum from votes sent to different nodes', async () => {
+    const databaseUrl = await postgres.freshDatabase();
+    const a = await coordinator({ config: { databaseUrl } });
+    const b = await coordinator({ config: { databaseUrl } });
+    const one = await volunteer(a, { slots: 1, answer: 'silent' });
+    const two = await volunteer(a, { slots: 1, answer: 'silent' });
+    const job = await submit(a, { map: '(x) => x + 100', inputs: [7], redundancy: 2 });
+    await SimTab.until(
+      [one, two],
+      () => one.received.length === 1 && two.received.length === 1,
+      10_000,
+      'one copy on each device',
+    );
+    // One vote reaches the node holding the task; the other device moved to B and votes there.
+    const direct = await one.report(answers(one, (x) => x + 100));
+    expect(direct.ok).toBe(true);
+    two.close();
+    const moved = await volunteer(b, { deviceId: two.deviceId });
+    const forwarded = await moved.report(answers(two, (x) => x + 100));
+    expect(forwarded.ok && forwarded.data.leaseIds.length).toBe(1);
+    expect(await waitForJob(a, job.id)).toMatchObject({ status: 'completed', done: 1 });
+    expect(await resultLines(b, job.id)).toEqual([{ index: 0, output: 107 }]);
+  });
+
+  it("reads a job's reduce the same on every node", async () => {
+    const databaseUrl = await postgres.freshDatabase();
+    const a = await coordinator({ config: { databaseUrl } });
+    const b = await coordinator({ config: { databaseUrl } });
+    await volunteer(a, { slots: 2 });
+    await volunteer(b, { slots: 2 });
+    const job = await submit(a, {
+      map: '(x) => x * x',
+      inputs: { range: { start: 1, end: 101 } },
+      reduce: { fn: '(acc, x) => acc + x', initial: 0 },
+    });
+    const done = (summary: Record<string, unknown>): boolean =>
+      (summary['reduce'] as { status?: string } | undefined)?.status === 'done';
+    for (const node of [a, b]) {
+      const summary = await waitFor(
+        async () => {
+          const body = await waitForJob(node, job.id);
+          return done(body) ? body : undefined;
+        },
+        20_000,
+        'the reduce',
+      );
+      expect(summary['reduce']).toEqual({ status: 'done', value: 338_350 });
+    }
+  });
+});
