@@ -34,6 +34,11 @@ export function addTokensCommand(program: Command): void {
         printJson(tokens);
         return;
       }
+      if (tokens.length === 0) {
+        process.stdout.write(
+          'no named tokens yet; create one with: browsergrid tokens --create NAME\n',
+        );
+      }
       for (const token of tokens) {
         process.stdout.write(
           `${token.tokenId}  ${token.name}  created ${token.createdAt}${token.revokedAt ? `  revoked ${token.revokedAt}` : ''}\n`,

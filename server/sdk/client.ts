@@ -167,9 +167,12 @@ export class Client {
     fn: MapFunction<I, O>,
     options: MapOptions = {},
   ): Promise<O[]> {
+    const map = typeof fn === 'string' ? fn : fn.toString();
     const job = await this.submit({
+      // Unnamed, a job is called after its function, so lists tell jobs apart.
+      name: mapName(fn),
       ...options,
-      map: typeof fn === 'string' ? fn : fn.toString(),
+      map,
       inputs,
     });
     const summary = await job.done();
@@ -337,4 +340,11 @@ async function* ndjsonOf(
   values: Iterable<JsonValue> | AsyncIterable<JsonValue>,
 ): AsyncIterable<string> {
   for await (const value of values) yield `${JSON.stringify(value)}\n`;
+}
+
+/** A name for an unnamed `map` job: the function's own name, else the start of its source. */
+function mapName(fn: { name: string } | string): string {
+  if (typeof fn !== 'string' && fn.name) return `map: ${fn.name}`;
+  const source = (typeof fn === 'string' ? fn : fn.toString()).replace(/\s+/g, ' ').trim();
+  return `map: ${source.length > 60 ? `${source.slice(0, 59)}…` : source}`;
 }

@@ -27,6 +27,9 @@ describe('the Node SDK against a real coordinator', () => {
     expect(
       await grid.map({ range: { start: 0, end: 6 } }, '(x) => 10 - x', { chunkSize: 4 }),
     ).toEqual([10, 9, 8, 7, 6, 5]);
+    // Unnamed, each job is called after its function.
+    const names = (await grid.jobs()).map((job) => job.name).sort();
+    expect(names).toEqual(['map: (x) => 10 - x', 'map: (x) => x * x']);
   });
 
   it("rejects with every line when items fail, and with the server's error for bad specs", async () => {
