@@ -256,6 +256,7 @@ export class SimTab {
       this.#registered = true;
       this.stats.hellos++;
       this.#outbox.flush();
+      this.#notify();
     }
     return res;
   }
