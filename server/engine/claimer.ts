@@ -5,7 +5,9 @@
  * One claim per job at a time; a claim that finds nothing marks the job exhausted until claims
  * are released (a node died or handed a range back). A range claimed whose state could not be
  * read (the database went away in between) is this node's in the store, and no other node will
- * run it: it is kept and read again before anything new is claimed for its job.
+ * run it: it is kept and read again before anything new is claimed for its job. A claim that
+ * found nothing while claims were being released (its read may predate the release) marks
+ * nothing exhausted: the next pump claims again.
  */
 import type { Log } from '../log.ts';
 import type { Effect, Scheduler } from '../scheduling/scheduler.ts';
@@ -31,6 +33,8 @@ export class Claimer {
   /** Ranges claimed and not yet handed to the scheduler, by job id. */
   readonly #unread = new Map<string, ClaimedRange[]>();
   readonly #warn: (fields: Record<string, unknown>, message: string) => void;
+  /** Counts `released` calls, so a claim can tell whether one came while it ran. */
+  #releases = 0;
 
   constructor(deps: ClaimerDeps) {
     this.#deps = deps;
@@ -59,6 +63,7 @@ export class Claimer {
 
   /** Claims were released: jobs that had nothing left to claim may have again. */
   released(jobIds: Iterable<string>): void {
+    this.#releases++;
     for (const jobId of jobIds) this.#deps.scheduler.setClaimsExhausted(jobId, false);
     this.pump();
   }
@@ -70,12 +75,13 @@ export class Claimer {
 
   async #claim(jobId: string, tasks: number): Promise<void> {
     const { store, scheduler, effects, clock } = this.#deps;
+    const releases = this.#releases;
     try {
       const ranges =
         this.#unread.get(jobId) ?? (await store.claimTasks(jobId, this.#deps.epoch(), tasks));
       this.#unread.delete(jobId);
       if (ranges.length === 0) {
-        scheduler.setClaimsExhausted(jobId, true);
+        if (releases === this.#releases) scheduler.setClaimsExhausted(jobId, true);
         return;
       }
       for (const [index, range] of ranges.entries()) {

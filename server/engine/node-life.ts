@@ -155,28 +155,19 @@ export class NodeLife {
   async #beat(): Promise<void> {
     if (this.#beating || this.#stopped) return;
     this.#beating = true;
-    const { store, log } = this.#options;
     try {
-      if (!(await store.heartbeat(this.epoch))) {
-        if (this.#stopped) return;
-        this.stop();
-        log.error(
-          { epoch: this.epoch },
-          '[cluster]: this node was declared dead (silent too long); stopping so nothing stale commits',
-        );
-        this.#options.fenced();
-        return;
-      }
-      this.#options.reachability?.succeeded();
-      this.#beaten();
-      await this.#publishTabs();
-      if (performance.now() < this.#reapFromMs) return;
-      const dead = await store.reapNodes(this.#options.silentMs);
-      if (dead.length > 0) {
-        log.warn({ epochs: dead }, '[cluster]: silent nodes declared dead; their tasks go back');
-        this.#options.released();
-      }
-      await this.#readUrls();
+      if (await this.#renew()) await this.#lookAround();
+    } finally {
+      this.#beating = false;
+    }
+  }
+
+  /** Renews the heartbeat; false if it failed or this node was declared dead (and so stopped). */
+  async #renew(): Promise<boolean> {
+    const { store, log } = this.#options;
+    let live: boolean;
+    try {
+      live = await store.heartbeat(this.epoch);
     } catch (error) {
       // Claims stay this node's until others declare it dead, and the fence on every commit
       // keeps whatever it does meanwhile from counting twice.
@@ -184,8 +175,43 @@ export class NodeLife {
       if (!this.#options.reachability?.failed(error)) {
         this.#warn({ err: error }, '[cluster]: heartbeat failed');
       }
-    } finally {
-      this.#beating = false;
+      return false;
+    }
+    if (!live) {
+      if (this.#stopped) return false;
+      this.stop();
+      log.error(
+        { epoch: this.epoch },
+        '[cluster]: this node was declared dead (silent too long); stopping so nothing stale commits',
+      );
+      this.#options.fenced();
+      return false;
+    }
+    this.#options.reachability?.succeeded();
+    this.#beaten();
+    return true;
+  }
+
+  /**
+   * After a heartbeat: publishes this node's tabs, declares silent nodes dead and reads where
+   * the live ones listen. A failure here is not a missed beat; the next beat tries again.
+   */
+  async #lookAround(): Promise<void> {
+    const { store, log } = this.#options;
+    try {
+      await this.#publishTabs();
+      if (performance.now() >= this.#reapFromMs) {
+        const dead = await store.reapNodes(this.#options.silentMs);
+        if (dead.length > 0) {
+          log.warn({ epochs: dead }, '[cluster]: silent nodes declared dead; their tasks go back');
+          this.#options.released();
+        }
+      }
+      await this.#readUrls();
+    } catch (error) {
+      if (!this.#options.reachability?.failed(error)) {
+        this.#warn({ err: error }, '[cluster]: looking for silent nodes failed');
+      }
     }
   }
 

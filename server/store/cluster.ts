@@ -71,7 +71,8 @@ export interface ClusterStore {
   heartbeat(epoch: number): Promise<boolean>;
   /**
    * Declares dead every live node whose heartbeat is older than `silentMs` (by the database's
-   * clock), and releases their claims; returns their epochs.
+   * clock), and releases their claims; returns their epochs. A silent node with a transaction
+   * still open (frozen mid-commit) is left for a later call rather than waited on.
    */
   reapNodes(silentMs: number): Promise<number[]>;
   /** Says where tabs reach the live node `epoch` (known once it listens); a no-op if not live. */

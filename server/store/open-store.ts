@@ -13,6 +13,12 @@ export interface StoreSettings {
   /** postgres://… : keep everything there instead of in `<dataDir>/browsergrid.db`. */
   databaseUrl?: string | undefined;
   databaseConnectTimeoutMs?: number | undefined;
+  /**
+   * Silence after which the other nodes declare a node dead: also the longest one of its
+   * transactions may stay open while it does nothing (a node frozen mid-commit holds locks the
+   * others wait on).
+   */
+  nodeSilentMs?: number | undefined;
 }
 
 /**
@@ -30,6 +36,9 @@ export async function openStore(
     connectionString: settings.databaseUrl,
     ...(settings.databaseConnectTimeoutMs !== undefined
       ? { connectTimeoutMs: settings.databaseConnectTimeoutMs }
+      : {}),
+    ...(settings.nodeSilentMs !== undefined
+      ? { idleInTransactionTimeoutMs: settings.nodeSilentMs }
       : {}),
     ...(options.onIdleError ? { onIdleError: options.onIdleError } : {}),
     ...(options.log ? { log: options.log } : {}),

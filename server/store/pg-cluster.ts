@@ -5,8 +5,12 @@
  *   nodes whose clocks disagree still agree on who is silent.
  * - Lock order is node row, then claim rows, then the job row, in every transaction here and in
  *   a fenced `apply`, so they never wait on each other in a circle. A claim or a fenced apply
- *   holds its node's row `FOR SHARE`: a reaper marking that node dead waits until it committed,
+ *   holds its node's row `FOR SHARE`: a reaper never marks that node dead before it committed,
  *   and then releases every claim it made, so no claim is ever left held by a dead epoch.
+ * - A reaper skips a silent node whose row is locked rather than wait: the node may be frozen
+ *   mid-transaction, and waiting would stop the reaper's own heartbeat. The server ends such a
+ *   session after the pool's idle-in-transaction limit (the silence limit), and the next reap
+ *   takes the node.
  * - Released ranges are taken `FOR UPDATE SKIP LOCKED`: two nodes never take the same one, and
  *   neither waits on the other.
  */
@@ -27,10 +31,21 @@ import type { StoreChange } from './store.ts';
 /** The database's time now, in milliseconds. */
 const NOW_MS = '(extract(epoch FROM clock_timestamp()) * 1000)::bigint';
 
-/** Marks nodes dead, releases their claims and forgets their tabs; returns the epochs. */
-async function bury(client: pg.PoolClient, stale: string, params: unknown[]): Promise<number[]> {
+/** Longest a reap waits on a lock other than a node row's (those it skips). */
+const REAP_LOCK_TIMEOUT_MS = 1_000;
+
+/**
+ * Marks nodes dead, releases their claims and forgets their tabs; returns the epochs. With
+ * `skipLocked`, a node whose row is locked (a transaction of its own is open) stays for later.
+ */
+async function bury(
+  client: pg.PoolClient,
+  stale: string,
+  params: unknown[],
+  skipLocked = false,
+): Promise<number[]> {
   const { rows } = await client.query<{ epoch: number }>(
-    `WITH stale AS (${stale} ORDER BY epoch FOR UPDATE)
+    `WITH stale AS (${stale} ORDER BY epoch FOR UPDATE${skipLocked ? ' SKIP LOCKED' : ''})
      UPDATE nodes n SET live = FALSE FROM stale WHERE n.epoch = stale.epoch RETURNING n.epoch`,
     params,
   );
@@ -142,11 +157,15 @@ export function createPgCluster(pool: pg.Pool): ClusterStore {
       return rowCount === 1;
     },
     async reapNodes(silentMs) {
-      return inTransaction(pool, (client) =>
-        bury(client, `SELECT epoch FROM nodes WHERE live AND heartbeat_at < ${NOW_MS} - $1`, [
-          silentMs,
-        ]),
-      );
+      return inTransaction(pool, async (client) => {
+        await client.query(`SET LOCAL lock_timeout = ${REAP_LOCK_TIMEOUT_MS}`);
+        return bury(
+          client,
+          `SELECT epoch FROM nodes WHERE live AND heartbeat_at < ${NOW_MS} - $1`,
+          [silentMs],
+          true,
+        );
+      });
     },
     async leaveCluster(epoch) {
       await inTransaction(pool, (client) =>

@@ -24,6 +24,13 @@ export function describePgTarget(connectionString: string): string {
 export interface PgPoolOptions {
   connectionString: string;
   connectTimeoutMs?: number;
+  /**
+   * Longest a connection may sit inside a transaction waiting for this process (PostgreSQL's
+   * `idle_in_transaction_session_timeout`): past it the server rolls the transaction back and
+   * ends the session. A node frozen or cut off mid-transaction holds row locks (its node row,
+   * the job row) that every other node's reaper and commits wait on; this is how long they wait.
+   */
+  idleInTransactionTimeoutMs?: number;
   /** An idle connection failed (the server restarted, say); the pool replaces it by itself. */
   onIdleError?: (error: Error) => void;
 }
@@ -34,6 +41,9 @@ export async function openPgPool(options: PgPoolOptions): Promise<pg.Pool> {
   const pool = new pg.Pool({
     connectionString: options.connectionString,
     connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    ...(options.idleInTransactionTimeoutMs !== undefined
+      ? { idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs }
+      : {}),
     types,
   });
   // Without a listener, an idle client's error would be an uncaught 'error' event.

@@ -19,11 +19,13 @@ const SOCKET_CODES = new Set([
 
 /**
  * SQLSTATEs of a server going away or not yet back: 57P01 admin_shutdown (a fast stop),
- * 57P02 crash_shutdown, 57P03 cannot_connect_now (starting up or shutting down). Class 08
- * (connection exception) is matched by prefix.
+ * 57P02 crash_shutdown, 57P03 cannot_connect_now (starting up or shutting down); and 25P03,
+ * the server ending a session that sat inside a transaction past the idle limit because this
+ * process was frozen or starved (the transaction rolled back whole, so it may run again). Class
+ * 08 (connection exception) is matched by prefix.
  * https://www.postgresql.org/docs/current/errcodes-appendix.html
  */
-const SERVER_CODES = new Set(['57P01', '57P02', '57P03']);
+const SERVER_CODES = new Set(['57P01', '57P02', '57P03', '25P03']);
 
 /** node-postgres' own errors for a connection lost or never made carry no code, only these. */
 const CLIENT_MESSAGES = [

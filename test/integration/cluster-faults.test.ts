@@ -18,8 +18,7 @@ const HEARTBEAT_MS = 200;
 const SILENT_MS = 1_500;
 /**
  * The survivor runs inside the test process, beside the tabs: on a loaded machine its own
- * heartbeats can lapse past a short limit, and a node that missed its own beat reaps no one until
- * it has beaten again for that long, which held the frozen node's ranges.
+ * heartbeats can lapse past a short limit, and the others would declare it dead.
  */
 const THREE_NODE_SILENT_MS = 4_000;
 

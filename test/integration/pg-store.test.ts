@@ -9,11 +9,14 @@ import { createCoordinator } from '../../server/app.ts';
 import { Config } from '../../server/config.ts';
 import { createRootLog } from '../../server/log.ts';
 import { createPgStore } from '../../server/store/pg-store.ts';
+import { openPgPool } from '../../server/store/pg-connect.ts';
 import { latestPgSchemaVersion } from '../../server/store/pg-migrate.ts';
+import { isStoreUnreachable } from '../../server/store/unreachable.ts';
 import type { JobStore } from '../../server/store/store.ts';
 import { startChildCoordinator } from '../support/child-coordinator.ts';
 import { within } from '../support/events.ts';
 import { freePort, usePostgres } from '../support/postgres.ts';
+import { waitFor } from '../support/start-coordinator.ts';
 import type { ClusterEvent } from '../../shared/cluster-events.ts';
 import { runStoreContract } from './store-contract.ts';
 
@@ -274,5 +277,76 @@ describe('PostgreSQL store: bad settings and faults', () => {
       createdAt: 1,
     });
     expect(await second.getJob('j')).toMatchObject({ seq: job.seq });
+  });
+});
+
+describe('PostgreSQL store: a node frozen inside a transaction', () => {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  it('is skipped by the reaper, which takes the other silent nodes at once, and reaped once the server ends its session', async () => {
+    const url = await postgres.freshDatabase();
+    const store = await createPgStore({ connectionString: url, log: createRootLog('silent') });
+    cleanups.push(() => store.close());
+    // The frozen node's pool, with the limit a node sets: its silence limit.
+    const frozenPool = await openPgPool({
+      connectionString: url,
+      idleInTransactionTimeoutMs: 1_000,
+    });
+    cleanups.push(() => frozenPool.end());
+    await store.createJob({
+      jobId: 'j',
+      spec: { map: '(x) => x', inputs: [] } as never,
+      status: 'queued',
+      items: 10,
+      tasks: 10,
+      createdAt: 1,
+    });
+    const killed = await store.joinCluster({ nodeId: 'killed' });
+    const frozen = await store.joinCluster({ nodeId: 'frozen' });
+    const [range] = await store.claimTasks('j', frozen.epoch, 5);
+    // Stopped mid-commit: its node row held as a fenced apply holds it, and then nothing.
+    const client = await frozenPool.connect();
+    let released = false;
+    cleanups.push(() => void (released || client.release(true)));
+    const ended = new Promise<unknown>((resolve) => client.once('error', resolve));
+    await client.query('BEGIN');
+    await client.query('SELECT 1 FROM nodes WHERE epoch = $1 FOR SHARE', [frozen.epoch]);
+
+    // Waiting on the frozen node's row would also have taken it, once its session ended.
+    const first = await waitFor(
+      async () => {
+        const dead = await store.reapNodes(200);
+        return dead.length > 0 ? dead : undefined;
+      },
+      5_000,
+      'a silent node reaped',
+    );
+    expect(first).toEqual([killed.epoch]);
+    expect(await store.heartbeat(frozen.epoch)).toBe(true);
+
+    await within(ended, 10_000, 'the server to end the session idle in its transaction');
+    const broken = await client.query('SELECT 1').then(
+      () => new Error('the ended session answered'),
+      (error: unknown) => error,
+    );
+    // The node that wakes sees the database as away, and retries (where its fence stops it).
+    expect(isStoreUnreachable(broken), String(broken)).toBe(true);
+    client.release(true);
+    released = true;
+    expect(
+      await waitFor(
+        async () => {
+          const dead = await store.reapNodes(200);
+          return dead.length > 0 ? dead : undefined;
+        },
+        5_000,
+        'the frozen node reaped',
+      ),
+    ).toEqual([frozen.epoch]);
+    const taker = await store.joinCluster({ nodeId: 'taker' });
+    expect(await store.claimTasks('j', taker.epoch, 5)).toEqual([range]);
   });
 });
