@@ -1,7 +1,8 @@
 /**
  * @module The engine's side of sharing a database with other coordinators: its life as a node
- * (node-life.ts), the ranges it claims (claimer.ts), the jobs it takes up (shared-jobs.ts), the
- * results it forwards and takes (forwarder.ts) and the events that tie them (cluster-feed.ts).
+ * (node-life.ts), the ranges it claims (claimer.ts), the backups it runs of other nodes' last
+ * tasks (borrower.ts), the jobs it takes up (shared-jobs.ts), the results it forwards and takes
+ * (forwarder.ts) and the events that tie them (cluster-feed.ts).
  * On SQLite the same parts run with one node.
  */
 import { randomUUID } from 'node:crypto';
@@ -13,6 +14,7 @@ import type { Fence } from '../store/cluster.ts';
 import type { JobStore } from '../store/store.ts';
 import type { RosterEntry } from '../../shared/job.ts';
 import type { WorkerView } from '../../shared/workers.ts';
+import { Borrower } from './borrower.ts';
 import { Claimer } from './claimer.ts';
 import type { Clock } from './clock.ts';
 import { ClusterFeed, type AdminChange } from './cluster-feed.ts';
@@ -49,6 +51,7 @@ export interface ClusterNodeDeps {
 
 export class ClusterNode {
   readonly claimer: Claimer;
+  readonly borrower: Borrower;
   readonly shared: SharedJobs;
   readonly forwarder: Forwarder;
   readonly feed: ClusterFeed;
@@ -70,6 +73,7 @@ export class ClusterNode {
       epoch,
       claimed: () => this.forwarder.take(),
     });
+    this.borrower = new Borrower({ store, scheduler, effects, clock, log, epoch });
     this.forwarder = new Forwarder({
       store,
       scheduler,
@@ -218,9 +222,13 @@ export class ClusterNode {
     this.claimer.pump();
   }
 
-  /** The engine's periodic tick: claims where tabs run low, and a sweep for forwarded results. */
+  /**
+   * The engine's periodic tick: claims where tabs run low, backups of other nodes' last tasks
+   * where tabs sit idle, and a sweep for forwarded results.
+   */
   tick(now: number): void {
     this.claimer.pump();
+    this.borrower.pump(now);
     if (now >= this.#forwardSweepAt) {
       this.#forwardSweepAt = now + FORWARD_SWEEP_MS;
       this.forwarder.take();
@@ -231,6 +239,7 @@ export class ClusterNode {
   async quiet(): Promise<void> {
     this.feed.close();
     await this.claimer.idle();
+    await this.borrower.idle();
     await this.forwarder.idle();
   }
 

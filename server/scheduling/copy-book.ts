@@ -29,7 +29,8 @@ export interface CopyBookLinks {
 
 /** What the next copy of a task is, for the timeline: decided before it is issued. */
 export function copyKind(job: JobEntry, task: TaskEntry): CopyKind {
-  if (task.leases.length > 0) return job.spec.redundancy > 1 && !task.backup ? 'replica' : 'backup';
+  if (task.borrowed || task.leases.length > 0)
+    return job.spec.redundancy > 1 && !task.backup ? 'replica' : 'backup';
   if (task.copies > 0) return 'retry';
   return job.spec.redundancy > 1 ? 'replica' : 'first';
 }

@@ -11,6 +11,11 @@ import type { JobEntry, TaskEntry } from './state.ts';
 export function requeue(job: JobEntry, taskIndex: number, front: boolean): void {
   const task = job.tasks.at(taskIndex);
   if (!task || task.queued || task.status !== 'pending') return;
+  // A borrowed task gets one copy here; once that ended it is the holder's alone again.
+  if (task.borrowed) {
+    if (task.leases.length === 0) job.tasks.forgetBorrowed(taskIndex);
+    return;
+  }
   task.queued = true;
   if (front) job.retry.push(taskIndex);
   else job.queue.push(taskIndex);

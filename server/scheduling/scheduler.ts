@@ -25,6 +25,7 @@ import { Settler, type ForwardedReport, type ReportVerdict } from './settler.ts'
 import { inlineInputs } from '../jobs/inline-inputs.ts';
 import { taskSpan } from './sharder.ts';
 import { queueBackups } from './speculation.ts';
+import { addBorrowedTasks, borrowNeeds, type BorrowNeed } from './borrowing.ts';
 import { TabFiller } from './tab-filler.ts';
 import { TabRoster, type TabHello } from './tab-roster.ts';
 import type { JobEntry, Lease, VolunteerEntry } from './state.ts';
@@ -139,9 +140,36 @@ export class Scheduler {
   addRange(range: ClaimedRange, state: RangeState, now: number, effects: Effect[]): boolean {
     const job = this.#jobs.get(range.jobId);
     if (!job?.shared || job.status === 'cancelled') return false;
+    // A backup run here of a task that settled meanwhile ends now; the others become this node's.
+    for (const taskIndex of state.settled) {
+      const task = job.tasks.peek(taskIndex);
+      if (!task?.borrowed) continue;
+      this.#book.endAll(task, 'committed', now, effects);
+      job.tasks.forgetBorrowed(taskIndex);
+    }
     addClaimedRange(job, range, state);
     this.#feedHungry(now, effects);
     return true;
+  }
+
+  /** Shared jobs whose last tasks on other nodes this node's idle tabs could back up. */
+  borrowNeeds(): BorrowNeed[] {
+    return borrowNeeds(this.#jobs.ordered, (grid) => this.#tabs.idleSlotsFor(grid));
+  }
+
+  /** Queues one backup copy of up to `max` of these tasks other nodes hold (borrowing.ts). */
+  addBorrowed(
+    jobId: string,
+    taskIndexes: readonly number[],
+    max: number,
+    now: number,
+    effects: Effect[],
+  ): number {
+    const job = this.#jobs.get(jobId);
+    if (!job?.shared || job.status !== 'running') return 0;
+    const added = addBorrowedTasks(job, taskIndexes, max);
+    if (added > 0) this.#feedHungry(now, effects);
+    return added;
   }
 
   /** The job had nothing left to claim (or, `false`, ranges were released since). */
@@ -281,6 +309,8 @@ export class Scheduler {
     // device, it would let one device decide what the others "compute". With redundancy the
     // coordinator keeps none (each browser still resumes from its own IndexedDB).
     if (job.spec.redundancy > 1) return true;
+    // Another node's task: the tab resumes from its own IndexedDB; the holder keeps its own.
+    if (task.borrowed) return true;
     task.checkpoint = report.checkpoint;
     effects.push({
       type: 'checkpoint',

@@ -111,6 +111,12 @@ export class Settler {
     if (volunteer && result.outcome.status === 'ok') {
       volunteer.ewmaTaskMs = updateEwma(volunteer.ewmaTaskMs, result.durationMs);
     }
+    if (job && task?.borrowed) {
+      // A backup of another node's task: its copy ends here, and the holder judges the result.
+      if (lease) this.#book.drop(lease, 'result', now, effects);
+      job.tasks.forgetBorrowed(result.taskIndex);
+      return 'not-held';
+    }
     if (job?.shared && !task && !job.tasks.isClaimed(result.taskIndex)) return 'not-held';
     const from = { deviceId: volunteer?.deviceId, address: volunteer?.address ?? lease?.address };
     const verdict = this.#settleHeld(job, task, result, lease, from, now, effects);
@@ -242,6 +248,11 @@ export class Settler {
       const job = this.#jobs.get(lease.jobId);
       const task = job?.tasks.at(lease.taskIndex);
       if (!job || !task || task.status !== 'pending') continue;
+      // Another node's task: its attempts are the holder's to count.
+      if (task.borrowed) {
+        job.tasks.forgetBorrowed(lease.taskIndex);
+        continue;
+      }
       expired = true;
       const ranMs = lease.startedAt === undefined ? 0 : now - lease.startedAt;
       task.lastError =
@@ -323,6 +334,10 @@ export class Settler {
    * were charged (device-spread.ts charges a drop like a failure).
    */
   lost(job: JobEntry, lease: Lease, maxDrops: number, now: number, effects: Effect[]): void {
+    if (job.tasks.peek(lease.taskIndex)?.borrowed) {
+      job.tasks.forgetBorrowed(lease.taskIndex);
+      return;
+    }
     const gaveUp = recordDrop(job, lease, maxDrops, this.#spread, effects);
     if (gaveUp) this.giveUp(job, lease.taskIndex, gaveUp, now, effects);
     else requeue(job, lease.taskIndex, true);

@@ -95,6 +95,7 @@ export function speculationInput(
   let backedUp = 0;
   for (const taskIndex of job.running) {
     const task = job.tasks.at(taskIndex) as TaskEntry;
+    if (task.borrowed) continue;
     if (task.backup) {
       backedUp++;
       continue;

@@ -97,6 +97,18 @@ export class TabRoster {
     }
   }
 
+  /** Free slots of the tabs with room that may run a grid's tasks (bounded, like `idleFor`). */
+  idleSlotsFor(grid: string | undefined): number {
+    let idle = 0;
+    for (const volunteerId of this.#hungry) {
+      const volunteer = this.#volunteers.get(volunteerId);
+      if (volunteer && volunteer.grid === grid)
+        idle += Math.max(0, volunteer.slots - volunteer.leases.size);
+      if (idle >= 64) return 64;
+    }
+    return idle;
+  }
+
   /** Tabs with room that may run a grid's tasks (bounded count: speculation needs no more). */
   idleFor(grid: string | undefined): number {
     let idle = 0;

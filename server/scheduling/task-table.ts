@@ -45,6 +45,11 @@ export interface TaskEntry {
   quorumDevice?: string;
   /** Latest checkpoint reported by any copy; handed to the next copy. */
   checkpoint?: TaskCheckpoint;
+  /**
+   * Another node holds the task; this node runs one backup copy of it, whose result goes to the
+   * holder (borrowing.ts). Never settled, retried or checkpointed here.
+   */
+  borrowed?: boolean;
 }
 
 export class TaskTable {
@@ -53,8 +58,10 @@ export class TaskTable {
   readonly #claimed: IndexRanges;
   /** Claimed tasks never touched: pending, no attempt, no checkpoint, no copy. */
   readonly #fresh: IndexRanges;
-  /** Touched and not settled. */
+  /** Touched and not settled (borrowed tasks included, see `borrow`). */
   readonly #live = new Map<number, TaskEntry>();
+  /** Tasks of other nodes ever borrowed here: each gets one backup copy from this node at most. */
+  readonly #borrowed = new Set<number>();
 
   /**
    * `settledInOrder` lists the tasks settled before (a restored job), ascending. With `claim`
@@ -78,6 +85,13 @@ export class TaskTable {
     this.#claimed.add(from, to);
     for (const [gapStart, gapEnd] of gaps(from, to, settledInOrder))
       this.#fresh.add(gapStart, gapEnd);
+    // A task borrowed from the range's last holder is this node's own now, copy and all.
+    for (const [taskIndex, entry] of this.#live) {
+      if (!entry.borrowed || taskIndex < from || taskIndex >= to) continue;
+      this.#fresh.delete(taskIndex);
+      entry.borrowed = undefined;
+      entry.quorum = undefined;
+    }
   }
 
   /** Whether this node holds the task (the whole job, or a range it claimed). */
@@ -128,6 +142,30 @@ export class TaskTable {
   /** Forgets a task that just settled; later reads see it as settled. */
   settle(taskIndex: number): void {
     this.#live.delete(taskIndex);
+  }
+
+  /**
+   * An entry for a task another node holds, for one backup copy here; undefined if this node
+   * holds the task, has an entry for it, or borrowed it before.
+   */
+  borrow(taskIndex: number): TaskEntry | undefined {
+    if (!Number.isInteger(taskIndex) || taskIndex < 0 || taskIndex >= this.count) return undefined;
+    if (this.#claimed.has(taskIndex) || this.#borrowed.has(taskIndex)) return undefined;
+    this.#borrowed.add(taskIndex);
+    const entry = this.#touch(taskIndex);
+    entry.borrowed = true;
+    entry.quorum = 1;
+    return entry;
+  }
+
+  /** Tasks of other nodes borrowed here so far. */
+  get borrowedCount(): number {
+    return this.#borrowed.size;
+  }
+
+  /** Forgets a borrowed task whose copy ended; a no-op for any other. */
+  forgetBorrowed(taskIndex: number): void {
+    if (this.#live.get(taskIndex)?.borrowed) this.#live.delete(taskIndex);
   }
 
   /** Touched, unsettled tasks with their entries. */

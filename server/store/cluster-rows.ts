@@ -54,3 +54,21 @@ export function toForwardedResult(row: ForwardRow): ForwardedResult {
     result: JSON.parse(row.result) as TaskResult,
   };
 }
+
+/**
+ * Open tasks of `[start, end)` given the settled or forwarded ones in it (ascending, repeats
+ * allowed), appended to `into` until it holds `limit`.
+ */
+export function openTasksIn(
+  start: number,
+  end: number,
+  closedInOrder: readonly number[],
+  into: number[],
+  limit: number,
+): void {
+  let next = 0;
+  for (let taskIndex = start; taskIndex < end && into.length < limit; taskIndex++) {
+    while (next < closedInOrder.length && (closedInOrder[next] as number) < taskIndex) next++;
+    if (closedInOrder[next] !== taskIndex) into.push(taskIndex);
+  }
+}

@@ -95,6 +95,12 @@ export interface ClusterStore {
    * A no-op if `epoch` does not hold it.
    */
   releaseRange(range: ClaimedRange, epoch: number): Promise<void>;
+  /**
+   * Up to `limit` tasks of a job that other live nodes hold and that have neither settled nor a
+   * result forwarded, lowest first: backups a node whose tabs sit idle at the job's end may run
+   * (their results are forwarded to the holder, which commits the first).
+   */
+  unsettledElsewhere(jobId: string, epoch: number, limit: number): Promise<number[]>;
   /** Forgets the job's claims, and results forwarded for it, once it finished. */
   dropClaims(jobId: string): Promise<void>;
   /** Leaves a result for whichever node holds (or will hold) its task; durable on resolve. */

@@ -20,6 +20,7 @@ import type { WorkerView } from '../../shared/workers.ts';
 import type { ClaimedRange, ClusterStore, Fence } from './cluster.ts';
 import {
   fenced,
+  openTasksIn,
   toForwardedResult,
   toNodeRecord,
   type ForwardRow,
@@ -218,6 +219,28 @@ export function createPgCluster(pool: pg.Pool): ClusterStore {
          WHERE job_id = $1 AND start_task = $2 AND end_task = $3 AND epoch = $4`,
         [range.jobId, range.start, range.end, epoch],
       );
+    },
+    async unsettledElsewhere(jobId, epoch, limit) {
+      const { rows: ranges } = await pool.query<{ start_task: number; end_task: number }>(
+        `SELECT c.start_task, c.end_task FROM claims c JOIN nodes n ON n.epoch = c.epoch AND n.live
+         WHERE c.job_id = $1 AND c.epoch <> $2 ORDER BY c.start_task`,
+        [jobId, epoch],
+      );
+      const open: number[] = [];
+      for (const range of ranges) {
+        if (open.length >= limit) break;
+        const { rows } = await pool.query<{ task_index: number }>(
+          `SELECT task_index FROM results
+           WHERE job_id = $1 AND task_index >= $2 AND task_index < $3
+           UNION SELECT task_index FROM forwarded_results
+           WHERE job_id = $1 AND task_index >= $2 AND task_index < $3
+           ORDER BY task_index`,
+          [jobId, range.start_task, range.end_task],
+        );
+        const closed = rows.map((row) => row.task_index);
+        openTasksIn(range.start_task, range.end_task, closed, open, limit);
+      }
+      return open;
     },
     async dropClaims(jobId) {
       await inTransaction(pool, async (client) => {

@@ -10,6 +10,7 @@ import type { WorkerView } from '../../shared/workers.ts';
 import type { ClaimedRange, ClusterStore, Fence } from './cluster.ts';
 import {
   fenced,
+  openTasksIn,
   toForwardedResult,
   toNodeRecord,
   type ForwardRow,
@@ -71,6 +72,19 @@ export function createSqliteCluster(db: Database.Database): SqliteCluster {
     'SELECT start_task, end_task FROM claims WHERE epoch = ? AND job_id = ?',
   );
 
+  const claimsElsewhere = db.prepare<[string, number], { start_task: number; end_task: number }>(
+    `SELECT c.start_task, c.end_task FROM claims c JOIN nodes n ON n.epoch = c.epoch AND n.live = 1
+     WHERE c.job_id = ? AND c.epoch <> ? ORDER BY c.start_task`,
+  );
+  const closedIn = db.prepare<
+    [string, number, number, string, number, number],
+    { task_index: number }
+  >(
+    `SELECT task_index FROM results WHERE job_id = ? AND task_index >= ? AND task_index < ?
+     UNION SELECT task_index FROM forwarded_results
+     WHERE job_id = ? AND task_index >= ? AND task_index < ?
+     ORDER BY task_index`,
+  );
   const settledIn = db.prepare<[string, number, number], { task_index: number }>(
     `SELECT task_index FROM results WHERE job_id = ? AND task_index >= ? AND task_index < ?
      ORDER BY task_index`,
@@ -204,6 +218,19 @@ export function createSqliteCluster(db: Database.Database): SqliteCluster {
     },
     async releaseRange(range, epoch) {
       releaseOne.run(range.jobId, range.start, range.end, epoch);
+    },
+    async unsettledElsewhere(jobId, epoch, limit) {
+      return db.transaction(() => {
+        const open: number[] = [];
+        for (const range of claimsElsewhere.all(jobId, epoch)) {
+          if (open.length >= limit) break;
+          const closed = closedIn
+            .all(jobId, range.start_task, range.end_task, jobId, range.start_task, range.end_task)
+            .map((row) => row.task_index);
+          openTasksIn(range.start_task, range.end_task, closed, open, limit);
+        }
+        return open;
+      })();
     },
     async dropClaims(jobId) {
       db.transaction(() => {

@@ -273,6 +273,34 @@ export function clusterContract(ctx: ClusterContext): void {
     expect(await store.forwardedResults(a.epoch, 10)).toEqual([]);
   });
 
+  it("lists other live nodes' open tasks for backups, lowest first: not its own, settled, forwarded or a dead node's", async () => {
+    const store = ctx.store();
+    await job('j', 20);
+    const a = await join('a');
+    const b = await join('b');
+    const c = await join('c');
+    await store.claimTasks('j', a.epoch, 4); // [0, 4)
+    await store.claimTasks('j', b.epoch, 8); // [4, 12)
+    await store.claimTasks('j', c.epoch, 4); // [12, 16); [16, 20) unclaimed
+    await store.apply([settle('j', 4), settle('j', 6)], { epoch: b.epoch });
+    await store.forwardResult({
+      jobId: 'j',
+      taskIndex: 7,
+      volunteerId: 'tab',
+      deviceId: 'dev',
+      result: result('j', 7),
+    });
+    expect(await store.unsettledElsewhere('j', a.epoch, 100)).toEqual([
+      5, 8, 9, 10, 11, 12, 13, 14, 15,
+    ]);
+    expect(await store.unsettledElsewhere('j', a.epoch, 3)).toEqual([5, 8, 9]);
+    expect(await store.unsettledElsewhere('j', b.epoch, 100)).toEqual([0, 1, 2, 3, 12, 13, 14, 15]);
+    await store.leaveCluster(c.epoch);
+    expect(await store.unsettledElsewhere('j', a.epoch, 100)).toEqual([5, 8, 9, 10, 11]);
+    expect(await store.unsettledElsewhere('other', a.epoch, 100)).toEqual([]);
+    expect(await store.unsettledElsewhere('j', a.epoch, 0)).toEqual([]);
+  });
+
   it('deletes exactly a taken forwarded result together with its settle, and keeps it when the batch is fenced', async () => {
     const store = ctx.store();
     await job('j', 8);

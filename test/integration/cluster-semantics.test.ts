@@ -124,4 +124,38 @@ describe('job semantics across nodes', () => {
       expect(summary['reduce']).toEqual({ status: 'done', value: 338_350 });
     }
   });
+  it("backs up a straggling tab's tasks on another node's idle tab, and the holder commits each once", async () => {
+    const databaseUrl = await postgres.freshDatabase();
+    const config = { databaseUrl, nodeHeartbeatMs: HEARTBEAT_MS, nodeSilentMs: SILENT_MS };
+    const holder = await coordinator({ config });
+    const other = await coordinator({ config });
+    // The holder's only tab: it takes tasks and never answers.
+    const straggler = await volunteer(holder, { slots: 2, answer: 'silent' });
+    const job = await submit(holder, {
+      map: '(x) => x + 1',
+      inputs: { range: { start: 0, end: 80 } },
+      chunkSize: 1,
+    });
+    await straggler.until(
+      () => straggler.received.length >= 2,
+      10_000,
+      'the straggler to hold tasks',
+    );
+    const held = straggler.received.map((task) => task.taskIndex);
+
+    const helper = await volunteer(other, { slots: 4, taskMs: 5 });
+    expect(await waitForJob(holder, job.id, undefined, 30_000)).toMatchObject({
+      status: 'completed',
+      done: 80,
+    });
+    expect(await resultLines(other, job.id)).toEqual(
+      Array.from({ length: 80 }, (_, index) => ({ index, output: index + 1 })),
+    );
+    // Every result came from the helper, the straggler's tasks included.
+    expect(helper.stats.acked).toBe(80);
+    expect(
+      held.every((taskIndex) => helper.received.some((task) => task.taskIndex === taskIndex)),
+    ).toBe(true);
+    expect(await countRows(databaseUrl, 'forwarded_results')).toBe(0);
+  }, 45_000);
 });

@@ -1,0 +1,77 @@
+/**
+ * @module Borrowing: the I/O half of borrowing.ts. While a shared job's tail runs on other
+ * nodes and this node's tabs sit idle, it asks the store now and then for tasks the others hold
+ * and still owe, and hands them to the scheduler as backups; their results are forwarded to the
+ * holders like any result of a task this node does not hold.
+ */
+import type { Log } from '../log.ts';
+import { throttledWarn, WARN_EVERY_MS } from '../log.ts';
+import type { Effect, Scheduler } from '../scheduling/scheduler.ts';
+import type { ClusterStore } from '../store/cluster.ts';
+import type { Clock } from './clock.ts';
+import type { EffectApplier } from './effects.ts';
+
+/**
+ * How long a job's tail must have left this node's tabs idle before it borrows, and how long it
+ * waits after an ask that found nothing: a task held elsewhere for less is likely on its way, and
+ * a backup would only add work. While asks find tasks, the next goes out at the next tick.
+ */
+export const BORROW_WAIT_MS = 2_000;
+
+export interface BorrowerDeps {
+  store: ClusterStore;
+  scheduler: Scheduler;
+  effects: EffectApplier;
+  clock: Clock;
+  log: Log;
+  epoch: () => number;
+}
+
+export class Borrower {
+  readonly #deps: BorrowerDeps;
+  readonly #warn: (fields: Record<string, unknown>, message: string) => void;
+  /** When each job that could borrow may next ask the store. */
+  readonly #nextAskAt = new Map<string, number>();
+  readonly #asking = new Set<string>();
+
+  constructor(deps: BorrowerDeps) {
+    this.#deps = deps;
+    this.#warn = throttledWarn(deps.log, WARN_EVERY_MS, 'times');
+  }
+
+  /** Borrows for every job whose tail has left this node's tabs idle for a while. */
+  pump(now: number): void {
+    const needs = this.#deps.scheduler.borrowNeeds();
+    const needed = new Set(needs.map((need) => need.jobId));
+    for (const jobId of this.#nextAskAt.keys()) {
+      if (!needed.has(jobId) && !this.#asking.has(jobId)) this.#nextAskAt.delete(jobId);
+    }
+    for (const { jobId, tasks, borrowed } of needs) {
+      const askAt = this.#nextAskAt.get(jobId);
+      if (askAt === undefined) this.#nextAskAt.set(jobId, now + BORROW_WAIT_MS);
+      if (askAt === undefined || now < askAt || this.#asking.has(jobId)) continue;
+      this.#asking.add(jobId);
+      void this.#borrow(jobId, tasks, borrowed).finally(() => this.#asking.delete(jobId));
+    }
+  }
+
+  /** Resolves once no borrow is under way (for a clean stop). */
+  async idle(): Promise<void> {
+    while (this.#asking.size > 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  async #borrow(jobId: string, tasks: number, borrowed: number): Promise<void> {
+    const { store, scheduler, effects, clock } = this.#deps;
+    try {
+      // Lowest first, so those borrowed before (still running, say) come first: look past them.
+      const open = await store.unsettledElsewhere(jobId, this.#deps.epoch(), tasks + borrowed);
+      const changes: Effect[] = [];
+      const added = scheduler.addBorrowed(jobId, open, tasks, clock.now(), changes);
+      if (added === 0) this.#nextAskAt.set(jobId, clock.now() + BORROW_WAIT_MS);
+      await effects.apply(changes);
+    } catch (error) {
+      this.#nextAskAt.set(jobId, clock.now() + BORROW_WAIT_MS);
+      this.#warn({ err: error, jobId }, '[cluster]: looking for tasks to back up failed');
+    }
+  }
+}
