@@ -4,12 +4,9 @@
  * and still owe, and hands them to the scheduler as backups; their results are forwarded to the
  * holders like any result of a task this node does not hold.
  */
-import type { Log } from '../log.ts';
 import { throttledWarn, WARN_EVERY_MS } from '../log.ts';
-import type { Effect, Scheduler } from '../scheduling/scheduler.ts';
-import type { ClusterStore } from '../store/cluster.ts';
-import type { Clock } from './clock.ts';
-import type { EffectApplier } from './effects.ts';
+import type { Effect } from '../scheduling/scheduler.ts';
+import type { ClaimerDeps } from './claimer.ts';
 
 /**
  * How long a job's tail must have left this node's tabs idle before it borrows, and how long it
@@ -18,14 +15,8 @@ import type { EffectApplier } from './effects.ts';
  */
 export const BORROW_WAIT_MS = 2_000;
 
-export interface BorrowerDeps {
-  store: ClusterStore;
-  scheduler: Scheduler;
-  effects: EffectApplier;
-  clock: Clock;
-  log: Log;
-  epoch: () => number;
-}
+/** What a claimer works with, less its hook for claimed ranges. */
+export type BorrowerDeps = Omit<ClaimerDeps, 'claimed'>;
 
 export class Borrower {
   readonly #deps: BorrowerDeps;
