@@ -2,6 +2,9 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // Vitest's default is one worker fewer than the cores: one on a 2-core machine. Most files
+    // wait on sockets, child processes and PostgreSQL rather than compute, so two share it well.
+    maxWorkers: 2,
     projects: [
       {
         test: {
@@ -13,7 +16,8 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
-          testTimeout: 30_000,
+          // Two files share the cores: a test that spawns the CLI seven times needs the room.
+          testTimeout: 60_000,
           hookTimeout: 30_000,
         },
       },
@@ -22,8 +26,9 @@ export default defineConfig({
           name: 'e2e',
           include: ['test/e2e/**/*.e2e.ts'],
           globalSetup: ['test/e2e/build-pages.ts'],
-          // Chromium is heavy on two cores: one e2e file at a time.
+          // Chromium is heavy on two cores: one e2e file at a time, after the other projects.
           fileParallelism: false,
+          sequence: { groupOrder: 1 },
           testTimeout: 90_000,
           hookTimeout: 60_000,
         },
