@@ -15,13 +15,12 @@ const { coordinator, volunteer, submit } = useHarness();
 /** One agreeing result makes a device trusted, and a trusted device is never spot-checked. */
 const scheduler = { trust: { streakToTrust: 1, spotCheckRate: 0 } };
 
-const adaptive = (inputs: number[], grid?: string) => ({
+const adaptive = (inputs: number[]) => ({
   map: '(x) => x * 2',
   inputs,
   redundancy: 2,
   adaptiveTrust: true,
   speculation: false,
-  ...(grid !== undefined ? { grid } : {}),
 });
 
 async function devices(server: TestCoordinator): Promise<Map<string, DeviceView>> {
@@ -47,30 +46,36 @@ describe('adaptive trust across nodes', () => {
     const earned = await submit(b, adaptive([1]));
     expect(await waitForJob(b, earned.id)).toMatchObject({ status: 'completed', done: 1 });
     expect((await devices(b)).get(device.deviceId)).toMatchObject({ trusted: true, streak: 1 });
-    peer.close();
 
-    // On A (tabs of a grid, so B's tabs take none of it) the same device lies and is outvoted.
-    const { body: grid } = await api<{ code: string }>(a, 'POST', '/api/grids', { name: 'Lab' });
-    const first = await volunteer(a, { slots: 1, grid: grid.code });
-    const caught = await submit(a, adaptive([2], grid.code));
+    // A node claims a job's tasks for any of its tabs: B has none while A takes the next job.
+    device.close();
+    peer.close();
+    await waitFor(() => (b.coordinator.engine.volunteerCount === 0 ? true : undefined));
+    const first = await volunteer(a, { slots: 1 });
+    const caught = await submit(a, adaptive([2]));
     await first.until(() => first.received.length === 1, 10_000, 'the first copy on A');
+    // The device is back on B, which still counts it trusted.
+    const onB = await volunteer(b, { slots: 1, deviceId: device.deviceId });
+
+    // On A the same device lies and is outvoted.
     const liar = await volunteer(a, {
       slots: 1,
-      grid: grid.code,
       deviceId: device.deviceId,
       answer: { output: 666 },
     });
     await liar.until(() => liar.received.length === 1, 10_000, "the liar's copy on A");
-    const honest = await volunteer(a, { slots: 1, grid: grid.code });
+    const honest = await volunteer(a, { slots: 1 });
     expect(await waitForJob(a, caught.id)).toMatchObject({ status: 'completed', done: 1 });
 
     // B lists it as A judged it, with its tabs on both nodes, and A's other tabs too.
     const listed = await waitFor(
       async () => {
         const all = await devices(b);
-        const it = all.get(device.deviceId);
-        return it?.disagreements === 1 && it.tabs === 2 && all.get(honest.deviceId)?.tabs === 1
-          ? it
+        const found = all.get(device.deviceId);
+        return found?.disagreements === 1 &&
+          found.tabs === 2 &&
+          all.get(honest.deviceId)?.tabs === 1
+          ? found
           : undefined;
       },
       10_000,
@@ -80,12 +85,12 @@ describe('adaptive trust across nodes', () => {
     expect((await devices(a)).get(device.deviceId)).toMatchObject(listed);
 
     // B's next task for it needs a second, agreeing result: B no longer lets it commit alone.
-    // (A's tabs leave first: a node claims any job's tasks for its tabs, whatever their grid.)
+    // (A's tabs leave first, so that B claims it.)
     for (const tab of [first, liar, honest]) tab.close();
     await waitFor(() => (a.coordinator.engine.volunteerCount === 0 ? true : undefined));
     const next = await submit(b, adaptive([5]));
-    await device.until(
-      () => device.received.some((task) => task.jobId === next.id),
+    await onB.until(
+      () => onB.received.some((task) => task.jobId === next.id),
       10_000,
       'the next task on B',
     );
@@ -124,7 +129,7 @@ describe('adaptive trust across restarts', () => {
     );
     // Trusted, it commits alone: no other tab is connected.
     const alone = await submit(after, adaptive([3]));
-    expect(await waitForJob(after, alone.id)).toMatchObject({ status: 'completed', done: 1 });
+    expect(await waitForJob(after, alone.id, ['completed'], 10_000)).toMatchObject({ done: 1 });
     expect(back.received.map((task) => task.jobId)).toEqual([alone.id]);
   });
 });
