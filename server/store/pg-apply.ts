@@ -1,7 +1,8 @@
 /**
  * @module `JobStore.apply` on PostgreSQL: a batch of settles, copies, attempts and checkpoints is
  * one statement, so one round trip and its own transaction; only a batch that changes a job's
- * status, or names a job this store has not seen yet, takes an explicit transaction around it.
+ * status, names a job this store has not seen yet, or moves a device's standing, takes an
+ * explicit transaction around it.
  * A round trip costs a turn of the coordinator's event loop, which right after a commit is busy
  * handing out the work the commit released: with BEGIN first, PostgreSQL sat idle through that
  * turn before it saw any rows.
