@@ -21,5 +21,7 @@ export const ClusterEvent = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('result-forwarded'), jobId: Id, epoch: z.number().int() }),
   /** A grid or a tab was paused or resumed, a device banned or unbanned, a token revoked. */
   z.strictObject({ type: z.literal('admin-changed'), what: z.enum(['pause', 'ban', 'token']) }),
+  /** A device's results lost a vote (durable now): every node ends its streak, at once. */
+  z.strictObject({ type: z.literal('device-distrusted'), deviceId: Id }),
 ]);
 export type ClusterEvent = z.infer<typeof ClusterEvent>;

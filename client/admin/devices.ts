@@ -1,7 +1,7 @@
 /**
- * @module The devices section: every browser seen since the coordinator started, with its
- * adaptive-trust standing (agreed results in a row, disagreements) and a ban switch. A device
- * caught disagreeing shows here as distrusted.
+ * @module The devices section: every browser with a tab on any node or a ban, and those judged
+ * last, with its adaptive-trust standing (agreed results in a row, disagreements) and a ban
+ * switch. A device caught disagreeing shows here as distrusted.
  */
 import type { DeviceView } from '../../shared/devices.ts';
 import type { AdminApi } from './api.ts';

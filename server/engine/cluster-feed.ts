@@ -23,6 +23,8 @@ export interface ClusterFeedHandlers {
   forwarded(jobId: string): void;
   /** An admin on another node paused or resumed, banned or unbanned, or changed tokens. */
   adminChanged(what: AdminChange): void;
+  /** A device was caught disagreeing (on any node, this one too). */
+  distrusted(deviceId: string): void;
   /** Events may have been missed: re-read everything the events would have said. */
   resumed(): void;
 }
@@ -64,6 +66,9 @@ export class ClusterFeed {
             return;
           case 'admin-changed':
             handlers.adminChanged(event.what);
+            return;
+          case 'device-distrusted':
+            handlers.distrusted(event.deviceId);
             return;
         }
       }),

@@ -47,6 +47,8 @@ export interface ClusterNodeDeps {
   rosterEntry?(volunteerId: string): RosterEntry | undefined;
   /** An admin's change on another node (or, after a lost connection, maybe any): re-read it. */
   adminChanged(what: AdminChange): void;
+  /** A device was caught disagreeing (without an id: events were missed, maybe any). */
+  deviceDistrusted(deviceId?: string): void;
 }
 
 export class ClusterNode {
@@ -104,10 +106,12 @@ export class ClusterNode {
         this.claimer.released(jobId === undefined ? scheduler.jobIds() : [jobId]),
       forwarded: () => this.forwarder.take(),
       adminChanged: (what) => deps.adminChanged(what),
+      distrusted: (deviceId) => deps.deviceDistrusted(deviceId),
       resumed: () => {
         void this.shared.resync();
         this.forwarder.take();
         for (const what of ['pause', 'ban', 'token'] as const) deps.adminChanged(what);
+        deps.deviceDistrusted();
       },
     });
   }

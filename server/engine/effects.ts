@@ -10,7 +10,8 @@ import { CoordinatorError } from '../errors.ts';
 import type { Log } from '../log.ts';
 import type { Effect } from '../scheduling/scheduler.ts';
 import type { Fence } from '../store/cluster.ts';
-import type { JobStore, StoreChange } from '../store/store.ts';
+import { addStanding } from '../store/standing.ts';
+import type { JobStore, StandingDelta, StoreChange } from '../store/store.ts';
 import type { Clock } from './clock.ts';
 import { GroupCommit } from './group-commit.ts';
 import { TabOutbox } from './outbox.ts';
@@ -62,6 +63,8 @@ export interface EffectsDeps {
   storeFailed(error: unknown): void;
   /** Tasks of these jobs settled and are durable: the store may find a shared job finished. */
   settled?(jobIds: ReadonlySet<string>): void;
+  /** These devices' disagreements are durable: the other nodes may be told. */
+  distrusted?(deviceIds: readonly string[]): void;
   /** This node's fence for every batch (see server/store/cluster.ts), once it joined. */
   fence?(): Fence | undefined;
   /** Whether the database is reachable: while it is not, batches wait and new work is held. */
@@ -160,9 +163,16 @@ export class EffectApplier {
     }
     const changes: StoreChange[] = [];
     const finished: JobSummary[] = [];
+    const standings = new Map<string, StandingDelta>();
     for (const effect of effects) {
-      const change = this.#one(effect, finished);
+      const change = this.#one(effect, finished, standings);
       if (change) changes.push(change);
+    }
+    // One change per device per call, however many of its results were judged.
+    const distrusted: string[] = [];
+    for (const [deviceId, delta] of standings) {
+      changes.push({ type: 'standing', deviceId, ...delta, at: this.#deps.clock.now() });
+      if (delta.disagreed > 0) distrusted.push(deviceId);
     }
     for (const summary of finished) this.#settling.set(summary.id, summary);
     if (changes.length === 0) return Promise.resolve();
@@ -180,6 +190,11 @@ export class EffectApplier {
         () => this.#deps.settled?.(settledJobs),
         () => undefined,
       );
+    if (distrusted.length > 0)
+      void durable.then(
+        () => this.#deps.distrusted?.(distrusted),
+        () => undefined,
+      );
     return durable.finally(() => {
       for (const summary of finished) {
         this.#settling.delete(summary.id);
@@ -188,8 +203,15 @@ export class EffectApplier {
     });
   }
 
-  /** Sends or counts one effect; returns the store change it makes, if any. */
-  #one(effect: Effect, finished: JobSummary[]): StoreChange | undefined {
+  /**
+   * Sends or counts one effect; returns the store change it makes, if any. Judged devices go
+   * into `standings`, to be written once per device.
+   */
+  #one(
+    effect: Effect,
+    finished: JobSummary[],
+    standings: Map<string, StandingDelta>,
+  ): StoreChange | undefined {
     const { clock, log, observe } = this.#deps;
     const counters = this.counters;
     switch (effect.type) {
@@ -234,6 +256,10 @@ export class EffectApplier {
       case 'checkpoint':
       case 'forward-taken':
         return effect;
+      case 'judged':
+        for (const deviceId of effect.agreed) judge(standings, deviceId, AGREED);
+        for (const deviceId of effect.disagreed) judge(standings, deviceId, DISAGREED);
+        return undefined;
       case 'distrust':
         counters.distrusted++;
         log.warn(
@@ -245,4 +271,16 @@ export class EffectApplier {
         return undefined;
     }
   }
+}
+
+const AGREED: StandingDelta = { agreed: 1, disagreed: 0 };
+const DISAGREED: StandingDelta = { agreed: 0, disagreed: 1 };
+
+function judge(
+  standings: Map<string, StandingDelta>,
+  deviceId: string,
+  verdict: StandingDelta,
+): void {
+  const before = standings.get(deviceId);
+  standings.set(deviceId, before ? addStanding(before, verdict) : verdict);
 }

@@ -12,7 +12,12 @@ import { checkTaskSize, resolveInputs } from '../jobs/uploads.ts';
 import { CoordinatorError } from '../errors.ts';
 import { checkMapSource, functionExpressionOf } from '../jobs/map-source.ts';
 import type { Log } from '../log.ts';
-import { Scheduler, type Effect, type SchedulerOptions } from '../scheduling/scheduler.ts';
+import {
+  DEFAULT_SCHEDULER_OPTIONS,
+  Scheduler,
+  type Effect,
+  type SchedulerOptions,
+} from '../scheduling/scheduler.ts';
 import { countTasks } from '../scheduling/sharder.ts';
 import type { JobStore, StoredJob, StoredTaskResult } from '../store/store.ts';
 import { systemClock, type Clock } from './clock.ts';
@@ -24,6 +29,7 @@ import { EffectApplier, type EngineCounters, type EngineObserver } from './effec
 import { Grids } from './grids.ts';
 import { logJobEnd } from './job-end-log.ts';
 import { ProgressFeed } from './progress-feed.ts';
+import { Standings } from './standings.ts';
 import { StoreReachability } from './reachability.ts';
 import { Reducer } from './reducer.ts';
 import { liveSummary, storedSummary } from './summaries.ts';
@@ -76,6 +82,7 @@ export class Engine {
   readonly #onFatal: (error: unknown) => void;
   readonly #cluster: ClusterNode;
   readonly #reachability: StoreReachability;
+  readonly #standings: Standings;
   #closing = false;
   readonly #expiryTimer: NodeJS.Timeout;
   readonly tabs: Tabs;
@@ -120,6 +127,7 @@ export class Engine {
       },
       storeFailed: (error) => this.#halt(error),
       settled: (jobIds) => this.#cluster.settled(jobIds),
+      distrusted: (deviceIds) => this.#standings.distrustedHere(deviceIds),
       fence: () => this.#cluster.fence(),
       reachability: this.#reachability,
     });
@@ -135,6 +143,7 @@ export class Engine {
       // Another node committed some of it: admin pages here show it too.
       changed: (jobId) => this.#progress.changed(jobId),
       adminChanged: (what) => this.admin.changed(what),
+      deviceDistrusted: (deviceId) => this.#standings.distrustedElsewhere(deviceId),
       rosterEntry: (volunteerId) => this.grids.entry(volunteerId),
     });
     this.tabs = new Tabs({
@@ -145,6 +154,13 @@ export class Engine {
       log,
       closing: () => this.#closing,
       forward: (sender, results) => this.#cluster.forwarder.forward(sender, results),
+      arrived: (deviceId) => this.#standings.arrived(deviceId),
+    });
+    this.#standings = new Standings({
+      store,
+      scheduler,
+      log,
+      tell: (event) => this.#cluster.feed.tell(event),
     });
     const tell = (what: AdminChange): void =>
       this.#cluster.feed.tell({ type: 'admin-changed', what });
@@ -156,6 +172,8 @@ export class Engine {
     });
     this.devices = new Devices({
       ...{ store, tabs: registry, scheduler, effects, clock },
+      trust: options.scheduler?.trust ?? DEFAULT_SCHEDULER_OPTIONS.trust,
+      clusterTabs: () => this.#cluster.clusterWorkers(),
       changed: () => tell('ban'),
     });
     this.admin = new AdminSync({ grids: this.grids, devices: this.devices, log, tell });
@@ -197,6 +215,7 @@ export class Engine {
     // the claimer's idle: a claim in progress waits on a commit too.
     this.#effects.giveUp();
     await this.#cluster.quiet();
+    await this.#standings.idle();
     await this.#effects.drainLogged();
     // After the last commit, which the fence still let through: then the claims go back.
     await this.#cluster.leave();

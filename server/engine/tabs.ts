@@ -21,6 +21,8 @@ export interface TabsDeps {
   closing(): boolean;
   /** Leaves results of tasks another node holds for that node (forwarder.ts). */
   forward(sender: ResultSender, results: readonly TaskResult[]): Promise<void>;
+  /** A tab of this device registered: its standing may have been earned on other nodes. */
+  arrived?(deviceId: string): void;
 }
 
 export class Tabs {
@@ -68,6 +70,7 @@ export class Tabs {
       effects,
     );
     void this.#deps.effects.applyLogged(effects);
+    this.#deps.arrived?.(hello.deviceId);
   }
 
   /** Whether a live connection already speaks for this tab id. */

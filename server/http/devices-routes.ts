@@ -1,4 +1,7 @@
-/** @module REST routes for devices: trust state (adaptive trust), ban and unban. */
+/**
+ * @module REST routes for devices: trust state (adaptive trust) across the cluster, ban and
+ * unban.
+ */
 import { Router, type RequestHandler } from 'express';
 import { DeviceId } from '../../shared/protocol.ts';
 import type { Devices } from '../engine/devices.ts';
@@ -8,8 +11,8 @@ export function createDevicesRouter(devices: Devices, requireAdmin: RequestHandl
   const router = Router();
   router.use('/api/devices', requireAdmin);
 
-  router.get('/api/devices', (_req, res) => {
-    res.json(devices.list());
+  router.get('/api/devices', async (_req, res) => {
+    res.json(await devices.list());
   });
 
   router.post('/api/devices/:deviceId/ban', async (req, res) => {

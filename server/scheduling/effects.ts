@@ -42,4 +42,9 @@ export type Effect =
   /** A result another node forwarded was acted on: its row goes with this batch's settles. */
   | { type: 'forward-taken'; forwardId: number }
   /** A device lost trust or was banned; its uncommitted results were discarded. */
-  | { type: 'distrust'; deviceId: string; banned: boolean };
+  | { type: 'distrust'; deviceId: string; banned: boolean }
+  /**
+   * A task's voters were judged (adaptive trust): the devices whose standing moves, so every
+   * node learns it. One per task, not per vote.
+   */
+  | { type: 'judged'; agreed: string[]; disagreed: string[] };

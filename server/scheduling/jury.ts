@@ -8,8 +8,16 @@ import type { ItemOutcome } from '../../shared/job.ts';
 import { Ballots } from './ballots.ts';
 import type { Effect } from './effects.ts';
 import type { JobEntry } from './state.ts';
-import { DeviceTrust, type DeviceTrustView, type TrustPolicy } from './trust.ts';
-import { voterOf } from './voters.ts';
+import { DeviceTrust, type DeviceTrustView, type Standing, type TrustPolicy } from './trust.ts';
+import { isOverflowId, voterOf } from './voters.ts';
+
+/** A result whose tab left votes as its lease (see `cast`): no device to judge. */
+const LEASE_VOTER = 'lease:';
+
+/** Whether a voter is a device whose standing every node keeps (overflow ids earn no trust). */
+function keepsStanding(voter: string): boolean {
+  return !voter.startsWith(LEASE_VOTER) && !isOverflowId(voter);
+}
 
 /** Takes back a voter's votes on open tasks (the scheduler gives those tasks another copy). */
 export type Discard = (voter: string) => void;
@@ -32,7 +40,8 @@ export class Jury {
     items: ItemOutcome[],
     voter: { deviceId: string | undefined; leaseId: string; address: string | undefined },
   ): number {
-    const id = voter.deviceId === undefined ? `lease:${voter.leaseId}` : voterOf(voter.deviceId);
+    const id =
+      voter.deviceId === undefined ? `${LEASE_VOTER}${voter.leaseId}` : voterOf(voter.deviceId);
     return this.#ballots.cast(job, taskIndex, items, id, voter.address);
   }
 
@@ -62,6 +71,22 @@ export class Jury {
       discard(deviceId);
       effects.push({ type: 'distrust', deviceId, banned: false });
     }
+    const judged = {
+      type: 'judged' as const,
+      agreed: agreed.filter(keepsStanding),
+      disagreed: disagreed.filter(keepsStanding),
+    };
+    if (judged.agreed.length + judged.disagreed.length > 0) effects.push(judged);
+  }
+
+  /** The device's standing as stored (every node's verdicts); see `DeviceTrust.learn`. */
+  learn(deviceId: string, stored: Standing): void {
+    this.#trust.learn(deviceId, stored);
+  }
+
+  /** Another node caught the device disagreeing; returns whether this node knows it. */
+  endStreak(deviceId: string): boolean {
+    return this.#trust.endStreak(deviceId);
   }
 
   /** Takes back every vote `voter` cast on open tasks; returns those tasks. */

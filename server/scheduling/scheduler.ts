@@ -29,7 +29,7 @@ import { addBorrowedTasks, borrowNeeds, type BorrowNeed } from './borrowing.ts';
 import { TabFiller } from './tab-filler.ts';
 import { TabRoster, type TabHello } from './tab-roster.ts';
 import type { JobEntry, Lease, VolunteerEntry } from './state.ts';
-import type { DeviceTrustView } from './trust.ts';
+import type { DeviceTrustView, Standing } from './trust.ts';
 
 export type { Effect, ForwardedReport, PlannedTask, ReportVerdict, RestoredJob };
 
@@ -396,6 +396,16 @@ export class Scheduler {
 
   isBanned(deviceId: string): boolean {
     return this.#jury.isBanned(deviceId);
+  }
+
+  /** A device's standing as stored, with every node's verdicts (adaptive trust across nodes). */
+  learnStanding(deviceId: string, stored: Standing): void {
+    this.#jury.learn(deviceId, stored);
+  }
+
+  /** Another node caught the device disagreeing: its streak ends here. False if never seen here. */
+  endStreak(deviceId: string): boolean {
+    return this.#jury.endStreak(deviceId);
   }
 
   get devices(): DeviceTrustView[] {

@@ -4,6 +4,12 @@
  * for a spot-checked share that still needs the job's full redundancy. A device caught
  * disagreeing loses its trust (and the scheduler discards its uncommitted results). Pure state;
  * the randomness of spot checks is injected.
+ *
+ * With several nodes, each keeps the standings of the devices it sees and learns the stored one
+ * (every node's verdicts) when a device's tab arrives, or another node caught it disagreeing. Both
+ * counts undercount the truth: this node's lacks the others' verdicts, the store's lacks this
+ * node's not yet written. So within one streak (the same number of resets) the larger is kept;
+ * a streak with more resets behind it is newer and replaces the other whatever its length.
  */
 import type { DeviceView } from '../../shared/devices.ts';
 import { isOverflowId } from './voters.ts';
@@ -17,12 +23,36 @@ export interface TrustPolicy {
 
 export const DEFAULT_TRUST: TrustPolicy = { streakToTrust: 10, spotCheckRate: 0.1 };
 
-/** A device's standing; the engine adds its live tabs to make the admin's `DeviceView`. */
-export type DeviceTrustView = Omit<DeviceView, 'tabs'>;
-
-interface DeviceRecord {
+/** A device's standing: agreeing results in a row, how many lost, and streaks ended. */
+export interface Standing {
   streak: number;
   disagreements: number;
+  /** Times the streak ended (disagreements and bans): which of two streaks is the newer. */
+  resets: number;
+}
+
+/**
+ * A device's standing; the engine adds its live tabs to make the admin's `DeviceView` (`resets`
+ * lets it merge a stored standing the same way this node does).
+ */
+export type DeviceTrustView = Omit<DeviceView, 'tabs'> & { resets: number };
+
+/** The standing that holds once `known` learns `stored` (see the module comment). */
+export function mergeStanding(known: Standing, stored: Standing): Standing {
+  if (stored.resets > known.resets) return stored;
+  if (stored.resets < known.resets) return known;
+  return { ...known, streak: Math.max(known.streak, stored.streak) };
+}
+
+/** Whether a device of this standing commits alone (but for spot checks). */
+export function isTrustedStanding(
+  standing: Standing & { banned: boolean },
+  policy: TrustPolicy,
+): boolean {
+  return !standing.banned && standing.streak >= policy.streakToTrust;
+}
+
+interface DeviceRecord extends Standing {
   banned: boolean;
 }
 
@@ -36,7 +66,7 @@ export class DeviceTrust {
 
   isTrusted(deviceId: string): boolean {
     const record = this.#devices.get(deviceId);
-    return record !== undefined && !record.banned && record.streak >= this.#policy.streakToTrust;
+    return record !== undefined && isTrustedStanding(record, this.#policy);
   }
 
   isBanned(deviceId: string): boolean {
@@ -60,13 +90,34 @@ export class DeviceTrust {
     const record = this.#record(deviceId);
     record.streak = 0;
     record.disagreements++;
+    record.resets++;
     return wasTrusted;
+  }
+
+  /** The device's standing as stored, with every node's verdicts: kept where it is newer. */
+  learn(deviceId: string, stored: Standing): void {
+    const record = this.#record(deviceId);
+    const merged = mergeStanding(record, stored);
+    record.streak = merged.streak;
+    record.disagreements = merged.disagreements;
+    record.resets = merged.resets;
+  }
+
+  /**
+   * Another node caught the device disagreeing: its streak ends here at once, before the stored
+   * standing (which counts the disagreement) is read. A device this node never saw has nothing.
+   */
+  endStreak(deviceId: string): boolean {
+    const record = this.#devices.get(deviceId);
+    if (record) record.streak = 0;
+    return record !== undefined;
   }
 
   ban(deviceId: string): void {
     const record = this.#record(deviceId);
     record.banned = true;
     record.streak = 0;
+    record.resets++;
   }
 
   unban(deviceId: string): boolean {
@@ -83,13 +134,17 @@ export class DeviceTrust {
       trusted: this.isTrusted(deviceId),
       disagreements: record.disagreements,
       banned: record.banned,
+      resets: record.resets,
     }));
   }
 
   #record(deviceId: string): DeviceRecord {
     let record = this.#devices.get(deviceId);
     if (!record)
-      this.#devices.set(deviceId, (record = { streak: 0, disagreements: 0, banned: false }));
+      this.#devices.set(
+        deviceId,
+        (record = { streak: 0, disagreements: 0, resets: 0, banned: false }),
+      );
     return record;
   }
 }

@@ -1,6 +1,7 @@
 /**
  * @module What admins set up and decide, in the PostgreSQL store: grids and their pauses (whole
- * grids and single tabs), admin tokens, device bans. Small tables read at start, written rarely.
+ * grids and single tabs), admin tokens, device bans (which end a device's streak). Small tables
+ * read at start, written rarely.
  */
 import type pg from 'pg';
 import { CoordinatorError } from '../errors.ts';
@@ -41,8 +42,14 @@ interface TokenRow {
 export function createPgAdminState(pool: pg.Pool): AdminState {
   return {
     async banDevice(deviceId, at) {
+      // One statement, so atomic: a ban ends the streak for good, and an unban starts from nothing.
       await pool.query(
-        'INSERT INTO banned_devices (device_id, banned_at) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+        `WITH banned AS (
+           INSERT INTO banned_devices (device_id, banned_at) VALUES ($1, $2) ON CONFLICT DO NOTHING
+         )
+         INSERT INTO device_standing (device_id, resets, updated_at) VALUES ($1, 1, $2)
+         ON CONFLICT (device_id) DO UPDATE SET streak = 0, resets = device_standing.resets + 1,
+           updated_at = GREATEST(device_standing.updated_at, excluded.updated_at)`,
         [deviceId, at],
       );
     },

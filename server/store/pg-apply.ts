@@ -1,7 +1,8 @@
 /**
  * @module `JobStore.apply` on PostgreSQL: a batch of settles, copies, attempts and checkpoints is
  * one statement, so one round trip and its own transaction; only a batch that changes a job's
- * status, or names a job this store has not seen yet, takes an explicit transaction around it.
+ * status, names a job this store has not seen yet, or moves a device's standing, takes an
+ * explicit transaction around it.
  * A round trip costs a turn of the coordinator's event loop, which right after a commit is busy
  * handing out the work the commit released: with BEGIN first, PostgreSQL sat idle through that
  * turn before it saw any rows.
@@ -25,10 +26,13 @@
  * nothing reads such a row for a settled task either way. No row is touched twice: deletes take
  * settled tasks, upserts the others. Forwarded results a batch took (`forward-taken`) are deleted
  * in its transaction; a fenced batch (a node's group commit) always takes the transaction path.
+ * Devices' standings (`standing`, pg-standing.ts) move in the same transaction, after the rest.
  */
 import type pg from 'pg';
 import { inTransaction, withRetries } from './pg-connect.ts';
 import { Dictionary, boolArray, msArray, numberArray, textArray } from './pg-arrays.ts';
+import { writePgStandings } from './pg-standing.ts';
+import type { StandingChange } from './standing.ts';
 import type { StoreChange } from './store.ts';
 
 type Change<T extends StoreChange['type']> = Extract<StoreChange, { type: T }>;
@@ -112,6 +116,7 @@ interface Plan {
   unknownJobs: string[];
   /** Forwarded results acted on (`forward-taken`): deleted in the same transaction. */
   forwardsTaken: number[];
+  standings: StandingChange[];
 }
 
 function plan(changes: readonly StoreChange[], knownJobs: ReadonlySet<string>): Plan {
@@ -122,7 +127,12 @@ function plan(changes: readonly StoreChange[], knownJobs: ReadonlySet<string>): 
   const jobs: Change<'job'>[] = [];
   const unknownJobs = new Set<string>();
   const forwardsTaken: number[] = [];
+  const standings: StandingChange[] = [];
   for (const change of changes) {
+    if (change.type === 'standing') {
+      standings.push(change);
+      continue;
+    }
     if (change.type === 'job') {
       jobs.push(change);
       continue;
@@ -138,7 +148,7 @@ function plan(changes: readonly StoreChange[], knownJobs: ReadonlySet<string>): 
     else copies.push(change);
   }
   if (settles.length + attempts.length + checkpoints.length + copies.length === 0) {
-    return { values: undefined, jobs, unknownJobs: [...unknownJobs], forwardsTaken };
+    return { values: undefined, jobs, unknownJobs: [...unknownJobs], forwardsTaken, standings };
   }
   // Stable sort: of two settles of one task in a batch, the first still wins, as on SQLite.
   const settled = byTask(settles);
@@ -175,7 +185,7 @@ function plan(changes: readonly StoreChange[], knownJobs: ReadonlySet<string>): 
     numberArray(ended.map((row) => d.of(row.end))),
     boolArray(ended.map((row) => row.won)),
   ];
-  return { values, jobs, unknownJobs: [...unknownJobs], forwardsTaken };
+  return { values, jobs, unknownJobs: [...unknownJobs], forwardsTaken, standings };
 }
 
 /**
@@ -189,12 +199,13 @@ export async function applyPgChanges(
   knownJobs: Set<string>,
   fence?: (client: pg.PoolClient) => Promise<void>,
 ): Promise<void> {
-  const { values, jobs, unknownJobs, forwardsTaken } = plan(changes, knownJobs);
+  const { values, jobs, unknownJobs, forwardsTaken, standings } = plan(changes, knownJobs);
   const simple =
     fence === undefined &&
     jobs.length === 0 &&
     unknownJobs.length === 0 &&
-    forwardsTaken.length === 0;
+    forwardsTaken.length === 0 &&
+    standings.length === 0;
   if (simple) {
     if (values) await withRetries(() => pool.query(APPLY_SQL, values));
     return;
@@ -208,6 +219,7 @@ export async function applyPgChanges(
       ]);
     }
     if (values) await client.query(APPLY_SQL, values);
+    await writePgStandings(client, standings);
     await applyJobChanges(client, jobs);
   });
 }

@@ -19,6 +19,7 @@ import {
   type PgPoolOptions,
 } from './pg-connect.ts';
 import { migratePg } from './pg-migrate.ts';
+import { createPgStandings } from './pg-standing.ts';
 import { createPgUploads } from './pg-uploads.ts';
 import type { CopyRecord, JobStore, StoredJob, StoredTaskResult } from './store.ts';
 
@@ -91,6 +92,7 @@ export async function createPgStore(options: PgStoreOptions): Promise<JobStore> 
     ...createPgUploads(pool),
     ...createPgAdminState(pool),
     ...createPgCluster(pool),
+    ...createPgStandings(pool),
     events,
     async createJob(job) {
       const { rows } = await pool.query<{ seq: number }>(

@@ -1,6 +1,7 @@
 /**
  * @module What admins set up and decide, in the SQLite store: grids and their pauses (whole grids
- * and single tabs), admin tokens, device bans. Small tables read at start and written rarely.
+ * and single tabs), admin tokens, device bans (which end a device's streak). Small tables read
+ * at start and written rarely.
  */
 import type Database from 'better-sqlite3';
 import { CoordinatorError } from '../errors.ts';
@@ -59,12 +60,22 @@ export function createSqliteAdminState(db: Database.Database): AdminState {
   const insertBan = db.prepare<[string, number]>(
     'INSERT INTO banned_devices (device_id, banned_at) VALUES (?, ?) ON CONFLICT DO NOTHING',
   );
+  // A ban ends the streak for good: an unban starts the device from nothing.
+  const endStreak = db.prepare<[string, number]>(
+    `INSERT INTO device_standing (device_id, resets, updated_at) VALUES (?, 1, ?)
+     ON CONFLICT (device_id) DO UPDATE SET streak = 0, resets = resets + 1,
+       updated_at = MAX(updated_at, excluded.updated_at)`,
+  );
+  const ban = db.transaction((deviceId: string, at: number) => {
+    insertBan.run(deviceId, at);
+    endStreak.run(deviceId, at);
+  });
   const deleteBan = db.prepare<[string]>('DELETE FROM banned_devices WHERE device_id = ?');
   const selectBans = db.prepare<[], { device_id: string }>('SELECT device_id FROM banned_devices');
 
   return {
     async banDevice(deviceId, at) {
-      insertBan.run(deviceId, at);
+      ban(deviceId, at);
     },
     async unbanDevice(deviceId) {
       deleteBan.run(deviceId);

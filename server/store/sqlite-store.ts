@@ -16,6 +16,7 @@ import { createSqliteAdminState } from './sqlite-admin-state.ts';
 import { createSqliteCluster } from './sqlite-cluster.ts';
 import { createLocalEvents } from './local-events.ts';
 import type { Fence } from './cluster.ts';
+import { createSqliteStandings } from './sqlite-standing.ts';
 import { createSqliteUploads } from './sqlite-uploads.ts';
 import type {
   CopyRecord,
@@ -164,6 +165,7 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
 
   const deleteForward = db.prepare<[number]>('DELETE FROM forwarded_results WHERE forward_id = ?');
   const cluster = createSqliteCluster(db);
+  const standings = createSqliteStandings(db);
   const events = createLocalEvents();
 
   const applyBatch = db.transaction((changes: readonly StoreChange[], fence?: Fence) => {
@@ -220,9 +222,12 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
         case 'forward-taken':
           deleteForward.run(change.forwardId);
           break;
+        case 'standing':
+          break;
       }
     }
     for (const [jobId, { done, failed }] of settled) countSettled.run(done, failed, jobId);
+    standings.write(changes.filter((change) => change.type === 'standing'));
   });
 
   const createJob = db.transaction((job: Omit<StoredJob, 'seq' | 'done' | 'failed'>): StoredJob => {
@@ -250,6 +255,8 @@ export function createSqliteStore(options: SqliteStoreOptions): JobStore {
     ...createSqliteUploads(db),
     ...createSqliteAdminState(db),
     ...cluster.store,
+    deviceStandings: standings.deviceStandings,
+    recentStandings: standings.recentStandings,
     events,
     async createJob(job) {
       return createJob(job);

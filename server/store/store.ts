@@ -9,6 +9,9 @@ import type { TaskCheckpoint } from '../../shared/protocol.ts';
 import type { CopyEnd, CopyKind } from '../../shared/timeline.ts';
 import type { ClusterEvents, ClusterStore, Fence } from './cluster.ts';
 import type { InputSource } from './input-source.ts';
+import type { StandingChange, StoredStanding } from './standing.ts';
+
+export type { StandingChange, StandingDelta, StoredStanding } from './standing.ts';
 
 export interface StoredJob {
   jobId: string;
@@ -41,7 +44,9 @@ export type StoreChange =
   | { type: 'checkpoint'; jobId: string; taskIndex: number; checkpoint: TaskCheckpoint }
   | ({ type: 'copy' } & CopyRecord)
   /** A forwarded result was acted on: its row goes in the same transaction as the settle. */
-  | { type: 'forward-taken'; forwardId: number };
+  | { type: 'forward-taken'; forwardId: number }
+  /** A device's results were judged: its standing moves in the same transaction as the settles. */
+  | StandingChange;
 
 /** One copy of a task, from dispatch to its end: a row of the task timeline. */
 export interface CopyRecord {
@@ -130,9 +135,14 @@ export interface UploadStore {
 export interface JobStore extends UploadStore, ClusterStore {
   /** Events between nodes; closed by `close()`. */
   readonly events: ClusterEvents;
+  /** Records a ban; it also ends the device's streak, so an unban does not bring trust back. */
   banDevice(deviceId: string, at: number): Promise<void>;
   unbanDevice(deviceId: string): Promise<void>;
   bannedDevices(): Promise<string[]>;
+  /** The stored standings of these devices (those that have one). */
+  deviceStandings(deviceIds: readonly string[]): Promise<StoredStanding[]>;
+  /** The `limit` standings changed last, newest first. */
+  recentStandings(limit: number): Promise<StoredStanding[]>;
   createToken(token: StoredToken): Promise<void>;
   /** Every token, newest first, revoked ones included. */
   listTokens(): Promise<StoredToken[]>;

@@ -17,6 +17,7 @@ import { nest, ownObject } from '../support/hostile-json.ts';
 import { clusterContract, type ClusterContext } from './cluster-contract.ts';
 import { clusterEventsContract } from './cluster-events-contract.ts';
 import { clusterRaceContract } from './cluster-race-contract.ts';
+import { standingContract } from './standing-contract.ts';
 
 const spec = JobSpec.parse({ map: '(x) => x', inputs: [1, 2, 3, 4, 5], chunkSize: 2 });
 
@@ -56,6 +57,7 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
     clusterContract(cluster);
     clusterRaceContract(cluster);
     clusterEventsContract(cluster);
+    standingContract(cluster);
 
     const create = (jobId: string) =>
       store.createJob({ jobId, spec, status: 'queued', items: 5, tasks: 3, createdAt: 1000 });

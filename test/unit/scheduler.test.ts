@@ -644,6 +644,10 @@ describe('Scheduler adaptive trust', () => {
     t.connect('h2', 1, { deviceId: 'H2' });
     const { verdicts, effects } = drive(t, square);
     expect(t.of(effects, 'distrust')).toMatchObject([{ deviceId: 'L', banned: false }]);
+    // One verdict per task for the store, so every node learns it: the liar lost once.
+    const judged = t.of(effects, 'judged');
+    expect(judged.flatMap((effect) => effect.disagreed)).toEqual(['L']);
+    expect(judged.flatMap((effect) => effect.agreed).sort()).toEqual(['H1', 'H1', 'H2', 'H2']);
     expect(t.scheduler.devices.find((device) => device.deviceId === 'L')).toMatchObject({
       disagreements: 1,
       trusted: false,
