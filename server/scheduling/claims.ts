@@ -23,19 +23,20 @@ export function claimSize(totalSlots: number): number {
 }
 
 /**
- * Shared jobs this node should claim more of: it has tabs, its waiting work is under half a claim,
- * and the job may have more to take.
+ * Shared jobs this node should claim more of: it has tabs that may run them (its grid's, for a
+ * grid's job), its waiting work is under half a claim, and the job may have more to take.
  */
 export function claimNeeds(
   ordered: readonly JobEntry[],
-  totalSlots: number,
+  slotsFor: (grid: string | undefined) => number,
 ): Array<{ jobId: string; tasks: number }> {
-  // A node with no tab to run them would only keep tasks from the nodes that have some.
-  if (totalSlots <= 0) return [];
-  const size = claimSize(totalSlots);
   const needs: Array<{ jobId: string; tasks: number }> = [];
   for (const job of ordered) {
     if (!job.shared || job.claimsExhausted || job.status === 'cancelled') continue;
+    // Tasks claimed with no tab to run them are kept from the nodes that have some.
+    const slots = slotsFor(job.spec.grid);
+    if (slots <= 0) continue;
+    const size = claimSize(slots);
     if (queueLength(job) + retryLength(job) * 2 >= size / 2) continue;
     needs.push({ jobId: job.jobId, tasks: size });
   }

@@ -133,7 +133,7 @@ export class Scheduler {
 
   /** Shared jobs this node should claim more tasks of, and how many. */
   claimNeeds(): Array<{ jobId: string; tasks: number }> {
-    return claimNeeds(this.#jobs.ordered, this.#tabs.totalSlots);
+    return claimNeeds(this.#jobs.ordered, (grid) => this.#tabs.slotsFor(grid));
   }
 
   /** Adds tasks this node claimed; tabs waiting for work get them. False if the job is gone. */

@@ -19,6 +19,8 @@ export class TabRoster {
   readonly #hungry = new Set<string>();
   /** Sum of connected tabs' slots, for fair shares. */
   #totalSlots = 0;
+  /** The same per grid ('' for the public pool): a grid's jobs run only on its tabs. */
+  readonly #gridSlots = new Map<string, number>();
   /** Connected devices and addresses, for spreading a task's copies (device-spread.ts). */
   readonly census = new DeviceCensus();
 
@@ -32,6 +34,19 @@ export class TabRoster {
 
   get totalSlots(): number {
     return this.#totalSlots;
+  }
+
+  /** Slots of the connected tabs that may run a grid's jobs (undefined: the public pool's). */
+  slotsFor(grid: string | undefined): number {
+    return this.#gridSlots.get(grid ?? '') ?? 0;
+  }
+
+  #addSlots(grid: string | undefined, slots: number): void {
+    this.#totalSlots += slots;
+    const key = grid ?? '';
+    const left = (this.#gridSlots.get(key) ?? 0) + slots;
+    if (left === 0) this.#gridSlots.delete(key);
+    else this.#gridSlots.set(key, left);
   }
 
   /** Whether this entry is the connected one (not a tab that left meanwhile). */
@@ -54,7 +69,8 @@ export class TabRoster {
     };
     // A new connection has none of the job code the old one received.
     volunteer.knownJobs = new Set();
-    this.#totalSlots += hello.slots - (existing ? existing.slots : 0);
+    if (existing) this.#addSlots(existing.grid, -existing.slots);
+    this.#addSlots(hello.grid, hello.slots);
     volunteer.deviceId = hello.deviceId;
     volunteer.address = hello.address;
     volunteer.grid = hello.grid;
@@ -71,13 +87,13 @@ export class TabRoster {
     this.#volunteers.delete(volunteerId);
     const seatLost = this.census.delete(volunteerId);
     this.#hungry.delete(volunteerId);
-    this.#totalSlots -= volunteer.slots;
+    this.#addSlots(volunteer.grid, -volunteer.slots);
     return { volunteer, seatLost };
   }
 
   /** A tab's slots changed (0 while paused); returns whether a seat left the census. */
   resize(volunteer: VolunteerEntry, slots: number): boolean {
-    this.#totalSlots += slots - volunteer.slots;
+    this.#addSlots(volunteer.grid, slots - volunteer.slots);
     volunteer.slots = slots;
     return this.census.set(volunteer);
   }

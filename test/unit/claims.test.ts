@@ -31,13 +31,14 @@ function setup() {
       clock.now(),
       effects,
     )[0];
-  const shared = (jobId: string, tasks: number) =>
+  const shared = (jobId: string, tasks: number, grid?: string) =>
     scheduler.addJob(
       jobId,
       JobSpec.parse({
         map: '(x) => x',
         inputs: Array.from({ length: tasks }, (_, i) => i),
         speculation: false,
+        ...(grid !== undefined ? { grid } : {}),
       }),
       clock.now(),
       effects,
@@ -139,6 +140,27 @@ describe('a shared job on one node', () => {
     expect(t.scheduler.claimNeeds()).toEqual([]);
     t.scheduler.connect({ volunteerId: 'v', deviceId: 'd', slots: 1 }, t.clock.now(), []);
     expect(t.scheduler.claimNeeds()).toEqual([{ jobId: 'j', tasks: claimSize(1) }]);
+  });
+
+  it("claims a grid's job only while a tab of that grid is here, sized by that grid's slots", () => {
+    const t = setup();
+    t.shared('public', 10);
+    t.shared('room', 10, 'ROOM-7');
+    const now = t.clock.now();
+    t.scheduler.connect({ volunteerId: 'v', deviceId: 'd', slots: 2 }, now, []);
+    expect(t.scheduler.claimNeeds()).toEqual([{ jobId: 'public', tasks: claimSize(2) }]);
+    t.scheduler.connect({ volunteerId: 'g', deviceId: 'e', slots: 8, grid: 'ROOM-7' }, now, []);
+    expect(t.scheduler.claimNeeds()).toEqual([
+      { jobId: 'public', tasks: claimSize(2) },
+      { jobId: 'room', tasks: claimSize(8) },
+    ]);
+    t.scheduler.disconnect('v', now, []);
+    expect(t.scheduler.claimNeeds()).toEqual([{ jobId: 'room', tasks: claimSize(8) }]);
+    t.scheduler.setSlots('g', 0, now, []);
+    expect(t.scheduler.claimNeeds()).toEqual([]);
+    // The same tab back in the public pool.
+    t.scheduler.connect({ volunteerId: 'g', deviceId: 'e', slots: 3 }, now, []);
+    expect(t.scheduler.claimNeeds()).toEqual([{ jobId: 'public', tasks: claimSize(3) }]);
   });
 
   it('stops asking for claims once they came back empty, until ranges are released', () => {
