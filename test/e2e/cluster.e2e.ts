@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { startChildCoordinator } from '../support/child-coordinator.ts';
 import { useE2E } from '../support/e2e.ts';
 import { usePostgres } from '../support/postgres.ts';
-import { SimTab } from '../support/sim-tab.ts';
+import { untilListed } from '../support/cluster-probes.ts';
 import type { WorkerView } from '../../shared/workers.ts';
 import {
   api,
@@ -36,15 +36,7 @@ describe('tabs on two nodes, one killed', () => {
     defer(async () => void (await doomed.stop()));
     const survivor = await coordinator({ config: { databaseUrl, ...timing } });
     // The page learns the nodes from its welcome: wait until the doomed node has seen the other.
-    await waitFor(
-      async () => {
-        const probe = await SimTab.connect(doomed.url, {});
-        probe.close();
-        return probe.welcome?.nodes?.length === 2 ? true : undefined;
-      },
-      10_000,
-      'the doomed node to list the survivor',
-    );
+    await untilListed(doomed, 2, 'the doomed node to list the survivor', 10_000);
     await tab(doomed);
     await tab(survivor);
     const job = await submit(survivor, {

@@ -5,11 +5,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { startChildCoordinator } from '../support/child-coordinator.ts';
+import { untilListed } from '../support/cluster-probes.ts';
 import { within } from '../support/events.ts';
 import { useHarness } from '../support/harness.ts';
 import { usePostgres } from '../support/postgres.ts';
 import { SimTab } from '../support/sim-tab.ts';
-import { resultLines, waitFor, waitForJob } from '../support/start-coordinator.ts';
+import { resultLines, waitForJob } from '../support/start-coordinator.ts';
 
 const postgres = usePostgres();
 const { coordinator, volunteer, submit, defer } = useHarness();
@@ -87,17 +88,7 @@ describe('three nodes, one killed and one frozen mid-job', () => {
       followNodes: true,
     };
     // Tabs only on the two nodes that will be lost; each welcome lists all three nodes.
-    for (const node of [killed, frozen]) {
-      await waitFor(
-        async () => {
-          const probe = await volunteer(node, {});
-          probe.close();
-          return probe.welcome?.nodes?.length === 3 ? true : undefined;
-        },
-        5_000,
-        'a node to list all three',
-      );
-    }
+    for (const node of [killed, frozen]) await untilListed(node, 3, 'a node to list all three');
     const tabs: SimTab[] = [];
     for (const node of [killed, frozen, killed, frozen])
       tabs.push(await volunteer(node, following));

@@ -4,10 +4,10 @@
  * holds the task.
  */
 import { describe, expect, it } from 'vitest';
-import type { TaskResult } from '../../shared/protocol.ts';
+import { answersTo, untilListed } from '../support/cluster-probes.ts';
 import { useHarness } from '../support/harness.ts';
 import { usePostgres } from '../support/postgres.ts';
-import { api, resultLines, waitFor, waitForJob } from '../support/start-coordinator.ts';
+import { api, resultLines, waitForJob } from '../support/start-coordinator.ts';
 
 const postgres = usePostgres();
 const { coordinator, volunteer, submit } = useHarness();
@@ -38,17 +38,7 @@ describe('tabs moving between nodes', () => {
 
     // The same browser, now on B, sends what it computed meanwhile; B holds none of it.
     const moved = await volunteer(b, { deviceId: quiet.deviceId });
-    const results: TaskResult[] = held.map((task) => ({
-      leaseId: task.leaseId,
-      jobId: task.jobId,
-      taskIndex: task.taskIndex,
-      durationMs: 5,
-      outcome: {
-        status: 'ok',
-        items: (task.inputs as number[]).map((x) => ({ output: x * 7 })),
-      },
-    }));
-    const ack = await moved.report(results);
+    const ack = await moved.report(answersTo(held, (x) => x * 7));
     expect(ack.ok && [...ack.data.leaseIds].sort()).toEqual(held.map((t) => t.leaseId).sort());
 
     expect(await waitForJob(a, job.id)).toMatchObject({ status: 'completed', done: 6 });
@@ -89,15 +79,7 @@ describe('tabs moving between nodes', () => {
     const a = await coordinator({ config: { databaseUrl, nodeHeartbeatMs: 100 } });
     const b = await coordinator({ config: { databaseUrl, nodeHeartbeatMs: 100 } });
     // A tab learns the nodes from its welcome: wait until A has seen B join.
-    await waitFor(
-      async () => {
-        const probe = await volunteer(a, {});
-        probe.close();
-        return probe.welcome?.nodes?.length === 2 ? true : undefined;
-      },
-      5_000,
-      'node A to list node B',
-    );
+    await untilListed(a, 2, 'node A to list node B');
     const tab = await volunteer(a, {
       slots: 2,
       taskMs: 30,

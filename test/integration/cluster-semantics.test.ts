@@ -5,8 +5,8 @@
  */
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import type { TaskResult } from '../../shared/protocol.ts';
 import { startChildCoordinator } from '../support/child-coordinator.ts';
+import { answersTo } from '../support/cluster-probes.ts';
 import { useHarness } from '../support/harness.ts';
 import { usePostgres } from '../support/postgres.ts';
 import { SimTab } from '../support/sim-tab.ts';
@@ -27,17 +27,6 @@ async function countRows(databaseUrl: string, table: string): Promise<number> {
   } finally {
     await client.end();
   }
-}
-
-/** The results a tab would send for every task it holds, each item's output `f(input)`. */
-function answers(tab: SimTab, f: (x: number) => number): TaskResult[] {
-  return tab.received.map((task) => ({
-    leaseId: task.leaseId,
-    jobId: task.jobId,
-    taskIndex: task.taskIndex,
-    durationMs: 5,
-    outcome: { status: 'ok', items: (task.inputs as number[]).map((x) => ({ output: f(x) })) },
-  }));
 }
 
 describe('job semantics across nodes', () => {
@@ -89,11 +78,11 @@ describe('job semantics across nodes', () => {
       'one copy on each device',
     );
     // One vote reaches the node holding the task; the other device moved to B and votes there.
-    const direct = await one.report(answers(one, (x) => x + 100));
+    const direct = await one.report(answersTo(one.received, (x) => x + 100));
     expect(direct.ok).toBe(true);
     two.close();
     const moved = await volunteer(b, { deviceId: two.deviceId });
-    const forwarded = await moved.report(answers(two, (x) => x + 100));
+    const forwarded = await moved.report(answersTo(two.received, (x) => x + 100));
     expect(forwarded.ok && forwarded.data.leaseIds.length).toBe(1);
     expect(await waitForJob(a, job.id)).toMatchObject({ status: 'completed', done: 1 });
     expect(await resultLines(b, job.id)).toEqual([{ index: 0, output: 107 }]);
