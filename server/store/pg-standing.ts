@@ -6,16 +6,13 @@
  */
 import type pg from 'pg';
 import { msArray, numberArray, textArray } from './pg-arrays.ts';
-import { standingsByDevice, type StandingChange, type StoredStanding } from './standing.ts';
+import {
+  standingsByDevice,
+  toStoredStanding,
+  type StandingChange,
+  type StandingRow,
+} from './standing.ts';
 import type { JobStore } from './store.ts';
-
-interface StandingRow {
-  device_id: string;
-  streak: number;
-  disagreements: number;
-  resets: number;
-  updated_at: number;
-}
 
 // A delta with a disagreement replaces the streak with what came after it; one without adds.
 const WRITE_SQL = `INSERT INTO device_standing (device_id, streak, disagreements, resets, updated_at)
@@ -62,15 +59,5 @@ export function createPgStandings(
       );
       return rows.map(toStoredStanding);
     },
-  };
-}
-
-function toStoredStanding(row: StandingRow): StoredStanding {
-  return {
-    deviceId: row.device_id,
-    streak: row.streak,
-    disagreements: row.disagreements,
-    resets: row.resets,
-    updatedAt: row.updated_at,
   };
 }

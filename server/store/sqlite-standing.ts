@@ -4,16 +4,13 @@
  * an admin lists devices.
  */
 import type Database from 'better-sqlite3';
-import { standingsByDevice, type StandingChange, type StoredStanding } from './standing.ts';
+import {
+  standingsByDevice,
+  toStoredStanding,
+  type StandingChange,
+  type StandingRow,
+} from './standing.ts';
 import type { JobStore } from './store.ts';
-
-interface StandingRow {
-  device_id: string;
-  streak: number;
-  disagreements: number;
-  resets: number;
-  updated_at: number;
-}
 
 export interface SqliteStandings extends Pick<JobStore, 'deviceStandings' | 'recentStandings'> {
   /** Applies a batch's standing changes; call inside the batch's transaction. */
@@ -52,15 +49,5 @@ export function createSqliteStandings(db: Database.Database): SqliteStandings {
     async recentStandings(limit) {
       return selectRecent.all(limit).map(toStoredStanding);
     },
-  };
-}
-
-function toStoredStanding(row: StandingRow): StoredStanding {
-  return {
-    deviceId: row.device_id,
-    streak: row.streak,
-    disagreements: row.disagreements,
-    resets: row.resets,
-    updatedAt: row.updated_at,
   };
 }

@@ -27,6 +27,25 @@ export interface StoredStanding {
   updatedAt: number;
 }
 
+/** A standing as both backends' rows hold it. */
+export interface StandingRow {
+  device_id: string;
+  streak: number;
+  disagreements: number;
+  resets: number;
+  updated_at: number;
+}
+
+export function toStoredStanding(row: StandingRow): StoredStanding {
+  return {
+    deviceId: row.device_id,
+    streak: row.streak,
+    disagreements: row.disagreements,
+    resets: row.resets,
+    updatedAt: row.updated_at,
+  };
+}
+
 /** `first` then `then`, as one delta. */
 export function addStanding(first: StandingDelta, then: StandingDelta): StandingDelta {
   return then.disagreed > 0
