@@ -64,6 +64,16 @@ export type Hello = z.infer<typeof Hello>;
 /** Where the live coordinators listen (several on one database), the receiving one first. */
 export const NodeUrls = z.array(z.string().max(2_048)).max(MAX_ANNOUNCED_NODES);
 
+/**
+ * The node a tab tries after `current` did not answer: the next one listed after it (round the
+ * list), or the first other one if `current` is not listed. Undefined when there is no other.
+ */
+export function nextNode(nodes: readonly string[], current: string): string | undefined {
+  if (!nodes.some((url) => url !== current)) return undefined;
+  const at = nodes.indexOf(current);
+  return at < 0 ? nodes.find((url) => url !== current) : nodes[(at + 1) % nodes.length];
+}
+
 /** The live nodes changed (one joined or was lost) since the tab's welcome. */
 export const NodeList = z.object({ nodes: NodeUrls });
 export type NodeList = z.infer<typeof NodeList>;

@@ -8,6 +8,7 @@ import type { WireError } from '../../shared/errors.ts';
 import { MAX_RESULTS_PER_MESSAGE } from '../../shared/limits.ts';
 import {
   PROTOCOL_VERSION,
+  nextNode,
   type Ack,
   type AssignBatch,
   type Control,
@@ -125,10 +126,8 @@ export class Connection {
   }
 
   #moveToNextNode(): void {
-    const others = this.#nodes.filter((url) => url !== this.#url);
-    if (others.length === 0) return;
-    const at = this.#nodes.indexOf(this.#url);
-    const next = (at < 0 ? others[0] : this.#nodes[(at + 1) % this.#nodes.length]) as string;
+    const next = nextNode(this.#nodes, this.#url);
+    if (next === undefined) return;
     this.#failedReconnects = 0;
     this.#socket.io.removeAllListeners();
     this.#socket.removeAllListeners();

@@ -10,6 +10,7 @@
 import { io, type Socket } from 'socket.io-client';
 import {
   PROTOCOL_VERSION,
+  nextNode,
   type Ack,
   type AssignBatch,
   type Assignment,
@@ -345,10 +346,7 @@ export class SimTab {
 
   /** Its coordinator did not answer: the next one the last welcome listed gets the tab. */
   #moveToNextNode(): void {
-    const others = this.#nodes.filter((url) => url !== this.#url);
-    if (others.length === 0) return;
-    const at = this.#nodes.indexOf(this.#url);
-    const next = at < 0 ? others[0] : this.#nodes[(at + 1) % this.#nodes.length];
+    const next = nextNode(this.#nodes, this.#url);
     if (next === undefined) return;
     this.#socket.removeAllListeners();
     this.#socket.disconnect();
