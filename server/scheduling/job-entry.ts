@@ -123,7 +123,9 @@ export function putBack(
   const touch = (taskIndex: number): TaskEntry | undefined => {
     if (!mayTouch(taskIndex) || job.tasks.isSettled(taskIndex)) return undefined;
     const task = job.tasks.at(taskIndex);
-    if (task && !task.queued) {
+    // A task already running here (a backup this node ran before it claimed the range) waits
+    // for its copy like any running task.
+    if (task && !task.queued && task.leases.length === 0) {
       task.queued = true;
       job.queue.push(taskIndex);
     }

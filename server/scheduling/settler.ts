@@ -112,7 +112,8 @@ export class Settler {
       volunteer.ewmaTaskMs = updateEwma(volunteer.ewmaTaskMs, result.durationMs);
     }
     if (job && task?.borrowed) {
-      // A backup of another node's task: its copy ends here, and the holder judges the result.
+      // A backup of another node's task: its copy ends here (if this result is its copy's: it
+      // may be the holder's, sent here by the same browser), and the holder judges the result.
       if (lease) this.#book.drop(lease, 'result', now, effects);
       job.tasks.forgetBorrowed(result.taskIndex);
       return 'not-held';

@@ -94,8 +94,8 @@ export function speculationInput(
   const single: CopyView[] = [];
   let backedUp = 0;
   for (const taskIndex of job.running) {
-    const task = job.tasks.at(taskIndex) as TaskEntry;
-    if (task.borrowed) continue;
+    const task = job.tasks.peek(taskIndex);
+    if (!task || task.borrowed) continue;
     if (task.backup) {
       backedUp++;
       continue;

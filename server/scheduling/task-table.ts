@@ -163,9 +163,10 @@ export class TaskTable {
     return this.#borrowed.size;
   }
 
-  /** Forgets a borrowed task whose copy ended; a no-op for any other. */
+  /** Forgets a borrowed task once its copy ended; a no-op while it runs, and for any other. */
   forgetBorrowed(taskIndex: number): void {
-    if (this.#live.get(taskIndex)?.borrowed) this.#live.delete(taskIndex);
+    const entry = this.#live.get(taskIndex);
+    if (entry?.borrowed && entry.leases.length === 0) this.#live.delete(taskIndex);
   }
 
   /** Touched, unsettled tasks with their entries. */

@@ -150,4 +150,24 @@ describe('borrowing tasks of other nodes', () => {
     ]);
     expect(t.take()).toContainEqual(expect.objectContaining({ type: 'settle', taskIndex: 5 }));
   });
+
+  it("keeps a borrowed copy running when the holder's own copy of the task reports here first", () => {
+    const t = setup();
+    t.idleTail();
+    t.scheduler.addBorrowed('j', [5], 1, t.clock.now(), t.effects);
+    const [mine] = t.dispatched(t.take()) as [PlannedTask];
+    // The same browser's other tab sends what the holder's lease computed.
+    t.scheduler.connect({ volunteerId: 'w', deviceId: 'd', slots: 0 }, t.clock.now(), t.effects);
+    const theirs = { ...t.result(mine), leaseId: 'holder-lease' };
+    expect(t.scheduler.report('w', [theirs], t.clock.now(), t.effects)).toEqual(['not-held']);
+    expect(t.scheduler.getJob('j')?.inFlight).toBe(1);
+    expect(() => t.scheduler.speculate(t.clock.now(), t.effects)).not.toThrow();
+    expect(t.scheduler.liveCopies('j').map((lease) => lease.leaseId)).toEqual([mine.leaseId]);
+
+    expect(t.scheduler.report('v', [t.result(mine)], t.clock.now(), t.effects)).toEqual([
+      'not-held',
+    ]);
+    expect(t.scheduler.getJob('j')?.inFlight).toBe(0);
+    expect(t.scheduler.liveCopies('j')).toEqual([]);
+  });
 });
