@@ -24,6 +24,8 @@ export class Borrower {
   /** When each job that could borrow may next ask the store. */
   readonly #nextAskAt = new Map<string, number>();
   readonly #asking = new Set<string>();
+  /** The lowest task each job's last ask found open: every task below it had settled. */
+  readonly #from = new Map<string, number>();
 
   constructor(deps: BorrowerDeps) {
     this.#deps = deps;
@@ -35,7 +37,9 @@ export class Borrower {
     const needs = this.#deps.scheduler.borrowNeeds();
     const needed = new Set(needs.map((need) => need.jobId));
     for (const jobId of this.#nextAskAt.keys()) {
-      if (!needed.has(jobId) && !this.#asking.has(jobId)) this.#nextAskAt.delete(jobId);
+      if (needed.has(jobId) || this.#asking.has(jobId)) continue;
+      this.#nextAskAt.delete(jobId);
+      this.#from.delete(jobId);
     }
     for (const { jobId, tasks, borrowed } of needs) {
       const askAt = this.#nextAskAt.get(jobId);
@@ -55,7 +59,14 @@ export class Borrower {
     const { store, scheduler, effects, clock } = this.#deps;
     try {
       // Lowest first, so those borrowed before (still running, say) come first: look past them.
-      const open = await store.unsettledElsewhere(jobId, this.#deps.epoch(), tasks + borrowed);
+      const from = this.#from.get(jobId) ?? 0;
+      const open = await store.unsettledElsewhere(
+        jobId,
+        this.#deps.epoch(),
+        from,
+        tasks + borrowed,
+      );
+      if (open.length > 0) this.#from.set(jobId, open[0] as number);
       const changes: Effect[] = [];
       const added = scheduler.addBorrowed(jobId, open, tasks, clock.now(), changes);
       if (added === 0) this.#nextAskAt.set(jobId, clock.now() + BORROW_WAIT_MS);

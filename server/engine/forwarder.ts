@@ -55,17 +55,23 @@ export class Forwarder {
    * are durable, so the tab may forget them. Rejects if the store refused: the tab keeps them.
    */
   async forward(sender: ResultSender, results: readonly TaskResult[]): Promise<void> {
-    const jobs = new Set<string>();
+    const fresh = new Map<string, TaskResult>();
     for (const result of results) {
-      if (this.#recent.has(result.leaseId)) continue;
-      await this.#deps.store.forwardResult({
+      if (!this.#recent.has(result.leaseId)) fresh.set(result.leaseId, result);
+    }
+    if (fresh.size === 0) return;
+    await this.#deps.store.forwardResults(
+      [...fresh.values()].map((result) => ({
         jobId: result.jobId,
         taskIndex: result.taskIndex,
         volunteerId: sender.volunteerId,
         deviceId: sender.deviceId,
         ...(sender.address !== undefined ? { address: sender.address } : {}),
         result,
-      });
+      })),
+    );
+    const jobs = new Set<string>();
+    for (const result of fresh.values()) {
       if (this.#recent.size >= RECENT_LIMIT) this.#recent.clear();
       this.#recent.add(result.leaseId);
       jobs.add(result.jobId);

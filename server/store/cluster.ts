@@ -96,15 +96,20 @@ export interface ClusterStore {
    */
   releaseRange(range: ClaimedRange, epoch: number): Promise<void>;
   /**
-   * Up to `limit` tasks of a job that other live nodes hold and that have neither settled nor a
-   * result forwarded, lowest first: backups a node whose tabs sit idle at the job's end may run
-   * (their results are forwarded to the holder, which commits the first).
+   * Up to `limit` tasks of a job, from task `from` on, that other live nodes hold and that have
+   * neither settled nor a result forwarded, lowest first: backups a node whose tabs sit idle at
+   * the job's end may run (their results are forwarded to the holder, which commits the first).
+   * A caller passes the lowest task the last call found, so the settled part of the job is read
+   * once, not on every call.
    */
-  unsettledElsewhere(jobId: string, epoch: number, limit: number): Promise<number[]>;
+  unsettledElsewhere(jobId: string, epoch: number, from: number, limit: number): Promise<number[]>;
   /** Forgets the job's claims, and results forwarded for it, once it finished. */
   dropClaims(jobId: string): Promise<void>;
-  /** Leaves a result for whichever node holds (or will hold) its task; durable on resolve. */
-  forwardResult(forwarded: Omit<ForwardedResult, 'forwardId'>): Promise<void>;
+  /**
+   * Leaves results for whichever nodes hold (or will hold) their tasks, in one write; durable on
+   * resolve, all or none.
+   */
+  forwardResults(forwarded: ReadonlyArray<Omit<ForwardedResult, 'forwardId'>>): Promise<void>;
   /** Forwarded results of tasks within `epoch`'s live claims, oldest first, at most `limit`. */
   forwardedResults(epoch: number, limit: number): Promise<ForwardedResult[]>;
   /**

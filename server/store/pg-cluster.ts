@@ -9,7 +9,7 @@
  *   and then releases every claim it made, so no claim is ever left held by a dead epoch.
  * - A reaper skips a silent node whose row is locked rather than wait: the node may be frozen
  *   mid-transaction, and waiting would stop the reaper's own heartbeat. The server ends such a
- *   session after the pool's idle-in-transaction limit (the silence limit), and the next reap
+ *   session after the pool's idle-in-transaction limit (the silence limit, at least 3 s), and the next reap
  *   takes the node.
  * - Released ranges are taken `FOR UPDATE SKIP LOCKED`: two nodes never take the same one, and
  *   neither waits on the other.
@@ -20,12 +20,12 @@ import type { WorkerView } from '../../shared/workers.ts';
 import type { ClaimedRange, ClusterStore, Fence } from './cluster.ts';
 import {
   fenced,
-  openTasksIn,
   toForwardedResult,
   toNodeRecord,
   type ForwardRow,
   type NodeRow,
 } from './cluster-rows.ts';
+import { numberArray, textArray } from './pg-arrays.ts';
 import { inTransaction } from './pg-connect.ts';
 import type { StoreChange } from './store.ts';
 
@@ -220,27 +220,22 @@ export function createPgCluster(pool: pg.Pool): ClusterStore {
         [range.jobId, range.start, range.end, epoch],
       );
     },
-    async unsettledElsewhere(jobId, epoch, limit) {
-      const { rows: ranges } = await pool.query<{ start_task: number; end_task: number }>(
-        `SELECT c.start_task, c.end_task FROM claims c JOIN nodes n ON n.epoch = c.epoch AND n.live
-         WHERE c.job_id = $1 AND c.epoch <> $2 ORDER BY c.start_task`,
-        [jobId, epoch],
+    async unsettledElsewhere(jobId, epoch, from, limit) {
+      // One statement that stops at `limit`: ranges in task order, each walked from `from`.
+      const { rows } = await pool.query<{ task_index: number }>(
+        `SELECT t.i AS task_index
+         FROM claims c
+         JOIN nodes n ON n.epoch = c.epoch AND n.live
+         CROSS JOIN LATERAL generate_series(GREATEST(c.start_task, $3), c.end_task - 1) AS t (i)
+         WHERE c.job_id = $1 AND c.epoch <> $2 AND c.end_task > $3
+           AND NOT EXISTS (SELECT 1 FROM results r WHERE r.job_id = $1 AND r.task_index = t.i)
+           AND NOT EXISTS (
+             SELECT 1 FROM forwarded_results f WHERE f.job_id = $1 AND f.task_index = t.i)
+         ORDER BY c.start_task, t.i
+         LIMIT $4`,
+        [jobId, epoch, from, limit],
       );
-      const open: number[] = [];
-      for (const range of ranges) {
-        if (open.length >= limit) break;
-        const { rows } = await pool.query<{ task_index: number }>(
-          `SELECT task_index FROM results
-           WHERE job_id = $1 AND task_index >= $2 AND task_index < $3
-           UNION SELECT task_index FROM forwarded_results
-           WHERE job_id = $1 AND task_index >= $2 AND task_index < $3
-           ORDER BY task_index`,
-          [jobId, range.start_task, range.end_task],
-        );
-        const closed = rows.map((row) => row.task_index);
-        openTasksIn(range.start_task, range.end_task, closed, open, limit);
-      }
-      return open;
+      return rows.map((row) => row.task_index);
     },
     async dropClaims(jobId) {
       await inTransaction(pool, async (client) => {
@@ -248,17 +243,21 @@ export function createPgCluster(pool: pg.Pool): ClusterStore {
         await client.query('DELETE FROM forwarded_results WHERE job_id = $1', [jobId]);
       });
     },
-    async forwardResult(forwarded) {
+    async forwardResults(forwarded) {
+      if (forwarded.length === 0) return;
+      // One statement for the batch; '' stands for no address (never a real one).
       await pool.query(
         `INSERT INTO forwarded_results (job_id, task_index, volunteer_id, device_id, address, result)
-         VALUES ($1, $2, $3, $4, $5, $6)`,
+         SELECT j, t, v, d, NULLIF(a, ''), r
+         FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[])
+           AS f (j, t, v, d, a, r)`,
         [
-          forwarded.jobId,
-          forwarded.taskIndex,
-          forwarded.volunteerId,
-          forwarded.deviceId,
-          forwarded.address ?? null,
-          JSON.stringify(forwarded.result),
+          textArray(forwarded.map((one) => one.jobId)),
+          numberArray(forwarded.map((one) => one.taskIndex)),
+          textArray(forwarded.map((one) => one.volunteerId)),
+          textArray(forwarded.map((one) => one.deviceId)),
+          textArray(forwarded.map((one) => one.address ?? '')),
+          textArray(forwarded.map((one) => JSON.stringify(one.result))),
         ],
       );
     },

@@ -72,9 +72,12 @@ export function createSqliteCluster(db: Database.Database): SqliteCluster {
     'SELECT start_task, end_task FROM claims WHERE epoch = ? AND job_id = ?',
   );
 
-  const claimsElsewhere = db.prepare<[string, number], { start_task: number; end_task: number }>(
+  const claimsElsewhere = db.prepare<
+    [string, number, number],
+    { start_task: number; end_task: number }
+  >(
     `SELECT c.start_task, c.end_task FROM claims c JOIN nodes n ON n.epoch = c.epoch AND n.live = 1
-     WHERE c.job_id = ? AND c.epoch <> ? ORDER BY c.start_task`,
+     WHERE c.job_id = ? AND c.epoch <> ? AND c.end_task > ? ORDER BY c.start_task`,
   );
   const closedIn = db.prepare<
     [string, number, number, string, number, number],
@@ -219,15 +222,16 @@ export function createSqliteCluster(db: Database.Database): SqliteCluster {
     async releaseRange(range, epoch) {
       releaseOne.run(range.jobId, range.start, range.end, epoch);
     },
-    async unsettledElsewhere(jobId, epoch, limit) {
+    async unsettledElsewhere(jobId, epoch, from, limit) {
       return db.transaction(() => {
         const open: number[] = [];
-        for (const range of claimsElsewhere.all(jobId, epoch)) {
+        for (const range of claimsElsewhere.all(jobId, epoch, from)) {
           if (open.length >= limit) break;
+          const start = Math.max(range.start_task, from);
           const closed = closedIn
-            .all(jobId, range.start_task, range.end_task, jobId, range.start_task, range.end_task)
+            .all(jobId, start, range.end_task, jobId, start, range.end_task)
             .map((row) => row.task_index);
-          openTasksIn(range.start_task, range.end_task, closed, open, limit);
+          openTasksIn(start, range.end_task, closed, open, limit);
         }
         return open;
       })();
@@ -238,15 +242,19 @@ export function createSqliteCluster(db: Database.Database): SqliteCluster {
         deleteJobForwards.run(jobId);
       })();
     },
-    async forwardResult(forwarded) {
-      insertForward.run(
-        forwarded.jobId,
-        forwarded.taskIndex,
-        forwarded.volunteerId,
-        forwarded.deviceId,
-        forwarded.address ?? null,
-        JSON.stringify(forwarded.result),
-      );
+    async forwardResults(forwarded) {
+      db.transaction(() => {
+        for (const one of forwarded) {
+          insertForward.run(
+            one.jobId,
+            one.taskIndex,
+            one.volunteerId,
+            one.deviceId,
+            one.address ?? null,
+            JSON.stringify(one.result),
+          );
+        }
+      })();
     },
     async forwardedResults(epoch, limit) {
       return selectForwards.all(epoch, limit).map(toForwardedResult);

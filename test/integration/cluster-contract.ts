@@ -237,17 +237,19 @@ export function clusterContract(ctx: ClusterContext): void {
     const b = await join('b');
     await store.claimTasks('j', a.epoch, 4);
     await store.claimTasks('j', b.epoch, 4);
-    for (const taskIndex of [2, 5, 9, 0]) {
-      await store.forwardResult({
+    await store.forwardResults([]);
+    await store.forwardResults(
+      [2, 5, 9, 0].map((taskIndex) => ({
         jobId: 'j',
         taskIndex,
-        volunteerId: `tab-${taskIndex}`,
+        volunteerId: taskIndex === 0 ? 'tab-"{0,}\\' : `tab-${taskIndex}`,
         deviceId: 'dev',
         ...(taskIndex === 2 ? { address: '127.0.0.9' } : {}),
         result: result('j', taskIndex),
-      });
-    }
+      })),
+    );
     const ofA = await store.forwardedResults(a.epoch, 10);
+    expect(ofA[1]?.volunteerId).toBe('tab-"{0,}\\');
     expect(ofA.map((row) => row.taskIndex)).toEqual([2, 0]);
     expect(ofA[0]).toEqual({
       forwardId: expect.any(Number),
@@ -283,22 +285,23 @@ export function clusterContract(ctx: ClusterContext): void {
     await store.claimTasks('j', b.epoch, 8); // [4, 12)
     await store.claimTasks('j', c.epoch, 4); // [12, 16); [16, 20) unclaimed
     await store.apply([settle('j', 4), settle('j', 6)], { epoch: b.epoch });
-    await store.forwardResult({
-      jobId: 'j',
-      taskIndex: 7,
-      volunteerId: 'tab',
-      deviceId: 'dev',
-      result: result('j', 7),
-    });
-    expect(await store.unsettledElsewhere('j', a.epoch, 100)).toEqual([
+    await store.forwardResults([
+      { jobId: 'j', taskIndex: 7, volunteerId: 'tab', deviceId: 'dev', result: result('j', 7) },
+    ]);
+    expect(await store.unsettledElsewhere('j', a.epoch, 0, 100)).toEqual([
       5, 8, 9, 10, 11, 12, 13, 14, 15,
     ]);
-    expect(await store.unsettledElsewhere('j', a.epoch, 3)).toEqual([5, 8, 9]);
-    expect(await store.unsettledElsewhere('j', b.epoch, 100)).toEqual([0, 1, 2, 3, 12, 13, 14, 15]);
+    expect(await store.unsettledElsewhere('j', a.epoch, 0, 3)).toEqual([5, 8, 9]);
+    expect(await store.unsettledElsewhere('j', a.epoch, 9, 3)).toEqual([9, 10, 11]);
+    expect(await store.unsettledElsewhere('j', a.epoch, 12, 100)).toEqual([12, 13, 14, 15]);
+    expect(await store.unsettledElsewhere('j', a.epoch, 16, 100)).toEqual([]);
+    expect(await store.unsettledElsewhere('j', b.epoch, 0, 100)).toEqual([
+      0, 1, 2, 3, 12, 13, 14, 15,
+    ]);
     await store.leaveCluster(c.epoch);
-    expect(await store.unsettledElsewhere('j', a.epoch, 100)).toEqual([5, 8, 9, 10, 11]);
-    expect(await store.unsettledElsewhere('other', a.epoch, 100)).toEqual([]);
-    expect(await store.unsettledElsewhere('j', a.epoch, 0)).toEqual([]);
+    expect(await store.unsettledElsewhere('j', a.epoch, 0, 100)).toEqual([5, 8, 9, 10, 11]);
+    expect(await store.unsettledElsewhere('other', a.epoch, 0, 100)).toEqual([]);
+    expect(await store.unsettledElsewhere('j', a.epoch, 0, 0)).toEqual([]);
   });
 
   it('deletes exactly a taken forwarded result together with its settle, and keeps it when the batch is fenced', async () => {
@@ -306,15 +309,15 @@ export function clusterContract(ctx: ClusterContext): void {
     await job('j', 8);
     const a = await join('a');
     await store.claimTasks('j', a.epoch, 4);
-    for (const taskIndex of [1, 1, 2]) {
-      await store.forwardResult({
+    await store.forwardResults(
+      [1, 1, 2].map((taskIndex) => ({
         jobId: 'j',
         taskIndex,
         volunteerId: 'tab',
         deviceId: 'dev',
         result: result('j', taskIndex),
-      });
-    }
+      })),
+    );
     const [first, second, third] = await store.forwardedResults(a.epoch, 10);
     if (!first || !second || !third) throw new Error('three forwarded results expected');
     await store.apply([settle('j', 1), { type: 'forward-taken', forwardId: first.forwardId }], {
