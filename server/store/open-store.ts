@@ -8,15 +8,21 @@ import { createPgStore } from './pg-store.ts';
 import { createSqliteStore } from './sqlite-store.ts';
 import type { JobStore } from './store.ts';
 
+/**
+ * The shortest the idle-in-transaction limit gets, however short the silence limit: a pause of
+ * a healthy node's own (a long garbage collection) must not end its transactions.
+ */
+const MIN_IDLE_IN_TRANSACTION_MS = 3_000;
+
 export interface StoreSettings {
   dataDir: string;
   /** postgres://… : keep everything there instead of in `<dataDir>/browsergrid.db`. */
   databaseUrl?: string | undefined;
   databaseConnectTimeoutMs?: number | undefined;
   /**
-   * Silence after which the other nodes declare a node dead: also the longest one of its
-   * transactions may stay open while it does nothing (a node frozen mid-commit holds locks the
-   * others wait on).
+   * Silence after which the other nodes declare a node dead: also (at least 3 s) the longest
+   * one of its transactions may stay open while it does nothing (a node frozen mid-commit holds
+   * locks the others wait on).
    */
   nodeSilentMs?: number | undefined;
 }
@@ -38,7 +44,7 @@ export async function openStore(
       ? { connectTimeoutMs: settings.databaseConnectTimeoutMs }
       : {}),
     ...(settings.nodeSilentMs !== undefined
-      ? { idleInTransactionTimeoutMs: settings.nodeSilentMs }
+      ? { idleInTransactionTimeoutMs: Math.max(settings.nodeSilentMs, MIN_IDLE_IN_TRANSACTION_MS) }
       : {}),
     ...(options.onIdleError ? { onIdleError: options.onIdleError } : {}),
     ...(options.log ? { log: options.log } : {}),

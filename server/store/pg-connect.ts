@@ -6,6 +6,8 @@ import pg from 'pg';
 
 /** How long a node waits for PostgreSQL to answer before it gives up starting. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+/** Idle time before a connection's first TCP keepalive probe. */
+const KEEPALIVE_DELAY_MS = 10_000;
 
 // int8 (BIGINT, COUNT(*)) arrives as text by default, because it may pass 2^53; our BIGINTs are
 // millisecond times, byte counts and sequence numbers, all far below it. Per pool, not global.
@@ -41,6 +43,10 @@ export async function openPgPool(options: PgPoolOptions): Promise<pg.Pool> {
   const pool = new pg.Pool({
     connectionString: options.connectionString,
     connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    // A server gone without a word (a host lost, a network cut) fails its sockets in seconds,
+    // not after the system's two hours.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
     ...(options.idleInTransactionTimeoutMs !== undefined
       ? { idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs }
       : {}),
