@@ -133,6 +133,7 @@ export class ClusterNode {
       silentMs: options.silentMs ?? SILENT_MS,
       soleNode: options.soleNode ?? false,
       tabs: () => this.workers(),
+      tabsVersion: () => scheduler.tabsVersion,
       urlsChanged: (urls) => {
         for (const listener of this.#urlListeners) listener(urls);
       },

@@ -246,6 +246,11 @@ export class Scheduler {
     return this.#tabs.values();
   }
 
+  /** Changes whenever a tab came or went, or changed its slots or grid. */
+  get tabsVersion(): number {
+    return this.#tabs.version;
+  }
+
   // ---- results ----------------------------------------------------------------------------
 
   /**

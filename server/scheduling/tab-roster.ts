@@ -23,6 +23,13 @@ export class TabRoster {
   readonly #gridSlots = new Map<string, number>();
   /** Connected devices and addresses, for spreading a task's copies (device-spread.ts). */
   readonly census = new DeviceCensus();
+  /** Bumped when a tab comes, goes, or changes its slots or grid. */
+  #version = 0;
+
+  /** Changes whenever the set of tabs, or any tab's slots or grid, changed. */
+  get version(): number {
+    return this.#version;
+  }
 
   get(volunteerId: string): VolunteerEntry | undefined {
     return this.#volunteers.get(volunteerId);
@@ -71,6 +78,7 @@ export class TabRoster {
     volunteer.knownJobs = new Set();
     if (existing) this.#addSlots(existing.grid, -existing.slots);
     this.#addSlots(hello.grid, hello.slots);
+    this.#version++;
     volunteer.deviceId = hello.deviceId;
     volunteer.address = hello.address;
     volunteer.grid = hello.grid;
@@ -88,6 +96,7 @@ export class TabRoster {
     const seatLost = this.census.delete(volunteerId);
     this.#hungry.delete(volunteerId);
     this.#addSlots(volunteer.grid, -volunteer.slots);
+    this.#version++;
     return { volunteer, seatLost };
   }
 
@@ -95,6 +104,7 @@ export class TabRoster {
   resize(volunteer: VolunteerEntry, slots: number): boolean {
     this.#addSlots(volunteer.grid, slots - volunteer.slots);
     volunteer.slots = slots;
+    this.#version++;
     return this.census.set(volunteer);
   }
 
