@@ -17,6 +17,8 @@ export class TabRoster {
   readonly #volunteers = new Map<string, VolunteerEntry>();
   /** Tabs left below their target because no work was eligible: refilled when work appears. */
   readonly #hungry = new Set<string>();
+  /** The same by grid ('' for the public pool): a grid's idle tabs are counted without the rest. */
+  readonly #hungryByGrid = new Map<string, Set<string>>();
   /** Sum of connected tabs' slots, for fair shares. */
   #totalSlots = 0;
   /** The same per grid ('' for the public pool): a grid's jobs run only on its tabs. */
@@ -64,6 +66,8 @@ export class TabRoster {
   /** A tab (re)connects. A tab id seen before keeps its leases: a reloaded tab reclaims them. */
   join(hello: TabHello): VolunteerEntry {
     const existing = this.#volunteers.get(hello.volunteerId);
+    // Hungry or not, a tab starts over; the fill after its hello says.
+    if (existing) this.setHungry(existing.volunteerId, false);
     const volunteer: VolunteerEntry = existing ?? {
       volunteerId: hello.volunteerId,
       deviceId: hello.deviceId,
@@ -92,9 +96,9 @@ export class TabRoster {
   leave(volunteerId: string): { volunteer: VolunteerEntry; seatLost: boolean } | undefined {
     const volunteer = this.#volunteers.get(volunteerId);
     if (!volunteer) return undefined;
+    this.setHungry(volunteerId, false);
     this.#volunteers.delete(volunteerId);
     const seatLost = this.census.delete(volunteerId);
-    this.#hungry.delete(volunteerId);
     this.#addSlots(volunteer.grid, -volunteer.slots);
     this.#version++;
     return { volunteer, seatLost };
@@ -110,8 +114,17 @@ export class TabRoster {
 
   /** Whether a tab waits for work: the next feed tops it up. */
   setHungry(volunteerId: string, hungry: boolean): void {
-    if (hungry) this.#hungry.add(volunteerId);
-    else this.#hungry.delete(volunteerId);
+    const grid = this.#volunteers.get(volunteerId)?.grid ?? '';
+    let inGrid = this.#hungryByGrid.get(grid);
+    if (hungry) {
+      this.#hungry.add(volunteerId);
+      if (!inGrid) this.#hungryByGrid.set(grid, (inGrid = new Set()));
+      inGrid.add(volunteerId);
+    } else {
+      this.#hungry.delete(volunteerId);
+      inGrid?.delete(volunteerId);
+      if (inGrid?.size === 0) this.#hungryByGrid.delete(grid);
+    }
   }
 
   /** Connected tabs waiting for work, one at a time (departed ones are forgotten on the way). */
@@ -119,17 +132,16 @@ export class TabRoster {
     for (const volunteerId of [...this.#hungry]) {
       const volunteer = this.#volunteers.get(volunteerId);
       if (volunteer) yield volunteer;
-      else this.#hungry.delete(volunteerId);
+      else this.setHungry(volunteerId, false);
     }
   }
 
   /** Free slots of the tabs with room that may run a grid's tasks (bounded, like `idleFor`). */
   idleSlotsFor(grid: string | undefined): number {
     let idle = 0;
-    for (const volunteerId of this.#hungry) {
+    for (const volunteerId of this.#hungryByGrid.get(grid ?? '') ?? []) {
       const volunteer = this.#volunteers.get(volunteerId);
-      if (volunteer && volunteer.grid === grid)
-        idle += Math.max(0, volunteer.slots - volunteer.leases.size);
+      if (volunteer) idle += Math.max(0, volunteer.slots - volunteer.leases.size);
       if (idle >= 64) return 64;
     }
     return idle;
@@ -138,9 +150,9 @@ export class TabRoster {
   /** Tabs with room that may run a grid's tasks (bounded count: speculation needs no more). */
   idleFor(grid: string | undefined): number {
     let idle = 0;
-    for (const volunteerId of this.#hungry) {
+    for (const volunteerId of this.#hungryByGrid.get(grid ?? '') ?? []) {
       const volunteer = this.#volunteers.get(volunteerId);
-      if (volunteer && volunteer.slots > 0 && volunteer.grid === grid) idle++;
+      if (volunteer && volunteer.slots > 0) idle++;
       if (idle >= 64) break;
     }
     return idle;
