@@ -5,8 +5,10 @@
  *   nodes whose clocks disagree still agree on who is silent.
  * - Lock order is node row, then claim rows, then the job row, in every transaction here and in
  *   a fenced `apply`, so they never wait on each other in a circle. A claim or a fenced apply
- *   holds its node's row `FOR SHARE`: a reaper never marks that node dead before it committed,
- *   and then releases every claim it made, so no claim is ever left held by a dead epoch.
+ *   holds its node's row `FOR KEY SHARE`: a reaper (`FOR UPDATE`) never marks that node dead
+ *   before it committed, and then releases every claim it made, so no claim is ever left held by
+ *   a dead epoch. The node's own heartbeat (an update of a non-key column) does not wait on it:
+ *   a commit stuck behind a frozen node's lock must not silence the node that made it.
  * - A reaper skips a silent node whose row is locked rather than wait: the node may be frozen
  *   mid-transaction, and waiting would stop the reaper's own heartbeat. The server ends such a
  *   session after the pool's idle-in-transaction limit (the silence limit, at least 3 s), and the next reap
@@ -60,7 +62,7 @@ async function bury(
 
 async function holdLiveNode(client: pg.PoolClient, epoch: number): Promise<void> {
   const { rowCount } = await client.query(
-    'SELECT 1 FROM nodes WHERE epoch = $1 AND live FOR SHARE',
+    'SELECT 1 FROM nodes WHERE epoch = $1 AND live FOR KEY SHARE',
     [epoch],
   );
   if (rowCount !== 1) throw fenced(epoch);

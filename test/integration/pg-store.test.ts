@@ -16,6 +16,7 @@ import type { JobStore } from '../../server/store/store.ts';
 import { startChildCoordinator } from '../support/child-coordinator.ts';
 import { within } from '../support/events.ts';
 import { freePort, usePostgres } from '../support/postgres.ts';
+import { committed } from '../support/store-changes.ts';
 import { waitFor } from '../support/start-coordinator.ts';
 import type { ClusterEvent } from '../../shared/cluster-events.ts';
 import { runStoreContract } from './store-contract.ts';
@@ -284,6 +285,47 @@ describe('PostgreSQL store: a node frozen inside a transaction', () => {
   const cleanups: Array<() => Promise<void> | void> = [];
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  it("renews a node's heartbeat while one of its own commits waits on another node's lock", async () => {
+    const url = await postgres.freshDatabase();
+    const store = await createPgStore({ connectionString: url, log: createRootLog('silent') });
+    cleanups.push(() => store.close());
+    await store.createJob({
+      jobId: 'j',
+      spec: { map: '(x) => x', inputs: [] } as never,
+      status: 'queued',
+      items: 4,
+      tasks: 4,
+      createdAt: 1,
+    });
+    const node = await store.joinCluster({ nodeId: 'node' });
+    await store.claimTasks('j', node.epoch, 4);
+    // Another node, frozen while it held the job's row.
+    const peer = new pg.Client({ connectionString: url });
+    await peer.connect();
+    cleanups.push(() => peer.end());
+    await peer.query('BEGIN');
+    await peer.query("SELECT 1 FROM jobs WHERE job_id = 'j' FOR UPDATE");
+    let applied = false;
+    const apply = store
+      .apply([committed('j', 0)], { epoch: node.epoch })
+      .then(() => (applied = true));
+    // The commit holds its node's row and waits for the job's.
+    await waitFor(
+      async () => {
+        const { rows } = await peer.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND locktype <> 'virtualxid'",
+        );
+        return (rows[0]?.n ?? 0) > 0 ? true : undefined;
+      },
+      5_000,
+      'the commit to wait on the job row',
+    );
+    expect(await within(store.heartbeat(node.epoch), 2_000, 'the heartbeat')).toBe(true);
+    expect(applied).toBe(false);
+    await peer.query('ROLLBACK');
+    await within(apply, 5_000, 'the commit once the row is free');
   });
 
   it('is skipped by the reaper, which takes the other silent nodes at once, and reaped once the server ends its session', async () => {
