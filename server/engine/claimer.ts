@@ -6,6 +6,8 @@
  * are released (a node died or handed a range back). A range claimed whose state could not be
  * read (the database went away in between) is this node's in the store, and no other node will
  * run it: it is kept and read again before anything new is claimed for its job. A claim that
+ * failed may still have been committed (its answer was lost): before the next claim for its job,
+ * the node asks the store which ranges it holds and takes up any it does not run. A claim that
  * found nothing while claims were being released (its read may predate the release) marks
  * nothing exhausted: the next pump claims again.
  */
@@ -33,6 +35,8 @@ export class Claimer {
   /** Ranges claimed and not yet handed to the scheduler, by job id. */
   readonly #unread = new Map<string, ClaimedRange[]>();
   readonly #warn: (fields: Record<string, unknown>, message: string) => void;
+  /** Jobs whose last claim failed: the store may hold a range for this node it never heard of. */
+  readonly #unsure = new Set<string>();
   /** Counts `released` calls, so a claim can tell whether one came while it ran. */
   #releases = 0;
 
@@ -78,7 +82,9 @@ export class Claimer {
     const releases = this.#releases;
     try {
       const ranges =
-        this.#unread.get(jobId) ?? (await store.claimTasks(jobId, this.#deps.epoch(), tasks));
+        this.#unread.get(jobId) ??
+        (await this.#heldUnknown(jobId)) ??
+        (await this.#claimOrDoubt(jobId, tasks));
       this.#unread.delete(jobId);
       if (ranges.length === 0) {
         if (releases === this.#releases) scheduler.setClaimsExhausted(jobId, true);
@@ -101,5 +107,27 @@ export class Claimer {
     } catch (error) {
       this.#warn({ err: error, jobId }, '[cluster]: claiming tasks failed; trying again shortly');
     }
+  }
+
+  /** Claims, noting a failure: the claim may have been committed all the same. */
+  async #claimOrDoubt(jobId: string, tasks: number): Promise<ClaimedRange[]> {
+    try {
+      return await this.#deps.store.claimTasks(jobId, this.#deps.epoch(), tasks);
+    } catch (error) {
+      this.#unsure.add(jobId);
+      throw error;
+    }
+  }
+
+  /**
+   * After a failed claim: the ranges the store says this node holds and it does not run, or
+   * undefined when there are none (and a new claim may go ahead).
+   */
+  async #heldUnknown(jobId: string): Promise<ClaimedRange[] | undefined> {
+    if (!this.#unsure.has(jobId)) return undefined;
+    const held = await this.#deps.store.heldRanges(jobId, this.#deps.epoch());
+    this.#unsure.delete(jobId);
+    const unknown = held.filter((range) => !this.#deps.scheduler.holdsRange(range));
+    return unknown.length > 0 ? unknown : undefined;
   }
 }

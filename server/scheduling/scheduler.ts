@@ -152,6 +152,11 @@ export class Scheduler {
     return true;
   }
 
+  /** Whether this node runs the range (it added it), for a claimer checking what it holds. */
+  holdsRange(range: ClaimedRange): boolean {
+    return this.#jobs.get(range.jobId)?.tasks.isClaimed(range.start) ?? false;
+  }
+
   /** Shared jobs whose last tasks on other nodes this node's idle tabs could back up. */
   borrowNeeds(): BorrowNeed[] {
     return borrowNeeds(this.#jobs.ordered, (grid) => this.#tabs.idleSlotsFor(grid));

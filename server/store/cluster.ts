@@ -88,6 +88,11 @@ export interface ClusterStore {
    * nothing unclaimed, or is finished or unknown. Fails with `fenced` when `epoch` is not live.
    */
   claimTasks(jobId: string, epoch: number, tasks: number): Promise<ClaimedRange[]>;
+  /**
+   * The ranges of a job `epoch` holds, in task order: after a claim whose answer was lost (the
+   * database may have committed it), the node finds out what it holds.
+   */
+  heldRanges(jobId: string, epoch: number): Promise<ClaimedRange[]>;
   /** Settled tasks, attempts and checkpoints within a range, for the node that claimed it. */
   rangeState(range: ClaimedRange): Promise<RangeState>;
   /**

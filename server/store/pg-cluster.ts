@@ -185,6 +185,13 @@ export function createPgCluster(pool: pg.Pool): ClusterStore {
     async claimTasks(jobId, epoch, tasks) {
       return inTransaction(pool, (client) => claim(client, jobId, epoch, tasks));
     },
+    async heldRanges(jobId, epoch) {
+      const { rows } = await pool.query<{ start_task: number; end_task: number }>(
+        'SELECT start_task, end_task FROM claims WHERE job_id = $1 AND epoch = $2 ORDER BY start_task',
+        [jobId, epoch],
+      );
+      return rows.map((row) => ({ jobId, start: row.start_task, end: row.end_task }));
+    },
     async rangeState({ jobId, start, end }) {
       const params = [jobId, start, end];
       const within = 'WHERE job_id = $1 AND task_index >= $2 AND task_index < $3';

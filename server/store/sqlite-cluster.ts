@@ -67,6 +67,9 @@ export function createSqliteCluster(db: Database.Database): SqliteCluster {
      WHERE job_id = ? AND start_task = ? AND end_task = ? AND epoch = ?`,
   );
   const deleteClaims = db.prepare<[string]>('DELETE FROM claims WHERE job_id = ?');
+  const selectHeld = db.prepare<[string, number], { start_task: number; end_task: number }>(
+    'SELECT start_task, end_task FROM claims WHERE job_id = ? AND epoch = ? ORDER BY start_task',
+  );
   const deleteJobForwards = db.prepare<[string]>('DELETE FROM forwarded_results WHERE job_id = ?');
   const heldRanges = db.prepare<[number, string], { start_task: number; end_task: number }>(
     'SELECT start_task, end_task FROM claims WHERE epoch = ? AND job_id = ?',
@@ -204,6 +207,11 @@ export function createSqliteCluster(db: Database.Database): SqliteCluster {
     },
     async claimTasks(jobId, epoch, tasks) {
       return claim.immediate(jobId, epoch, tasks);
+    },
+    async heldRanges(jobId, epoch) {
+      return selectHeld
+        .all(jobId, epoch)
+        .map((row) => ({ jobId, start: row.start_task, end: row.end_task }));
     },
     async rangeState({ jobId, start, end }) {
       return {

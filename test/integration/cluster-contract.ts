@@ -154,6 +154,22 @@ export function clusterContract(ctx: ClusterContext): void {
     expect(await store.claimTasks('j', b.epoch, 9)).toEqual([{ jobId: 'j', start: 10, end: 12 }]);
   });
 
+  it('tells a node which ranges of a job it holds, in task order, and none it released or never had', async () => {
+    const store = ctx.store();
+    await job('j', 40);
+    const a = await join('a');
+    const b = await join('b');
+    const first = await store.claimTasks('j', a.epoch, 10);
+    await store.claimTasks('j', b.epoch, 10);
+    const second = await store.claimTasks('j', a.epoch, 10);
+    expect(await store.heldRanges('j', a.epoch)).toEqual([...first, ...second]);
+    await store.releaseRange(first[0] as ClaimedRange, a.epoch);
+    expect(await store.heldRanges('j', a.epoch)).toEqual(second);
+    expect(await store.heldRanges('other', a.epoch)).toEqual([]);
+    await store.leaveCluster(a.epoch);
+    expect(await store.heldRanges('j', a.epoch)).toEqual([]);
+  });
+
   it('refuses claims of a node that is no longer live, and claims nothing for it', async () => {
     const store = ctx.store();
     await job('j', 10);

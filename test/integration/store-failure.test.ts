@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { useHarness } from '../support/harness.ts';
 import { SimTab } from '../support/sim-tab.ts';
-import { api } from '../support/start-coordinator.ts';
+import { api, resultLines, waitForJob } from '../support/start-coordinator.ts';
 
 const { coordinator, volunteer, submit, defer } = useHarness();
 
@@ -66,5 +66,33 @@ describe('a failed store write', () => {
     expect(late).toContain('takes no more work');
     // The process is still up: stopping it is main.ts's call, not the engine's.
     expect((await api(server, 'GET', '/healthz')).status).toBe(200);
+  });
+});
+
+describe('a claim whose answer is lost', () => {
+  it('runs the range the store holds for the node all the same: the job completes', async () => {
+    const server = await coordinator();
+    const { store } = server;
+    const claimTasks = store.claimTasks.bind(store);
+    let lost = 0;
+    // The claim commits; its answer does not arrive, as when the connection drops just then.
+    store.claimTasks = async (...args) => {
+      const ranges = await claimTasks(...args);
+      if (lost++ > 0) return ranges;
+      throw new Error('Connection terminated unexpectedly');
+    };
+    await volunteer(server, { slots: 2 });
+    const job = await submit(server, {
+      map: '(x) => x * 3',
+      inputs: { range: { start: 0, end: 40 } },
+    });
+    expect(await waitForJob(server, job.id, undefined, 20_000)).toMatchObject({
+      status: 'completed',
+      done: 40,
+    });
+    expect(lost).toBeGreaterThan(1);
+    expect(await resultLines(server, job.id)).toEqual(
+      Array.from({ length: 40 }, (_, index) => ({ index, output: index * 3 })),
+    );
   });
 });
