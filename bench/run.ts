@@ -15,6 +15,7 @@ import { benchNodes } from './nodes.ts';
 import { benchSoak } from './soak.ts';
 import { SMOKE, args, figures } from './support.ts';
 import { benchStoreThroughput } from './store-throughput.ts';
+import { benchStragglerNode } from './straggler-node.ts';
 import { benchTabs } from './tabs.ts';
 import { benchTenMillion } from './ten-million.ts';
 
@@ -28,6 +29,7 @@ const benches: Record<string, () => Promise<void>> = {
   soak: benchSoak,
   memory: benchJobMemory,
   failover: benchFailover,
+  'straggler-node': benchStragglerNode,
   store: benchStoreThroughput,
   nodes: benchNodes,
   'ten-million': benchTenMillion,
