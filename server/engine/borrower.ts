@@ -2,7 +2,8 @@
  * @module Borrowing: the I/O half of borrowing.ts. While a shared job's tail runs on other
  * nodes and this node's tabs sit idle, it asks the store now and then for tasks the others hold
  * and still owe, and hands them to the scheduler as backups; their results are forwarded to the
- * holders like any result of a task this node does not hold.
+ * holders like any result of a task this node does not hold. Now and then it asks which of the
+ * tasks it backs up the holders finished, and stops those copies.
  */
 import { throttledWarn, WARN_EVERY_MS } from '../log.ts';
 import type { Effect } from '../scheduling/scheduler.ts';
@@ -26,6 +27,9 @@ export class Borrower {
   readonly #asking = new Set<string>();
   /** The lowest task each job's last ask found open: every task below it had settled. */
   readonly #from = new Map<string, number>();
+  /** When this node next asks which of its backups the holders finished. */
+  #checkAt = 0;
+  #checking = false;
 
   constructor(deps: BorrowerDeps) {
     this.#deps = deps;
@@ -34,6 +38,7 @@ export class Borrower {
 
   /** Borrows for every job whose tail has left this node's tabs idle for a while. */
   pump(now: number): void {
+    this.#checkBackups(now);
     const needs = this.#deps.scheduler.borrowNeeds();
     const needed = new Set(needs.map((need) => need.jobId));
     for (const jobId of this.#nextAskAt.keys()) {
@@ -50,9 +55,35 @@ export class Borrower {
     }
   }
 
-  /** Resolves once no borrow is under way (for a clean stop). */
+  /** Resolves once no borrow or check is under way (for a clean stop). */
   async idle(): Promise<void> {
-    while (this.#asking.size > 0) await new Promise((resolve) => setImmediate(resolve));
+    while (this.#asking.size > 0 || this.#checking) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /** Every `BORROW_WAIT_MS`: stops the backups of tasks their holders finished meanwhile. */
+  #checkBackups(now: number): void {
+    if (this.#checking || now < this.#checkAt) return;
+    const running = this.#deps.scheduler.borrowedRunning();
+    if (running.length === 0) return;
+    this.#checkAt = now + BORROW_WAIT_MS;
+    this.#checking = true;
+    void this.#endFinished(running).finally(() => (this.#checking = false));
+  }
+
+  async #endFinished(running: Array<{ jobId: string; taskIndexes: number[] }>): Promise<void> {
+    const { store, scheduler, effects, clock } = this.#deps;
+    try {
+      const changes: Effect[] = [];
+      for (const { jobId, taskIndexes } of running) {
+        const closed = await store.closedAmong(jobId, taskIndexes);
+        if (closed.length > 0) scheduler.endBorrowed(jobId, closed, clock.now(), changes);
+      }
+      await effects.apply(changes);
+    } catch (error) {
+      this.#warn({ err: error }, '[cluster]: checking which backups are done failed');
+    }
   }
 
   async #borrow(jobId: string, tasks: number, borrowed: number): Promise<void> {

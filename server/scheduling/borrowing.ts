@@ -33,7 +33,8 @@ export function borrowNeeds(
 ): BorrowNeed[] {
   const needs: BorrowNeed[] = [];
   for (const job of ordered) {
-    if (!job.shared || !job.claimsExhausted || job.status !== 'running') continue;
+    // Queued here, too: a node whose tabs never ran a task of the job has not seen it start.
+    if (!job.shared || !job.claimsExhausted || !isOpen(job)) continue;
     if (!job.speculation?.endGame || job.spec.redundancy > 1 || !isQueueEmpty(job)) continue;
     const borrowed = job.tasks.borrowedCount;
     if (borrowed >= MAX_BORROWED) continue;
@@ -41,6 +42,11 @@ export function borrowNeeds(
     if (idle > 0) needs.push({ jobId: job.jobId, tasks: idle, borrowed });
   }
   return needs;
+}
+
+/** Not finished or cancelled. */
+export function isOpen(job: JobEntry): boolean {
+  return job.status === 'queued' || job.status === 'running';
 }
 
 /**

@@ -25,7 +25,7 @@ import { Settler, type ForwardedReport, type ReportVerdict } from './settler.ts'
 import { inlineInputs } from '../jobs/inline-inputs.ts';
 import { taskSpan } from './sharder.ts';
 import { queueBackups } from './speculation.ts';
-import { addBorrowedTasks, borrowNeeds, type BorrowNeed } from './borrowing.ts';
+import { addBorrowedTasks, borrowNeeds, isOpen, type BorrowNeed } from './borrowing.ts';
 import { TabFiller } from './tab-filler.ts';
 import { TabRoster, type TabHello } from './tab-roster.ts';
 import type { JobEntry, Lease, VolunteerEntry } from './state.ts';
@@ -171,10 +171,36 @@ export class Scheduler {
     effects: Effect[],
   ): number {
     const job = this.#jobs.get(jobId);
-    if (!job?.shared || job.status !== 'running') return 0;
+    if (!job?.shared || !isOpen(job)) return 0;
     const added = addBorrowedTasks(job, taskIndexes, max);
     if (added > 0) this.#feedHungry(now, effects);
     return added;
+  }
+
+  /** Shared jobs' borrowed tasks whose backup copies run here, by job. */
+  borrowedRunning(): Array<{ jobId: string; taskIndexes: number[] }> {
+    const running: Array<{ jobId: string; taskIndexes: number[] }> = [];
+    for (const job of this.#jobs.ordered) {
+      if (!job.shared) continue;
+      const taskIndexes = [...job.tasks.borrowedRunning()];
+      if (taskIndexes.length > 0) running.push({ jobId: job.jobId, taskIndexes });
+    }
+    return running;
+  }
+
+  /** Ends the backup copies of borrowed tasks the holder finished; their tabs are told to stop. */
+  endBorrowed(jobId: string, taskIndexes: readonly number[], now: number, effects: Effect[]): void {
+    const job = this.#jobs.get(jobId);
+    if (!job) return;
+    let ended = false;
+    for (const taskIndex of taskIndexes) {
+      const task = job.tasks.peek(taskIndex);
+      if (!task?.borrowed) continue;
+      this.#book.endAll(task, 'committed', now, effects);
+      job.tasks.forgetBorrowed(taskIndex);
+      ended = true;
+    }
+    if (ended) this.#feedHungry(now, effects);
   }
 
   /** The job had nothing left to claim (or, `false`, ranges were released since). */

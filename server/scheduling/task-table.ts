@@ -158,6 +158,13 @@ export class TaskTable {
     return entry;
   }
 
+  /** Borrowed tasks whose backup copy runs here now. */
+  *borrowedRunning(): Generator<number> {
+    for (const [taskIndex, entry] of this.#live) {
+      if (entry.borrowed && entry.leases.length > 0) yield taskIndex;
+    }
+  }
+
   /** Tasks of other nodes borrowed here so far. */
   get borrowedCount(): number {
     return this.#borrowed.size;

@@ -108,6 +108,11 @@ export interface ClusterStore {
    * once, not on every call.
    */
   unsettledElsewhere(jobId: string, epoch: number, from: number, limit: number): Promise<number[]>;
+  /**
+   * Which of these tasks of a job have settled or have a result forwarded: a node ends its backups
+   * of other nodes' tasks that are done.
+   */
+  closedAmong(jobId: string, taskIndexes: readonly number[]): Promise<number[]>;
   /** Forgets the job's claims, and results forwarded for it, once it finished. */
   dropClaims(jobId: string): Promise<void>;
   /**

@@ -246,6 +246,17 @@ export function createPgCluster(pool: pg.Pool): ClusterStore {
       );
       return rows.map((row) => row.task_index);
     },
+    async closedAmong(jobId, taskIndexes) {
+      if (taskIndexes.length === 0) return [];
+      const { rows } = await pool.query<{ task_index: number }>(
+        `SELECT task_index FROM results WHERE job_id = $1 AND task_index = ANY($2::int[])
+         UNION SELECT task_index FROM forwarded_results
+         WHERE job_id = $1 AND task_index = ANY($2::int[])
+         ORDER BY task_index`,
+        [jobId, numberArray(taskIndexes)],
+      );
+      return rows.map((row) => row.task_index);
+    },
     async dropClaims(jobId) {
       await inTransaction(pool, async (client) => {
         await client.query('DELETE FROM claims WHERE job_id = $1', [jobId]);

@@ -91,6 +91,13 @@ export function createSqliteCluster(db: Database.Database): SqliteCluster {
      WHERE job_id = ? AND task_index >= ? AND task_index < ?
      ORDER BY task_index`,
   );
+  const closedAmong = db.prepare<[string, string, string, string], { task_index: number }>(
+    `SELECT task_index FROM results
+     WHERE job_id = ? AND task_index IN (SELECT value FROM json_each(?))
+     UNION SELECT task_index FROM forwarded_results
+     WHERE job_id = ? AND task_index IN (SELECT value FROM json_each(?))
+     ORDER BY task_index`,
+  );
   const settledIn = db.prepare<[string, number, number], { task_index: number }>(
     `SELECT task_index FROM results WHERE job_id = ? AND task_index >= ? AND task_index < ?
      ORDER BY task_index`,
@@ -243,6 +250,11 @@ export function createSqliteCluster(db: Database.Database): SqliteCluster {
         }
         return open;
       })();
+    },
+    async closedAmong(jobId, taskIndexes) {
+      if (taskIndexes.length === 0) return [];
+      const list = JSON.stringify(taskIndexes);
+      return closedAmong.all(jobId, list, jobId, list).map((row) => row.task_index);
     },
     async dropClaims(jobId) {
       db.transaction(() => {

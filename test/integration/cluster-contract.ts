@@ -320,6 +320,20 @@ export function clusterContract(ctx: ClusterContext): void {
     expect(await store.unsettledElsewhere('j', a.epoch, 0, 0)).toEqual([]);
   });
 
+  it('says which of some tasks have settled or have a result forwarded, in task order', async () => {
+    const store = ctx.store();
+    await job('j', 10);
+    const a = await join('a');
+    await store.claimTasks('j', a.epoch, 10);
+    await store.apply([settle('j', 7), settle('j', 2)], { epoch: a.epoch });
+    await store.forwardResults([
+      { jobId: 'j', taskIndex: 4, volunteerId: 'tab', deviceId: 'dev', result: result('j', 4) },
+    ]);
+    expect(await store.closedAmong('j', [9, 7, 4, 3, 2, 2])).toEqual([2, 4, 7]);
+    expect(await store.closedAmong('j', [])).toEqual([]);
+    expect(await store.closedAmong('other', [2])).toEqual([]);
+  });
+
   it('deletes exactly a taken forwarded result together with its settle, and keeps it when the batch is fenced', async () => {
     const store = ctx.store();
     await job('j', 8);

@@ -10,7 +10,7 @@ import { answersTo } from '../support/cluster-probes.ts';
 import { useHarness } from '../support/harness.ts';
 import { usePostgres } from '../support/postgres.ts';
 import { SimTab } from '../support/sim-tab.ts';
-import { resultLines, waitFor, waitForJob } from '../support/start-coordinator.ts';
+import { api, resultLines, waitFor, waitForJob } from '../support/start-coordinator.ts';
 
 const postgres = usePostgres();
 const { coordinator, volunteer, submit, defer } = useHarness();
@@ -147,4 +147,40 @@ describe('job semantics across nodes', () => {
     ).toBe(true);
     expect(await countRows(databaseUrl, 'forwarded_results')).toBe(0);
   }, 45_000);
+
+  it('stops a backup on another node once the holder committed its task, while the job runs on', async () => {
+    const databaseUrl = await postgres.freshDatabase();
+    const config = { databaseUrl, nodeHeartbeatMs: HEARTBEAT_MS, nodeSilentMs: SILENT_MS };
+    const holder = await coordinator({ config });
+    const other = await coordinator({ config });
+    // The holder's only tab is slow: each task takes 6 s, one at a time.
+    const slow = await volunteer(holder, { slots: 1, taskMs: 6_000, concurrency: 1 });
+    const job = await submit(holder, {
+      map: '(x) => x + 1',
+      inputs: { range: { start: 0, end: 2 } },
+      chunkSize: 1,
+    });
+    await slow.until(() => slow.received.length >= 1, 10_000, 'the slow tab to hold a task');
+    const first = slow.received[0]?.taskIndex;
+    // The other node's tab takes a backup and never answers it.
+    const backup = await volunteer(other, { slots: 1, answer: 'silent' });
+    await backup.until(
+      () => backup.received.some((task) => task.taskIndex === first),
+      15_000,
+      'a backup of the slow tab’s task on the other node',
+    );
+    const lease = backup.received.find((task) => task.taskIndex === first)?.leaseId as string;
+    await backup.until(
+      () => backup.cancelled.includes(lease),
+      20_000,
+      'the backup stopped once the holder committed the task',
+    );
+    expect(
+      (await api<{ status: string; done: number }>(other, 'GET', `/api/jobs/${job.id}`)).body,
+    ).toMatchObject({ status: 'running', done: 1 });
+    expect(await waitForJob(holder, job.id, undefined, 30_000)).toMatchObject({
+      status: 'completed',
+      done: 2,
+    });
+  }, 60_000);
 });

@@ -170,4 +170,19 @@ describe('borrowing tasks of other nodes', () => {
     expect(t.scheduler.getJob('j')?.inFlight).toBe(0);
     expect(t.scheduler.liveCopies('j')).toEqual([]);
   });
+
+  it('stops the backups of borrowed tasks the holder finished, and its tab gets other work', () => {
+    const t = setup();
+    t.idleTail();
+    t.scheduler.addBorrowed('j', [5, 6], 2, t.clock.now(), t.effects);
+    const [five, six] = t.dispatched(t.take()) as [PlannedTask, PlannedTask];
+    expect(t.scheduler.borrowedRunning()).toEqual([{ jobId: 'j', taskIndexes: [5, 6] }]);
+    t.scheduler.endBorrowed('j', [5, 8], t.clock.now(), t.effects);
+    expect(t.take()).toContainEqual(
+      expect.objectContaining({ type: 'cancel', volunteerId: 'v', leaseIds: [five.leaseId] }),
+    );
+    expect(t.scheduler.borrowedRunning()).toEqual([{ jobId: 'j', taskIndexes: [6] }]);
+    expect(t.scheduler.liveCopies('j').map((lease) => lease.leaseId)).toEqual([six.leaseId]);
+    expect(t.scheduler.getJob('j')?.inFlight).toBe(1);
+  });
 });
