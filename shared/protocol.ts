@@ -78,6 +78,13 @@ export function nextNode(nodes: readonly string[], current: string): string | un
 export const NodeList = z.object({ nodes: NodeUrls });
 export type NodeList = z.infer<typeof NodeList>;
 
+/**
+ * Who paused a tab, so its page can say so: the grid's admin for the whole grid or for this tab
+ * alone, or the coordinator's admin (a banned device, closed after this message).
+ */
+export const PausedBy = z.enum(['grid', 'tab', 'coordinator']);
+export type PausedBy = z.infer<typeof PausedBy>;
+
 export const Welcome = z.object({
   volunteerId: TabId,
   /** The device id this connection counts as: the hello's if the coordinator issued it, else a
@@ -92,6 +99,11 @@ export const Welcome = z.object({
   nodes: NodeUrls.optional(),
   /** The name of the grid the hello's join code named, to show the volunteer where they are. */
   gridName: z.string().optional(),
+  /**
+   * The grid's admin has this tab paused (the whole grid, or this tab). Absent, no admin pause
+   * holds: a tab that was paused when it lost its connection and was resumed meanwhile runs again.
+   */
+  pausedBy: PausedBy.extract(['grid', 'tab']).optional(),
 });
 export type Welcome = z.infer<typeof Welcome>;
 
@@ -227,13 +239,6 @@ export const ReleaseBatch = z.strictObject({
   leaseIds: z.array(LeaseId).min(1).max(MAX_RESULTS_PER_MESSAGE),
 });
 export type ReleaseBatch = z.infer<typeof ReleaseBatch>;
-
-/**
- * Who paused a tab, so its page can say so: the grid's admin for the whole grid or for this tab
- * alone, or the coordinator's admin (a banned device, closed after this message).
- */
-export const PausedBy = z.enum(['grid', 'tab', 'coordinator']);
-export type PausedBy = z.infer<typeof PausedBy>;
 
 /** The grid's admin paused or resumed this tab; a paused tab takes no work and holds none. */
 export const Control = z.object({

@@ -153,7 +153,17 @@ export class VolunteerRuntime {
         }),
       onWelcome: (welcome) => {
         const gridName = own(welcome, 'gridName');
-        this.#update({ lastError: undefined, ...(gridName !== undefined ? { gridName } : {}) });
+        // The coordinator's word on an admin pause: one lifted while this tab was away is gone.
+        const pausedBy = own(welcome, 'pausedBy');
+        this.#update({
+          lastError: undefined,
+          ...(gridName !== undefined ? { gridName } : {}),
+          adminPaused:
+            pausedBy !== undefined
+              ? (this.#status.adminPaused ?? 'paused by the grid admin')
+              : undefined,
+          pausedBy,
+        });
         return this.#results.connected();
       },
       onAssign: (batch) => this.#onAssign(batch.jobs, batch.tasks),

@@ -3,7 +3,12 @@
  * change their slots, hand work back, report results, progress and checkpoints. Each event goes to
  * the scheduler and its effects to the applier; the registry keeps the link and what the tab asked.
  */
-import type { CheckpointReport, ProgressBatch, TaskResult } from '../../shared/protocol.ts';
+import type {
+  CheckpointReport,
+  PausedBy,
+  ProgressBatch,
+  TaskResult,
+} from '../../shared/protocol.ts';
 import type { Log } from '../log.ts';
 import type { Effect, ReportVerdict, Scheduler } from '../scheduling/scheduler.ts';
 import type { Clock } from './clock.ts';
@@ -32,6 +37,7 @@ export class Tabs {
     this.#deps = deps;
   }
 
+  /** Registers a tab; returns who paused it, if its grid's admin has it paused. */
   connect(
     hello: {
       volunteerId: string;
@@ -44,7 +50,7 @@ export class Tabs {
       nickname?: string;
     },
     link: VolunteerLink,
-  ): void {
+  ): Extract<PausedBy, 'grid' | 'tab'> | undefined {
     this.#deps.effects.assertWorking();
     const now = this.#deps.clock.now();
     this.#deps.registry.register(
@@ -71,6 +77,7 @@ export class Tabs {
     );
     void this.#deps.effects.applyLogged(effects);
     this.#deps.arrived?.(hello.deviceId);
+    return pausedBy;
   }
 
   /** Whether a live connection already speaks for this tab id. */

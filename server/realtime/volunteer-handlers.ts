@@ -126,7 +126,7 @@ function attach(
       volunteerId = engine.tabs.isConnected(hello.tabId)
         ? `${hello.tabId}~${randomBytes(4).toString('hex')}`
         : hello.tabId;
-      engine.tabs.connect(
+      const pausedBy = engine.tabs.connect(
         {
           volunteerId,
           deviceId,
@@ -147,6 +147,7 @@ function attach(
         serverTime: engine.now(),
         ...(nodes.length > 0 ? { nodes: [...nodes] } : {}),
         ...(gridName !== undefined ? { gridName } : {}),
+        ...(pausedBy !== undefined ? { pausedBy } : {}),
       };
     }),
   );

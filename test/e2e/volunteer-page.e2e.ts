@@ -7,6 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import type { Page } from 'puppeteer';
 import { describe, expect, it } from 'vitest';
 import type { GridCreated, GridSummary } from '../../shared/job.ts';
@@ -214,6 +215,33 @@ describe('the volunteer page', () => {
     await waitForState(page, 'paused');
     expect(await text(page, '#state-title')).toBe('Paused by you');
     expect(await text(page, '#toggle')).toBe('Resume');
+  });
+
+  it('runs again after reconnecting when the grid was resumed while it was away', async () => {
+    const first = await e2e.coordinator();
+    const grid = await createGrid(first, 'Room 102');
+    const page = await openPage(first, `?grid=${grid.code}&cores=1`);
+    await page.click('#toggle');
+    await waitForState(page, 'waiting');
+    await api(first, 'POST', `/api/grids/${grid.code}/pause`, {});
+    await waitForState(page, 'paused');
+    const port = Number(new URL(first.url).port);
+    await first.stop();
+    // Resumed while the tab could not hear it (written where the coordinator keeps it).
+    const db = new Database(path.join(first.dataDir, 'browsergrid.db'));
+    db.prepare('UPDATE grids SET paused = 0 WHERE code = ?').run(grid.code);
+    db.close();
+    const second = await e2e.coordinator({ dataDir: first.dataDir, port });
+    await page.waitForSelector('#connection[data-state="connected"]', { timeout: 30_000 });
+    await waitForState(page, 'waiting');
+    const job = await api<{ id: string }>(second, 'POST', '/api/jobs', {
+      map: '(x) => x + 1',
+      inputs: [1, 2],
+      grid: grid.code,
+    });
+    expect(await waitForJob(second, job.body.id, undefined, 20_000)).toMatchObject({
+      status: 'completed',
+    });
   });
 
   it('refuses a nickname it cannot send, in plain words, and does not connect', async () => {

@@ -5,6 +5,7 @@ import { SimTab } from '../support/sim-tab.ts';
 import {
   api,
   startCoordinator,
+  waitFor,
   waitForJob,
   type TestCoordinator,
 } from '../support/start-coordinator.ts';
@@ -166,6 +167,39 @@ describe('grids', () => {
     });
     await api(server, 'POST', `/api/grids/${grid.code}/resume`, {});
     expect(await waitForJob(server, job.id)).toMatchObject({ status: 'completed' });
+  });
+
+  it("says in each welcome whether the grid's admin has the tab paused, so a pause lifted while it was away ends", async () => {
+    const server = await coordinator();
+    const grid = await createGrid(server, 'lab');
+    // A tab id comes back as itself once the coordinator saw its last connection close.
+    const gone = () =>
+      waitFor(
+        async () => {
+          const { body } = await api<Array<{ volunteerId: string }>>(server, 'GET', '/api/workers');
+          return body.some((tab) => tab.volunteerId === 'kid-1') ? undefined : true;
+        },
+        5_000,
+        'the tab to be gone',
+      );
+    const first = await volunteer(server, { grid: grid.code, slots: 1, tabId: 'kid-1' });
+    expect(first.welcome?.pausedBy).toBeUndefined();
+    await api(server, 'POST', `/api/grids/${grid.code}/pause`, {});
+    first.close();
+    await gone();
+    const paused = await volunteer(server, { grid: grid.code, slots: 1, tabId: 'kid-1' });
+    expect(paused.welcome?.pausedBy).toBe('grid');
+    paused.close();
+    await gone();
+    // Resumed while the tab was away: its next welcome says no pause holds.
+    await api(server, 'POST', `/api/grids/${grid.code}/resume`, {});
+    const back = await volunteer(server, { grid: grid.code, slots: 1, tabId: 'kid-1' });
+    expect(back.welcome?.pausedBy).toBeUndefined();
+    await api(server, 'POST', `/api/grids/${grid.code}/pause`, { volunteerId: 'kid-1' });
+    back.close();
+    await gone();
+    const alone = await volunteer(server, { grid: grid.code, slots: 1, tabId: 'kid-1' });
+    expect(alone.welcome?.pausedBy).toBe('tab');
   });
 
   it('keeps a paused grid paused across a coordinator restart', async () => {
