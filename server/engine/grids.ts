@@ -48,7 +48,7 @@ export class Grids {
     for (const tab of await store.pausedTabs()) {
       // A tab paused so long ago is not coming back (a reloaded one keeps its id for the session).
       if (now - tab.pausedAt > TAB_PAUSE_KEEP_MS) await store.setTabPaused(tab, false);
-      else tabs.restorePaused(tab.volunteerId);
+      else tabs.restorePaused(tab.volunteerId, tab.grid);
     }
   }
 

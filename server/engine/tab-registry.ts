@@ -39,7 +39,8 @@ export class TabRegistry {
   readonly #links = new Map<string, VolunteerLink>();
   readonly #tabs = new Map<string, TabInfo>();
   readonly #departed = new Map<string, TabInfo & Contribution>();
-  readonly #pausedTabs = new Set<string>();
+  /** Tabs paused one by one, with their grid (a grid's resume lifts them, here or gone). */
+  readonly #pausedTabs = new Map<string, string>();
   readonly #pausedGrids = new Set<string>();
 
   register(info: TabInfo, link: VolunteerLink): void {
@@ -107,8 +108,8 @@ export class TabRegistry {
   }
 
   /** A tab's pause recorded before a restart, applied when (if) the tab comes back. */
-  restorePaused(volunteerId: string): void {
-    this.#pausedTabs.add(volunteerId);
+  restorePaused(volunteerId: string, grid: string): void {
+    this.#pausedTabs.set(volunteerId, grid);
   }
 
   /**
@@ -118,16 +119,16 @@ export class TabRegistry {
   setPaused(target: { grid: string; volunteerId?: string }, paused: boolean): string[] | undefined {
     if (target.volunteerId !== undefined) {
       if (this.#tabs.get(target.volunteerId)?.grid !== target.grid) return undefined;
-      if (paused) this.#pausedTabs.add(target.volunteerId);
+      if (paused) this.#pausedTabs.set(target.volunteerId, target.grid);
       else this.#pausedTabs.delete(target.volunteerId);
       return this.#tabs.has(target.volunteerId) ? [target.volunteerId] : [];
     }
     if (paused) this.#pausedGrids.add(target.grid);
     else {
       this.#pausedGrids.delete(target.grid);
-      // Resuming a grid resumes each of its tabs too.
-      for (const [id, info] of this.#tabs)
-        if (info.grid === target.grid) this.#pausedTabs.delete(id);
+      // Resuming a grid resumes each of its tabs too, those away now included (as in the store).
+      for (const [id, grid] of this.#pausedTabs)
+        if (grid === target.grid) this.#pausedTabs.delete(id);
     }
     return [...this.#tabs.values()]
       .filter((info) => info.grid === target.grid)

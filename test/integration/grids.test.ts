@@ -200,6 +200,13 @@ describe('grids', () => {
     await gone();
     const alone = await volunteer(server, { grid: grid.code, slots: 1, tabId: 'kid-1' });
     expect(alone.welcome?.pausedBy).toBe('tab');
+    // Paused alone, then away while the whole grid is paused and resumed: resumed with it.
+    alone.close();
+    await gone();
+    await api(server, 'POST', `/api/grids/${grid.code}/pause`, {});
+    await api(server, 'POST', `/api/grids/${grid.code}/resume`, {});
+    const last = await volunteer(server, { grid: grid.code, slots: 1, tabId: 'kid-1' });
+    expect(last.welcome?.pausedBy).toBeUndefined();
   });
 
   it('keeps a paused grid paused across a coordinator restart', async () => {
