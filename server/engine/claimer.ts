@@ -45,13 +45,26 @@ export class Claimer {
     this.#warn = throttledWarn(deps.log, WARN_EVERY_MS, 'times');
   }
 
-  /** Starts a claim for every shared job that needs one and has none under way. */
+  /**
+   * Starts a claim for every shared job that needs one and has none under way, and takes up the
+   * ranges a failed claim or read left in doubt whether or not the job needs more: a range held
+   * and not run would keep its tasks from every node (their forwarded results included).
+   */
   pump(): void {
-    for (const { jobId, tasks } of this.#deps.scheduler.claimNeeds()) {
-      if (this.#claiming.has(jobId)) continue;
-      this.#claiming.add(jobId);
-      void this.#claim(jobId, tasks).finally(() => this.#claiming.delete(jobId));
+    for (const { jobId, tasks } of this.#deps.scheduler.claimNeeds()) this.#start(jobId, tasks);
+    for (const jobId of new Set([...this.#unsure, ...this.#unread.keys()])) {
+      if (this.#deps.scheduler.getJob(jobId)) this.#start(jobId, 0);
+      else {
+        this.#unsure.delete(jobId);
+        this.#unread.delete(jobId);
+      }
     }
+  }
+
+  #start(jobId: string, tasks: number): void {
+    if (this.#claiming.has(jobId)) return;
+    this.#claiming.add(jobId);
+    void this.#claim(jobId, tasks).finally(() => this.#claiming.delete(jobId));
   }
 
   /**
@@ -84,8 +97,9 @@ export class Claimer {
       const ranges =
         this.#unread.get(jobId) ??
         (await this.#heldUnknown(jobId)) ??
-        (await this.#claimOrDoubt(jobId, tasks));
+        (tasks > 0 ? await this.#claimOrDoubt(jobId, tasks) : undefined);
       this.#unread.delete(jobId);
+      if (ranges === undefined) return;
       if (ranges.length === 0) {
         if (releases === this.#releases) scheduler.setClaimsExhausted(jobId, true);
         return;

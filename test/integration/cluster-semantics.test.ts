@@ -183,4 +183,45 @@ describe('job semantics across nodes', () => {
       done: 2,
     });
   }, 60_000);
+
+  it('takes up a range whose claim answer was lost even after its tabs left, so the results other nodes forward for it commit', async () => {
+    const databaseUrl = await postgres.freshDatabase();
+    const config = { databaseUrl, nodeHeartbeatMs: HEARTBEAT_MS, nodeSilentMs: SILENT_MS };
+    const doubtful = await coordinator({ config });
+    const other = await coordinator({ config });
+    const claimTasks = doubtful.store.claimTasks.bind(doubtful.store);
+    let claims = 0;
+    // The first claim commits; its answer is lost, as when the connection drops just then, and
+    // by the time the node hears so its only tab has left.
+    doubtful.store.claimTasks = async (...args) => {
+      const ranges = await claimTasks(...args);
+      if (claims++ > 0) return ranges;
+      leaving.close();
+      await waitFor(
+        async () =>
+          (await api<unknown[]>(doubtful, 'GET', '/api/workers')).body.length === 0
+            ? true
+            : undefined,
+        5_000,
+        'the tab to leave',
+      );
+      throw new Error('Connection terminated unexpectedly');
+    };
+    const leaving = await volunteer(doubtful, { slots: 1, answer: 'silent' });
+    const job = await submit(doubtful, {
+      map: '(x) => x - 1',
+      inputs: { range: { start: 0, end: 80 } },
+      chunkSize: 1,
+    });
+    await waitFor(() => (claims > 0 ? true : undefined), 10_000, 'the lost claim');
+    // The other node runs its share, then backs up the rest, which the doubtful node holds.
+    await volunteer(other, { slots: 4, taskMs: 5 });
+    expect(await waitForJob(other, job.id, undefined, 30_000)).toMatchObject({
+      status: 'completed',
+      done: 80,
+    });
+    expect(await resultLines(other, job.id)).toEqual(
+      Array.from({ length: 80 }, (_, index) => ({ index, output: index - 1 })),
+    );
+  }, 45_000);
 });
