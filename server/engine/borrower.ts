@@ -15,6 +15,8 @@ import type { ClaimerDeps } from './claimer.ts';
  * a backup would only add work. While asks find tasks, the next goes out at the next tick.
  */
 export const BORROW_WAIT_MS = 2_000;
+/** Longest a job's low-water mark is trusted before an ask starts from the job's first task. */
+const MARK_KEEP_MS = 30_000;
 
 /** What a claimer works with, less its hook for claimed ranges. */
 export type BorrowerDeps = Omit<ClaimerDeps, 'claimed'>;
@@ -25,8 +27,13 @@ export class Borrower {
   /** When each job that could borrow may next ask the store. */
   readonly #nextAskAt = new Map<string, number>();
   readonly #asking = new Set<string>();
-  /** The lowest task each job's last ask found open: every task below it had settled. */
-  readonly #from = new Map<string, number>();
+  /**
+   * The lowest task each job's last ask found open, and when that mark was first set: every task
+   * below it was closed then. A task below it can open again (a released range another node takes
+   * over, a forwarded result that fails), so the mark is dropped when claims are released and
+   * after `MARK_KEEP_MS`.
+   */
+  readonly #from = new Map<string, { task: number; since: number }>();
   /** When this node next asks which of its backups the holders finished. */
   #checkAt = 0;
   #checking = false;
@@ -53,6 +60,11 @@ export class Borrower {
       this.#asking.add(jobId);
       void this.#borrow(jobId, tasks, borrowed).finally(() => this.#asking.delete(jobId));
     }
+  }
+
+  /** Claims were released (a node died or handed a range back): tasks below a mark may be open. */
+  released(): void {
+    this.#from.clear();
   }
 
   /** Resolves once no borrow or check is under way (for a clean stop). */
@@ -90,14 +102,19 @@ export class Borrower {
     const { store, scheduler, effects, clock } = this.#deps;
     try {
       // Lowest first, so those borrowed before (still running, say) come first: look past them.
-      const from = this.#from.get(jobId) ?? 0;
+      const mark = this.#from.get(jobId);
+      const fresh = mark !== undefined && clock.now() - mark.since < MARK_KEEP_MS;
+      const from = fresh ? mark.task : 0;
       const open = await store.unsettledElsewhere(
         jobId,
         this.#deps.epoch(),
         from,
         tasks + borrowed,
       );
-      if (open.length > 0) this.#from.set(jobId, open[0] as number);
+      const lowest = open[0];
+      if (lowest !== undefined) {
+        this.#from.set(jobId, { task: lowest, since: fresh ? mark.since : clock.now() });
+      }
       const changes: Effect[] = [];
       const added = scheduler.addBorrowed(jobId, open, tasks, clock.now(), changes);
       if (added === 0) this.#nextAskAt.set(jobId, clock.now() + BORROW_WAIT_MS);

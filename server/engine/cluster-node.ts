@@ -102,8 +102,10 @@ export class ClusterNode {
         void this.shared.checkFinished(jobId);
       },
       cancelled: (jobId) => void this.shared.cancelled(jobId),
-      released: (jobId) =>
-        this.claimer.released(jobId === undefined ? scheduler.jobIds() : [jobId]),
+      released: (jobId) => {
+        this.borrower.released();
+        this.claimer.released(jobId === undefined ? scheduler.jobIds() : [jobId]);
+      },
       forwarded: () => this.forwarder.take(),
       adminChanged: (what) => deps.adminChanged(what),
       distrusted: (deviceId) => deps.deviceDistrusted(deviceId),
@@ -139,6 +141,7 @@ export class ClusterNode {
       },
       ...(reachability ? { reachability } : {}),
       released: () => {
+        this.borrower.released();
         this.claimer.released(scheduler.jobIds());
         this.feed.tell({ type: 'claims-released' });
       },
