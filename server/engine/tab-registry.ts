@@ -81,7 +81,7 @@ export class TabRegistry {
   isPaused(volunteerId: string): boolean {
     const info = this.#tabs.get(volunteerId);
     return (
-      this.#pausedTabs.has(volunteerId) ||
+      this.isTabPaused(volunteerId) ||
       (info?.grid !== undefined && this.#pausedGrids.has(info.grid))
     );
   }
@@ -90,12 +90,15 @@ export class TabRegistry {
   pausedBy(volunteerId: string): Extract<PausedBy, 'grid' | 'tab'> | undefined {
     const grid = this.#tabs.get(volunteerId)?.grid;
     if (grid !== undefined && this.#pausedGrids.has(grid)) return 'grid';
-    return this.#pausedTabs.has(volunteerId) ? 'tab' : undefined;
+    return this.isTabPaused(volunteerId) ? 'tab' : undefined;
   }
 
-  /** Whether the tab's own pause is set (its grid's aside). */
+  /**
+   * Whether the tab's own pause is set (its grid's aside). A second connection of a paused tab
+   * (`id~suffix`, its old one not yet seen closed) is paused with it.
+   */
   isTabPaused(volunteerId: string): boolean {
-    return this.#pausedTabs.has(volunteerId);
+    return this.#pausedTabs.has(volunteerId) || this.#pausedTabs.has(saidTabId(volunteerId));
   }
 
   isGridPaused(grid: string): boolean {
@@ -120,7 +123,10 @@ export class TabRegistry {
     if (target.volunteerId !== undefined) {
       if (this.#tabs.get(target.volunteerId)?.grid !== target.grid) return undefined;
       if (paused) this.#pausedTabs.set(target.volunteerId, target.grid);
-      else this.#pausedTabs.delete(target.volunteerId);
+      else {
+        this.#pausedTabs.delete(target.volunteerId);
+        this.#pausedTabs.delete(saidTabId(target.volunteerId));
+      }
       return this.#tabs.has(target.volunteerId) ? [target.volunteerId] : [];
     }
     if (paused) this.#pausedGrids.add(target.grid);
@@ -153,4 +159,13 @@ export class TabRegistry {
       }
     }
   }
+}
+
+/**
+ * The tab id the tab said in its hello: a second live connection under one tab id is registered
+ * as `id~suffix` (server/realtime/volunteer-handlers.ts); tab ids themselves never hold a `~`.
+ */
+function saidTabId(volunteerId: string): string {
+  const at = volunteerId.indexOf('~');
+  return at < 0 ? volunteerId : volunteerId.slice(0, at);
 }

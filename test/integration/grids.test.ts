@@ -209,6 +209,32 @@ describe('grids', () => {
     expect(last.welcome?.pausedBy).toBeUndefined();
   });
 
+  it('keeps a paused tab paused when it connects again before its old connection is seen closed', async () => {
+    const server = await coordinator();
+    const grid = await createGrid(server, 'lab');
+    const old = await volunteer(server, {
+      grid: grid.code,
+      slots: 1,
+      tabId: 'kid-4',
+      answer: 'silent',
+    });
+    await api(server, 'POST', `/api/grids/${grid.code}/pause`, { volunteerId: 'kid-4' });
+    await old.until(() => old.controls.at(-1)?.paused === true, 2_000, 'the pause');
+    // The same tab id again while the first connection is still open (a network blip).
+    const again = await volunteer(server, {
+      grid: grid.code,
+      slots: 1,
+      tabId: 'kid-4',
+      answer: 'silent',
+    });
+    expect(again.welcome?.volunteerId).toMatch(/^kid-4~/);
+    expect(again.welcome?.pausedBy).toBe('tab');
+    const roster = (await api<GridSummary>(server, 'GET', `/api/grids/${grid.code}`)).body;
+    expect(
+      roster.devices.find((device) => device.volunteerId === again.welcome?.volunteerId),
+    ).toMatchObject({ state: 'paused' });
+  });
+
   it('keeps a paused grid paused across a coordinator restart', async () => {
     const first = await startCoordinator();
     const grid = (await api<GridCreated>(first, 'POST', '/api/grids', { name: 'lab' })).body;
