@@ -287,7 +287,8 @@ describe('PostgreSQL store: a node frozen inside a transaction', () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  it("renews a node's heartbeat while one of its own commits waits on another node's lock", async () => {
+  /** A store on a fresh database with job `j` of `tasks` tasks. */
+  const storeWithJob = async (tasks: number): Promise<{ url: string; store: JobStore }> => {
     const url = await postgres.freshDatabase();
     const store = await createPgStore({ connectionString: url, log: createRootLog('silent') });
     cleanups.push(() => store.close());
@@ -295,10 +296,15 @@ describe('PostgreSQL store: a node frozen inside a transaction', () => {
       jobId: 'j',
       spec: { map: '(x) => x', inputs: [] } as never,
       status: 'queued',
-      items: 4,
-      tasks: 4,
+      items: tasks,
+      tasks,
       createdAt: 1,
     });
+    return { url, store };
+  };
+
+  it("renews a node's heartbeat while one of its own commits waits on another node's lock", async () => {
+    const { url, store } = await storeWithJob(4);
     const node = await store.joinCluster({ nodeId: 'node' });
     await store.claimTasks('j', node.epoch, 4);
     // Another node, frozen while it held the job's row.
@@ -329,23 +335,13 @@ describe('PostgreSQL store: a node frozen inside a transaction', () => {
   });
 
   it('is skipped by the reaper, which takes the other silent nodes at once, and reaped once the server ends its session', async () => {
-    const url = await postgres.freshDatabase();
-    const store = await createPgStore({ connectionString: url, log: createRootLog('silent') });
-    cleanups.push(() => store.close());
+    const { url, store } = await storeWithJob(10);
     // The frozen node's pool, with the limit a node sets: its silence limit.
     const frozenPool = await openPgPool({
       connectionString: url,
       idleInTransactionTimeoutMs: 1_000,
     });
     cleanups.push(() => frozenPool.end());
-    await store.createJob({
-      jobId: 'j',
-      spec: { map: '(x) => x', inputs: [] } as never,
-      status: 'queued',
-      items: 10,
-      tasks: 10,
-      createdAt: 1,
-    });
     const killed = await store.joinCluster({ nodeId: 'killed' });
     const frozen = await store.joinCluster({ nodeId: 'frozen' });
     const [range] = await store.claimTasks('j', frozen.epoch, 5);
