@@ -108,21 +108,22 @@ export class Forwarder {
     while (this.#taking) await this.#taking;
   }
 
+  /** One pass over the rows in this node's ranges, a page at a time, rows left behind skipped. */
   async #takeAll(): Promise<void> {
     const { store, scheduler, effects, clock } = this.#deps;
+    let afterId = 0;
     for (;;) {
-      const batch = await store.forwardedResults(this.#deps.epoch(), TAKE_BATCH);
+      const batch = await store.forwardedResults(this.#deps.epoch(), TAKE_BATCH, afterId);
       const list: Effect[] = [];
-      let taken = 0;
       for (const forwarded of batch) {
+        afterId = forwarded.forwardId;
         const verdict = scheduler.reportForwarded(forwarded, clock.now(), list);
         // Released meanwhile: it stays for whoever claims the range next.
         if (verdict === 'not-held') continue;
         list.push({ type: 'forward-taken', forwardId: forwarded.forwardId });
-        taken++;
       }
       await effects.apply(list);
-      if (batch.length < TAKE_BATCH || taken === 0) return;
+      if (batch.length < TAKE_BATCH) return;
     }
   }
 }

@@ -120,8 +120,11 @@ export interface ClusterStore {
    * resolve, all or none.
    */
   forwardResults(forwarded: ReadonlyArray<Omit<ForwardedResult, 'forwardId'>>): Promise<void>;
-  /** Forwarded results of tasks within `epoch`'s live claims, oldest first, at most `limit`. */
-  forwardedResults(epoch: number, limit: number): Promise<ForwardedResult[]>;
+  /**
+   * Forwarded results of tasks within `epoch`'s live claims, oldest first, at most `limit`, from
+   * after `afterId` (a page's last `forwardId`) on.
+   */
+  forwardedResults(epoch: number, limit: number, afterId?: number): Promise<ForwardedResult[]>;
   /**
    * A secret every node shares (lease and device-id signing keys): the stored one, or `fresh`
    * stored now if there is none yet. Concurrent first calls all get the same value.

@@ -281,14 +281,14 @@ export function createPgCluster(pool: pg.Pool): ClusterStore {
         ],
       );
     },
-    async forwardedResults(epoch, limit) {
+    async forwardedResults(epoch, limit, afterId = 0) {
       const { rows } = await pool.query<ForwardRow>(
         `SELECT f.* FROM claims c
          JOIN nodes n ON n.epoch = c.epoch AND n.live
          JOIN forwarded_results f
            ON f.job_id = c.job_id AND f.task_index >= c.start_task AND f.task_index < c.end_task
-         WHERE c.epoch = $1 ORDER BY f.forward_id LIMIT $2`,
-        [epoch, limit],
+         WHERE c.epoch = $1 AND f.forward_id > $3 ORDER BY f.forward_id LIMIT $2`,
+        [epoch, limit, afterId],
       );
       return rows.map(toForwardedResult);
     },

@@ -121,12 +121,12 @@ export function createSqliteCluster(db: Database.Database): SqliteCluster {
     `INSERT INTO forwarded_results (job_id, task_index, volunteer_id, device_id, address, result)
      VALUES (?, ?, ?, ?, ?, ?)`,
   );
-  const selectForwards = db.prepare<[number, number], ForwardRow>(
+  const selectForwards = db.prepare<[number, number, number], ForwardRow>(
     `SELECT f.* FROM claims c
      JOIN nodes n ON n.epoch = c.epoch AND n.live = 1
      JOIN forwarded_results f
        ON f.job_id = c.job_id AND f.task_index >= c.start_task AND f.task_index < c.end_task
-     WHERE c.epoch = ? ORDER BY f.forward_id LIMIT ?`,
+     WHERE c.epoch = ? AND f.forward_id > ? ORDER BY f.forward_id LIMIT ?`,
   );
 
   const insertSecret = db.prepare<[string, string]>(
@@ -276,8 +276,8 @@ export function createSqliteCluster(db: Database.Database): SqliteCluster {
         }
       })();
     },
-    async forwardedResults(epoch, limit) {
-      return selectForwards.all(epoch, limit).map(toForwardedResult);
+    async forwardedResults(epoch, limit, afterId = 0) {
+      return selectForwards.all(epoch, afterId, limit).map(toForwardedResult);
     },
     async sharedSecret(name, fresh) {
       insertSecret.run(name, fresh);

@@ -281,6 +281,9 @@ export function clusterContract(ctx: ClusterContext): void {
     expect(JSON.stringify(ofA[0]?.result)).toContain('"__proto__":{"polluted":true}');
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
     expect((await store.forwardedResults(a.epoch, 1)).map((row) => row.taskIndex)).toEqual([2]);
+    const afterFirst = await store.forwardedResults(a.epoch, 10, ofA[0]?.forwardId);
+    expect(afterFirst.map((row) => row.taskIndex)).toEqual([0]);
+    expect(await store.forwardedResults(a.epoch, 10, ofA[1]?.forwardId)).toEqual([]);
     expect((await store.forwardedResults(b.epoch, 10)).map((row) => row.taskIndex)).toEqual([5]);
     await store.leaveCluster(b.epoch);
     expect(await store.forwardedResults(b.epoch, 10)).toEqual([]);
