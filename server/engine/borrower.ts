@@ -46,7 +46,7 @@ export class Borrower {
   /** Borrows for every job whose tail has left this node's tabs idle for a while. */
   pump(now: number): void {
     this.#checkBackups(now);
-    const needs = this.#deps.scheduler.borrowNeeds();
+    const needs = this.#deps.scheduler.cluster.borrowNeeds();
     const needed = new Set(needs.map((need) => need.jobId));
     for (const jobId of this.#nextAskAt.keys()) {
       if (needed.has(jobId) || this.#asking.has(jobId)) continue;
@@ -77,7 +77,7 @@ export class Borrower {
   /** Every `BORROW_WAIT_MS`: stops the backups of tasks their holders finished meanwhile. */
   #checkBackups(now: number): void {
     if (this.#checking || now < this.#checkAt) return;
-    const running = this.#deps.scheduler.borrowedRunning();
+    const running = this.#deps.scheduler.cluster.borrowedRunning();
     if (running.length === 0) return;
     this.#checkAt = now + BORROW_WAIT_MS;
     this.#checking = true;
@@ -90,7 +90,7 @@ export class Borrower {
       const changes: Effect[] = [];
       for (const { jobId, taskIndexes } of running) {
         const closed = await store.closedAmong(jobId, taskIndexes);
-        if (closed.length > 0) scheduler.endBorrowed(jobId, closed, clock.now(), changes);
+        if (closed.length > 0) scheduler.cluster.endBorrowed(jobId, closed, clock.now(), changes);
       }
       await effects.apply(changes);
     } catch (error) {
@@ -116,7 +116,7 @@ export class Borrower {
         this.#from.set(jobId, { task: lowest, since: fresh ? mark.since : clock.now() });
       }
       const changes: Effect[] = [];
-      const added = scheduler.addBorrowed(jobId, open, tasks, clock.now(), changes);
+      const added = scheduler.cluster.addBorrowed(jobId, open, tasks, clock.now(), changes);
       if (added === 0) this.#nextAskAt.set(jobId, clock.now() + BORROW_WAIT_MS);
       await effects.apply(changes);
     } catch (error) {

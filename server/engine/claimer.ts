@@ -51,7 +51,8 @@ export class Claimer {
    * and not run would keep its tasks from every node (their forwarded results included).
    */
   pump(): void {
-    for (const { jobId, tasks } of this.#deps.scheduler.claimNeeds()) this.#start(jobId, tasks);
+    for (const { jobId, tasks } of this.#deps.scheduler.cluster.claimNeeds())
+      this.#start(jobId, tasks);
     for (const jobId of new Set([...this.#unsure, ...this.#unread.keys()])) {
       if (this.#deps.scheduler.getJob(jobId)) this.#start(jobId, 0);
       else {
@@ -81,7 +82,7 @@ export class Claimer {
   /** Claims were released: jobs that had nothing left to claim may have again. */
   released(jobIds: Iterable<string>): void {
     this.#releases++;
-    for (const jobId of jobIds) this.#deps.scheduler.setClaimsExhausted(jobId, false);
+    for (const jobId of jobIds) this.#deps.scheduler.cluster.setClaimsExhausted(jobId, false);
     this.pump();
   }
 
@@ -101,7 +102,7 @@ export class Claimer {
       this.#unread.delete(jobId);
       if (ranges === undefined) return;
       if (ranges.length === 0) {
-        if (releases === this.#releases) scheduler.setClaimsExhausted(jobId, true);
+        if (releases === this.#releases) scheduler.cluster.setClaimsExhausted(jobId, true);
         return;
       }
       for (const [index, range] of ranges.entries()) {
@@ -110,7 +111,7 @@ export class Claimer {
           throw error;
         });
         const changes: Effect[] = [];
-        if (!scheduler.addRange(range, state, clock.now(), changes)) {
+        if (!scheduler.cluster.addRange(range, state, clock.now(), changes)) {
           // The job ended meanwhile: the range goes back (a no-op if the job's claims are gone).
           await store.releaseRange(range, this.#deps.epoch());
           continue;
@@ -141,7 +142,7 @@ export class Claimer {
     if (!this.#unsure.has(jobId)) return undefined;
     const held = await this.#deps.store.heldRanges(jobId, this.#deps.epoch());
     this.#unsure.delete(jobId);
-    const unknown = held.filter((range) => !this.#deps.scheduler.holdsRange(range));
+    const unknown = held.filter((range) => !this.#deps.scheduler.cluster.holdsRange(range));
     return unknown.length > 0 ? unknown : undefined;
   }
 }

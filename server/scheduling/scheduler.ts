@@ -4,14 +4,14 @@
  * Pure logic over in-memory state with the time passed in: each call returns the effects
  * (messages to send, state to persist) for the engine to apply. It fills tabs and hands the rest
  * to its parts: the copy book (live copies), the job book, the tab roster, the jury (votes,
- * trust) and the settler (the commit path). Re-dispatch, redundancy and speculation are one
+ * trust), the settler (the commit path) and, for jobs shared with other nodes, the cluster share
+ * (claimed ranges and backups of other nodes' tasks). Re-dispatch, redundancy and speculation are one
  * mechanism: a task may have several live copies, and the settle rule decides which commits.
  */
 import type { JobSpec } from '../../shared/job.ts';
 import type { CheckpointReport, ProgressBatch, TaskResult } from '../../shared/protocol.ts';
 import type { InputSource } from '../store/input-source.ts';
-import type { ClaimedRange, RangeState } from '../store/cluster.ts';
-import { addClaimedRange, claimNeeds } from './claims.ts';
+import { ClusterShare } from './cluster-share.ts';
 import { CopyBook } from './copy-book.ts';
 import type { SpreadView } from './device-spread.ts';
 import type { Effect, PlannedTask } from './effects.ts';
@@ -25,7 +25,6 @@ import { Settler, type ForwardedReport, type ReportVerdict } from './settler.ts'
 import { inlineInputs } from '../jobs/inline-inputs.ts';
 import { taskSpan } from './sharder.ts';
 import { queueBackups } from './speculation.ts';
-import { addBorrowedTasks, borrowNeeds, isOpen, type BorrowNeed } from './borrowing.ts';
 import { TabFiller } from './tab-filler.ts';
 import { TabRoster, type TabHello } from './tab-roster.ts';
 import type { JobEntry, Lease, VolunteerEntry } from './state.ts';
@@ -44,6 +43,8 @@ export class Scheduler {
   readonly #spread: SpreadView;
   readonly #settler: Settler;
   readonly #filler: TabFiller;
+  /** Claimed ranges and backups of other nodes' tasks (jobs shared with other nodes). */
+  readonly cluster: ClusterShare;
 
   constructor(options: Partial<SchedulerOptions> = {}) {
     this.#options = {
@@ -75,6 +76,12 @@ export class Scheduler {
       spread: this.#spread,
       leaseIds: this.#options.leaseIds,
       random: this.#options.random,
+      feedHungry: (now, effects) => this.#feedHungry(now, effects),
+    });
+    this.cluster = new ClusterShare({
+      jobs: this.#jobs,
+      tabs: this.#tabs,
+      book: this.#book,
       feedHungry: (now, effects) => this.#feedHungry(now, effects),
     });
   }
@@ -127,86 +134,6 @@ export class Scheduler {
     const job = this.#jobs.get(jobId);
     if (job) Object.assign(job, { done: outcome.done, failed: outcome.failed });
     return this.#end(jobId, outcome.status, now, effects);
-  }
-
-  // ---- claims (shared jobs, see claims.ts) ------------------------------------------------
-
-  /** Shared jobs this node should claim more tasks of, and how many. */
-  claimNeeds(): Array<{ jobId: string; tasks: number }> {
-    return claimNeeds(this.#jobs.ordered, (grid) => this.#tabs.slotsFor(grid));
-  }
-
-  /** Adds tasks this node claimed; tabs waiting for work get them. False if the job is gone. */
-  addRange(range: ClaimedRange, state: RangeState, now: number, effects: Effect[]): boolean {
-    const job = this.#jobs.get(range.jobId);
-    if (!job?.shared || job.status === 'cancelled') return false;
-    // A backup run here of a task that settled meanwhile ends now; the others become this node's.
-    for (const taskIndex of state.settled) {
-      const task = job.tasks.peek(taskIndex);
-      if (!task?.borrowed) continue;
-      this.#book.endAll(task, 'committed', now, effects);
-      job.tasks.forgetBorrowed(taskIndex);
-    }
-    addClaimedRange(job, range, state);
-    this.#feedHungry(now, effects);
-    return true;
-  }
-
-  /** Whether this node runs the range (it added it), for a claimer checking what it holds. */
-  holdsRange(range: ClaimedRange): boolean {
-    return this.#jobs.get(range.jobId)?.tasks.isClaimed(range.start) ?? false;
-  }
-
-  /** Shared jobs whose last tasks on other nodes this node's idle tabs could back up. */
-  borrowNeeds(): BorrowNeed[] {
-    return borrowNeeds(this.#jobs.ordered, (grid) => this.#tabs.idleSlotsFor(grid));
-  }
-
-  /** Queues one backup copy of up to `max` of these tasks other nodes hold (borrowing.ts). */
-  addBorrowed(
-    jobId: string,
-    taskIndexes: readonly number[],
-    max: number,
-    now: number,
-    effects: Effect[],
-  ): number {
-    const job = this.#jobs.get(jobId);
-    if (!job?.shared || !isOpen(job)) return 0;
-    const added = addBorrowedTasks(job, taskIndexes, max);
-    if (added > 0) this.#feedHungry(now, effects);
-    return added;
-  }
-
-  /** Shared jobs' borrowed tasks whose backup copies run here, by job. */
-  borrowedRunning(): Array<{ jobId: string; taskIndexes: number[] }> {
-    const running: Array<{ jobId: string; taskIndexes: number[] }> = [];
-    for (const job of this.#jobs.ordered) {
-      if (!job.shared) continue;
-      const taskIndexes = [...job.tasks.borrowedRunning()];
-      if (taskIndexes.length > 0) running.push({ jobId: job.jobId, taskIndexes });
-    }
-    return running;
-  }
-
-  /** Ends the backup copies of borrowed tasks the holder finished; their tabs are told to stop. */
-  endBorrowed(jobId: string, taskIndexes: readonly number[], now: number, effects: Effect[]): void {
-    const job = this.#jobs.get(jobId);
-    if (!job) return;
-    let ended = false;
-    for (const taskIndex of taskIndexes) {
-      const task = job.tasks.peek(taskIndex);
-      if (!task?.borrowed) continue;
-      this.#book.endAll(task, 'committed', now, effects);
-      job.tasks.forgetBorrowed(taskIndex);
-      ended = true;
-    }
-    if (ended) this.#feedHungry(now, effects);
-  }
-
-  /** The job had nothing left to claim (or, `false`, ranges were released since). */
-  setClaimsExhausted(jobId: string, exhausted: boolean): void {
-    const job = this.#jobs.get(jobId);
-    if (job) job.claimsExhausted = exhausted;
   }
 
   /** Ids of the jobs this node runs (admitted, not finished). */

@@ -56,10 +56,10 @@ describe('a shared job on one node', () => {
     t.shared('j', 1_000);
     t.scheduler.connect({ volunteerId: 'v', deviceId: 'd', slots: 8 }, t.clock.now(), []);
     expect(t.dispatched(t.take())).toEqual([]);
-    expect(t.scheduler.claimNeeds()).toEqual([{ jobId: 'j', tasks: claimSize(8) }]);
+    expect(t.scheduler.cluster.claimNeeds()).toEqual([{ jobId: 'j', tasks: claimSize(8) }]);
 
     const effects: Effect[] = [];
-    t.scheduler.addRange(
+    t.scheduler.cluster.addRange(
       { jobId: 'j', start: 200, end: 204 },
       { settled: [201], attempts: [], checkpoints: [] },
       t.clock.now(),
@@ -74,7 +74,7 @@ describe('a shared job on one node', () => {
     t.scheduler.connect({ volunteerId: 'v', deviceId: 'd', slots: 1 }, t.clock.now(), []);
     const effects: Effect[] = [];
     const checkpoint = { item: 0, state: 7, done: [] };
-    t.scheduler.addRange(
+    t.scheduler.cluster.addRange(
       { jobId: 'j', start: 10, end: 20 },
       {
         settled: [],
@@ -94,7 +94,7 @@ describe('a shared job on one node', () => {
     const job = t.shared('j', 4);
     t.scheduler.connect({ volunteerId: 'v', deviceId: 'd', slots: 4 }, t.clock.now(), []);
     const effects: Effect[] = [];
-    t.scheduler.addRange({ jobId: 'j', start: 0, end: 4 }, nothing, t.clock.now(), effects);
+    t.scheduler.cluster.addRange({ jobId: 'j', start: 0, end: 4 }, nothing, t.clock.now(), effects);
     for (const task of t.dispatched(effects)) expect(t.ok('v', task)).toBe('committed');
     expect(job.done).toBe(4);
     expect(t.scheduler.getJob('j')?.status).toBe('running');
@@ -117,7 +117,7 @@ describe('a shared job on one node', () => {
     t.shared('j', 10);
     t.scheduler.connect({ volunteerId: 'v', deviceId: 'd', slots: 2 }, t.clock.now(), []);
     const effects: Effect[] = [];
-    t.scheduler.addRange({ jobId: 'j', start: 0, end: 2 }, nothing, t.clock.now(), effects);
+    t.scheduler.cluster.addRange({ jobId: 'j', start: 0, end: 2 }, nothing, t.clock.now(), effects);
     expect(t.dispatched(effects)).toHaveLength(2);
     const finished: Effect[] = [];
     t.scheduler.finishJob(
@@ -137,9 +137,9 @@ describe('a shared job on one node', () => {
   it('asks for no claim while it has no tab to run them', () => {
     const t = setup();
     t.shared('j', 10);
-    expect(t.scheduler.claimNeeds()).toEqual([]);
+    expect(t.scheduler.cluster.claimNeeds()).toEqual([]);
     t.scheduler.connect({ volunteerId: 'v', deviceId: 'd', slots: 1 }, t.clock.now(), []);
-    expect(t.scheduler.claimNeeds()).toEqual([{ jobId: 'j', tasks: claimSize(1) }]);
+    expect(t.scheduler.cluster.claimNeeds()).toEqual([{ jobId: 'j', tasks: claimSize(1) }]);
   });
 
   it("claims a grid's job only while a tab of that grid is here, sized by that grid's slots", () => {
@@ -148,36 +148,40 @@ describe('a shared job on one node', () => {
     t.shared('room', 10, 'ROOM-7');
     const now = t.clock.now();
     t.scheduler.connect({ volunteerId: 'v', deviceId: 'd', slots: 2 }, now, []);
-    expect(t.scheduler.claimNeeds()).toEqual([{ jobId: 'public', tasks: claimSize(2) }]);
+    expect(t.scheduler.cluster.claimNeeds()).toEqual([{ jobId: 'public', tasks: claimSize(2) }]);
     t.scheduler.connect({ volunteerId: 'g', deviceId: 'e', slots: 8, grid: 'ROOM-7' }, now, []);
-    expect(t.scheduler.claimNeeds()).toEqual([
+    expect(t.scheduler.cluster.claimNeeds()).toEqual([
       { jobId: 'public', tasks: claimSize(2) },
       { jobId: 'room', tasks: claimSize(8) },
     ]);
     t.scheduler.disconnect('v', now, []);
-    expect(t.scheduler.claimNeeds()).toEqual([{ jobId: 'room', tasks: claimSize(8) }]);
+    expect(t.scheduler.cluster.claimNeeds()).toEqual([{ jobId: 'room', tasks: claimSize(8) }]);
     t.scheduler.setSlots('g', 0, now, []);
-    expect(t.scheduler.claimNeeds()).toEqual([]);
+    expect(t.scheduler.cluster.claimNeeds()).toEqual([]);
     // The same tab back in the public pool.
     t.scheduler.connect({ volunteerId: 'g', deviceId: 'e', slots: 3 }, now, []);
-    expect(t.scheduler.claimNeeds()).toEqual([{ jobId: 'public', tasks: claimSize(3) }]);
+    expect(t.scheduler.cluster.claimNeeds()).toEqual([{ jobId: 'public', tasks: claimSize(3) }]);
   });
 
   it('stops asking for claims once they came back empty, until ranges are released', () => {
     const t = setup();
     t.shared('j', 10);
     t.scheduler.connect({ volunteerId: 'v', deviceId: 'd', slots: 1 }, t.clock.now(), []);
-    t.scheduler.setClaimsExhausted('j', true);
-    expect(t.scheduler.claimNeeds()).toEqual([]);
-    t.scheduler.setClaimsExhausted('j', false);
-    expect(t.scheduler.claimNeeds()).toHaveLength(1);
+    t.scheduler.cluster.setClaimsExhausted('j', true);
+    expect(t.scheduler.cluster.claimNeeds()).toEqual([]);
+    t.scheduler.cluster.setClaimsExhausted('j', false);
+    expect(t.scheduler.cluster.claimNeeds()).toHaveLength(1);
   });
 
   it('refuses a range of a job it does not know or a job that is not shared', () => {
     const t = setup();
     t.scheduler.addJob('solo', JobSpec.parse({ map: '(x) => x', inputs: [1] }), t.clock.now(), []);
-    expect(t.scheduler.addRange({ jobId: 'solo', start: 0, end: 1 }, nothing, 0, [])).toBe(false);
-    expect(t.scheduler.addRange({ jobId: 'none', start: 0, end: 1 }, nothing, 0, [])).toBe(false);
+    expect(t.scheduler.cluster.addRange({ jobId: 'solo', start: 0, end: 1 }, nothing, 0, [])).toBe(
+      false,
+    );
+    expect(t.scheduler.cluster.addRange({ jobId: 'none', start: 0, end: 1 }, nothing, 0, [])).toBe(
+      false,
+    );
   });
 
   it('tells a result for a task it does not hold apart, so the tab keeps it', () => {
@@ -200,7 +204,12 @@ describe('a shared job on one node', () => {
     );
     expect(verdict).toEqual(['not-held']);
     const effects: Effect[] = [];
-    t.scheduler.addRange({ jobId: 'j', start: 50, end: 51 }, nothing, t.clock.now(), effects);
+    t.scheduler.cluster.addRange(
+      { jobId: 'j', start: 50, end: 51 },
+      nothing,
+      t.clock.now(),
+      effects,
+    );
     const [held] = t.dispatched(effects);
     expect(t.ok('v', held as PlannedTask)).toBe('committed');
   });
