@@ -12,6 +12,15 @@ import { api, resultLines, waitForJob } from '../support/start-coordinator.ts';
 const postgres = usePostgres();
 const { coordinator, volunteer, submit } = useHarness();
 
+/** A tab that keeps its results until acknowledged and moves to another node when its own stops. */
+const FOLLOWING = {
+  slots: 2,
+  taskMs: 30,
+  resend: { ackTimeoutMs: 2_000 },
+  reconnect: { minMs: 20, maxMs: 60 },
+  followNodes: true,
+};
+
 describe('tabs moving between nodes', () => {
   it('lists every live node in the welcome, the own node first', async () => {
     const databaseUrl = await postgres.freshDatabase();
@@ -80,13 +89,7 @@ describe('tabs moving between nodes', () => {
     const b = await coordinator({ config: { databaseUrl, nodeHeartbeatMs: 100 } });
     // A tab learns the nodes from its welcome: wait until A has seen B join.
     await untilListed(a, 2, 'node A to list node B');
-    const tab = await volunteer(a, {
-      slots: 2,
-      taskMs: 30,
-      resend: { ackTimeoutMs: 2_000 },
-      reconnect: { minMs: 20, maxMs: 60 },
-      followNodes: true,
-    });
+    const tab = await volunteer(a, FOLLOWING);
     const job = await submit(b, {
       map: '(x) => x + 1',
       inputs: { range: { start: 0, end: 400 } },
@@ -108,13 +111,7 @@ describe('tabs moving between nodes', () => {
   it('tells a connected tab of a node started after it, and moves it there when its own node stops', async () => {
     const databaseUrl = await postgres.freshDatabase();
     const a = await coordinator({ config: { databaseUrl, nodeHeartbeatMs: 100 } });
-    const tab = await volunteer(a, {
-      slots: 2,
-      taskMs: 30,
-      resend: { ackTimeoutMs: 2_000 },
-      reconnect: { minMs: 20, maxMs: 60 },
-      followNodes: true,
-    });
+    const tab = await volunteer(a, FOLLOWING);
     expect(tab.nodes).toEqual([a.url]);
     const b = await coordinator({ config: { databaseUrl, nodeHeartbeatMs: 100 } });
     await tab.until(() => tab.nodes.length === 2, 10_000, 'the tab told of node B');
